@@ -1,0 +1,146 @@
+"""Accounts: types and normal sides, policies, and the balance arithmetic every store shares.
+
+Balances keep TigerBeetle's four counters — ``debits_posted``, ``credits_posted``,
+``debits_pending``, ``credits_pending`` — each a non-negative int that only grows, so a
+balance at any point is a difference of counters. ``balance`` (posted, on the account's
+normal side) and ``available`` (balance less pending outflows) are derived from them.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from typing import Literal
+
+import attrs
+
+from ledger.money import AMOUNT_MAX_MINOR
+
+ID_MAX_LENGTH = 128
+_ID = re.compile(r"^[A-Za-z0-9:_.\-]{1,128}$")
+
+Side = Literal["debit", "credit"]
+
+
+class AccountType(enum.StrEnum):
+    """The five account types of double entry."""
+
+    ASSET = "asset"
+    LIABILITY = "liability"
+    EQUITY = "equity"
+    INCOME = "income"
+    EXPENSE = "expense"
+
+    @property
+    def normal_side(self) -> Side:
+        """Debit for assets and expenses, credit for liabilities, equity and income."""
+        return "debit" if self in (AccountType.ASSET, AccountType.EXPENSE) else "credit"
+
+
+class AccountStatus(enum.StrEnum):
+    """An open account takes postings; a frozen one takes none; a closed one is at zero."""
+
+    OPEN = "open"
+    FROZEN = "frozen"
+    CLOSED = "closed"
+
+
+def is_valid_id(value: object) -> bool:
+    """True for an id of 1..128 characters from ``[A-Za-z0-9:_.-]`` (accounts, commands)."""
+    return isinstance(value, str) and _ID.match(value) is not None
+
+
+@attrs.frozen
+class Account:
+    """An account as the write side sees it when deciding."""
+
+    id: str
+    type: AccountType
+    currency: str
+    no_overdraft: bool
+    max_balance_minor: int | None
+    status: AccountStatus
+    metadata: dict[str, str] = attrs.field(factory=dict)
+
+    @property
+    def normal_side(self) -> Side:
+        return self.type.normal_side
+
+
+@attrs.frozen
+class Counters:
+    """The four balance counters of one account."""
+
+    debits_posted: int = 0
+    credits_posted: int = 0
+    debits_pending: int = 0
+    credits_pending: int = 0
+
+    def add(self, side: Side, amount_minor: int, *, pending: bool = False) -> Counters:
+        """Return the counters after one posting (pending postings move the pending pair)."""
+        if pending:
+            if side == "debit":
+                return attrs.evolve(self, debits_pending=self.debits_pending + amount_minor)
+            return attrs.evolve(self, credits_pending=self.credits_pending + amount_minor)
+        if side == "debit":
+            return attrs.evolve(self, debits_posted=self.debits_posted + amount_minor)
+        return attrs.evolve(self, credits_posted=self.credits_posted + amount_minor)
+
+    def in_range(self) -> bool:
+        """True while every counter fits in 0..2**63-1 (SQLite's INTEGER)."""
+        return all(
+            0 <= v <= AMOUNT_MAX_MINOR
+            for v in (
+                self.debits_posted,
+                self.credits_posted,
+                self.debits_pending,
+                self.credits_pending,
+            )
+        )
+
+    def balance(self, normal_side: Side) -> int:
+        """Posted balance on the normal side (may be negative for an account without policy)."""
+        if normal_side == "debit":
+            return self.debits_posted - self.credits_posted
+        return self.credits_posted - self.debits_posted
+
+    def available(self, normal_side: Side) -> int:
+        """Posted balance less pending outflows: what the owner may still spend."""
+        if normal_side == "debit":
+            return self.balance(normal_side) - self.credits_pending
+        return self.balance(normal_side) - self.debits_pending
+
+    def incoming(self, normal_side: Side) -> int:
+        """Posted balance plus pending inflows: what counts against ``max_balance_minor``."""
+        if normal_side == "debit":
+            return self.balance(normal_side) + self.debits_pending
+        return self.balance(normal_side) + self.credits_pending
+
+
+@attrs.frozen
+class Balance:
+    """An account's balance as callers read it (``Ledger.balance``)."""
+
+    account: str
+    currency: str
+    debits_posted: int
+    credits_posted: int
+    debits_pending: int
+    credits_pending: int
+    balance: int
+    available: int
+
+    @classmethod
+    def from_counters(
+        cls, account: str, currency: str, normal_side: Side, counters: Counters
+    ) -> Balance:
+        return cls(
+            account=account,
+            currency=currency,
+            debits_posted=counters.debits_posted,
+            credits_posted=counters.credits_posted,
+            debits_pending=counters.debits_pending,
+            credits_pending=counters.credits_pending,
+            balance=counters.balance(normal_side),
+            available=counters.available(normal_side),
+        )

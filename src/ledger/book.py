@@ -1,0 +1,242 @@
+"""``Ledger``: the one object callers hold. Submit commands, read balances and the log.
+
+Every backend is driven the same way: one write transaction per ``submit_many`` (group
+commit); for each command, the idempotency index is consulted, the pure decide function
+reads state inside the transaction, and what it proposes is appended together with the
+inline balance projection. A rejected command writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+
+import attrs
+
+from ledger.accounts import Account, Balance, is_valid_id
+from ledger.commands import Command, canonical_bytes
+from ledger.errors import (
+    BatchTooLarge,
+    InvalidCommand,
+    LedgerClosed,
+    LedgerError,
+    RejectCode,
+    UnknownAccount,
+)
+from ledger.flows import decide
+from ledger.flows.base import Policy, to_us
+from ledger.results import Accepted, Rejected, Result
+from ledger.store.base import RecordedEvent, Store, Transaction
+from ledger.store.sqlite import Durability, SqliteStore
+
+SUBMIT_MANY_MAX = 8_190
+"""Most commands one ``submit_many`` call (one transaction) may carry."""
+
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Ledger:
+    """An open ledger. Use ``Ledger.open(...)`` as a context manager.
+
+    One ``Ledger`` may be shared by threads (calls are serialised); several processes
+    may open the same SQLite file and write to it at once.
+    """
+
+    def __init__(self, store: Store, *, clock: Clock | None = None, policy: Policy | None = None):
+        self._store = store
+        self._clock = clock or _utc_now
+        self._policy = policy or Policy()
+        self._lock = threading.RLock()
+        self._closed = False
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        clock: Clock | None = None,
+        durability: Durability = "full",
+        busy_timeout_ms: int = 5_000,
+        backdate_limit: timedelta | None = None,
+    ) -> Ledger:
+        """Open (creating if needed) the ledger at ``path``; ``":memory:"`` for tests.
+
+        ``clock`` returns an aware datetime for ``recorded_at``; ``durability="normal"``
+        trades power-loss safety for speed (docs/durability.md).
+        """
+        if not isinstance(path, (str, os.PathLike)):
+            raise InvalidCommand(f"Ledger.open takes a path or ':memory:', not {path!r}")
+        policy = Policy() if backdate_limit is None else Policy(backdate_limit=backdate_limit)
+        store = SqliteStore(path, durability=durability, busy_timeout_ms=busy_timeout_ms)
+        return cls(store, clock=clock, policy=policy)
+
+    # --- context manager ----------------------------------------------------------------
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the store; later calls raise :class:`LedgerClosed`. Closing twice is fine."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._store.close()
+
+    @property
+    def store(self) -> Store:
+        self._check_open()
+        return self._store
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise LedgerClosed("this Ledger is closed; open it again with Ledger.open(path)")
+
+    # --- writing ------------------------------------------------------------------------
+
+    def submit(self, command: Command) -> Result:
+        """Decide and, if accepted, durably append one command."""
+        return self.submit_many([command])[0]
+
+    def submit_many(self, commands: Iterable[Command], *, linked: bool = False) -> list[Result]:
+        """Submit commands in one transaction (group commit); one result per command.
+
+        With ``linked=True`` the batch is all-or-nothing: if any command is rejected,
+        nothing is appended and every other new command gets ``linked_command_failed``.
+        """
+        batch = list(commands)
+        if len(batch) > SUBMIT_MANY_MAX:
+            raise BatchTooLarge(
+                f"{len(batch)} commands in one batch; split it into batches of at most "
+                f"{SUBMIT_MANY_MAX}"
+            )
+        for command in batch:
+            if not isinstance(command, Command):
+                raise InvalidCommand(f"submit takes ledger commands, not {command!r}")
+        if not batch:
+            return []
+        with self._lock:
+            self._check_open()
+            now_us = self._now_us()
+            with self._store.transaction(now_us, self._policy) as tx:
+                results = (
+                    [self._submit_one(tx, command) for command in batch]
+                    if not linked
+                    else self._submit_linked(tx, batch)
+                )
+        return results
+
+    def _submit_linked(self, tx: Transaction, batch: list[Command]) -> list[Result]:
+        results: list[Result] = []
+        for command in batch:
+            result = self._submit_one(tx, command)
+            results.append(result)
+            if isinstance(result, Rejected):
+                tx.abort()
+                failed = f"{command.id!r} in the linked batch was rejected ({result.code})"
+                return [
+                    r
+                    if isinstance(r, Rejected) or r.replayed
+                    else Rejected(RejectCode.LINKED_COMMAND_FAILED, failed, r.id)
+                    for r in results
+                ] + [
+                    Rejected(RejectCode.LINKED_COMMAND_FAILED, failed, later.id)
+                    for later in batch[len(results) :]
+                ]
+        return results
+
+    def _submit_one(self, tx: Transaction, command: Command) -> Result:
+        if not is_valid_id(command.id):
+            return Rejected(
+                RejectCode.ID_INVALID,
+                f"command id {command.id!r} must be 1..128 of [A-Za-z0-9:_.-]",
+                command.id if isinstance(command.id, str) else "",
+            )
+        digest = hashlib.sha256(canonical_bytes(command)).digest()
+        prior = tx.find_command(command.id)
+        if prior is not None:
+            if prior.digest == digest:
+                return Accepted(command.id, prior.last_seq, replayed=True)
+            return Rejected(
+                RejectCode.IDEMPOTENCY_CONFLICT,
+                f"id {command.id!r} was already used by a different command",
+                command.id,
+            )
+        outcome = decide(command, tx)
+        if isinstance(outcome, Rejected):
+            return attrs.evolve(outcome, id=command.id)
+        if not outcome:
+            return Accepted(command.id, tx.head_seq, replayed=True)
+        return Accepted(command.id, tx.append(command.id, digest, outcome))
+
+    def _now_us(self) -> int:
+        now = self._clock()
+        if not isinstance(now, datetime) or now.tzinfo is None:
+            raise LedgerError(f"the clock must return an aware datetime, it returned {now!r}")
+        return to_us(now)
+
+    # --- reading ------------------------------------------------------------------------
+
+    def account(self, account_id: str) -> Account:
+        """The account's attributes and status; :class:`UnknownAccount` if never opened."""
+        with self._lock:
+            self._check_open()
+            found = self._store.account(account_id) if is_valid_id(account_id) else None
+        if found is None:
+            raise UnknownAccount(f"no account {account_id!r}; open it with OpenAccount first")
+        return found
+
+    def balance(self, account_id: str, as_of: int | datetime | None = None) -> Balance:
+        """The account's balance now, after log position ``as_of`` (an int seq), or as of
+        effective time ``as_of`` (an aware datetime: postings effective at or before it)."""
+        account = self.account(account_id)
+        with self._lock:
+            if as_of is None:
+                counters = self._store.counters(account_id)
+            elif isinstance(as_of, datetime):
+                if as_of.tzinfo is None:
+                    raise InvalidCommand("balance(as_of=datetime) needs a timezone-aware datetime")
+                counters = self._store.counters_at_time(account_id, to_us(as_of))
+            elif type(as_of) is int:
+                counters = self._store.counters_at_seq(account_id, as_of)
+            else:
+                raise InvalidCommand(f"as_of is a seq (int) or an aware datetime, not {as_of!r}")
+        return Balance.from_counters(account_id, account.currency, account.normal_side, counters)
+
+    def balances(self) -> list[Balance]:
+        """Every account's balance now, by account id."""
+        with self._lock:
+            self._check_open()
+            return [
+                Balance.from_counters(a.id, a.currency, a.normal_side, c)
+                for a, c in self._store.accounts()
+            ]
+
+    def events(self, after: int = 0, limit: int | None = None) -> Iterator[RecordedEvent]:
+        """Events with ``seq > after`` in log order (read in pages; safe on long logs)."""
+        self._check_open()
+        if type(after) is not int or after < 0:
+            raise InvalidCommand(f"after is a seq (int >= 0), not {after!r}")
+        return self._store.read_events(after, limit)
+
+    def head(self) -> tuple[int, str]:
+        """The last seq and its hash in hex: an anchor to write down for later audits."""
+        with self._lock:
+            self._check_open()
+            seq, digest = self._store.head()
+        return seq, digest.hex()

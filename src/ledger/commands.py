@@ -1,0 +1,209 @@
+"""Commands: frozen values naming what a caller wants the ledger to do.
+
+Every command carries ``id``, chosen by the caller and used as its idempotency key.
+Building a command checks only *types* (a float amount or an int id raises
+:class:`~ledger.errors.InvalidCommand` at once); *values* — a negative amount, an unknown
+account, a malformed id — are judged by the decide functions and come back as
+``Rejected`` with a code, so a wallet backend can pass user input straight through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+import msgspec
+
+from ledger.errors import AmountError, InvalidCommand
+
+
+def _require(kind: type | tuple[type, ...], what: str) -> Any:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, kind):
+            raise InvalidCommand(
+                f"{type(instance).__name__}.{attribute.name} must be {what}, "
+                f"got {type(value).__name__} ({value!r})"
+            )
+
+    return check
+
+
+def _amount_type(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not int:
+        raise AmountError(
+            f"{type(instance).__name__}.{attribute.name} must be an int of minor units "
+            f"(satang for THB), got {type(value).__name__} ({value!r}); "
+            "use ledger.parse_amount for decimal strings"
+        )
+
+
+def _optional_amount_type(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        _amount_type(instance, attribute, value)
+
+
+def _aware_datetime(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidCommand(
+            f"{type(instance).__name__}.{attribute.name} must be a timezone-aware datetime "
+            f"or None, got {value!r}"
+        )
+
+
+def _metadata(value: object) -> dict[str, str]:
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise InvalidCommand(f"metadata must be a mapping of str to str, got {value!r}")
+    return dict(value)
+
+
+_id = attrs.field(validator=_require(str, "a str"))
+_text = _require(str, "a str")
+
+
+@attrs.frozen
+class Command:
+    """Base of every command: ``id`` is the caller's idempotency key."""
+
+    id: str = _id
+
+
+# --- accounts -------------------------------------------------------------------------
+
+
+@attrs.frozen
+class OpenAccount(Command):
+    """Open ``account`` of ``type`` (asset, liability, equity, income, expense) in ``currency``.
+
+    Rejects: id_invalid, account_id_invalid, account_type_invalid, currency_invalid,
+    amount_invalid (a bad ``max_balance_minor``), field_invalid, account_exists.
+    """
+
+    account: str = attrs.field(kw_only=True, validator=_text)
+    type: str = attrs.field(kw_only=True, validator=_text)
+    currency: str = attrs.field(kw_only=True, validator=_text)
+    no_overdraft: bool = attrs.field(
+        default=False, kw_only=True, validator=_require(bool, "a bool")
+    )
+    max_balance_minor: int | None = attrs.field(
+        default=None, kw_only=True, validator=_optional_amount_type
+    )
+    metadata: dict[str, str] = attrs.field(factory=dict, kw_only=True, converter=_metadata)
+
+
+@attrs.frozen
+class FreezeAccount(Command):
+    """Stop all postings to ``account`` until it is unfrozen.
+
+    Rejects: account_not_found, account_closed, account_frozen (already frozen).
+    """
+
+    account: str = attrs.field(kw_only=True, validator=_text)
+    reason: str = attrs.field(default="", kw_only=True, validator=_text)
+
+
+@attrs.frozen
+class UnfreezeAccount(Command):
+    """Let a frozen ``account`` take postings again. Rejects: account_not_frozen, …"""
+
+    account: str = attrs.field(kw_only=True, validator=_text)
+    reason: str = attrs.field(default="", kw_only=True, validator=_text)
+
+
+@attrs.frozen
+class CloseAccount(Command):
+    """Close ``account`` for good; only at zero balance with nothing pending.
+
+    Rejects: account_not_found, account_closed, balance_not_zero.
+    """
+
+    account: str = attrs.field(kw_only=True, validator=_text)
+
+
+# --- journal entries ------------------------------------------------------------------
+
+
+@attrs.frozen
+class Debit:
+    """One debit leg: ``amount_minor`` onto ``account``; ``currency`` asserts the account's."""
+
+    account: str = attrs.field(validator=_text)
+    amount_minor: int = attrs.field(validator=_amount_type)
+    currency: str | None = attrs.field(default=None, validator=attrs.validators.optional(_text))
+
+    side = "debit"
+
+
+@attrs.frozen
+class Credit:
+    """One credit leg: ``amount_minor`` onto ``account``; ``currency`` asserts the account's."""
+
+    account: str = attrs.field(validator=_text)
+    amount_minor: int = attrs.field(validator=_amount_type)
+    currency: str | None = attrs.field(default=None, validator=attrs.validators.optional(_text))
+
+    side = "credit"
+
+
+Leg = Debit | Credit
+
+
+def _postings(value: object) -> tuple[Leg, ...]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise InvalidCommand(f"postings must be a list of Debit/Credit, got {value!r}")
+    for leg in value:
+        if not isinstance(leg, (Debit, Credit)):
+            raise InvalidCommand(f"each posting must be a Debit or a Credit, got {leg!r}")
+    return tuple(value)
+
+
+@attrs.frozen
+class PostEntry(Command):
+    """Post a balanced journal entry of explicit legs.
+
+    Rejects, in this order: id_invalid, field_invalid, effective_at_invalid,
+    postings_invalid, amount_invalid, account_not_found, account_frozen, account_closed,
+    currency_mismatch, unbalanced, overflow, insufficient_funds, limit_exceeded.
+    """
+
+    kind: str = attrs.field(kw_only=True, validator=_text)
+    postings: tuple[Leg, ...] = attrs.field(kw_only=True, converter=_postings)
+    memo: str = attrs.field(default="", kw_only=True, validator=_text)
+    metadata: dict[str, str] = attrs.field(factory=dict, kw_only=True, converter=_metadata)
+    effective_at: datetime | None = attrs.field(
+        default=None, kw_only=True, validator=_aware_datetime
+    )
+
+
+@attrs.frozen
+class Reverse(Command):
+    """Post the exact mirror of the entry written by command ``entry_id``, at most once.
+
+    Rejects: entry_not_found, entry_already_reversed, and any rejection a fresh entry of
+    the mirrored legs would get (a frozen account, insufficient funds, …).
+    """
+
+    entry_id: str = attrs.field(kw_only=True, validator=_text)
+    memo: str = attrs.field(default="", kw_only=True, validator=_text)
+
+
+_digest_encoder = msgspec.json.Encoder(order="sorted")
+
+
+def _plain(value: object) -> object:
+    if attrs.has(type(value)):
+        fields = {f.name: _plain(getattr(value, f.name)) for f in attrs.fields(type(value))}  # type: ignore[arg-type]
+        return [type(value).__name__, fields]
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def canonical_bytes(command: Command) -> bytes:
+    """The command's type and fields as canonical JSON: equal commands, equal bytes."""
+    return _digest_encoder.encode(_plain(command))

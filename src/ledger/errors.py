@@ -1,0 +1,100 @@
+"""What can go wrong: business rejections (values) and misuse (exceptions).
+
+A business outcome that a caller must handle — not enough money, a frozen account — is
+returned as ``Rejected(code, detail)`` with a :class:`RejectCode`; nothing is appended.
+Misuse raises, from one small tree::
+
+    LedgerError
+     ├── InvalidCommand (also TypeError)       a command built from wrong types
+     │    └── AmountError (also ValueError)     not an amount: float, bool, str, <=0, >=2**63
+     ├── UnknownCurrency (also ValueError)      a currency code not in ledger.CURRENCIES
+     ├── BatchTooLarge (also ValueError)        more commands than SUBMIT_MANY_MAX
+     ├── UnknownAccount (also LookupError)      a read of an account that was never opened
+     ├── LedgerClosed                           use of a Ledger after close()
+     └── StoreError                             the database itself
+          ├── StoreCorrupt                      not a Satang database, or its contents are broken
+          ├── SchemaTooNew                      written by a newer Satang than this one
+          └── StoreBusy                         another writer held the lock past busy_timeout
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class LedgerError(Exception):
+    """Root of every exception Satang raises on purpose."""
+
+
+class InvalidCommand(LedgerError, TypeError):
+    """A command or value was built from the wrong types (a float amount, an int id, …)."""
+
+
+class AmountError(InvalidCommand, ValueError):
+    """A value is not an amount: only ``int`` minor units in 1..2**63-1 are."""
+
+
+class UnknownCurrency(LedgerError, ValueError):
+    """A currency code that is not in the currency table."""
+
+
+class BatchTooLarge(LedgerError, ValueError):
+    """``submit_many`` was given more commands than one transaction may hold."""
+
+
+class UnknownAccount(LedgerError, LookupError):
+    """A read named an account that has never been opened."""
+
+
+class LedgerClosed(LedgerError):
+    """The ledger was closed; open it again with ``Ledger.open``."""
+
+
+class StoreError(LedgerError):
+    """The database failed in a way the caller cannot fix by changing a command."""
+
+
+class StoreCorrupt(StoreError):
+    """The file is not a Satang database, or rows in it fail their checks."""
+
+
+class SchemaTooNew(StoreError):
+    """The database was written by a newer version of Satang; upgrade the package."""
+
+
+class StoreBusy(StoreError):
+    """Another process held the write lock for longer than ``busy_timeout_ms``."""
+
+
+class RejectCode(enum.StrEnum):
+    """Why a command was rejected. Values are stable: never renamed, never reused.
+
+    The docs list them with their meaning (docs/errors.md); a test pins this table.
+    """
+
+    # the command itself
+    IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+    ID_INVALID = "id_invalid"
+    FIELD_INVALID = "field_invalid"
+    AMOUNT_INVALID = "amount_invalid"
+    EFFECTIVE_AT_INVALID = "effective_at_invalid"
+    LINKED_COMMAND_FAILED = "linked_command_failed"
+    # accounts
+    ACCOUNT_ID_INVALID = "account_id_invalid"
+    ACCOUNT_TYPE_INVALID = "account_type_invalid"
+    CURRENCY_INVALID = "currency_invalid"
+    ACCOUNT_EXISTS = "account_exists"
+    ACCOUNT_NOT_FOUND = "account_not_found"
+    ACCOUNT_FROZEN = "account_frozen"
+    ACCOUNT_CLOSED = "account_closed"
+    ACCOUNT_NOT_FROZEN = "account_not_frozen"
+    BALANCE_NOT_ZERO = "balance_not_zero"
+    # entries
+    POSTINGS_INVALID = "postings_invalid"
+    CURRENCY_MISMATCH = "currency_mismatch"
+    UNBALANCED = "unbalanced"
+    INSUFFICIENT_FUNDS = "insufficient_funds"
+    LIMIT_EXCEEDED = "limit_exceeded"
+    OVERFLOW = "overflow"
+    ENTRY_NOT_FOUND = "entry_not_found"
+    ENTRY_ALREADY_REVERSED = "entry_already_reversed"

@@ -1,0 +1,123 @@
+"""Account lifecycle: open, freeze, unfreeze, close. Each account is the stream ``account:<id>``."""
+
+from __future__ import annotations
+
+from ledger.accounts import AccountStatus, AccountType, is_valid_id
+from ledger.commands import CloseAccount, FreezeAccount, OpenAccount, UnfreezeAccount
+from ledger.errors import RejectCode
+from ledger.events import AccountClosed, AccountFrozen, AccountOpened, AccountUnfrozen, Event
+from ledger.flows.base import NewEvent, State, check_metadata, check_text, first_problem, reject
+from ledger.money import CURRENCIES, amount_problem
+from ledger.results import Rejected
+
+
+def stream_of(account_id: str) -> str:
+    return f"account:{account_id}"
+
+
+def decide_open(command: OpenAccount, state: State) -> list[NewEvent] | Rejected:
+    """Open an account; an identical account already open is accepted with nothing written.
+
+    Rejects: account_id_invalid, account_type_invalid, currency_invalid, amount_invalid,
+    field_invalid, account_exists (same id, other attributes).
+    """
+    if not is_valid_id(command.account):
+        return reject(
+            RejectCode.ACCOUNT_ID_INVALID,
+            f"account id {command.account!r} must be 1..128 of [A-Za-z0-9:_.-]",
+        )
+    if command.type not in AccountType.__members__.values():
+        return reject(
+            RejectCode.ACCOUNT_TYPE_INVALID,
+            f"type {command.type!r} is not one of {', '.join(AccountType)}",
+        )
+    if command.currency not in CURRENCIES:
+        return reject(RejectCode.CURRENCY_INVALID, f"unknown currency {command.currency!r}")
+    if command.max_balance_minor is not None:
+        problem = amount_problem(command.max_balance_minor)
+        if problem is not None:
+            return reject(RejectCode.AMOUNT_INVALID, f"max_balance_minor: {problem}")
+    problem_ = check_metadata(command.metadata)
+    if problem_ is not None:
+        return problem_
+    event = AccountOpened(
+        account=command.account,
+        account_type=command.type,
+        currency=command.currency,
+        no_overdraft=command.no_overdraft,
+        max_balance_minor=command.max_balance_minor,
+        metadata=command.metadata,
+    )
+    existing = state.account(command.account)
+    if existing is not None:
+        same = (
+            existing.type == command.type
+            and existing.currency == command.currency
+            and existing.no_overdraft == command.no_overdraft
+            and existing.max_balance_minor == command.max_balance_minor
+            and existing.metadata == command.metadata
+        )
+        if same:
+            return []
+        return reject(
+            RejectCode.ACCOUNT_EXISTS,
+            f"{command.account} is already open with other attributes",
+        )
+    return [NewEvent(stream_of(command.account), 1, event, state.now_us)]
+
+
+def _next(state: State, account_id: str, event: Event) -> list[NewEvent]:
+    stream = stream_of(account_id)
+    return [NewEvent(stream, state.stream_version(stream) + 1, event, state.now_us)]
+
+
+def decide_freeze(command: FreezeAccount, state: State) -> list[NewEvent] | Rejected:
+    """Rejects: field_invalid, account_not_found, account_closed, account_frozen."""
+    account = state.account(command.account) if is_valid_id(command.account) else None
+    if account is None:
+        return reject(RejectCode.ACCOUNT_NOT_FOUND, f"no account {command.account!r}")
+    problem = first_problem(
+        check_text("reason", command.reason),
+        reject(RejectCode.ACCOUNT_CLOSED, f"{account.id} is closed")
+        if account.status is AccountStatus.CLOSED
+        else None,
+        reject(RejectCode.ACCOUNT_FROZEN, f"{account.id} is already frozen")
+        if account.status is AccountStatus.FROZEN
+        else None,
+    )
+    if problem is not None:
+        return problem
+    return _next(state, account.id, AccountFrozen(account=account.id, reason=command.reason))
+
+
+def decide_unfreeze(command: UnfreezeAccount, state: State) -> list[NewEvent] | Rejected:
+    """Rejects: field_invalid, account_not_found, account_not_frozen."""
+    account = state.account(command.account) if is_valid_id(command.account) else None
+    if account is None:
+        return reject(RejectCode.ACCOUNT_NOT_FOUND, f"no account {command.account!r}")
+    problem = first_problem(
+        check_text("reason", command.reason),
+        reject(RejectCode.ACCOUNT_NOT_FROZEN, f"{account.id} is {account.status}, not frozen")
+        if account.status is not AccountStatus.FROZEN
+        else None,
+    )
+    if problem is not None:
+        return problem
+    return _next(state, account.id, AccountUnfrozen(account=account.id, reason=command.reason))
+
+
+def decide_close(command: CloseAccount, state: State) -> list[NewEvent] | Rejected:
+    """Rejects: account_not_found, account_closed, balance_not_zero (posted or pending)."""
+    account = state.account(command.account) if is_valid_id(command.account) else None
+    if account is None:
+        return reject(RejectCode.ACCOUNT_NOT_FOUND, f"no account {command.account!r}")
+    if account.status is AccountStatus.CLOSED:
+        return reject(RejectCode.ACCOUNT_CLOSED, f"{account.id} is already closed")
+    c = state.counters(account.id)
+    if c.debits_posted != c.credits_posted or c.debits_pending or c.credits_pending:
+        return reject(
+            RejectCode.BALANCE_NOT_ZERO,
+            f"{account.id} has balance {c.balance(account.normal_side)} and "
+            f"{c.debits_pending + c.credits_pending} pending; it closes only at zero",
+        )
+    return _next(state, account.id, AccountClosed(account=account.id))

@@ -1,0 +1,83 @@
+"""Journal entries of explicit legs (``PostEntry``) and their reversal (``Reverse``).
+
+An entry is the stream ``entry:<command id>``; its reversal is the stream
+``reversal:<entry id>``, whose unique (stream, version 1) makes "reversed at most once" a
+database fact, not only a check.
+"""
+
+from __future__ import annotations
+
+from ledger.accounts import is_valid_id
+from ledger.commands import PostEntry, Reverse
+from ledger.errors import RejectCode
+from ledger.events import EntryPosted, EntryReversed
+from ledger.flows.base import (
+    NewEvent,
+    State,
+    check_kind,
+    check_metadata,
+    check_text,
+    effective_time,
+    first_problem,
+    mirror,
+    money_events,
+    post,
+    reject,
+)
+from ledger.results import Rejected
+
+
+def decide_post_entry(command: PostEntry, state: State) -> list[NewEvent] | Rejected:
+    """Post a balanced entry. Rejects: see :func:`ledger.flows.base.post`, plus
+    field_invalid (kind, memo, metadata) and effective_at_invalid."""
+    problem = first_problem(
+        check_kind(command.kind),
+        check_text("memo", command.memo),
+        check_metadata(command.metadata),
+    )
+    if problem is not None:
+        return problem
+    effective_at_us = effective_time(command.effective_at, state)
+    if isinstance(effective_at_us, Rejected):
+        return effective_at_us
+    postings = post(command.postings, state)
+    if isinstance(postings, Rejected):
+        return postings
+    event = EntryPosted(
+        entry_id=command.id,
+        kind=command.kind,
+        postings=postings,
+        memo=command.memo,
+        metadata=command.metadata,
+    )
+    return [NewEvent(f"entry:{command.id}", 1, event, effective_at_us)]
+
+
+def decide_reverse(command: Reverse, state: State) -> list[NewEvent] | Rejected:
+    """Post the mirror of every posting the command ``entry_id`` wrote, effective now.
+
+    Rejects: field_invalid, entry_not_found, entry_already_reversed, and whatever
+    :func:`ledger.flows.base.post` rejects for the mirrored legs.
+    """
+    problem = check_text("memo", command.memo)
+    if problem is not None:
+        return problem
+    originals = (
+        money_events(state.command_events(command.entry_id))
+        if is_valid_id(command.entry_id)
+        else []
+    )
+    if not originals:
+        return reject(
+            RejectCode.ENTRY_NOT_FOUND, f"no entry written by command {command.entry_id!r}"
+        )
+    stream = f"reversal:{command.entry_id}"
+    if state.stream_version(stream):
+        return reject(RejectCode.ENTRY_ALREADY_REVERSED, f"{command.entry_id} is already reversed")
+    postings = post(mirror(p for e in originals for p in e.postings), state)
+    if isinstance(postings, Rejected):
+        return postings
+    event = EntryReversed(
+        entry_id=command.id, reverses=command.entry_id, postings=postings, memo=command.memo
+    )
+    return [NewEvent(stream, 1, event, state.now_us)]

@@ -1,0 +1,140 @@
+"""The store interface every backend implements, and the hash chain they all share.
+
+A store owns the log (``events``), the idempotency index (``commands``) and the inline
+balance projection (``accounts`` with its four counters, ``account_postings`` with the
+running counters after each posting). :class:`~ledger.book.Ledger` drives it the same way
+on every backend: open a write transaction, let pure decide functions read state through
+it, append what they propose, commit. The contract suite in ``tests/backends`` is the
+definition of "implements"; a new backend passes it unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+import attrs
+import msgspec
+
+from ledger.accounts import Account, Counters
+from ledger.events import Event
+from ledger.flows.base import NewEvent, Policy, State
+
+GENESIS_HASH = bytes(32)
+"""The ``previous hash`` of the first event: 32 zero bytes."""
+
+_row_encoder = msgspec.json.Encoder()
+
+
+def chain_hash(
+    previous: bytes,
+    seq: int,
+    stream: str,
+    version: int,
+    command_id: str,
+    type_: str,
+    schema: int,
+    recorded_at_us: int,
+    effective_at_us: int,
+    payload: bytes,
+) -> bytes:
+    """SHA-256 over the previous hash and this row's canonical fields, payload last.
+
+    Every column that carries meaning is covered, so changing any of them, or the order
+    of rows, breaks every later link.
+    """
+    header = _row_encoder.encode(
+        [seq, stream, version, command_id, type_, schema, recorded_at_us, effective_at_us]
+    )
+    return hashlib.sha256(previous + header + b"\n" + payload).digest()
+
+
+def from_us(value_us: int) -> datetime:
+    """UTC microseconds since the epoch as an aware datetime (exact)."""
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=value_us)
+
+
+@attrs.frozen
+class RecordedEvent:
+    """One row of the log as a reader sees it."""
+
+    seq: int
+    stream: str
+    version: int
+    command_id: str
+    type: str
+    schema: int
+    recorded_at: datetime
+    effective_at: datetime
+    event: Event
+    hash: str
+    """Hex SHA-256 of this row chained to the previous one."""
+    payload: bytes = attrs.field(repr=False)
+    """The canonical JSON exactly as stored (what the hash covers)."""
+
+
+@attrs.frozen
+class StoredCommand:
+    """What the idempotency index keeps of an accepted command."""
+
+    digest: bytes
+    first_seq: int
+    last_seq: int
+
+
+class Transaction(State, Protocol):
+    """A write transaction: the state decide functions read, plus appending."""
+
+    @property
+    def head_seq(self) -> int: ...
+
+    def find_command(self, command_id: str) -> StoredCommand | None: ...
+
+    def append(self, command_id: str, digest: bytes, events: Sequence[NewEvent]) -> int:
+        """Append the events of one accepted command and fold them into the inline
+        projection; return the last seq written."""
+        ...
+
+    def abort(self) -> None:
+        """Roll the whole transaction back when the block ends (a failed linked batch)."""
+        ...
+
+
+class Store(Protocol):
+    """A backend: the log, the idempotency index and the inline balances."""
+
+    def transaction(self, now_us: int, policy: Policy) -> AbstractContextManager[Transaction]:
+        """A serialised write transaction: commits when the block ends, unless aborted or
+        an exception escapes, in which case nothing of it remains."""
+        ...
+
+    def read_events(self, after: int = 0, limit: int | None = None) -> Iterator[RecordedEvent]:
+        """Events with ``seq > after`` in seq order, at most ``limit`` of them."""
+        ...
+
+    def account(self, account_id: str) -> Account | None: ...
+
+    def counters(self, account_id: str) -> Counters:
+        """The account's counters now (zeros for an account with no postings)."""
+        ...
+
+    def counters_at_seq(self, account_id: str, seq: int) -> Counters:
+        """The counters after every posting with ``seq <= seq``."""
+        ...
+
+    def counters_at_time(self, account_id: str, effective_at_us: int) -> Counters:
+        """The counters after every posting whose ``effective_at <= effective_at_us``."""
+        ...
+
+    def accounts(self) -> Iterator[tuple[Account, Counters]]:
+        """Every account with its counters, by id."""
+        ...
+
+    def head(self) -> tuple[int, bytes]:
+        """The last ``seq`` and its hash (0 and :data:`GENESIS_HASH` for an empty log)."""
+        ...
+
+    def close(self) -> None: ...
