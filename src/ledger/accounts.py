@@ -78,13 +78,19 @@ class Counters:
 
     def add(self, side: Side, amount_minor: int, *, pending: bool = False) -> Counters:
         """Return the counters after one posting (pending postings move the pending pair)."""
+        dp, cp, dq, cq = (
+            self.debits_posted,
+            self.credits_posted,
+            self.debits_pending,
+            self.credits_pending,
+        )
         if pending:
             if side == "debit":
-                return attrs.evolve(self, debits_pending=self.debits_pending + amount_minor)
-            return attrs.evolve(self, credits_pending=self.credits_pending + amount_minor)
+                return Counters(dp, cp, dq + amount_minor, cq)
+            return Counters(dp, cp, dq, cq + amount_minor)
         if side == "debit":
-            return attrs.evolve(self, debits_posted=self.debits_posted + amount_minor)
-        return attrs.evolve(self, credits_posted=self.credits_posted + amount_minor)
+            return Counters(dp + amount_minor, cp, dq, cq)
+        return Counters(dp, cp + amount_minor, dq, cq)
 
     def in_range(self) -> bool:
         """True while every counter fits in 0..2**63-1 (SQLite's INTEGER)."""

@@ -195,12 +195,22 @@ class Reverse(Command):
 _digest_encoder = msgspec.json.Encoder(order="sorted")
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
 def _plain(value: object) -> object:
-    if attrs.has(type(value)):
-        fields = {f.name: _plain(getattr(value, f.name)) for f in attrs.fields(type(value))}  # type: ignore[arg-type]
-        return [type(value).__name__, fields]
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
+    """Commands and legs as ``[class name, {field: value}]``, recursively."""
+    cls = type(value)
+    try:
+        names = _FIELD_NAMES[cls]
+    except KeyError:
+        names = _FIELD_NAMES[cls] = (
+            tuple(f.name for f in attrs.fields(cls)) if attrs.has(cls) else None
+        )
+    if names is not None:
+        return [cls.__name__, {name: _plain(getattr(value, name)) for name in names}]
+    if cls is tuple:
+        return [_plain(v) for v in value]  # type: ignore[attr-defined]
     return value
 
 

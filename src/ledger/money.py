@@ -115,9 +115,7 @@ def parse_amount(text: str, code: str) -> int:
             f"{text!r} has {len(fraction)} decimal places; {cur.code} has {cur.exponent}"
         )
     scale: int = 10**cur.exponent
-    minor = int(whole.replace(",", "")) * scale + int(
-        fraction.ljust(cur.exponent, "0") or "0"
-    )
+    minor = int(whole.replace(",", "")) * scale + int(fraction.ljust(cur.exponent, "0") or "0")
     if abs(minor) > AMOUNT_MAX_MINOR:
         raise AmountError(f"{text!r} is beyond the largest amount (2**63-1 minor units)")
     return -minor if sign else minor

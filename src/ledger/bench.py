@@ -1,0 +1,194 @@
+"""Benchmarks that print figures (``satang bench``); no test asserts a time.
+
+The workload is a seeded wallet mix expressed as journal entries: top-ups from the
+safeguarded bank account, merchant payments with a fee leg, P2P transfers and cash-outs,
+over wallets with ``no_overdraft`` (overdrafts are rejected, not recorded). Every figure
+is for a real file with the durability named, on the machine printed in the header.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from importlib import metadata
+from pathlib import Path
+
+import attrs
+
+from ledger.audit import verify
+from ledger.book import Ledger
+from ledger.commands import Command, Credit, Debit, OpenAccount, PostEntry
+from ledger.results import Accepted
+from ledger.store.sqlite import Durability
+from projections import balances as balance_model
+
+
+@attrs.frozen
+class Figure:
+    name: str
+    value: float
+    unit: str
+    note: str = ""
+
+
+def machine() -> list[str]:
+    """What the figures were measured on: CPU, cores, Python, SQLite, packages."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = ", ".join(
+        f"{name} {_version(name)}" for name in ("satang", "msgspec", "attrs", "sqlite-utils")
+    )
+    return [
+        f"machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
+        f"python {platform.python_version()}, sqlite {sqlite3.sqlite_version}, {versions}",
+    ]
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+def setup_commands(wallets: int, merchants: int) -> list[Command]:
+    """The chart the workload posts to."""
+    opens: list[Command] = [
+        OpenAccount(id="open-bank", account="bank:trust", type="asset", currency="THB"),
+        OpenAccount(id="open-fees", account="income:fees", type="income", currency="THB"),
+    ]
+    opens += [
+        OpenAccount(
+            id=f"open-w{i}",
+            account=f"wallet:U{i}",
+            type="liability",
+            currency="THB",
+            no_overdraft=True,
+        )
+        for i in range(wallets)
+    ]
+    opens += [
+        OpenAccount(
+            id=f"open-m{i}", account=f"merchant:M{i}:payable", type="liability", currency="THB"
+        )
+        for i in range(merchants)
+    ]
+    return opens
+
+
+def wallet_mix(seed: int, wallets: int, merchants: int, prefix: str = "c") -> Iterator[Command]:
+    """An endless seeded stream: 40% top-up, 35% payment with fee, 15% P2P, 10% cash-out."""
+    rng = random.Random(seed)
+    n = 0
+    while True:
+        n += 1
+        cid = f"{prefix}{n}"
+        roll = rng.random()
+        u = f"wallet:U{rng.randrange(wallets)}"
+        if roll < 0.40:
+            amount = rng.randrange(10_000, 500_000)
+            legs: list[Debit | Credit] = [Debit("bank:trust", amount), Credit(u, amount)]
+            kind = "top_up"
+        elif roll < 0.75:
+            amount = rng.randrange(1_000, 200_000)
+            fee = amount * 15 // 1000 or 1
+            m = f"merchant:M{rng.randrange(merchants)}:payable"
+            legs = [Debit(u, amount), Credit(m, amount - fee), Credit("income:fees", fee)]
+            kind = "payment"
+        elif roll < 0.90:
+            amount = rng.randrange(100, 100_000)
+            v = f"wallet:U{rng.randrange(wallets)}"
+            if v == u:
+                continue
+            legs = [Debit(u, amount), Credit(v, amount)]
+            kind = "p2p"
+        else:
+            amount = rng.randrange(10_000, 300_000)
+            legs = [Debit(u, amount), Credit("bank:trust", amount)]
+            kind = "withdrawal"
+        yield PostEntry(id=cid, kind=kind, postings=legs)
+
+
+def _throughput(
+    path: Path,
+    batch: int,
+    total: int,
+    durability: Durability,
+    wallets: int,
+    merchants: int,
+) -> tuple[float, float]:
+    """Commands/s and accepted share for ``total`` commands in batches of ``batch``."""
+    with Ledger.open(path, durability=durability) as book:
+        opens = setup_commands(wallets, merchants)
+        for i in range(0, len(opens), 1_000):
+            book.submit_many(opens[i : i + 1_000])
+        stream = wallet_mix(batch, wallets, merchants)
+        commands = [next(stream) for _ in range(total)]
+        accepted = 0
+        start = time.perf_counter()
+        for i in range(0, total, batch):
+            results = book.submit_many(commands[i : i + batch])
+            accepted += sum(isinstance(r, Accepted) for r in results)
+        elapsed = time.perf_counter() - start
+    return total / elapsed, accepted / total
+
+
+def run(
+    out: Callable[[str], None] = print,
+    *,
+    quick: bool = False,
+    directory: str | None = None,
+) -> list[Figure]:
+    """Run the core benchmark and print each figure as it is measured."""
+    wallets, merchants = (1_000, 20) if quick else (10_000, 100)
+    plan: list[tuple[int, int, Durability]] = [
+        (1, 300 if quick else 2_000, "full"),
+        (10, 2_000 if quick else 10_000, "full"),
+        (100, 5_000 if quick else 50_000, "full"),
+        (1_000, 10_000 if quick else 100_000, "full"),
+        (8_190, 16_380 if quick else 163_800, "full"),
+        (1_000, 10_000 if quick else 100_000, "normal"),
+    ]
+    for line in machine():
+        out(line)
+    out(f"workload: {wallets:,} wallets, {merchants} merchants, seeded wallet mix")
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory(dir=directory) as tmp:
+        for batch, total, durability in plan:
+            path = Path(tmp) / f"bench-{batch}-{durability}.db"
+            rate, share = _throughput(path, batch, total, durability, wallets, merchants)
+            f = Figure(
+                f"submit_many batch={batch} durability={durability}",
+                rate,
+                "commands/s",
+                f"{total:,} commands, {share:.0%} accepted",
+            )
+            figures.append(f)
+            out(f"{f.name:<45} {f.value:>12,.0f} {f.unit}  ({f.note})")
+        replay_path = Path(tmp) / "bench-8190-full.db"
+        with Ledger.open(replay_path) as book:
+            events = book.head()[0]
+            start = time.perf_counter()
+            balance_model.rebuild(book.events())
+            rebuild_rate = events / (time.perf_counter() - start)
+            start = time.perf_counter()
+            report = verify(book)
+            verify_rate = events / (time.perf_counter() - start)
+        for name, rate in (("replay: rebuild balances", rebuild_rate), ("verify", verify_rate)):
+            f = Figure(
+                name, rate, "events/s", f"{events:,} events, findings: {len(report.findings)}"
+            )
+            figures.append(f)
+            out(f"{f.name:<45} {f.value:>12,.0f} {f.unit}  ({f.note})")
+    return figures

@@ -1,0 +1,145 @@
+"""The ``satang`` command line: read a ledger file, audit it, measure it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+
+import attrs
+import click
+
+from ledger.audit import verify as verify_ledger
+from ledger.book import Ledger
+from ledger.errors import LedgerError
+from ledger.money import format_amount
+from ledger.store.base import RecordedEvent
+
+_db = click.option(
+    "--db",
+    "db",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="The ledger's SQLite file.",
+)
+
+
+@click.group()
+@click.version_option(package_name="satang")
+def main() -> None:
+    """Satang: an event-sourced, double-entry ledger for e-wallet backends."""
+
+
+def _open(db: str) -> Ledger:
+    try:
+        return Ledger.open(db)
+    except LedgerError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
+@_db
+@click.argument("account")
+@click.option("--as-of", help="A seq (integer) or an ISO-8601 effective time with offset.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def balance(db: str, account: str, as_of: str | None, as_json: bool) -> None:
+    """Print ACCOUNT's balance now or as of a seq or effective time."""
+    point: int | datetime | None = None
+    if as_of is not None:
+        try:
+            point = int(as_of) if as_of.isdigit() else datetime.fromisoformat(as_of)
+        except ValueError as exc:
+            raise click.BadParameter(f"{as_of!r} is neither a seq nor an ISO time") from exc
+    with _open(db) as book:
+        try:
+            b = book.balance(account, as_of=point)
+        except LedgerError as exc:
+            raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(attrs.asdict(b)))
+        return
+    click.echo(
+        f"{b.account}  {format_amount(b.balance, b.currency)} {b.currency}"
+        f"  (available {format_amount(b.available, b.currency)})"
+    )
+
+
+def _event_line(rec: RecordedEvent) -> str:
+    return json.dumps(
+        {
+            "seq": rec.seq,
+            "stream": rec.stream,
+            "version": rec.version,
+            "command_id": rec.command_id,
+            "type": rec.type,
+            "schema": rec.schema,
+            "recorded_at": rec.recorded_at.isoformat(),
+            "effective_at": rec.effective_at.isoformat(),
+            "event": json.loads(rec.payload),
+            "hash": rec.hash,
+        },
+        separators=(",", ":"),
+    )
+
+
+@main.command()
+@_db
+@click.option("--after", default=0, show_default=True, help="Print events after this seq.")
+@click.option("--limit", type=int, default=None, help="Print at most this many events.")
+def events(db: str, after: int, limit: int | None) -> None:
+    """Print the log as JSON lines, one event a line."""
+    with _open(db) as book:
+        for rec in book.events(after=after, limit=limit):
+            click.echo(_event_line(rec))
+
+
+@main.command()
+@_db
+def head(db: str) -> None:
+    """Print the last seq and its hash: an anchor to record elsewhere for later audits."""
+    with _open(db) as book:
+        seq, digest = book.head()
+    click.echo(f"{seq}:{digest}")
+
+
+@main.command()
+@_db
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def verify(db: str, as_json: bool) -> None:
+    """Walk the hash chain, rebuild balances from the log, check the invariants."""
+    with _open(db) as book:
+        try:
+            report = verify_ledger(book)
+        except LedgerError as exc:
+            raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "events_checked": report.events_checked,
+                    "head_seq": report.head_seq,
+                    "head_hash": report.head_hash,
+                    "findings": [
+                        {"check": f.check, "seq": f.seq, "detail": f.detail}
+                        for f in report.findings
+                    ],
+                }
+            )
+        )
+    else:
+        click.echo(f"events checked: {report.events_checked}")
+        click.echo(f"head: {report.head_seq}:{report.head_hash}")
+        for f in report.findings:
+            click.echo(f"FINDING {f.check} at seq {f.seq}: {f.detail}")
+        click.echo("ok" if report.ok else f"{len(report.findings)} finding(s)")
+    sys.exit(0 if report.ok else 1)
+
+
+@main.command()
+@click.option("--quick", is_flag=True, help="A smaller run (seconds, not minutes).")
+@click.option("--dir", "directory", default=None, help="Where to put the benchmark files.")
+def bench(quick: bool, directory: str | None) -> None:
+    """Measure durable commands/s by batch size and replay events/s; print the figures."""
+    from ledger.bench import run
+
+    run(click.echo, quick=quick, directory=directory)
