@@ -1,0 +1,236 @@
+"""The store contract: what every backend must do, written once.
+
+A backend's test module subclasses :class:`StoreContract` and provides ``open_book``
+(and ``reopen_book`` if the store persists). Nothing here knows which backend it runs on.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ledger import (
+    Accepted,
+    Credit,
+    Debit,
+    Ledger,
+    OpenAccount,
+    PostEntry,
+    Rejected,
+    RejectCode,
+    Reverse,
+    StoreError,
+)
+from ledger.flows.base import NewEvent, Policy, to_us
+from ledger.events import EntryPosted, Posting
+from ledger.store.base import GENESIS_HASH, chain_hash
+
+T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: datetime = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def chart() -> list[OpenAccount]:
+    return [
+        OpenAccount(id="o-bank", account="bank:trust", type="asset", currency="THB"),
+        OpenAccount(
+            id="o-u1", account="wallet:U1", type="liability", currency="THB", no_overdraft=True
+        ),
+        OpenAccount(
+            id="o-u2", account="wallet:U2", type="liability", currency="THB", no_overdraft=True
+        ),
+    ]
+
+
+def top_up(cid: str, wallet: str, amount: int, **kw: object) -> PostEntry:
+    return PostEntry(
+        id=cid, kind="top_up", postings=[Debit("bank:trust", amount), Credit(wallet, amount)], **kw
+    )
+
+
+class StoreContract:
+    """Subclass and implement ``open_book``; every test here must pass unchanged."""
+
+    persistent = False
+
+    def open_book(self, clock: Clock) -> Ledger:
+        raise AssertionError("a backend's test class provides open_book")
+
+    def reopen_book(self, book: Ledger, clock: Clock) -> Ledger:
+        raise AssertionError("a persistent backend's test class provides reopen_book")
+
+    @pytest.fixture
+    def clock(self) -> Clock:
+        return Clock()
+
+    @pytest.fixture
+    def book(self, clock: Clock) -> Ledger:
+        book = self.open_book(clock)
+        assert all(isinstance(r, Accepted) for r in book.submit_many(chart()))
+        yield book
+        book.close()
+
+    def test_seq_is_gapless_and_ordered(self, book: Ledger) -> None:
+        for i in range(20):
+            book.submit(top_up(f"t{i}", "wallet:U1", 100 + i))
+        seqs = [rec.seq for rec in book.events()]
+        assert seqs == list(range(1, len(seqs) + 1))
+        assert book.head()[0] == seqs[-1] == 23
+
+    def test_events_after_and_limit_page_correctly(self, book: Ledger) -> None:
+        book.submit_many([top_up(f"t{i}", "wallet:U1", 5) for i in range(2_500)])
+        assert [r.seq for r in book.events(after=2_000, limit=3)] == [2_001, 2_002, 2_003]
+        assert sum(1 for _ in book.events(after=10)) == 2_503 - 10
+        assert list(book.events(after=2_503)) == []
+
+    def test_recorded_event_fields(self, book: Ledger, clock: Clock) -> None:
+        clock.now = T0 + timedelta(hours=1)
+        backdated = T0 - timedelta(days=2)
+        r = book.submit(top_up("t1", "wallet:U1", 12_345, effective_at=backdated, memo="hi"))
+        assert isinstance(r, Accepted)
+        (rec,) = list(book.events(after=r.seq - 1))
+        assert (rec.seq, rec.stream, rec.version, rec.command_id) == (r.seq, "entry:t1", 1, "t1")
+        assert rec.type == "entry_posted" and rec.schema == 1
+        assert rec.recorded_at == clock.now and rec.effective_at == backdated
+        assert isinstance(rec.event, EntryPosted)
+        assert rec.event.postings == (
+            Posting(account="bank:trust", side="debit", amount_minor=12_345, currency="THB"),
+            Posting(account="wallet:U1", side="credit", amount_minor=12_345, currency="THB"),
+        )
+        assert rec.event.memo == "hi" and rec.event.kind == "top_up"
+
+    def test_hash_chain_links_every_row(self, book: Ledger) -> None:
+        for i in range(5):
+            book.submit(top_up(f"t{i}", "wallet:U2", 1_000))
+        previous = GENESIS_HASH
+        for rec in book.events():
+            expected = chain_hash(
+                previous,
+                rec.seq,
+                rec.stream,
+                rec.version,
+                rec.command_id,
+                rec.type,
+                rec.schema,
+                to_us(rec.recorded_at),
+                to_us(rec.effective_at),
+                rec.payload,
+            )
+            assert rec.hash == expected.hex()
+            previous = expected
+        assert book.head()[1] == previous.hex()
+
+    def test_idempotent_retry_returns_first_seq_and_writes_nothing(self, book: Ledger) -> None:
+        first = book.submit(top_up("t1", "wallet:U1", 500))
+        head = book.head()
+        again = book.submit(top_up("t1", "wallet:U1", 500))
+        assert again == Accepted("t1", first.seq, replayed=True)
+        assert book.head() == head
+        other = book.submit(top_up("t1", "wallet:U1", 501))
+        assert isinstance(other, Rejected) and other.code is RejectCode.IDEMPOTENCY_CONFLICT
+        assert book.head() == head and book.balance("wallet:U1").balance == 500
+
+    def test_duplicate_id_inside_one_batch_posts_once(self, book: Ledger) -> None:
+        results = book.submit_many([top_up("t1", "wallet:U1", 7), top_up("t1", "wallet:U1", 7)])
+        assert results[1] == Accepted("t1", results[0].seq, replayed=True)
+        assert book.balance("wallet:U1").balance == 7
+
+    def test_exception_mid_batch_rolls_back_everything(self, book: Ledger) -> None:
+        head = book.head()
+
+        class Boom(Exception):
+            pass
+
+        with pytest.raises(Boom), book.store.transaction(to_us(T0), Policy()) as tx:
+            tx.append("x1", b"d" * 32, [_entry_event("x1", 10)])
+            raise Boom
+        assert book.head() == head
+        assert book.balance("wallet:U1").balance == 0
+        assert isinstance(book.submit(top_up("x1", "wallet:U1", 10)), Accepted)
+
+    def test_aborted_transaction_leaves_nothing(self, book: Ledger) -> None:
+        head = book.head()
+        with book.store.transaction(to_us(T0), Policy()) as tx:
+            tx.append("x1", b"d" * 32, [_entry_event("x1", 10)])
+            tx.abort()
+        assert book.head() == head and book.balance("wallet:U1").balance == 0
+
+    def test_stream_version_is_unique(self, book: Ledger) -> None:
+        book.submit(top_up("t1", "wallet:U1", 10))
+        head = book.head()
+        with pytest.raises(StoreError), book.store.transaction(to_us(T0), Policy()) as tx:
+            tx.append("t1-dup", b"d" * 32, [_entry_event("t1", 10)])
+        assert book.head() == head
+
+    def test_command_id_is_unique(self, book: Ledger) -> None:
+        book.submit(top_up("t1", "wallet:U1", 10))
+        with pytest.raises(StoreError), book.store.transaction(to_us(T0), Policy()) as tx:
+            tx.append("t1", b"d" * 32, [_entry_event("other", 10)])
+
+    def test_balance_as_of_seq_and_time(self, book: Ledger, clock: Clock) -> None:
+        s1 = book.submit(top_up("t1", "wallet:U1", 1_000)).seq
+        clock.now = T0 + timedelta(days=1)
+        s2 = book.submit(top_up("t2", "wallet:U1", 2_000)).seq
+        book.submit(top_up("t3", "wallet:U1", 4_000, effective_at=T0 - timedelta(hours=1)))
+        assert book.balance("wallet:U1", as_of=s1 - 1).balance == 0
+        assert book.balance("wallet:U1", as_of=s1).balance == 1_000
+        assert book.balance("wallet:U1", as_of=s2).balance == 3_000
+        assert book.balance("wallet:U1").balance == 7_000
+        assert book.balance("wallet:U1", as_of=T0 - timedelta(hours=2)).balance == 0
+        assert book.balance("wallet:U1", as_of=T0).balance == 5_000
+        assert book.balance("wallet:U1", as_of=T0 + timedelta(days=1)).balance == 7_000
+
+    def test_rebuilt_balances_equal_inline(self, book: Ledger) -> None:
+        from projections import rebuild
+
+        for i in range(30):
+            book.submit(top_up(f"t{i}", f"wallet:U{1 + i % 2}", 100 * (i + 1)))
+            book.submit(
+                PostEntry(
+                    id=f"p{i}",
+                    kind="p2p",
+                    postings=[Debit("wallet:U1", 50 * i + 1), Credit("wallet:U2", 50 * i + 1)],
+                )
+            )
+        book.submit(Reverse(id="r1", entry_id="t3"))
+        assert rebuild(book.events()) == {b.account: b for b in book.balances()}
+
+    def test_reopen_gives_the_same_state(self, book: Ledger, clock: Clock) -> None:
+        if not self.persistent:
+            return
+        for i in range(10):
+            book.submit(top_up(f"t{i}", "wallet:U1", 1_000 + i))
+        balances, head = book.balances(), book.head()
+        events = [r.hash for r in book.events()]
+        again = self.reopen_book(book, clock)
+        try:
+            assert again.balances() == balances and again.head() == head
+            assert [r.hash for r in again.events()] == events
+            assert again.submit(top_up("t0", "wallet:U1", 1_000)).replayed
+        finally:
+            again.close()
+
+
+def _entry_event(entry_id: str, amount: int) -> NewEvent:
+    return NewEvent(
+        stream=f"entry:{entry_id}",
+        version=1,
+        event=EntryPosted(
+            entry_id=entry_id,
+            kind="adjustment",
+            postings=(
+                Posting(account="bank:trust", side="debit", amount_minor=amount, currency="THB"),
+                Posting(account="wallet:U1", side="credit", amount_minor=amount, currency="THB"),
+            ),
+        ),
+        effective_at_us=to_us(T0),
+    )
