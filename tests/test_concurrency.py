@@ -7,6 +7,7 @@ nothing else is, and the wallet never went below zero at any point of the log.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import random
 import time
@@ -95,7 +96,7 @@ def test_two_processes_never_overdraw_and_lose_nothing(tmp_path: Path) -> None:
         assert len(logged) == len(set(logged)), "a command was logged twice"
         assert set(logged) == {cid for cid, _ in acknowledged}
         # Both writers really interleaved, and the wallet was really contended.
-        switches = sum(1 for x, y in zip(logged, logged[1:], strict=False) if x[0] != y[0])
+        switches = sum(1 for x, y in itertools.pairwise(logged) if x[0] != y[0])
         assert switches >= 20, f"the writers took turns only {switches} times"
         assert len(logged) < 2 * ROUNDS, "no overdraft was ever attempted"
         expected = START_MINOR + sum(signed for _, signed in acknowledged)

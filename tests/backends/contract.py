@@ -17,13 +17,13 @@ from ledger import (
     Ledger,
     OpenAccount,
     PostEntry,
-    Rejected,
     RejectCode,
+    Rejected,
     Reverse,
     StoreError,
 )
-from ledger.flows.base import NewEvent, Policy, to_us
 from ledger.events import EntryPosted, Posting
+from ledger.flows.base import NewEvent, Policy, to_us
 from ledger.store.base import GENESIS_HASH, chain_hash
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
