@@ -47,7 +47,7 @@ class AccountStatus(enum.StrEnum):
 
 def is_valid_id(value: object) -> bool:
     """True for an id of 1..128 characters from ``[A-Za-z0-9:_.-]`` (accounts, commands)."""
-    return isinstance(value, str) and _ID.match(value) is not None
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
 
 
 @attrs.frozen

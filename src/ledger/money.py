@@ -92,7 +92,7 @@ def check_amount(value: object) -> int:
     return value
 
 
-_NUMBER = re.compile(r"^(-)?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?$")
+_NUMBER = re.compile(r"^(-)?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?$", re.ASCII)
 
 
 def parse_amount(text: str, code: str) -> int:
@@ -105,7 +105,7 @@ def parse_amount(text: str, code: str) -> int:
     cur = currency(code)
     if not isinstance(text, str):
         raise AmountError(f"parse_amount takes a str, not {type(text).__name__}")
-    match = _NUMBER.match(text.strip())
+    match = _NUMBER.fullmatch(text.strip())
     if match is None:
         raise AmountError(f"{text!r} is not a decimal amount such as '1,234.56'")
     sign, whole, fraction = match.groups()

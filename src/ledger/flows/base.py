@@ -88,7 +88,7 @@ def check_text(name: str, value: str) -> Rejected | None:
 
 
 def check_kind(kind: str) -> Rejected | None:
-    if _KIND.match(kind) is None:
+    if _KIND.fullmatch(kind) is None:
         return reject(
             RejectCode.FIELD_INVALID,
             f"kind {kind!r} must be 1..64 of [a-z0-9_.-], starting with a letter",
@@ -100,7 +100,7 @@ def check_metadata(metadata: dict[str, str]) -> Rejected | None:
     if len(metadata) > METADATA_KEYS_MAX:
         return reject(RejectCode.FIELD_INVALID, f"metadata has more than {METADATA_KEYS_MAX} keys")
     for key, value in metadata.items():
-        if _METADATA_KEY.match(key) is None:
+        if _METADATA_KEY.fullmatch(key) is None:
             return reject(
                 RejectCode.FIELD_INVALID, f"metadata key {key!r} is not 1..64 of [A-Za-z0-9_.-]"
             )
