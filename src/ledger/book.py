@@ -35,6 +35,8 @@ from ledger.store.sqlite import Durability, SqliteStore
 
 SUBMIT_MANY_MAX = 8_190
 """Most commands one ``submit_many`` call (one transaction) may carry."""
+EVENTS_PAGE = 1_000
+"""Events read per page by ``Ledger.events``."""
 
 Clock = Callable[[], datetime]
 
@@ -119,6 +121,7 @@ class Ledger:
         With ``linked=True`` the batch is all-or-nothing: if any command is rejected,
         nothing is appended and every other new command gets ``linked_command_failed``.
         """
+        self._check_open()
         batch = list(commands)
         if len(batch) > SUBMIT_MANY_MAX:
             raise BatchTooLarge(
@@ -142,16 +145,25 @@ class Ledger:
         return results
 
     def _submit_linked(self, tx: Transaction, batch: list[Command]) -> list[Result]:
+        """All or nothing: on the first rejection, roll back and fail every other command.
+
+        A retry of a command committed before this batch stays ``Accepted`` (it is in the
+        log whatever happens here); one of a command appended earlier in this same batch
+        is rolled back with it.
+        """
         results: list[Result] = []
+        written: set[str] = set()
         for command in batch:
             result = self._submit_one(tx, command)
             results.append(result)
+            if isinstance(result, Accepted) and not result.replayed:
+                written.add(result.id)
             if isinstance(result, Rejected):
                 tx.abort()
                 failed = f"{command.id!r} in the linked batch was rejected ({result.code})"
                 return [
                     r
-                    if isinstance(r, Rejected) or r.replayed
+                    if isinstance(r, Rejected) or (r.replayed and r.id not in written)
                     else Rejected(RejectCode.LINKED_COMMAND_FAILED, failed, r.id)
                     for r in results
                 ] + [
@@ -180,8 +192,7 @@ class Ledger:
         outcome = decide(command, tx)
         if isinstance(outcome, Rejected):
             return attrs.evolve(outcome, id=command.id)
-        if not outcome:
-            return Accepted(command.id, tx.head_seq, replayed=True)
+        assert outcome, f"{type(command).__name__} was accepted with no events to append"
         return Accepted(command.id, tx.append(command.id, digest, outcome))
 
     def _now_us(self) -> int:
@@ -228,11 +239,32 @@ class Ledger:
             ]
 
     def events(self, after: int = 0, limit: int | None = None) -> Iterator[RecordedEvent]:
-        """Events with ``seq > after`` in log order (read in pages; safe on long logs)."""
+        """Events with ``seq > after`` in log order, committed ones only.
+
+        Read in pages of ``EVENTS_PAGE``, each under the ledger's lock, so a long read
+        neither holds a snapshot for its whole length nor sees another thread's
+        uncommitted batch.
+        """
         self._check_open()
         if type(after) is not int or after < 0:
             raise InvalidCommand(f"after is a seq (int >= 0), not {after!r}")
-        return self._store.read_events(after, limit)
+        if limit is not None and (type(limit) is not int or limit < 0):
+            raise InvalidCommand(f"limit is an int >= 0 or None, not {limit!r}")
+        return self._pages(after, limit)
+
+    def _pages(self, after: int, limit: int | None) -> Iterator[RecordedEvent]:
+        remaining = limit
+        while remaining is None or remaining > 0:
+            size = EVENTS_PAGE if remaining is None else min(EVENTS_PAGE, remaining)
+            with self._lock:
+                self._check_open()
+                page = list(self._store.read_events(after, size))
+            yield from page
+            if len(page) < size:
+                return
+            after = page[-1].seq
+            if remaining is not None:
+                remaining -= len(page)
 
     def head(self) -> tuple[int, str]:
         """The last seq and its hash in hex: an anchor to write down for later audits."""

@@ -10,8 +10,8 @@ account, a malformed id — are judged by the decide functions and come back as
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 import attrs
 import msgspec
@@ -54,6 +54,14 @@ def _aware_datetime(instance: object, attribute: attrs.Attribute[Any], value: ob
         )
 
 
+def _in_utc(value: Any) -> Any:
+    """An aware datetime as the same instant in UTC; anything else as given (for the
+    validator to refuse)."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC)
+    return value
+
+
 def _metadata(value: object) -> dict[str, str]:
     if not isinstance(value, Mapping) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
@@ -80,8 +88,9 @@ class Command:
 class OpenAccount(Command):
     """Open ``account`` of ``type`` (asset, liability, equity, income, expense) in ``currency``.
 
-    Rejects: id_invalid, account_id_invalid, account_type_invalid, currency_invalid,
-    amount_invalid (a bad ``max_balance_minor``), field_invalid, account_exists.
+    Rejects: account_id_invalid, account_type_invalid, currency_invalid, amount_invalid
+    (a bad ``max_balance_minor``), field_invalid, account_exists (already open with these
+    attributes: nothing to do), account_exists_different (open with other attributes).
     """
 
     account: str = attrs.field(kw_only=True, validator=_text)
@@ -135,8 +144,7 @@ class Debit:
     account: str = attrs.field(validator=_text)
     amount_minor: int = attrs.field(validator=_amount_type)
     currency: str | None = attrs.field(default=None, validator=attrs.validators.optional(_text))
-
-    side = "debit"
+    side: Literal["debit", "credit"] = attrs.field(default="debit", init=False)
 
 
 @attrs.frozen
@@ -146,8 +154,7 @@ class Credit:
     account: str = attrs.field(validator=_text)
     amount_minor: int = attrs.field(validator=_amount_type)
     currency: str | None = attrs.field(default=None, validator=attrs.validators.optional(_text))
-
-    side = "credit"
+    side: Literal["debit", "credit"] = attrs.field(default="credit", init=False)
 
 
 Leg = Debit | Credit
@@ -166,9 +173,11 @@ def _postings(value: object) -> tuple[Leg, ...]:
 class PostEntry(Command):
     """Post a balanced journal entry of explicit legs.
 
-    Rejects, in this order: id_invalid, field_invalid, effective_at_invalid,
-    postings_invalid, amount_invalid, account_not_found, account_frozen, account_closed,
-    currency_mismatch, unbalanced, overflow, insufficient_funds, limit_exceeded.
+    Rejects, in this order: field_invalid (kind, memo, metadata), effective_at_invalid,
+    postings_invalid, amount_invalid (any leg), then leg by leg account_not_found,
+    account_frozen, account_closed, currency_mismatch; then unbalanced, overflow,
+    insufficient_funds, limit_exceeded. (Before any of these, the ledger itself answers
+    id_invalid and idempotency_conflict.)
     """
 
     kind: str = attrs.field(kw_only=True, validator=_text)
@@ -176,7 +185,7 @@ class PostEntry(Command):
     memo: str = attrs.field(default="", kw_only=True, validator=_text)
     metadata: dict[str, str] = attrs.field(factory=dict, kw_only=True, converter=_metadata)
     effective_at: datetime | None = attrs.field(
-        default=None, kw_only=True, validator=_aware_datetime
+        default=None, kw_only=True, converter=_in_utc, validator=_aware_datetime
     )
 
 
@@ -195,25 +204,11 @@ class Reverse(Command):
 _digest_encoder = msgspec.json.Encoder(order="sorted")
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
-
-
-def _plain(value: object) -> object:
-    """Commands and legs as ``[class name, {field: value}]``, recursively."""
-    cls = type(value)
-    try:
-        names = _FIELD_NAMES[cls]
-    except KeyError:
-        names = _FIELD_NAMES[cls] = (
-            tuple(f.name for f in attrs.fields(cls)) if attrs.has(cls) else None
-        )
-    if names is not None:
-        return [cls.__name__, {name: _plain(getattr(value, name)) for name in names}]
-    if cls is tuple:
-        return [_plain(v) for v in value]  # type: ignore[attr-defined]
-    return value
-
-
 def canonical_bytes(command: Command) -> bytes:
-    """The command's type and fields as canonical JSON: equal commands, equal bytes."""
-    return _digest_encoder.encode(_plain(command))
+    """The command's type and fields as canonical JSON: equal commands, equal bytes.
+
+    Fields and dict keys are sorted; a leg carries its ``side``; ``effective_at`` was
+    normalised to UTC when the command was built, so the same instant written in two
+    time zones is the same command (an idempotent retry, not a conflict).
+    """
+    return _digest_encoder.encode([type(command).__name__, command])

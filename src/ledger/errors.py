@@ -6,7 +6,10 @@ Misuse raises, from one small tree::
 
     LedgerError
      ├── InvalidCommand (also TypeError)       a command built from wrong types
-     │    └── AmountError (also ValueError)     not an amount: float, bool, str, <=0, >=2**63
+     │    └── AmountError (also ValueError)     not an int amount (float, bool, Decimal, str);
+     │                                          an int out of range in a command is a
+     │                                          Rejected(amount_invalid) instead; the money
+     │                                          helpers (check_amount, parse_amount) raise
      ├── UnknownCurrency (also ValueError)      a currency code not in ledger.CURRENCIES
      ├── BatchTooLarge (also ValueError)        more commands than SUBMIT_MANY_MAX
      ├── UnknownAccount (also LookupError)      a read of an account that was never opened
@@ -55,7 +58,14 @@ class StoreError(LedgerError):
 
 
 class StoreCorrupt(StoreError):
-    """The file is not a Satang database, or rows in it fail their checks."""
+    """The file is not a Satang database, or rows in it fail their checks.
+
+    ``seq`` names the event row that failed, when one did.
+    """
+
+    def __init__(self, message: str, seq: int | None = None) -> None:
+        super().__init__(message)
+        self.seq = seq
 
 
 class SchemaTooNew(StoreError):
@@ -84,6 +94,7 @@ class RejectCode(enum.StrEnum):
     ACCOUNT_TYPE_INVALID = "account_type_invalid"
     CURRENCY_INVALID = "currency_invalid"
     ACCOUNT_EXISTS = "account_exists"
+    ACCOUNT_EXISTS_DIFFERENT = "account_exists_different"
     ACCOUNT_NOT_FOUND = "account_not_found"
     ACCOUNT_FROZEN = "account_frozen"
     ACCOUNT_CLOSED = "account_closed"

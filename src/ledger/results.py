@@ -9,11 +9,10 @@ from ledger.errors import RejectCode
 
 @attrs.frozen
 class Accepted:
-    """The command's effect is in the log at or before ``seq``.
+    """The command was appended; ``seq`` is the last event it wrote.
 
-    ``seq`` is the last event the command wrote. ``replayed`` is True when nothing new was
-    written: an idempotent retry (the original ``seq`` comes back) or a command whose
-    effect was already in place (opening an identical account; ``seq`` is then the head).
+    ``replayed`` is True for an idempotent retry: the same id with the same content was
+    accepted before, nothing new was written, and the original ``seq`` comes back.
     """
 
     id: str

@@ -215,7 +215,7 @@ class Model:
                 existing.no_overdraft,
                 existing.max_balance_minor,
             ) == (command.type, command.currency, command.no_overdraft, command.max_balance_minor)
-            return None if same else RejectCode.ACCOUNT_EXISTS
+            return RejectCode.ACCOUNT_EXISTS if same else RejectCode.ACCOUNT_EXISTS_DIFFERENT
         if isinstance(command, FreezeAccount | UnfreezeAccount | CloseAccount):
             acc = self.accounts.get(command.account)
             if acc is None:
@@ -283,9 +283,7 @@ class Model:
         return None
 
     def apply(self, command: Command, seq: int) -> None:
-        """Record an accepted command's effect (an identical re-open writes nothing)."""
-        if isinstance(command, OpenAccount) and command.account in self.accounts:
-            return
+        """Record an accepted command's effect."""
         self.accepted[command.id] = (command, seq)
         self.events += 1
         if isinstance(command, OpenAccount):
@@ -298,7 +296,7 @@ class Model:
             self.accounts[command.account].status = status[type(command)]
             return
         if isinstance(command, PostEntry):
-            legs = [(leg.account, leg.side, leg.amount_minor) for leg in command.postings]
+            legs = [(leg.account, str(leg.side), leg.amount_minor) for leg in command.postings]
             self.entries[command.id] = legs
         else:
             assert isinstance(command, Reverse)

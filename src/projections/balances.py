@@ -17,29 +17,43 @@ NAME = "balances"
 VERSION = 1
 
 
+class Fold:
+    """Balances folded one event at a time, in seq order."""
+
+    def __init__(self) -> None:
+        self._opened: dict[str, AccountOpened] = {}
+        self._counters: dict[str, Counters] = {}
+
+    def apply(self, record: RecordedEvent) -> None:
+        event = record.event
+        if isinstance(event, AccountOpened):
+            self._opened[event.account] = event
+            self._counters[event.account] = Counters()
+        elif isinstance(event, MoneyEvent):
+            for p in event.postings:
+                self._counters[p.account] = self._counters[p.account].add(p.side, p.amount_minor)
+
+    def balances(self) -> dict[str, Balance]:
+        """Every account opened so far, by id."""
+        return {
+            account: Balance.from_counters(
+                account,
+                opened.currency,
+                AccountType(opened.account_type).normal_side,
+                self._counters[account],
+            )
+            for account, opened in sorted(self._opened.items())
+        }
+
+
 def rebuild(events: Iterable[RecordedEvent], *, until_seq: int | None = None) -> dict[str, Balance]:
     """Fold events (in seq order) into every account's balance, optionally up to a seq."""
-    opened: dict[str, AccountOpened] = {}
-    counters: dict[str, Counters] = {}
+    fold = Fold()
     for record in events:
         if until_seq is not None and record.seq > until_seq:
             break
-        event = record.event
-        if isinstance(event, AccountOpened):
-            opened[event.account] = event
-            counters[event.account] = Counters()
-        elif isinstance(event, MoneyEvent):
-            for p in event.postings:
-                counters[p.account] = counters[p.account].add(p.side, p.amount_minor)
-    return {
-        account: Balance.from_counters(
-            account,
-            opened[account].currency,
-            AccountType(opened[account].account_type).normal_side,
-            counters[account],
-        )
-        for account in sorted(opened)
-    }
+        fold.apply(record)
+    return fold.balances()
 
 
 def totals_by_currency(balances: Iterable[Balance]) -> dict[str, int]:

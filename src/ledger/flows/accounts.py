@@ -16,10 +16,12 @@ def stream_of(account_id: str) -> str:
 
 
 def decide_open(command: OpenAccount, state: State) -> list[NewEvent] | Rejected:
-    """Open an account; an identical account already open is accepted with nothing written.
+    """Open an account.
 
     Rejects: account_id_invalid, account_type_invalid, currency_invalid, amount_invalid,
-    field_invalid, account_exists (same id, other attributes).
+    field_invalid, account_exists (already open with exactly these attributes: a caller
+    ensuring its chart may take it as done), account_exists_different (other attributes).
+    A retry of the same command (same id) is answered by the idempotency index instead.
     """
     if not is_valid_id(command.account):
         return reject(
@@ -58,9 +60,12 @@ def decide_open(command: OpenAccount, state: State) -> list[NewEvent] | Rejected
             and existing.metadata == command.metadata
         )
         if same:
-            return []
+            return reject(
+                RejectCode.ACCOUNT_EXISTS,
+                f"{command.account} is already open with these attributes; nothing to do",
+            )
         return reject(
-            RejectCode.ACCOUNT_EXISTS,
+            RejectCode.ACCOUNT_EXISTS_DIFFERENT,
             f"{command.account} is already open with other attributes",
         )
     return [NewEvent(stream_of(command.account), 1, event, state.now_us)]

@@ -181,7 +181,7 @@ def post(legs: Sequence[Debit | Credit], state: State) -> tuple[Posting, ...] | 
     postings = tuple(
         Posting(
             account=leg.account,
-            side=leg.side,  # type: ignore[arg-type]
+            side=leg.side,
             amount_minor=leg.amount_minor,
             currency=accounts[leg.account].currency,
         )

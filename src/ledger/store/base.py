@@ -133,6 +133,11 @@ class Store(Protocol):
         """Every account with its counters, by id."""
         ...
 
+    def posting_rows(self) -> Iterator[tuple[str, int, int, Counters]]:
+        """The balance history ``balance(as_of=seq)`` reads: (account, seq, leg, counters
+        after that posting), in seq and leg order."""
+        ...
+
     def head(self) -> tuple[int, bytes]:
         """The last ``seq`` and its hash (0 and :data:`GENESIS_HASH` for an empty log)."""
         ...

@@ -121,7 +121,8 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
             PRIMARY KEY (account, seq, leg)
         ) WITHOUT ROWID;
         CREATE INDEX account_postings_effective ON account_postings (account, effective_at);
-        """,
+        """
+        + _APPEND_ONLY.format(table="account_postings"),
     ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -169,6 +170,7 @@ class SqliteStore:
         self._head: tuple[int, bytes] | None = None
         self._data_version = -1
         try:
+            self._check_is_ledger()
             self._configure(busy_timeout_ms)
             self._migrate()
         except sqlite3.Error as exc:
@@ -179,6 +181,15 @@ class SqliteStore:
             raise
 
     # --- set-up -------------------------------------------------------------------------
+
+    def _check_is_ledger(self) -> None:
+        """Refuse another application's database before changing anything in it."""
+        tables = set(sqlite_utils.Database(self._conn, execute_plugins=False).table_names())
+        if tables and "schema_migrations" not in tables:
+            raise StoreCorrupt(
+                f"{self.path} holds tables {sorted(tables)[:5]} but is not a Satang ledger; "
+                "open a new file instead"
+            )
 
     def _configure(self, busy_timeout_ms: int) -> None:
         conn = self._conn
@@ -191,13 +202,6 @@ class SqliteStore:
         conn.execute("PRAGMA foreign_keys = ON")
 
     def _migrate(self) -> None:
-        db = sqlite_utils.Database(self._conn, execute_plugins=False)
-        tables = set(db.table_names())
-        if tables and "schema_migrations" not in tables:
-            raise StoreCorrupt(
-                f"{self.path} holds tables {sorted(tables)[:5]} but is not a Satang ledger; "
-                "open a new file instead"
-            )
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             self._conn.execute(
@@ -313,6 +317,14 @@ class SqliteStore:
         ).fetchone()
         return Counters(debits_posted=row[0], credits_posted=row[1])
 
+    def posting_rows(self) -> Iterator[tuple[str, int, int, Counters]]:
+        """Every stored (account, seq, leg, counters after it), in seq and leg order."""
+        for row in self._conn.execute(
+            "SELECT account, seq, leg, debits_posted, credits_posted, debits_pending,"
+            " credits_pending FROM account_postings ORDER BY seq, leg"
+        ):
+            yield row[0], row[1], row[2], Counters(row[3], row[4], row[5], row[6])
+
     def accounts(self) -> Iterator[tuple[Account, Counters]]:
         for row in self._conn.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts ORDER BY id"):
             yield _account_row(row)
@@ -352,10 +364,17 @@ def _account_row(row: tuple[Any, ...]) -> tuple[Account, Counters]:
 
 def _recorded(row: tuple[Any, ...], path: str) -> RecordedEvent:
     seq, stream, version, command_id, type_, schema, recorded_at, effective_at, payload, h = row
+    if not (
+        isinstance(payload, bytes)
+        and isinstance(h, bytes)
+        and all(isinstance(v, str) for v in (stream, command_id, type_))
+        and all(type(v) is int for v in (seq, version, schema, recorded_at, effective_at))
+    ):
+        raise StoreCorrupt(f"{path}: event seq {seq} has columns of the wrong types", seq)
     try:
         event = decode_event(type_, schema, payload)
     except msgspec.MsgspecError as exc:
-        raise StoreCorrupt(f"{path}: event seq {seq} does not decode: {exc}") from exc
+        raise StoreCorrupt(f"{path}: event seq {seq} does not decode: {exc}", seq) from exc
     return RecordedEvent(
         seq=seq,
         stream=stream,
@@ -366,8 +385,8 @@ def _recorded(row: tuple[Any, ...], path: str) -> RecordedEvent:
         recorded_at=from_us(recorded_at),
         effective_at=from_us(effective_at),
         event=event,
-        hash=bytes(h).hex(),
-        payload=bytes(payload),
+        hash=h.hex(),
+        payload=payload,
     )
 
 
@@ -437,10 +456,11 @@ class _SqliteTransaction:
 
     def command_events(self, command_id: str) -> list[Event]:
         rows = self._conn.execute(
-            "SELECT type, schema, payload FROM events WHERE command_id = ? ORDER BY seq",
+            "SELECT seq, stream, version, command_id, type, schema, recorded_at,"
+            " effective_at, payload, hash FROM events WHERE command_id = ? ORDER BY seq",
             (command_id,),
         ).fetchall()
-        return [decode_event(t, s, p) for t, s, p in rows]
+        return [_recorded(row, self._store.path).event for row in rows]
 
     def find_command(self, command_id: str) -> StoredCommand | None:
         row = self._conn.execute(

@@ -1,0 +1,99 @@
+"""The ``satang`` verbs on a real file: output, JSON, exit codes, tampering found."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ledger import Credit, Debit, Ledger, OpenAccount, PostEntry
+from ledger.cli import main
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "cli.db"
+    with Ledger.open(path) as book:
+        book.submit_many(
+            [
+                OpenAccount(id="o1", account="bank:trust", type="asset", currency="THB"),
+                OpenAccount(id="o2", account="wallet:U1", type="liability", currency="THB"),
+                PostEntry(
+                    id="t1",
+                    kind="top_up",
+                    postings=[Debit("bank:trust", 123_456), Credit("wallet:U1", 123_456)],
+                ),
+            ]
+        )
+    return path
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+def test_balance_text_json_and_as_of(db: Path) -> None:
+    code, out = run("balance", "--db", str(db), "wallet:U1")
+    assert code == 0 and "1,234.56 THB" in out
+    code, out = run("balance", "--db", str(db), "wallet:U1", "--json")
+    assert json.loads(out)["balance"] == 123_456
+    code, out = run("balance", "--db", str(db), "wallet:U1", "--as-of", "2", "--json")
+    assert json.loads(out)["balance"] == 0
+
+
+def test_balance_of_an_unknown_account_fails_with_a_message(db: Path) -> None:
+    code, out = run("balance", "--db", str(db), "wallet:nobody")
+    assert code == 1 and "no account" in out
+
+
+def test_events_are_json_lines(db: Path) -> None:
+    code, out = run("events", "--db", str(db), "--after", "1")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [x["seq"] for x in lines] == [2, 3]
+    assert lines[1]["event"]["postings"][0]["amount_minor"] == 123_456
+
+
+def test_head_matches_the_ledger(db: Path) -> None:
+    code, out = run("head", "--db", str(db))
+    with Ledger.open(db) as book:
+        seq, digest = book.head()
+    assert code == 0 and out.strip() == f"{seq}:{digest}"
+
+
+def test_verify_is_clean_then_finds_tampering(db: Path) -> None:
+    code, out = run("verify", "--db", str(db))
+    assert code == 0 and out.strip().endswith("ok")
+    raw = sqlite3.connect(db)
+    raw.execute("DROP TRIGGER events_no_update")
+    raw.execute(
+        "UPDATE events SET payload = CAST(replace(payload, '123456', '923456') AS BLOB)"
+        " WHERE seq = 3"
+    )
+    raw.commit()
+    raw.close()
+    code, out = run("verify", "--db", str(db), "--json")
+    report = json.loads(out)
+    assert code == 1
+    checks = {(f["check"], f["seq"]) for f in report["findings"]}
+    assert ("hash_chain", 3) in checks
+
+
+def test_a_file_that_is_not_a_ledger_is_refused(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"definitely not sqlite" * 100)
+    code, out = run("head", "--db", str(junk))
+    assert code == 1 and "not" in out
+
+
+def test_verify_reports_a_row_of_the_wrong_type(db: Path) -> None:
+    raw = sqlite3.connect(db)
+    raw.execute("DROP TRIGGER events_no_update")
+    raw.execute("UPDATE events SET payload = 'garbage' WHERE seq = 2")
+    raw.commit()
+    raw.close()
+    code, out = run("verify", "--db", str(db))
+    assert code == 1 and "FINDING readable at seq 2" in out

@@ -1,0 +1,76 @@
+"""The public names callers rely on: pinned, so a rename is a deliberate act."""
+
+from __future__ import annotations
+
+import ledger
+import projections
+from ledger.errors import LedgerError, RejectCode
+
+PUBLIC = {
+    "AMOUNT_MAX_MINOR", "CURRENCIES", "SUBMIT_MANY_MAX", "Accepted", "Account",
+    "AccountStatus", "AccountType", "AmountError", "Balance", "BatchTooLarge", "CloseAccount",
+    "Command", "Credit", "Currency", "Debit", "Event", "FreezeAccount", "InvalidCommand",
+    "Ledger", "LedgerClosed", "LedgerError", "OpenAccount", "PostEntry", "Posting",
+    "RecordedEvent", "RejectCode", "Rejected", "Result", "Reverse", "SchemaTooNew",
+    "StoreBusy", "StoreCorrupt", "StoreError", "UnfreezeAccount", "UnknownAccount",
+    "UnknownCurrency", "__version__", "format_amount", "parse_amount",
+}  # fmt: skip
+
+# Codes are stable: never renamed, never reused. Add new ones at the end of a group.
+CODES = {
+    "IDEMPOTENCY_CONFLICT": "idempotency_conflict",
+    "ID_INVALID": "id_invalid",
+    "FIELD_INVALID": "field_invalid",
+    "AMOUNT_INVALID": "amount_invalid",
+    "EFFECTIVE_AT_INVALID": "effective_at_invalid",
+    "LINKED_COMMAND_FAILED": "linked_command_failed",
+    "ACCOUNT_ID_INVALID": "account_id_invalid",
+    "ACCOUNT_TYPE_INVALID": "account_type_invalid",
+    "CURRENCY_INVALID": "currency_invalid",
+    "ACCOUNT_EXISTS": "account_exists",
+    "ACCOUNT_EXISTS_DIFFERENT": "account_exists_different",
+    "ACCOUNT_NOT_FOUND": "account_not_found",
+    "ACCOUNT_FROZEN": "account_frozen",
+    "ACCOUNT_CLOSED": "account_closed",
+    "ACCOUNT_NOT_FROZEN": "account_not_frozen",
+    "BALANCE_NOT_ZERO": "balance_not_zero",
+    "POSTINGS_INVALID": "postings_invalid",
+    "CURRENCY_MISMATCH": "currency_mismatch",
+    "UNBALANCED": "unbalanced",
+    "INSUFFICIENT_FUNDS": "insufficient_funds",
+    "LIMIT_EXCEEDED": "limit_exceeded",
+    "OVERFLOW": "overflow",
+    "ENTRY_NOT_FOUND": "entry_not_found",
+    "ENTRY_ALREADY_REVERSED": "entry_already_reversed",
+}
+
+
+def test_all_is_pinned() -> None:
+    assert set(ledger.__all__) == PUBLIC
+    for name in ledger.__all__:
+        assert hasattr(ledger, name), name
+
+
+def test_projections_exports() -> None:
+    assert set(projections.__all__) == {"rebuild", "totals_by_currency"}
+
+
+def test_reject_codes_are_pinned() -> None:
+    assert {c.name: c.value for c in RejectCode} == CODES
+
+
+def test_every_public_exception_is_a_ledger_error() -> None:
+    exceptions = [
+        obj
+        for obj in (getattr(ledger, name) for name in PUBLIC)
+        if isinstance(obj, type) and issubclass(obj, BaseException)
+    ]
+    assert len(exceptions) == 11
+    assert all(issubclass(e, LedgerError) for e in exceptions)
+
+
+def test_package_ships_type_information() -> None:
+    from pathlib import Path
+
+    assert (Path(ledger.__file__).parent / "py.typed").exists()
+    assert (Path(projections.__file__).parent / "py.typed").exists()

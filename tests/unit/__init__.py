@@ -1,0 +1,1 @@
+"""Unit tests: examples through the public API, one behaviour each."""

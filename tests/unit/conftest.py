@@ -1,0 +1,160 @@
+"""Shared fixtures and helpers for the unit tests.
+
+Every rejection test goes through :func:`assert_rejected`: it asserts the exact
+``RejectCode`` *and* that nothing changed — same head (seq and hash), same balances, same
+account attributes and statuses, same number of rows in the idempotency index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from ledger import Accepted, Command, Credit, Debit, Ledger, OpenAccount, PostEntry, Rejected
+from ledger.errors import RejectCode
+
+T0 = datetime(2024, 6, 1, 12, 0, 0, tzinfo=UTC)
+"""The injected clock's starting time."""
+
+
+class FakeClock:
+    """An injectable clock: returns ``now`` until moved."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(params=["memory", "file"])
+def book(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Ledger]:
+    """A fresh ledger, once in ``:memory:`` and once in a file, with an injected clock."""
+    path: str | Path = ":memory:" if request.param == "memory" else tmp_path / "x.db"
+    ledger = Ledger.open(path, clock=clock)
+    try:
+        yield ledger
+    finally:
+        ledger.close()
+
+
+@attrs.frozen
+class Snapshot:
+    head: tuple[int, str]
+    balances: tuple[Any, ...]
+    accounts: tuple[Any, ...]
+    commands: int
+
+
+def snapshot(book: Ledger) -> Snapshot:
+    """Everything a rejected command must leave exactly as it was."""
+    balances = tuple(book.balances())
+    accounts = tuple(book.account(b.account) for b in balances)
+    rows = book.store.execute("SELECT COUNT(*) FROM commands")  # type: ignore[attr-defined]
+    return Snapshot(book.head(), balances, accounts, rows[0][0])
+
+
+@contextmanager
+def unchanged(book: Ledger) -> Iterator[Snapshot]:
+    """Assert that the block leaves the ledger exactly as it found it."""
+    before = snapshot(book)
+    yield before
+    after = snapshot(book)
+    assert after == before, "a rejected command changed the ledger"
+
+
+def assert_rejected(book: Ledger, command: Command, code: RejectCode) -> Rejected:
+    """Submit ``command``; assert it is rejected with ``code`` and that nothing changed."""
+    with unchanged(book):
+        result = book.submit(command)
+    assert isinstance(result, Rejected), f"expected {code}, got {result!r}"
+    assert result.code is code, f"expected {code}, got {result.code}: {result.detail}"
+    assert result.id == command.id
+    assert result.detail
+    return result
+
+
+def assert_accepted(book: Ledger, command: Command) -> Accepted:
+    """Submit ``command``; assert it is accepted with a new event (not a replay)."""
+    head_before = book.head()[0]
+    result = book.submit(command)
+    assert isinstance(result, Accepted), f"expected Accepted, got {result!r}"
+    assert result.id == command.id
+    assert result.replayed is False
+    assert result.seq > head_before
+    assert book.head()[0] == result.seq
+    return result
+
+
+def open_account(
+    book: Ledger,
+    account: str,
+    type: str = "liability",
+    currency: str = "THB",
+    **kwargs: Any,
+) -> Accepted:
+    return assert_accepted(
+        book,
+        OpenAccount(id=f"open-{account}", account=account, type=type, currency=currency, **kwargs),
+    )
+
+
+def post(book: Ledger, id: str, *legs: Debit | Credit, **kwargs: Any) -> Accepted:
+    kwargs.setdefault("kind", "adjustment")
+    return assert_accepted(book, PostEntry(id=id, postings=list(legs), **kwargs))
+
+
+def entry(id: str, *legs: Debit | Credit, **kwargs: Any) -> PostEntry:
+    kwargs.setdefault("kind", "adjustment")
+    return PostEntry(id=id, postings=list(legs), **kwargs)
+
+
+@pytest.fixture
+def wallets(book: Ledger) -> Ledger:
+    """A THB ledger: the trust bank account, two wallets with no_overdraft, a merchant,
+    an income account and a USD pair for cross-currency checks."""
+    specs: list[tuple[str, str, str, bool]] = [
+        ("bank:trust", "asset", "THB", False),
+        ("wallet:U1", "liability", "THB", True),
+        ("wallet:U2", "liability", "THB", True),
+        ("merchant:M1:payable", "liability", "THB", False),
+        ("income:fees", "income", "THB", False),
+        ("bank:usd", "asset", "USD", False),
+        ("wallet:U1:usd", "liability", "USD", False),
+    ]
+    results = book.submit_many(
+        [
+            OpenAccount(id=f"open-{a}", account=a, type=t, currency=c, no_overdraft=n)
+            for a, t, c, n in specs
+        ]
+    )
+    assert results == [Accepted(f"open-{a}", seq) for seq, (a, *_) in enumerate(specs, 1)]
+    return book
+
+
+def top_up(book: Ledger, id: str, wallet: str, amount_minor: int) -> Accepted:
+    return post(
+        book,
+        id,
+        Debit("bank:trust", amount_minor),
+        Credit(wallet, amount_minor),
+        kind="top_up",
+    )
+
+
+def balance_of(book: Ledger, account: str) -> int:
+    return book.balance(account).balance
