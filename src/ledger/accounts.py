@@ -92,6 +92,15 @@ class Counters:
             return Counters(dp + amount_minor, cp, dq, cq)
         return Counters(dp, cp + amount_minor, dq, cq)
 
+    def plus(self, debits_minor: int, credits_minor: int) -> Counters:
+        """The counters after posted debits and credits of these totals."""
+        return Counters(
+            self.debits_posted + debits_minor,
+            self.credits_posted + credits_minor,
+            self.debits_pending,
+            self.credits_pending,
+        )
+
     def in_range(self) -> bool:
         """True while every counter fits in 0..2**63-1 (SQLite's INTEGER)."""
         return all(

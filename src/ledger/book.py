@@ -30,7 +30,7 @@ from ledger.errors import (
 from ledger.flows import decide
 from ledger.flows.base import Policy, to_us
 from ledger.results import Accepted, Rejected, Result
-from ledger.store.base import RecordedEvent, Store, Transaction
+from ledger.store.base import RecordedEvent, Store, StoredCommand, Transaction
 from ledger.store.sqlite import Durability, SqliteStore
 
 SUBMIT_MANY_MAX = 8_190
@@ -137,14 +137,14 @@ class Ledger:
             self._check_open()
             now_us = self._now_us()
             with self._store.transaction(now_us, self._policy) as tx:
-                results = (
-                    [self._submit_one(tx, command) for command in batch]
-                    if not linked
-                    else self._submit_linked(tx, batch)
-                )
-        return results
+                known = tx.find_commands([c.id for c in batch if is_valid_id(c.id)])
+                if linked:
+                    return self._submit_linked(tx, batch, known)
+                return [self._submit_one(tx, command, known) for command in batch]
 
-    def _submit_linked(self, tx: Transaction, batch: list[Command]) -> list[Result]:
+    def _submit_linked(
+        self, tx: Transaction, batch: list[Command], known: dict[str, StoredCommand]
+    ) -> list[Result]:
         """All or nothing: on the first rejection, roll back and fail every other command.
 
         A retry of a command committed before this batch stays ``Accepted`` (it is in the
@@ -154,7 +154,7 @@ class Ledger:
         results: list[Result] = []
         written: set[str] = set()
         for command in batch:
-            result = self._submit_one(tx, command)
+            result = self._submit_one(tx, command, known)
             results.append(result)
             if isinstance(result, Accepted) and not result.replayed:
                 written.add(result.id)
@@ -172,7 +172,11 @@ class Ledger:
                 ]
         return results
 
-    def _submit_one(self, tx: Transaction, command: Command) -> Result:
+    def _submit_one(
+        self, tx: Transaction, command: Command, known: dict[str, StoredCommand]
+    ) -> Result:
+        """Decide one command inside the batch's transaction. ``known`` is the
+        idempotency index for the batch's ids, kept up to date as commands are appended."""
         if not is_valid_id(command.id):
             return Rejected(
                 RejectCode.ID_INVALID,
@@ -180,7 +184,7 @@ class Ledger:
                 command.id if isinstance(command.id, str) else "",
             )
         digest = hashlib.sha256(canonical_bytes(command)).digest()
-        prior = tx.find_command(command.id)
+        prior = known.get(command.id)
         if prior is not None:
             if prior.digest == digest:
                 return Accepted(command.id, prior.last_seq, replayed=True)
@@ -193,7 +197,10 @@ class Ledger:
         if isinstance(outcome, Rejected):
             return attrs.evolve(outcome, id=command.id)
         assert outcome, f"{type(command).__name__} was accepted with no events to append"
-        return Accepted(command.id, tx.append(command.id, digest, outcome))
+        first_seq = tx.head_seq + 1
+        last_seq = tx.append(command.id, digest, outcome)
+        known[command.id] = StoredCommand(digest, first_seq, last_seq)
+        return Accepted(command.id, last_seq)
 
     def _now_us(self) -> int:
         now = self._clock()

@@ -49,7 +49,7 @@ def test_machine_catches_an_ignored_overdraft_policy(monkeypatch: pytest.MonkeyP
 
 
 def test_machine_catches_a_broken_idempotency_index(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sqlite._SqliteTransaction, "find_command", lambda self, cid: None)
+    monkeypatch.setattr(sqlite._SqliteTransaction, "find_commands", lambda self, ids: {})
     with pytest.raises(Exception):  # noqa: B017 - a retry posts twice: any failure will do
         run_state_machine_as_test(LedgerMachine, settings=FAST)
 
@@ -62,9 +62,11 @@ def test_machine_catches_an_inline_balance_off_by_one(
     def off_by_one(self: Any, seq: int, new: Any) -> None:
         original(self, seq, new)
         if hasattr(new.event, "postings") and len(new.event.postings) > 2:
-            self._conn.execute(
-                "UPDATE accounts SET credits_posted = credits_posted + 1 WHERE id = ?",
-                (new.event.postings[-1].account,),
+            account = new.event.postings[-1].account
+            found, c = self._store._accounts[account]
+            self._store._accounts[account] = (
+                found,
+                attrs.evolve(c, credits_posted=c.credits_posted + 1),
             )
 
     monkeypatch.setattr(sqlite._SqliteTransaction, "_project", off_by_one)

@@ -212,31 +212,35 @@ def _check_effects(
                 RejectCode.UNBALANCED,
                 f"{code} debits and credits differ by {abs(difference)} minor units",
             )
-    after = {account_id: state.counters(account_id) for account_id in accounts}
-    before = dict(after)
+    moved: dict[str, list[int]] = {account_id: [0, 0] for account_id in accounts}
     for p in postings:
-        after[p.account] = after[p.account].add(p.side, p.amount_minor)
+        moved[p.account][0 if p.side == "debit" else 1] += p.amount_minor
+    before = {account_id: state.counters(account_id) for account_id in accounts}
+    after = {
+        account_id: before[account_id].plus(debits, credits)
+        for account_id, (debits, credits) in moved.items()
+    }
     for account_id, counters in after.items():
         if not counters.in_range():
             return reject(RejectCode.OVERFLOW, f"{account_id} would pass 2**63-1 minor units")
     for account_id, counters in after.items():
         account = accounts[account_id]
+        if not account.no_overdraft:
+            continue
         side = account.normal_side
-        if account.no_overdraft and counters.available(side) < min(
-            0, before[account_id].available(side)
-        ):
+        was, now = before[account_id].available(side), counters.available(side)
+        if now < min(0, was):
             return reject(
                 RejectCode.INSUFFICIENT_FUNDS,
-                f"{account_id} has {before[account_id].available(side)} available, "
-                f"the entry needs {before[account_id].available(side) - counters.available(side)}",
+                f"{account_id} has {was} available, the entry needs {was - now}",
             )
     for account_id, counters in after.items():
         account = accounts[account_id]
         cap = account.max_balance_minor
+        if cap is None:
+            continue
         side = account.normal_side
-        if cap is not None and counters.incoming(side) > max(
-            cap, before[account_id].incoming(side)
-        ):
+        if counters.incoming(side) > max(cap, before[account_id].incoming(side)):
             return reject(
                 RejectCode.LIMIT_EXCEEDED,
                 f"{account_id} would hold {counters.incoming(side)}, above its cap of {cap}",

@@ -91,7 +91,9 @@ class Transaction(State, Protocol):
     @property
     def head_seq(self) -> int: ...
 
-    def find_command(self, command_id: str) -> StoredCommand | None: ...
+    def find_commands(self, command_ids: Sequence[str]) -> dict[str, StoredCommand]:
+        """The idempotency index's entries for those ids that were committed before."""
+        ...
 
     def append(self, command_id: str, digest: bytes, events: Sequence[NewEvent]) -> int:
         """Append the events of one accepted command and fold them into the inline

@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
+import attrs
 import msgspec
 import sqlite_utils
 
@@ -253,10 +254,13 @@ class SqliteStore:
             self._rollback()
             return
         try:
+            tx.flush()
             self._conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except BaseException as exc:
             self._rollback()
-            raise _store_error(exc, self.path) from exc
+            if isinstance(exc, sqlite3.Error):
+                raise _store_error(exc, self.path) from exc
+            raise
         if len(self._accounts) > ACCOUNT_CACHE_MAX:
             self._accounts.clear()
 
@@ -406,7 +410,13 @@ def _split_sql(script: str) -> list[str]:
 
 
 class _SqliteTransaction:
-    """One ``BEGIN IMMEDIATE`` transaction; implements the decide functions' ``State``."""
+    """One ``BEGIN IMMEDIATE`` transaction; implements the decide functions' ``State``.
+
+    Writes are buffered and flushed with one ``executemany`` per table just before
+    COMMIT (an account's counters are written once per transaction, however many
+    postings touched it). Reads during the transaction see the buffer: accounts through
+    the write-through cache, streams and commands through the dicts kept beside it.
+    """
 
     def __init__(self, store: SqliteStore, now_us: int, policy: Policy) -> None:
         self._store = store
@@ -414,6 +424,14 @@ class _SqliteTransaction:
         self._now_us = now_us
         self._policy = policy
         self.aborted = False
+        self._events: list[tuple[Any, ...]] = []
+        self._postings: list[tuple[Any, ...]] = []
+        self._commands: list[tuple[Any, ...]] = []
+        self._opened: list[tuple[Any, ...]] = []
+        self._statuses: list[tuple[str, str]] = []
+        self._touched: set[str] = set()
+        self._streams: dict[str, int] = {}
+        self._by_command: dict[str, list[Event]] = {}
 
     @property
     def now_us(self) -> int:
@@ -449,12 +467,18 @@ class _SqliteTransaction:
         return Counters() if found is None else found[1]
 
     def stream_version(self, stream: str) -> int:
+        version = self._streams.get(stream)
+        if version is not None:
+            return version
         row = self._conn.execute(
             "SELECT MAX(version) FROM events WHERE stream = ?", (stream,)
         ).fetchone()
         return int(row[0] or 0)
 
     def command_events(self, command_id: str) -> list[Event]:
+        events = self._by_command.get(command_id)
+        if events is not None:
+            return events
         rows = self._conn.execute(
             "SELECT seq, stream, version, command_id, type, schema, recorded_at,"
             " effective_at, payload, hash FROM events WHERE command_id = ? ORDER BY seq",
@@ -462,12 +486,19 @@ class _SqliteTransaction:
         ).fetchall()
         return [_recorded(row, self._store.path).event for row in rows]
 
-    def find_command(self, command_id: str) -> StoredCommand | None:
-        row = self._conn.execute(
-            "SELECT digest, first_seq, last_seq FROM commands WHERE command_id = ?",
-            (command_id,),
-        ).fetchone()
-        return None if row is None else StoredCommand(bytes(row[0]), row[1], row[2])
+    def find_commands(self, command_ids: Sequence[str]) -> dict[str, StoredCommand]:
+        found: dict[str, StoredCommand] = {}
+        unique = list(dict.fromkeys(command_ids))
+        for i in range(0, len(unique), _IN_CHUNK):
+            chunk = unique[i : i + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for cid, digest, first, last in self._conn.execute(
+                "SELECT command_id, digest, first_seq, last_seq FROM commands"
+                f" WHERE command_id IN ({marks})",
+                chunk,
+            ):
+                found[cid] = StoredCommand(bytes(digest), first, last)
+        return found
 
     def abort(self) -> None:
         self.aborted = True
@@ -481,7 +512,7 @@ class _SqliteTransaction:
             type_ = event.__struct_config__.tag
             assert isinstance(type_, str)
             payload = encode_event(event)
-            digest_row = chain_hash(
+            previous = chain_hash(
                 previous,
                 seq,
                 new.stream,
@@ -493,8 +524,7 @@ class _SqliteTransaction:
                 new.effective_at_us,
                 payload,
             )
-            self._conn.execute(
-                "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self._events.append(
                 (
                     seq,
                     new.stream,
@@ -505,28 +535,27 @@ class _SqliteTransaction:
                     self._now_us,
                     new.effective_at_us,
                     payload,
-                    digest_row,
-                ),
+                    previous,
+                )
             )
-            previous = digest_row
-            self._store._head = (seq, previous)
+            self._streams[new.stream] = new.version
+            self._by_command.setdefault(command_id, []).append(event)
             self._project(seq, new)
-        self._conn.execute(
-            "INSERT INTO commands VALUES (?, ?, ?, ?)", (command_id, digest, first_seq, seq)
-        )
+        self._store._head = (seq, previous)
+        self._commands.append((command_id, digest, first_seq, seq))
         return seq
 
     def _project(self, seq: int, new: NewEvent) -> None:
         """The inline balance projection: fold one event into accounts and postings."""
         event = new.event
+        cache = self._store._accounts
         if isinstance(event, MoneyEvent):
-            touched: dict[str, tuple[Account, Counters]] = {}
-            rows = []
             for leg, p in enumerate(event.postings):
-                account, counters = touched.get(p.account) or self._must(p.account)
+                account, counters = self._must(p.account)
                 counters = counters.add(p.side, p.amount_minor)
-                touched[p.account] = (account, counters)
-                rows.append(
+                cache[p.account] = (account, counters)
+                self._touched.add(p.account)
+                self._postings.append(
                     (
                         p.account,
                         seq,
@@ -540,22 +569,8 @@ class _SqliteTransaction:
                         counters.credits_pending,
                     )
                 )
-            self._conn.executemany(
-                "INSERT INTO account_postings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
-            )
-            self._conn.executemany(
-                "UPDATE accounts SET debits_posted = ?, credits_posted = ?,"
-                " debits_pending = ?, credits_pending = ? WHERE id = ?",
-                [
-                    (c.debits_posted, c.credits_posted, c.debits_pending, c.credits_pending, a)
-                    for a, (_, c) in touched.items()
-                ],
-            )
-            self._store._accounts.update(touched)
         elif isinstance(event, AccountOpened):
-            self._conn.execute(
-                "INSERT INTO accounts (id, type, currency, no_overdraft, max_balance_minor,"
-                " status, metadata, opened_seq) VALUES (?, ?, ?, ?, ?, 'open', ?, ?)",
+            self._opened.append(
                 (
                     event.account,
                     event.account_type,
@@ -564,22 +579,60 @@ class _SqliteTransaction:
                     event.max_balance_minor,
                     _metadata_encoder.encode(event.metadata).decode(),
                     seq,
+                )
+            )
+            cache[event.account] = (
+                Account(
+                    id=event.account,
+                    type=AccountType(event.account_type),
+                    currency=event.currency,
+                    no_overdraft=event.no_overdraft,
+                    max_balance_minor=event.max_balance_minor,
+                    status=AccountStatus.OPEN,
+                    metadata=dict(event.metadata),
                 ),
+                Counters(),
             )
-            self._store._accounts.pop(event.account, None)
         elif isinstance(event, AccountFrozen | AccountUnfrozen | AccountClosed):
-            status = {
-                AccountFrozen: AccountStatus.FROZEN,
-                AccountUnfrozen: AccountStatus.OPEN,
-                AccountClosed: AccountStatus.CLOSED,
-            }[type(event)]
-            self._conn.execute(
-                "UPDATE accounts SET status = ? WHERE id = ?", (status.value, event.account)
-            )
-            self._store._accounts.pop(event.account, None)
+            status = _STATUS_AFTER[type(event)]
+            account, counters = self._must(event.account)
+            cache[event.account] = (attrs.evolve(account, status=status), counters)
+            self._statuses.append((status.value, event.account))
 
     def _must(self, account_id: str) -> tuple[Account, Counters]:
         found = self._cached(account_id)
         if found is None:  # decide checked every account; this is our own bug
-            raise StoreCorrupt(f"posting to {account_id!r}, which has no accounts row")
+            raise StoreCorrupt(f"an event names {account_id!r}, which has no accounts row")
         return found
+
+    def flush(self) -> None:
+        """Write the buffer: one statement per table, in an order the triggers accept."""
+        conn = self._conn
+        conn.executemany(
+            "INSERT INTO accounts (id, type, currency, no_overdraft, max_balance_minor,"
+            " status, metadata, opened_seq) VALUES (?, ?, ?, ?, ?, 'open', ?, ?)",
+            self._opened,
+        )
+        conn.executemany("UPDATE accounts SET status = ? WHERE id = ?", self._statuses)
+        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._events)
+        conn.executemany(
+            "INSERT INTO account_postings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._postings
+        )
+        conn.executemany("INSERT INTO commands VALUES (?, ?, ?, ?)", self._commands)
+        cache = self._store._accounts
+        conn.executemany(
+            "UPDATE accounts SET debits_posted = ?, credits_posted = ?,"
+            " debits_pending = ?, credits_pending = ? WHERE id = ?",
+            [
+                (c.debits_posted, c.credits_posted, c.debits_pending, c.credits_pending, a)
+                for a, c in ((a, cache[a][1]) for a in sorted(self._touched))
+            ],
+        )
+
+
+_IN_CHUNK = 500
+_STATUS_AFTER = {
+    AccountFrozen: AccountStatus.FROZEN,
+    AccountUnfrozen: AccountStatus.OPEN,
+    AccountClosed: AccountStatus.CLOSED,
+}
