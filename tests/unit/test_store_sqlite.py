@@ -18,6 +18,7 @@ from ledger import (
     OpenAccount,
     Rejected,
     SchemaTooNew,
+    StoreBusy,
     StoreCorrupt,
     StoreError,
 )
@@ -318,3 +319,19 @@ def test_open_accepts_str_and_pathlike(tmp_path: Path) -> None:
         _seed(a)
     with Ledger.open(tmp_path / "a.db") as b:
         assert b.balance("wallet:U1").balance == 7_500
+
+
+def test_a_writer_held_up_past_the_busy_timeout_gets_store_busy(db: Path) -> None:
+    holder = sqlite3.connect(db, isolation_level=None)
+    with Ledger.open(db, busy_timeout_ms=50) as book:
+        before = snapshot(book)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(StoreBusy, match="busy timeout"):
+                top_up(book, "t-busy", "wallet:U1", 100)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert snapshot(book) == before
+        top_up(book, "t-busy", "wallet:U1", 100)  # the retry goes through once the lock is free
+        assert snapshot(book).head[0] == before.head[0] + 1
