@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Protocol
 
 import attrs
@@ -54,7 +54,8 @@ def chain_hash(
 
 def from_us(value_us: int) -> datetime:
     """UTC microseconds since the epoch as an aware datetime (exact)."""
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=value_us)
+    seconds, micros = divmod(value_us, 1_000_000)
+    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=micros)
 
 
 @attrs.frozen

@@ -376,10 +376,15 @@ def _account_row(row: tuple[Any, ...]) -> tuple[Account, Counters]:
 def _recorded(row: tuple[Any, ...], path: str) -> RecordedEvent:
     seq, stream, version, command_id, type_, schema, recorded_at, effective_at, payload, h = row
     if not (
-        isinstance(payload, bytes)
-        and isinstance(h, bytes)
-        and all(isinstance(v, str) for v in (stream, command_id, type_))
-        and all(type(v) is int for v in (seq, version, schema, recorded_at, effective_at))
+        type(payload) is bytes
+        and type(h) is bytes
+        and type(stream) is str
+        and type(command_id) is str
+        and type(type_) is str
+        and type(version) is int
+        and type(schema) is int
+        and type(recorded_at) is int
+        and type(effective_at) is int
     ):
         raise StoreCorrupt(f"{path}: event seq {seq} has columns of the wrong types", seq)
     try:
