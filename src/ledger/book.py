@@ -9,9 +9,11 @@ inline balance projection. A rejected command writes nothing.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
@@ -28,15 +30,17 @@ from ledger.errors import (
     UnknownAccount,
 )
 from ledger.flows import decide
-from ledger.flows.base import Policy, to_us
+from ledger.flows.base import Policy
 from ledger.results import Accepted, Rejected, Result
 from ledger.store.base import RecordedEvent, Store, StoredCommand, Transaction
 from ledger.store.sqlite import Durability, SqliteStore
+from ledger.times import to_us
 
 SUBMIT_MANY_MAX = 8_190
 """Most commands one ``submit_many`` call (one transaction) may carry."""
 EVENTS_PAGE = 1_000
 """Events read per page by ``Ledger.events``."""
+SEQ_MAX = 2**63 - 1
 
 Clock = Callable[[], datetime]
 
@@ -68,21 +72,30 @@ class Ledger:
         durability: Durability = "full",
         busy_timeout_ms: int = 5_000,
         backdate_limit: timedelta | None = None,
+        create: bool = True,
     ) -> Ledger:
-        """Open (creating if needed) the ledger at ``path``; ``":memory:"`` for tests.
+        """Open the ledger at ``path`` (a new one if the file is missing or empty, unless
+        ``create=False``); ``":memory:"`` for tests.
 
         ``clock`` returns an aware datetime for ``recorded_at``; ``durability="normal"``
         trades power-loss safety for speed (docs/durability.md).
         """
         if not isinstance(path, (str, os.PathLike)):
             raise InvalidCommand(f"Ledger.open takes a path or ':memory:', not {path!r}")
+        if clock is not None and not callable(clock):
+            raise InvalidCommand(f"clock is a function returning an aware datetime, not {clock!r}")
+        if backdate_limit is not None and not isinstance(backdate_limit, timedelta):
+            raise InvalidCommand(f"backdate_limit is a timedelta, not {backdate_limit!r}")
         policy = Policy() if backdate_limit is None else Policy(backdate_limit=backdate_limit)
-        store = SqliteStore(path, durability=durability, busy_timeout_ms=busy_timeout_ms)
+        store = SqliteStore(
+            path, durability=durability, busy_timeout_ms=busy_timeout_ms, create=create
+        )
         return cls(store, clock=clock, policy=policy)
 
     # --- context manager ----------------------------------------------------------------
 
     def __enter__(self) -> Ledger:
+        self._check_open()
         return self
 
     def __exit__(
@@ -122,11 +135,14 @@ class Ledger:
         nothing is appended and every other new command gets ``linked_command_failed``.
         """
         self._check_open()
-        batch = list(commands)
+        try:
+            batch = list(itertools.islice(commands, SUBMIT_MANY_MAX + 1))
+        except TypeError as exc:
+            raise InvalidCommand(f"submit_many takes an iterable of commands: {exc}") from exc
         if len(batch) > SUBMIT_MANY_MAX:
             raise BatchTooLarge(
-                f"{len(batch)} commands in one batch; split it into batches of at most "
-                f"{SUBMIT_MANY_MAX}"
+                f"more than {SUBMIT_MANY_MAX} commands in one batch; split it into batches "
+                f"of at most {SUBMIT_MANY_MAX}"
             )
         for command in batch:
             if not isinstance(command, Command):
@@ -230,10 +246,12 @@ class Ledger:
                 if as_of.tzinfo is None:
                     raise InvalidCommand("balance(as_of=datetime) needs a timezone-aware datetime")
                 counters = self._store.counters_at_time(account_id, to_us(as_of))
-            elif type(as_of) is int:
+            elif type(as_of) is int and 0 <= as_of <= SEQ_MAX:
                 counters = self._store.counters_at_seq(account_id, as_of)
             else:
-                raise InvalidCommand(f"as_of is a seq (int) or an aware datetime, not {as_of!r}")
+                raise InvalidCommand(
+                    f"as_of is a seq (int in 0..2**63-1) or an aware datetime, not {as_of!r}"
+                )
         return Balance.from_counters(account_id, account.currency, account.normal_side, counters)
 
     def balances(self) -> list[Balance]:
@@ -253,8 +271,8 @@ class Ledger:
         uncommitted batch.
         """
         self._check_open()
-        if type(after) is not int or after < 0:
-            raise InvalidCommand(f"after is a seq (int >= 0), not {after!r}")
+        if type(after) is not int or not 0 <= after <= SEQ_MAX:
+            raise InvalidCommand(f"after is a seq (int in 0..2**63-1), not {after!r}")
         if limit is not None and (type(limit) is not int or limit < 0):
             raise InvalidCommand(f"limit is an int >= 0 or None, not {limit!r}")
         return self._pages(after, limit)
@@ -265,13 +283,23 @@ class Ledger:
             size = EVENTS_PAGE if remaining is None else min(EVENTS_PAGE, remaining)
             with self._lock:
                 self._check_open()
-                page = list(self._store.read_events(after, size))
+                page = self._store.read_events(after, size)
             yield from page
             if len(page) < size:
                 return
             after = page[-1].seq
             if remaining is not None:
                 remaining -= len(page)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every read in the block sees one state of the ledger: the last commit before
+        it began. Other processes go on writing; this ``Ledger``'s own writers (other
+        threads) wait until the block ends. What an audit's walk runs in."""
+        with self._lock:
+            self._check_open()
+            with self._store.snapshot():
+                yield
 
     def head(self) -> tuple[int, str]:
         """The last seq and its hash in hex: an anchor to write down for later audits."""

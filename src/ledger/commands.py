@@ -26,8 +26,22 @@ def _require(kind: type | tuple[type, ...], what: str) -> Any:
                 f"{type(instance).__name__}.{attribute.name} must be {what}, "
                 f"got {type(value).__name__} ({value!r})"
             )
+        if isinstance(value, str) and not _encodable(value):
+            raise InvalidCommand(
+                f"{type(instance).__name__}.{attribute.name} is not valid Unicode text "
+                f"(it holds a lone surrogate): {value!r}"
+            )
 
     return check
+
+
+def _encodable(text: str) -> bool:
+    """True if ``text`` encodes as UTF-8 (no lone surrogates): everything stored must."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _amount_type(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -58,7 +72,10 @@ def _in_utc(value: Any) -> Any:
     """An aware datetime as the same instant in UTC; anything else as given (for the
     validator to refuse)."""
     if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # beyond year 1..9999 in UTC: the policy window refuses it
+            return value
     return value
 
 
@@ -67,6 +84,8 @@ def _metadata(value: object) -> dict[str, str]:
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
         raise InvalidCommand(f"metadata must be a mapping of str to str, got {value!r}")
+    if not all(_encodable(k) and _encodable(v) for k, v in value.items()):
+        raise InvalidCommand(f"metadata holds text that is not valid Unicode: {value!r}")
     return dict(value)
 
 

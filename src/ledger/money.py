@@ -92,24 +92,28 @@ def check_amount(value: object) -> int:
     return value
 
 
+_TEXT_MAX = 64
 _NUMBER = re.compile(r"^(-)?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?$", re.ASCII)
 
 
 def parse_amount(text: str, code: str) -> int:
     """Parse a decimal string such as ``"1,234.56"`` in currency ``code`` into minor units.
 
-    Exact or nothing: more fraction digits than the currency has (``"1.005"`` THB) is an
-    :class:`AmountError`, never a rounding. Grouping commas must be in groups of three.
+    Exact or nothing: a fraction finer than the currency's minor unit (``"1.005"`` THB) is
+    an :class:`AmountError`, never a rounding; trailing zeros (``"1.500"``) are exact.
+    Grouping commas must be in groups of three.
     A sign is allowed here (for display round-trips); commands still refuse negatives.
     """
     cur = currency(code)
     if not isinstance(text, str):
         raise AmountError(f"parse_amount takes a str, not {type(text).__name__}")
+    if len(text) > _TEXT_MAX:
+        raise AmountError(f"{text[:20]!r}… is too long to be an amount")
     match = _NUMBER.fullmatch(text.strip())
     if match is None:
         raise AmountError(f"{text!r} is not a decimal amount such as '1,234.56'")
     sign, whole, fraction = match.groups()
-    fraction = fraction or ""
+    fraction = (fraction or "").rstrip("0")  # "1.500" is 1.50: trailing zeros are exact
     if len(fraction) > cur.exponent:
         raise AmountError(
             f"{text!r} has {len(fraction)} decimal places; {cur.code} has {cur.exponent}"

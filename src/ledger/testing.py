@@ -209,6 +209,8 @@ class Model:
             existing = self.accounts.get(command.account)
             if existing is None:
                 return None
+            if existing.status == "closed":
+                return RejectCode.ACCOUNT_CLOSED
             same = (
                 existing.type,
                 existing.currency,
@@ -220,10 +222,10 @@ class Model:
             acc = self.accounts.get(command.account)
             if acc is None:
                 return RejectCode.ACCOUNT_NOT_FOUND
-            if isinstance(command, UnfreezeAccount):
-                return None if acc.status == "frozen" else RejectCode.ACCOUNT_NOT_FROZEN
             if acc.status == "closed":
                 return RejectCode.ACCOUNT_CLOSED
+            if isinstance(command, UnfreezeAccount):
+                return None if acc.status == "frozen" else RejectCode.ACCOUNT_NOT_FROZEN
             if isinstance(command, FreezeAccount):
                 return RejectCode.ACCOUNT_FROZEN if acc.status == "frozen" else None
             return RejectCode.BALANCE_NOT_ZERO if acc.debits != acc.credits else None

@@ -1,48 +1,84 @@
-"""The balances read model as a pure fold of the log.
+"""The accounts and balances read model as a pure fold of the log.
 
-The store keeps balances inline (same transaction as the events); this module folds the
-log from scratch with the same arithmetic (:meth:`ledger.accounts.Counters.add`), so an
-audit can compare the two: rebuilt must equal inline, account for account.
+The store keeps accounts and balances inline (same transaction as the events); this
+module folds the log from scratch with the same arithmetic
+(:meth:`ledger.accounts.Counters.add`), so an audit can compare the two: rebuilt must
+equal inline, account for account, attribute for attribute.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ledger.accounts import AccountType, Balance, Counters
-from ledger.events import AccountOpened, MoneyEvent
+import attrs
+
+from ledger.accounts import Account, AccountStatus, AccountType, Balance, Counters
+from ledger.events import (
+    AccountClosed,
+    AccountFrozen,
+    AccountOpened,
+    AccountUnfrozen,
+    MoneyEvent,
+)
 from ledger.store.base import RecordedEvent
 
-NAME = "balances"
-VERSION = 1
+_STATUS_AFTER = {
+    AccountFrozen: AccountStatus.FROZEN,
+    AccountUnfrozen: AccountStatus.OPEN,
+    AccountClosed: AccountStatus.CLOSED,
+}
+
+
+class FoldError(ValueError):
+    """The log cannot be folded: an event names an account that was never opened, or an
+    account's attributes are not valid. Only a damaged log does this."""
 
 
 class Fold:
-    """Balances folded one event at a time, in seq order."""
+    """Accounts and their counters, folded one event at a time in seq order."""
 
     def __init__(self) -> None:
-        self._opened: dict[str, AccountOpened] = {}
+        self._accounts: dict[str, Account] = {}
         self._counters: dict[str, Counters] = {}
 
     def apply(self, record: RecordedEvent) -> None:
+        """Fold one event; :class:`FoldError` if the log is damaged at this event."""
         event = record.event
         if isinstance(event, AccountOpened):
-            self._opened[event.account] = event
+            try:
+                account_type = AccountType(event.account_type)
+            except ValueError as exc:
+                raise FoldError(f"seq {record.seq}: {exc}") from exc
+            self._accounts[event.account] = Account(
+                id=event.account,
+                type=account_type,
+                currency=event.currency,
+                no_overdraft=event.no_overdraft,
+                max_balance_minor=event.max_balance_minor,
+                status=AccountStatus.OPEN,
+                metadata=dict(event.metadata),
+            )
             self._counters[event.account] = Counters()
         elif isinstance(event, MoneyEvent):
             for p in event.postings:
+                if p.account not in self._counters:
+                    raise FoldError(f"seq {record.seq} posts to {p.account!r}, never opened")
                 self._counters[p.account] = self._counters[p.account].add(p.side, p.amount_minor)
+        elif isinstance(event, AccountFrozen | AccountUnfrozen | AccountClosed):
+            found = self._accounts.get(event.account)
+            if found is None:
+                raise FoldError(f"seq {record.seq} names {event.account!r}, never opened")
+            self._accounts[event.account] = attrs.evolve(found, status=_STATUS_AFTER[type(event)])
+
+    def accounts(self) -> dict[str, tuple[Account, Counters]]:
+        """Every account opened so far with its counters, by id."""
+        return {a: (self._accounts[a], self._counters[a]) for a in sorted(self._accounts)}
 
     def balances(self) -> dict[str, Balance]:
         """Every account opened so far, by id."""
         return {
-            account: Balance.from_counters(
-                account,
-                opened.currency,
-                AccountType(opened.account_type).normal_side,
-                self._counters[account],
-            )
-            for account, opened in sorted(self._opened.items())
+            a: Balance.from_counters(a, account.currency, account.normal_side, counters)
+            for a, (account, counters) in self.accounts().items()
         }
 
 

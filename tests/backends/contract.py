@@ -23,8 +23,9 @@ from ledger import (
     StoreError,
 )
 from ledger.events import EntryPosted, Posting
-from ledger.flows.base import NewEvent, Policy, to_us
+from ledger.flows.base import NewEvent, Policy
 from ledger.store.base import GENESIS_HASH, chain_hash
+from ledger.times import to_us
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 

@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.flows.base import to_us
-from ledger.store.base import from_us
+from ledger.times import from_us, to_us
 
 MIN_US = to_us(datetime(1, 1, 2, tzinfo=UTC))
 MAX_US = to_us(datetime(9999, 12, 30, tzinfo=UTC))

@@ -236,11 +236,29 @@ def test_unfreeze_an_open_account_is_account_not_frozen(wallets: Ledger) -> None
     )
 
 
-def test_unfreeze_a_closed_account_is_account_not_frozen(wallets: Ledger) -> None:
+def test_unfreeze_a_closed_account_is_account_closed(wallets: Ledger) -> None:
     assert_accepted(wallets, CloseAccount(id="c-1", account="wallet:U2"))
     assert_rejected(
-        wallets, UnfreezeAccount(id="u-1", account="wallet:U2"), RejectCode.ACCOUNT_NOT_FROZEN
+        wallets, UnfreezeAccount(id="u-1", account="wallet:U2"), RejectCode.ACCOUNT_CLOSED
     )
+
+
+def test_reopening_a_closed_account_is_account_closed(wallets: Ledger) -> None:
+    assert_accepted(wallets, CloseAccount(id="c-1", account="wallet:U2"))
+    again = OpenAccount(
+        id="open-again", account="wallet:U2", type="liability", currency="THB", no_overdraft=True
+    )
+    rejected = assert_rejected(wallets, again, RejectCode.ACCOUNT_CLOSED)
+    assert "stays closed" in rejected.detail
+
+
+def test_an_identical_open_of_a_frozen_account_says_it_is_frozen(wallets: Ledger) -> None:
+    assert_accepted(wallets, FreezeAccount(id="f-1", account="wallet:U2"))
+    again = OpenAccount(
+        id="open-again", account="wallet:U2", type="liability", currency="THB", no_overdraft=True
+    )
+    rejected = assert_rejected(wallets, again, RejectCode.ACCOUNT_EXISTS)
+    assert "frozen" in rejected.detail
 
 
 @pytest.mark.parametrize("account", ["wallet:nobody", "bad id", ""])

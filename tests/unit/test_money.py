@@ -152,7 +152,7 @@ def test_to_decimal_is_exact_in_major_units() -> None:
         ("1.005", "THB"),  # three decimals in a two-decimal currency: never rounded
         ("0.001", "USD"),
         ("1.5", "JPY"),
-        ("1.0", "JPY"),
+        ("1.01", "JPY"),
         ("1.2345", "KWD"),
     ],
 )
@@ -306,3 +306,16 @@ def test_amount_error_is_an_invalid_command_and_a_value_error() -> None:
         check_amount(0)
     with pytest.raises(TypeError):
         check_amount("1")
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "minor"),
+    [("1.500", "THB", 150), ("1.000", "THB", 100), ("7.00", "JPY", 7), ("0.1000", "KWD", 100)],
+)
+def test_parse_amount_takes_trailing_zeros_as_exact(text: str, code: str, minor: int) -> None:
+    assert parse_amount(text, code) == minor
+
+
+def test_parse_amount_refuses_a_very_long_string_quickly() -> None:
+    with pytest.raises(AmountError, match="too long"):
+        parse_amount("9" * 5_000, "THB")

@@ -19,8 +19,9 @@ def decide_open(command: OpenAccount, state: State) -> list[NewEvent] | Rejected
     """Open an account.
 
     Rejects: account_id_invalid, account_type_invalid, currency_invalid, amount_invalid,
-    field_invalid, account_exists (already open with exactly these attributes: a caller
-    ensuring its chart may take it as done), account_exists_different (other attributes).
+    field_invalid, account_closed (the id belongs to a closed account), account_exists
+    (already open, or frozen, with exactly these attributes: a caller ensuring its chart
+    may take it as done), account_exists_different (other attributes).
     A retry of the same command (same id) is answered by the idempotency index instead.
     """
     if not is_valid_id(command.account):
@@ -59,10 +60,16 @@ def decide_open(command: OpenAccount, state: State) -> list[NewEvent] | Rejected
             and existing.max_balance_minor == command.max_balance_minor
             and existing.metadata == command.metadata
         )
+        if existing.status is AccountStatus.CLOSED:
+            return reject(
+                RejectCode.ACCOUNT_CLOSED,
+                f"{command.account} was closed; a closed account stays closed, open a new id",
+            )
         if same:
+            frozen = " (it is frozen)" if existing.status is AccountStatus.FROZEN else ""
             return reject(
                 RejectCode.ACCOUNT_EXISTS,
-                f"{command.account} is already open with these attributes; nothing to do",
+                f"{command.account} is already open with these attributes{frozen}; nothing to do",
             )
         return reject(
             RejectCode.ACCOUNT_EXISTS_DIFFERENT,
@@ -77,7 +84,7 @@ def _next(state: State, account_id: str, event: Event) -> list[NewEvent]:
 
 
 def decide_freeze(command: FreezeAccount, state: State) -> list[NewEvent] | Rejected:
-    """Rejects: field_invalid, account_not_found, account_closed, account_frozen."""
+    """Rejects: account_not_found, field_invalid, account_closed, account_frozen."""
     account = state.account(command.account) if is_valid_id(command.account) else None
     if account is None:
         return reject(RejectCode.ACCOUNT_NOT_FOUND, f"no account {command.account!r}")
@@ -96,12 +103,15 @@ def decide_freeze(command: FreezeAccount, state: State) -> list[NewEvent] | Reje
 
 
 def decide_unfreeze(command: UnfreezeAccount, state: State) -> list[NewEvent] | Rejected:
-    """Rejects: field_invalid, account_not_found, account_not_frozen."""
+    """Rejects: account_not_found, field_invalid, account_closed, account_not_frozen."""
     account = state.account(command.account) if is_valid_id(command.account) else None
     if account is None:
         return reject(RejectCode.ACCOUNT_NOT_FOUND, f"no account {command.account!r}")
     problem = first_problem(
         check_text("reason", command.reason),
+        reject(RejectCode.ACCOUNT_CLOSED, f"{account.id} is closed")
+        if account.status is AccountStatus.CLOSED
+        else None,
         reject(RejectCode.ACCOUNT_NOT_FROZEN, f"{account.id} is {account.status}, not frozen")
         if account.status is not AccountStatus.FROZEN
         else None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import attrs
@@ -22,6 +22,7 @@ from ledger.errors import RejectCode
 from ledger.events import Event, MoneyEvent, Posting
 from ledger.money import amount_problem
 from ledger.results import Rejected
+from ledger.times import span_us, to_us
 
 POSTINGS_MAX = 128
 """At most this many legs in one entry."""
@@ -121,8 +122,8 @@ def effective_time(when: datetime | None, state: State) -> int | Rejected:
     if when is None:
         return state.now_us
     when_us = to_us(when)
-    earliest = state.now_us - _us(state.policy.backdate_limit)
-    latest = state.now_us + _us(state.policy.future_limit)
+    earliest = state.now_us - span_us(state.policy.backdate_limit)
+    latest = state.now_us + span_us(state.policy.future_limit)
     if not earliest <= when_us <= latest:
         return reject(
             RejectCode.EFFECTIVE_AT_INVALID,
@@ -130,19 +131,6 @@ def effective_time(when: datetime | None, state: State) -> int | Rejected:
             f"(at most {state.policy.backdate_limit} back, {state.policy.future_limit} ahead)",
         )
     return when_us
-
-
-def to_us(when: datetime) -> int:
-    """An aware datetime as integer UTC microseconds since the epoch (exact)."""
-    delta = when - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def _us(span: timedelta) -> int:
-    return (span.days * 86_400 + span.seconds) * 1_000_000 + span.microseconds
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def post(legs: Sequence[Debit | Credit], state: State) -> tuple[Posting, ...] | Rejected:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
 import attrs
@@ -50,12 +50,6 @@ def chain_hash(
         [seq, stream, version, command_id, type_, schema, recorded_at_us, effective_at_us]
     )
     return hashlib.sha256(previous + header + b"\n" + payload).digest()
-
-
-def from_us(value_us: int) -> datetime:
-    """UTC microseconds since the epoch as an aware datetime (exact)."""
-    seconds, micros = divmod(value_us, 1_000_000)
-    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=micros)
 
 
 @attrs.frozen
@@ -114,8 +108,16 @@ class Store(Protocol):
         an exception escapes, in which case nothing of it remains."""
         ...
 
-    def read_events(self, after: int = 0, limit: int | None = None) -> Iterator[RecordedEvent]:
-        """Events with ``seq > after`` in seq order, at most ``limit`` of them."""
+    def read_events(self, after: int, limit: int) -> list[RecordedEvent]:
+        """One page: events with ``seq > after`` in seq order, at most ``limit`` of them."""
+        ...
+
+    def snapshot(self) -> AbstractContextManager[None]:
+        """One consistent read of the whole store for the block (an audit's walk)."""
+        ...
+
+    def command_rows(self) -> Iterator[tuple[str, int, int]]:
+        """The idempotency index as (command_id, first_seq, last_seq), by command id."""
         ...
 
     def account(self, account_id: str) -> Account | None: ...

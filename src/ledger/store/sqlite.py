@@ -39,13 +39,14 @@ from ledger.events import (
     encode_event,
 )
 from ledger.flows.base import NewEvent, Policy
+from ledger.money import AMOUNT_MAX_MINOR
 from ledger.store.base import (
     GENESIS_HASH,
     RecordedEvent,
     StoredCommand,
     chain_hash,
-    from_us,
 )
+from ledger.times import from_us
 
 Durability = Literal["full", "normal"]
 
@@ -63,7 +64,12 @@ CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}
 BEGIN SELECT RAISE(ABORT, '{table} is append-only: UPDATE refused'); END;
 CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}
 BEGIN SELECT RAISE(ABORT, '{table} is append-only: DELETE refused'); END;
+CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table}
+WHEN EXISTS (SELECT 1 FROM {table} WHERE {key})
+BEGIN SELECT RAISE(ABORT, '{table} is append-only: that row exists (REPLACE refused)'); END;
 """
+# INSERT OR REPLACE deletes the row it collides with, and SQLite fires no DELETE trigger
+# for that unless recursive_triggers is on; the no_replace trigger refuses the collision.
 
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (
@@ -88,7 +94,7 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         WHEN NEW.seq IS NOT COALESCE((SELECT MAX(seq) FROM events), 0) + 1
         BEGIN SELECT RAISE(ABORT, 'events.seq must be the head + 1: the log is gapless'); END;
         """
-        + _APPEND_ONLY.format(table="events")
+        + _APPEND_ONLY.format(table="events", key="stream = NEW.stream AND version = NEW.version")
         + """
         CREATE TABLE commands (
             command_id TEXT    PRIMARY KEY,
@@ -97,7 +103,7 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
             last_seq   INTEGER NOT NULL
         ) WITHOUT ROWID;
         """
-        + _APPEND_ONLY.format(table="commands")
+        + _APPEND_ONLY.format(table="commands", key="command_id = NEW.command_id")
         + """
         CREATE TABLE accounts (
             id                TEXT    PRIMARY KEY,
@@ -128,10 +134,15 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         ) WITHOUT ROWID;
         CREATE INDEX account_postings_effective ON account_postings (account, effective_at);
         """
-        + _APPEND_ONLY.format(table="account_postings"),
+        + _APPEND_ONLY.format(
+            table="account_postings",
+            key="account = NEW.account AND seq = NEW.seq AND leg = NEW.leg",
+        ),
     ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+APPLICATION_ID = 0x53415447
+"""``PRAGMA application_id`` of a Satang file ("SATG"): how a file is known to be ours."""
 
 _metadata_encoder = msgspec.json.Encoder(order="sorted")
 _metadata_decoder = msgspec.json.Decoder(dict[str, str])
@@ -144,13 +155,17 @@ def _store_error(exc: sqlite3.Error, path: str) -> StoreError:
             f"{path}: another writer held the lock past the busy timeout ({text}); "
             "retry, or raise busy_timeout_ms"
         )
-    if "not a database" in text or "malformed" in text:
-        return StoreCorrupt(f"{path}: {text}; this file is not a readable Satang database")
+    if "not a database" in text or "malformed" in text or "no such" in text:
+        return StoreCorrupt(f"{path}: {text}; this is not a readable Satang database")
     return StoreError(f"{path}: {text}")
 
 
 class SqliteStore:
-    """The SQLite backend of the store interface (:class:`ledger.store.base.Store`)."""
+    """The SQLite backend of the store interface (:class:`ledger.store.base.Store`).
+
+    Every failure of SQLite itself surfaces as a :class:`~ledger.errors.StoreError`
+    (``StoreBusy``, ``StoreCorrupt``), never as a raw ``sqlite3`` exception.
+    """
 
     def __init__(
         self,
@@ -158,11 +173,16 @@ class SqliteStore:
         *,
         durability: Durability = "full",
         busy_timeout_ms: int = 5_000,
+        create: bool = True,
     ) -> None:
         if durability not in ("full", "normal"):
             raise StoreError(f"durability must be 'full' or 'normal', not {durability!r}")
+        if type(busy_timeout_ms) is not int or busy_timeout_ms < 0:
+            raise StoreError(f"busy_timeout_ms is an int >= 0, not {busy_timeout_ms!r}")
         self.path = os.fspath(path)
         self.durability = durability
+        if not create and self.path != ":memory:" and not os.path.isfile(self.path):
+            raise StoreError(f"{self.path}: no such ledger file")
         try:
             self._conn = sqlite3.connect(
                 self.path,
@@ -173,10 +193,10 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise _store_error(exc, self.path) from exc
         self._accounts: dict[str, tuple[Account, Counters]] = {}
-        self._head: tuple[int, bytes] | None = None
+        self._head: tuple[int, bytes, int] | None = None
         self._data_version = -1
         try:
-            self._check_is_ledger()
+            self._check_is_ledger(create)
             self._configure(busy_timeout_ms)
             self._migrate()
         except sqlite3.Error as exc:
@@ -188,24 +208,31 @@ class SqliteStore:
 
     # --- set-up -------------------------------------------------------------------------
 
-    def _check_is_ledger(self) -> None:
-        """Refuse another application's database before changing anything in it."""
+    def _check_is_ledger(self, create: bool) -> None:
+        """Refuse another application's database before changing anything in it.
+
+        A Satang file is marked with ``PRAGMA application_id``; a file with tables but
+        without the mark is someone else's, whatever its tables are called.
+        """
         tables = set(sqlite_utils.Database(self._conn, execute_plugins=False).table_names())
-        if tables and "schema_migrations" not in tables:
-            raise StoreCorrupt(
-                f"{self.path} holds tables {sorted(tables)[:5]} but is not a Satang ledger; "
-                "open a new file instead"
-            )
+        if not tables and not create:
+            raise StoreCorrupt(f"{self.path} is empty: it holds no Satang ledger")
+        if tables:
+            mark = self._conn.execute("PRAGMA application_id").fetchone()[0]
+            if mark != APPLICATION_ID or "events" not in tables:
+                raise StoreCorrupt(
+                    f"{self.path} holds tables {sorted(tables)[:5]} but is not a Satang "
+                    "ledger; open a new file instead"
+                )
 
     def _configure(self, busy_timeout_ms: int) -> None:
         conn = self._conn
-        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
         if self.path != ":memory:":
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode.lower() != "wal":
                 raise StoreError(f"{self.path}: could not switch to WAL (got {mode!r})")
         conn.execute(f"PRAGMA synchronous = {self.durability.upper()}")
-        conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
 
@@ -216,8 +243,11 @@ class SqliteStore:
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
                 " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
             )
+            self._conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             row = self._conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
             current = row[0] or 0
+            if type(current) is not int:
+                raise StoreCorrupt(f"{self.path}: schema_migrations holds {current!r}")
             if current > SCHEMA_VERSION:
                 raise SchemaTooNew(
                     f"{self.path} has schema {current}; this Satang knows up to "
@@ -240,16 +270,21 @@ class SqliteStore:
 
     @contextmanager
     def transaction(self, now_us: int, policy: Policy) -> Iterator[_SqliteTransaction]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``. ``recorded_at`` never goes back along the log:
+        a clock behind the last event (another server's) is taken as that event's time."""
         try:
             self._conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise _store_error(exc, self.path) from exc
-        version = self._conn.execute("PRAGMA data_version").fetchone()[0]
-        if version != self._data_version:
-            self._accounts.clear()
-            self._head = None
-            self._data_version = version
-        tx = _SqliteTransaction(self, now_us, policy)
+            version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._data_version:
+                self._accounts.clear()
+                self._head = None
+                self._data_version = version
+            tx = _SqliteTransaction(self, max(now_us, self._head_row()[2]), policy)
+        except BaseException as exc:
+            self._rollback()
+            if isinstance(exc, sqlite3.Error):
+                raise _store_error(exc, self.path) from exc
+            raise
         try:
             yield tx
         except BaseException as exc:
@@ -277,30 +312,56 @@ class SqliteStore:
         self._accounts.clear()
         self._head = None
 
+    def _head_row(self) -> tuple[int, bytes, int]:
+        """(seq, hash, recorded_at) of the last event, cached while proven fresh."""
+        if self._head is None:
+            row = self._conn.execute(
+                "SELECT seq, hash, recorded_at FROM events ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+            if row is None:
+                self._head = (0, GENESIS_HASH, 0)
+            elif type(row[1]) is not bytes or type(row[2]) is not int:
+                raise StoreCorrupt(f"{self.path}: the last event (seq {row[0]}) is damaged")
+            else:
+                self._head = (row[0], row[1], row[2])
+        return self._head
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Hold one read snapshot of the whole database for the block: every read in it
+        sees the last commit before it began, however long it runs."""
+        self._read("BEGIN")
+        try:
+            self._read("SELECT 1 FROM events LIMIT 1")  # a WAL snapshot starts at a read
+            yield
+        finally:
+            if self._conn.in_transaction:
+                self._conn.execute("COMMIT")
+
     # --- reads --------------------------------------------------------------------------
 
-    def head(self) -> tuple[int, bytes]:
-        row = self._conn.execute(
-            "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
-        ).fetchone()
-        return (0, GENESIS_HASH) if row is None else (row[0], row[1])
+    def _read(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
+        try:
+            return self._conn.execute(sql, parameters).fetchall()
+        except sqlite3.Error as exc:
+            raise _store_error(exc, self.path) from exc
 
-    def read_events(self, after: int = 0, limit: int | None = None) -> Iterator[RecordedEvent]:
-        remaining = limit
-        while remaining is None or remaining > 0:
-            page = READ_PAGE if remaining is None else min(READ_PAGE, remaining)
-            rows = self._conn.execute(
-                "SELECT seq, stream, version, command_id, type, schema, recorded_at,"
-                " effective_at, payload, hash FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-                (after, page),
-            ).fetchall()
-            for row in rows:
-                yield _recorded(row, self.path)
-            if len(rows) < page:
-                return
-            after = rows[-1][0]
-            if remaining is not None:
-                remaining -= len(rows)
+    def head(self) -> tuple[int, bytes]:
+        rows = self._read("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+        if not rows:
+            return 0, GENESIS_HASH
+        seq, digest = rows[0]
+        if type(digest) is not bytes:
+            raise StoreCorrupt(f"{self.path}: the hash of seq {seq} is not bytes", seq)
+        return seq, digest
+
+    def read_events(self, after: int = 0, limit: int = READ_PAGE) -> list[RecordedEvent]:
+        rows = self._read(
+            "SELECT seq, stream, version, command_id, type, schema, recorded_at,"
+            " effective_at, payload, hash FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after, limit),
+        )
+        return [_recorded(row, self.path) for row in rows]
 
     def account(self, account_id: str) -> Account | None:
         row = self._select_account(account_id)
@@ -311,47 +372,74 @@ class SqliteStore:
         return Counters() if row is None else row[1]
 
     def counters_at_seq(self, account_id: str, seq: int) -> Counters:
-        row = self._conn.execute(
+        rows = self._read(
             "SELECT debits_posted, credits_posted, debits_pending, credits_pending"
             " FROM account_postings WHERE account = ? AND seq <= ?"
             " ORDER BY seq DESC, leg DESC LIMIT 1",
             (account_id, seq),
-        ).fetchone()
-        return Counters() if row is None else Counters(*row)
+        )
+        return Counters() if not rows else _counters(rows[0], self.path)
 
     def counters_at_time(self, account_id: str, effective_at_us: int) -> Counters:
-        row = self._conn.execute(
+        rows = self._read(
             "SELECT COALESCE(SUM(CASE side WHEN 'debit' THEN amount_minor END), 0),"
-            " COALESCE(SUM(CASE side WHEN 'credit' THEN amount_minor END), 0)"
+            " COALESCE(SUM(CASE side WHEN 'credit' THEN amount_minor END), 0), 0, 0"
             " FROM account_postings WHERE account = ? AND effective_at <= ?",
             (account_id, effective_at_us),
-        ).fetchone()
-        return Counters(debits_posted=row[0], credits_posted=row[1])
+        )
+        return _counters(rows[0], self.path)
 
     def posting_rows(self) -> Iterator[tuple[str, int, int, Counters]]:
-        """Every stored (account, seq, leg, counters after it), in seq and leg order."""
-        for row in self._conn.execute(
-            "SELECT account, seq, leg, debits_posted, credits_posted, debits_pending,"
-            " credits_pending FROM account_postings ORDER BY seq, leg"
-        ):
-            yield row[0], row[1], row[2], Counters(row[3], row[4], row[5], row[6])
+        seq, leg = 0, -1
+        while True:
+            rows = self._read(
+                "SELECT account, seq, leg, debits_posted, credits_posted, debits_pending,"
+                " credits_pending FROM account_postings WHERE (seq, leg) > (?, ?)"
+                " ORDER BY seq, leg LIMIT ?",
+                (seq, leg, READ_PAGE),
+            )
+            for row in rows:
+                yield row[0], row[1], row[2], _counters(row[3:], self.path)
+            if len(rows) < READ_PAGE:
+                return
+            seq, leg = rows[-1][1], rows[-1][2]
+
+    def command_rows(self) -> Iterator[tuple[str, int, int]]:
+        after = ""
+        while True:
+            rows = self._read(
+                "SELECT command_id, first_seq, last_seq FROM commands WHERE command_id > ?"
+                " ORDER BY command_id LIMIT ?",
+                (after, READ_PAGE),
+            )
+            yield from rows
+            if len(rows) < READ_PAGE:
+                return
+            after = rows[-1][0]
 
     def accounts(self) -> Iterator[tuple[Account, Counters]]:
-        for row in self._conn.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts ORDER BY id"):
-            yield _account_row(row)
+        after = ""
+        while True:
+            rows = self._read(
+                f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id > ? ORDER BY id LIMIT ?",
+                (after, READ_PAGE),
+            )
+            for row in rows:
+                yield _account_row(row, self.path)
+            if len(rows) < READ_PAGE:
+                return
+            after = rows[-1][0]
 
     def _select_account(self, account_id: str) -> tuple[Account, Counters] | None:
-        row = self._conn.execute(
-            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ?", (account_id,)
-        ).fetchone()
-        return None if row is None else _account_row(row)
+        rows = self._read(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ?", (account_id,))
+        return None if not rows else _account_row(rows[0], self.path)
 
     def close(self) -> None:
         self._conn.close()
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run raw SQL on the store's connection (tests and audits; not for writes)."""
-        return self._conn.execute(sql, parameters).fetchall()
+        return self._read(sql, parameters)
 
 
 _ACCOUNT_COLUMNS = (
@@ -360,17 +448,30 @@ _ACCOUNT_COLUMNS = (
 )
 
 
-def _account_row(row: tuple[Any, ...]) -> tuple[Account, Counters]:
-    account = Account(
-        id=row[0],
-        type=AccountType(row[1]),
-        currency=row[2],
-        no_overdraft=bool(row[3]),
-        max_balance_minor=row[4],
-        status=AccountStatus(row[5]),
-        metadata=_metadata_decoder.decode(row[6]),
-    )
-    return account, Counters(row[7], row[8], row[9], row[10])
+def _account_row(row: tuple[Any, ...], path: str) -> tuple[Account, Counters]:
+    try:
+        if not (type(row[0]) is str and type(row[2]) is str and type(row[3]) is int):
+            raise ValueError("columns of the wrong types")
+        if row[4] is not None and type(row[4]) is not int:
+            raise ValueError("max_balance_minor is not an integer")
+        account = Account(
+            id=row[0],
+            type=AccountType(row[1]),
+            currency=row[2],
+            no_overdraft=bool(row[3]),
+            max_balance_minor=row[4],
+            status=AccountStatus(row[5]),
+            metadata=_metadata_decoder.decode(row[6]),
+        )
+    except (ValueError, TypeError, msgspec.MsgspecError) as exc:
+        raise StoreCorrupt(f"{path}: the accounts row of {row[0]!r} is damaged ({exc})") from exc
+    return account, _counters(row[7:11], path)
+
+
+def _counters(values: Sequence[Any], path: str) -> Counters:
+    if not all(type(v) is int and 0 <= v <= AMOUNT_MAX_MINOR for v in values):
+        raise StoreCorrupt(f"{path}: a balance row holds {list(values)!r}, not four counters")
+    return Counters(*values)
 
 
 def _recorded(row: tuple[Any, ...], path: str) -> RecordedEvent:
@@ -388,22 +489,21 @@ def _recorded(row: tuple[Any, ...], path: str) -> RecordedEvent:
     ):
         raise StoreCorrupt(f"{path}: event seq {seq} has columns of the wrong types", seq)
     try:
-        event = decode_event(type_, schema, payload)
-    except msgspec.MsgspecError as exc:
+        return RecordedEvent(
+            seq=seq,
+            stream=stream,
+            version=version,
+            command_id=command_id,
+            type=type_,
+            schema=schema,
+            recorded_at=from_us(recorded_at),
+            effective_at=from_us(effective_at),
+            event=decode_event(type_, schema, payload),
+            hash=h.hex(),
+            payload=payload,
+        )
+    except (msgspec.MsgspecError, ValueError, OverflowError) as exc:
         raise StoreCorrupt(f"{path}: event seq {seq} does not decode: {exc}", seq) from exc
-    return RecordedEvent(
-        seq=seq,
-        stream=stream,
-        version=version,
-        command_id=command_id,
-        type=type_,
-        schema=schema,
-        recorded_at=from_us(recorded_at),
-        effective_at=from_us(effective_at),
-        event=event,
-        hash=h.hex(),
-        payload=payload,
-    )
 
 
 def _split_sql(script: str) -> list[str]:
@@ -455,12 +555,7 @@ class _SqliteTransaction:
 
     @property
     def head_seq(self) -> int:
-        return self._head()[0]
-
-    def _head(self) -> tuple[int, bytes]:
-        if self._store._head is None:
-            self._store._head = self._store.head()
-        return self._store._head
+        return self._store._head_row()[0]
 
     def _cached(self, account_id: str) -> tuple[Account, Counters] | None:
         found = self._store._accounts.get(account_id)
@@ -516,7 +611,7 @@ class _SqliteTransaction:
         self.aborted = True
 
     def append(self, command_id: str, digest: bytes, events: Sequence[NewEvent]) -> int:
-        seq, previous = self._head()
+        seq, previous, _ = self._store._head_row()
         first_seq = seq + 1
         for new in events:
             seq += 1
@@ -553,7 +648,7 @@ class _SqliteTransaction:
             self._streams[new.stream] = new.version
             self._by_command.setdefault(command_id, []).append(event)
             self._project(seq, new)
-        self._store._head = (seq, previous)
+        self._store._head = (seq, previous, self._now_us)
         self._commands.append((command_id, digest, first_seq, seq))
         return seq
 

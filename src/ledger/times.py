@@ -1,0 +1,25 @@
+"""Times as the log stores them: integer UTC microseconds since the epoch, exactly."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_us(when: datetime) -> int:
+    """An aware datetime as integer UTC microseconds since the epoch (exact)."""
+    delta = when - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_us(value_us: int) -> datetime:
+    """UTC microseconds since the epoch as an aware datetime (exact); ``ValueError`` or
+    ``OverflowError`` outside years 1..9999."""
+    seconds, micros = divmod(value_us, 1_000_000)
+    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=micros)
+
+
+def span_us(span: timedelta) -> int:
+    """A timedelta as integer microseconds (exact)."""
+    return (span.days * 86_400 + span.seconds) * 1_000_000 + span.microseconds
