@@ -97,3 +97,34 @@ def test_verify_reports_a_row_of_the_wrong_type(db: Path) -> None:
     raw.close()
     code, out = run("verify", "--db", str(db))
     assert code == 1 and "FINDING readable at seq 2" in out
+
+
+def test_read_verbs_never_create_or_change_a_file(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.db"
+    code, out = run("head", "--db", str(missing))
+    assert code == 2 and not missing.exists()  # click refuses a path that does not exist
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    code, out = run("head", "--db", str(empty))
+    assert code == 1 and "holds no Satang ledger" in out
+    assert empty.read_bytes() == b""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"]
+
+
+def test_bad_arguments_are_usage_errors(db: Path) -> None:
+    assert run("events", "--db", str(db), "--after", "-5")[0] == 2
+    assert run("balance", "--db", str(db), "wallet:U1", "--as-of", "\u0663")[0] == 2
+    assert run("balance", "--db", str(db), "wallet:U1", "--as-of", "not-a-time")[0] == 2
+
+
+def test_a_damaged_log_is_a_message_not_a_traceback(db: Path) -> None:
+    raw = sqlite3.connect(db)
+    raw.execute("DROP TRIGGER events_no_update")
+    raw.execute("UPDATE events SET recorded_at = 'x' WHERE seq = 2")
+    raw.commit()
+    raw.close()
+    result = CliRunner().invoke(main, ["events", "--db", str(db)])
+    assert result.exit_code == 1 and "event seq 2 has columns of the wrong types" in result.output
+    assert isinstance(result.exception, SystemExit)  # click's exit, not a traceback
+    code, out = run("verify", "--db", str(db))
+    assert code == 1 and "FINDING readable at seq 2" in out

@@ -16,7 +16,6 @@ import attrs
 
 from ledger.money import AMOUNT_MAX_MINOR
 
-ID_MAX_LENGTH = 128
 _ID = re.compile(r"^[A-Za-z0-9:_.\-]{1,128}$")
 
 Side = Literal["debit", "credit"]
@@ -76,21 +75,11 @@ class Counters:
     debits_pending: int = 0
     credits_pending: int = 0
 
-    def add(self, side: Side, amount_minor: int, *, pending: bool = False) -> Counters:
-        """Return the counters after one posting (pending postings move the pending pair)."""
-        dp, cp, dq, cq = (
-            self.debits_posted,
-            self.credits_posted,
-            self.debits_pending,
-            self.credits_pending,
-        )
-        if pending:
-            if side == "debit":
-                return Counters(dp, cp, dq + amount_minor, cq)
-            return Counters(dp, cp, dq, cq + amount_minor)
+    def add(self, side: Side, amount_minor: int) -> Counters:
+        """Return the counters after one posted leg."""
         if side == "debit":
-            return Counters(dp + amount_minor, cp, dq, cq)
-        return Counters(dp, cp + amount_minor, dq, cq)
+            return self.plus(amount_minor, 0)
+        return self.plus(0, amount_minor)
 
     def plus(self, debits_minor: int, credits_minor: int) -> Counters:
         """The counters after posted debits and credits of these totals."""

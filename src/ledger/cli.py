@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import attrs
@@ -30,9 +32,12 @@ def main() -> None:
     """Satang: an event-sourced, double-entry ledger for e-wallet backends."""
 
 
-def _open(db: str) -> Ledger:
+@contextmanager
+def _ledger(db: str) -> Iterator[Ledger]:
+    """The ledger in ``db`` (never a new one); any LedgerError becomes a one-line message."""
     try:
-        return Ledger.open(db)
+        with Ledger.open(db, create=False) as book:
+            yield book
     except LedgerError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -47,14 +52,13 @@ def balance(db: str, account: str, as_of: str | None, as_json: bool) -> None:
     point: int | datetime | None = None
     if as_of is not None:
         try:
-            point = int(as_of) if as_of.isdigit() else datetime.fromisoformat(as_of)
+            point = (
+                int(as_of) if as_of.isascii() and as_of.isdigit() else datetime.fromisoformat(as_of)
+            )
         except ValueError as exc:
             raise click.BadParameter(f"{as_of!r} is neither a seq nor an ISO time") from exc
-    with _open(db) as book:
-        try:
-            b = book.balance(account, as_of=point)
-        except LedgerError as exc:
-            raise click.ClickException(str(exc)) from exc
+    with _ledger(db) as book:
+        b = book.balance(account, as_of=point)
     if as_json:
         click.echo(json.dumps(attrs.asdict(b)))
         return
@@ -84,11 +88,19 @@ def _event_line(rec: RecordedEvent) -> str:
 
 @main.command()
 @_db
-@click.option("--after", default=0, show_default=True, help="Print events after this seq.")
-@click.option("--limit", type=int, default=None, help="Print at most this many events.")
+@click.option(
+    "--after",
+    type=click.IntRange(0, 2**63 - 1),
+    default=0,
+    show_default=True,
+    help="Print events after this seq.",
+)
+@click.option(
+    "--limit", type=click.IntRange(0, None), default=None, help="Print at most this many."
+)
 def events(db: str, after: int, limit: int | None) -> None:
     """Print the log as JSON lines, one event a line."""
-    with _open(db) as book:
+    with _ledger(db) as book:
         for rec in book.events(after=after, limit=limit):
             click.echo(_event_line(rec))
 
@@ -97,7 +109,7 @@ def events(db: str, after: int, limit: int | None) -> None:
 @_db
 def head(db: str) -> None:
     """Print the last seq and its hash: an anchor to record elsewhere for later audits."""
-    with _open(db) as book:
+    with _ledger(db) as book:
         seq, digest = book.head()
     click.echo(f"{seq}:{digest}")
 
@@ -107,11 +119,8 @@ def head(db: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def verify(db: str, as_json: bool) -> None:
     """Walk the hash chain, rebuild balances from the log, check the invariants."""
-    with _open(db) as book:
-        try:
-            report = verify_ledger(book)
-        except LedgerError as exc:
-            raise click.ClickException(str(exc)) from exc
+    with _ledger(db) as book:
+        report = verify_ledger(book)
     if as_json:
         click.echo(
             json.dumps(

@@ -67,11 +67,6 @@ def currency(code: str) -> Currency:
     return found
 
 
-def is_amount(value: object) -> bool:
-    """True if ``value`` is a valid amount: an ``int`` (not ``bool``) in 1..2**63-1."""
-    return type(value) is int and 0 < value <= AMOUNT_MAX_MINOR
-
-
 def amount_problem(value: object) -> str | None:
     """Say what is wrong with ``value`` as an amount in minor units, or None if nothing."""
     if type(value) is not int:

@@ -7,12 +7,10 @@ from pathlib import Path
 import pytest
 
 from ledger import Ledger
-from tests.backends.contract import Clock, StoreContract
+from tests.backends.contract import Clock, PersistentStoreContract, StoreContract
 
 
-class TestSqliteFile(StoreContract):
-    persistent = True
-
+class TestSqliteFile(PersistentStoreContract):
     @pytest.fixture(autouse=True)
     def _dir(self, tmp_path: Path) -> None:
         self.path = tmp_path / "contract.db"
@@ -37,6 +35,8 @@ class TestSqliteFile(StoreContract):
                 "DELETE FROM events WHERE seq = 1",
                 "UPDATE commands SET last_seq = 99",
                 "DELETE FROM commands",
+                "UPDATE account_postings SET amount_minor = 1",
+                "DELETE FROM account_postings WHERE seq = 4",
             ):
                 with pytest.raises(sqlite3.DatabaseError, match="append-only"):
                     raw.execute(sql)

@@ -13,7 +13,6 @@ from ledger.money import (
     check_amount,
     currency,
     format_amount,
-    is_amount,
     parse_amount,
     to_decimal,
 )
@@ -253,7 +252,7 @@ def test_format_amount_unknown_currency() -> None:
         format_amount(100, "XYZ")
 
 
-# --- amount_problem / check_amount / is_amount ---------------------------------------------
+# --- amount_problem / check_amount ---------------------------------------------
 
 NOT_AMOUNTS = [
     pytest.param(1.0, id="float"),
@@ -283,16 +282,10 @@ def test_check_amount_raises_amount_error(value: object) -> None:
         check_amount(value)
 
 
-@pytest.mark.parametrize("value", NOT_AMOUNTS)
-def test_is_amount_is_false(value: object) -> None:
-    assert is_amount(value) is False
-
-
 @pytest.mark.parametrize("value", [1, 100, 123_456, AMOUNT_MAX_MINOR])
 def test_valid_amounts(value: int) -> None:
     assert amount_problem(value) is None
     assert check_amount(value) == value
-    assert is_amount(value) is True
 
 
 def test_amount_max_is_sqlite_integer_max() -> None:

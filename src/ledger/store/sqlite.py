@@ -465,12 +465,12 @@ def _account_row(row: tuple[Any, ...], path: str) -> tuple[Account, Counters]:
         )
     except (ValueError, TypeError, msgspec.MsgspecError) as exc:
         raise StoreCorrupt(f"{path}: the accounts row of {row[0]!r} is damaged ({exc})") from exc
-    return account, _counters(row[7:11], path)
+    return account, _counters(row[7:11], f"{path}: account {row[0]!r}")
 
 
-def _counters(values: Sequence[Any], path: str) -> Counters:
+def _counters(values: Sequence[Any], where: str) -> Counters:
     if not all(type(v) is int and 0 <= v <= AMOUNT_MAX_MINOR for v in values):
-        raise StoreCorrupt(f"{path}: a balance row holds {list(values)!r}, not four counters")
+        raise StoreCorrupt(f"{where}: a balance row holds {list(values)!r}, not four counters")
     return Counters(*values)
 
 

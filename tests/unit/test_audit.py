@@ -1,0 +1,165 @@
+"""``ledger.audit.verify``: quiet on a sound ledger, even one being written to; loud on
+every kind of tampering with the log, the index or the inline projection."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ledger import Credit, Debit, FreezeAccount, Ledger, OpenAccount, PostEntry
+from ledger.audit import CHECKS, verify
+
+from .conftest import FakeClock, top_up
+
+
+@pytest.fixture
+def db(tmp_path: Path, clock: FakeClock) -> Iterator[Path]:
+    path = tmp_path / "audit.db"
+    with Ledger.open(path, clock=clock) as book:
+        book.submit_many(
+            [
+                OpenAccount(id="o1", account="bank:trust", type="asset", currency="THB"),
+                OpenAccount(
+                    id="o2", account="wallet:w", type="liability", currency="THB", no_overdraft=True
+                ),
+                OpenAccount(id="o3", account="wallet:f", type="liability", currency="THB"),
+            ]
+        )
+        top_up(book, "t1", "wallet:w", 10_000)
+        top_up(book, "t2", "wallet:f", 500)
+        book.submit(FreezeAccount(id="fr", account="wallet:f"))
+        assert verify(book).ok
+    yield path
+
+
+def _tamper(db: Path, *statements: str) -> None:
+    raw = sqlite3.connect(db)
+    for trigger in ("events", "commands", "account_postings"):
+        for what in ("update", "delete"):
+            raw.execute(f"DROP TRIGGER IF EXISTS {trigger}_no_{what}")
+    for sql in statements:
+        raw.execute(sql)
+    raw.commit()
+    raw.close()
+
+
+def _checks(db: Path) -> set[tuple[str, int]]:
+    with Ledger.open(db) as book:
+        report = verify(book)
+    assert {f.check for f in report.findings} <= set(CHECKS)
+    return {(f.check, f.seq) for f in report.findings}
+
+
+def test_a_sound_ledger_has_no_findings(db: Path) -> None:
+    assert _checks(db) == set()
+
+
+def test_a_policy_flipped_in_the_accounts_table_is_found(db: Path) -> None:
+    _tamper(db, "UPDATE accounts SET no_overdraft = 0 WHERE id = 'wallet:w'")
+    assert ("accounts_rebuild", 0) in _checks(db)
+
+
+def test_a_status_flipped_in_the_accounts_table_is_found(db: Path) -> None:
+    _tamper(db, "UPDATE accounts SET status = 'open' WHERE id = 'wallet:f'")
+    assert ("accounts_rebuild", 0) in _checks(db)
+
+
+def test_a_counter_changed_in_the_accounts_table_is_found(db: Path) -> None:
+    _tamper(db, "UPDATE accounts SET credits_posted = credits_posted + 1 WHERE id = 'wallet:w'")
+    assert _checks(db) == {("accounts_rebuild", 0)}
+
+
+def test_a_deleted_last_event_is_found_by_the_index_and_the_projection(db: Path) -> None:
+    _tamper(db, "DELETE FROM events WHERE seq = 6")
+    found = _checks(db)
+    assert ("commands_index", 6) in found
+    assert ("accounts_rebuild", 0) in found
+
+
+def test_a_deleted_index_row_is_found(db: Path) -> None:
+    _tamper(db, "DELETE FROM commands WHERE command_id = 't1'")
+    assert ("commands_index", 4) in _checks(db)
+
+
+def test_an_edited_history_row_is_found(db: Path) -> None:
+    _tamper(db, "UPDATE account_postings SET credits_posted = 1 WHERE seq = 4 AND leg = 1")
+    assert ("balance_history", 4) in _checks(db)
+
+
+def test_a_posting_to_an_account_never_opened_is_a_finding_not_a_crash(db: Path) -> None:
+    _tamper(
+        db,
+        "UPDATE events SET payload = CAST(replace(payload, 'wallet:w', 'wallet:x') AS BLOB)"
+        " WHERE seq = 4",
+    )
+    found = _checks(db)
+    assert ("hash_chain", 4) in found and ("refold", 4) in found
+
+
+def test_a_reordered_clock_is_found(db: Path) -> None:
+    _tamper(db, "UPDATE events SET recorded_at = recorded_at - 1000000 WHERE seq = 5")
+    found = _checks(db)
+    assert ("recorded_order", 5) in found and ("hash_chain", 5) in found
+
+
+def test_verify_is_clean_while_another_process_writes(db: Path) -> None:
+    stop, started = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            with Ledger.open(db) as writer:
+                i = 0
+                while not stop.is_set():
+                    if i == 1:
+                        started.set()
+                    i += 1
+                    writer.submit_many(
+                        [
+                            PostEntry(
+                                id=f"w{i}-{j}",
+                                kind="top_up",
+                                postings=[Debit("bank:trust", 1), Credit("wallet:w", 1)],
+                            )
+                            for j in range(50)
+                        ]
+                    )
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    try:
+        assert started.wait(timeout=30)
+        with Ledger.open(db) as auditor:
+            reports = [verify(auditor) for _ in range(8)]
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors
+    assert [r.findings for r in reports] == [()] * 8
+    assert reports[-1].events_checked > reports[0].events_checked > 6  # the log really grew
+
+
+def test_verify_on_a_ledger_shared_with_a_writing_thread(db: Path) -> None:
+    with Ledger.open(db) as book:
+        stop = threading.Event()
+
+        def write() -> None:
+            i = 0
+            while not stop.is_set():
+                i += 1
+                top_up(book, f"s{i}", "wallet:w", 1)
+
+        thread = threading.Thread(target=write)
+        thread.start()
+        try:
+            reports = [verify(book) for _ in range(5)]
+        finally:
+            stop.set()
+            thread.join()
+        assert all(r.ok for r in reports), [r.findings for r in reports]
