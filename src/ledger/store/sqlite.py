@@ -390,19 +390,17 @@ class SqliteStore:
         return _counters(rows[0], self.path)
 
     def posting_rows(self) -> Iterator[tuple[str, int, int, Counters]]:
-        seq, leg = 0, -1
-        while True:
-            rows = self._read(
+        """One streaming cursor, sorted once (the table is keyed by account, not seq)."""
+        try:
+            cursor = self._conn.execute(
                 "SELECT account, seq, leg, debits_posted, credits_posted, debits_pending,"
-                " credits_pending FROM account_postings WHERE (seq, leg) > (?, ?)"
-                " ORDER BY seq, leg LIMIT ?",
-                (seq, leg, READ_PAGE),
+                " credits_pending FROM account_postings ORDER BY seq, leg"
             )
-            for row in rows:
-                yield row[0], row[1], row[2], _counters(row[3:], self.path)
-            if len(rows) < READ_PAGE:
-                return
-            seq, leg = rows[-1][1], rows[-1][2]
+            while rows := cursor.fetchmany(READ_PAGE):
+                for row in rows:
+                    yield row[0], row[1], row[2], _counters(row[3:], self.path)
+        except sqlite3.Error as exc:
+            raise _store_error(exc, self.path) from exc
 
     def command_rows(self) -> Iterator[tuple[str, int, int]]:
         after = ""
