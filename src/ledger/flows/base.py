@@ -137,9 +137,10 @@ def post(legs: Sequence[Debit | Credit], state: State) -> tuple[Posting, ...] | 
     """Turn legs into postings, checking every rule an entry must keep.
 
     Rejects, in this order: postings_invalid (fewer than 2 or more than POSTINGS_MAX legs),
-    amount_invalid, account_not_found, account_frozen, account_closed, currency_mismatch,
-    unbalanced (per currency), overflow, insufficient_funds (``no_overdraft``, counting
-    pending), limit_exceeded (``max_balance_minor``, counting pending inflows).
+    amount_invalid (any leg); then leg by leg account_not_found, account_frozen,
+    account_closed, currency_mismatch; then unbalanced (per currency), overflow,
+    insufficient_funds (``no_overdraft``, counting pending), limit_exceeded
+    (``max_balance_minor``, counting pending inflows).
     """
     if not 2 <= len(legs) <= POSTINGS_MAX:
         return reject(
