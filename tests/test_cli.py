@@ -128,3 +128,16 @@ def test_a_damaged_log_is_a_message_not_a_traceback(db: Path) -> None:
     assert isinstance(result.exception, SystemExit)  # click's exit, not a traceback
     code, out = run("verify", "--db", str(db))
     assert code == 1 and "FINDING readable at seq 2" in out
+
+
+def test_read_verbs_leave_a_ledger_byte_for_byte_unchanged(db: Path) -> None:
+    before = db.read_bytes()
+    for args in (
+        ["head"],
+        ["events"],
+        ["balance", "wallet:U1"],
+        ["verify"],
+    ):
+        code, _ = run(args[0], "--db", str(db), *args[1:])
+        assert code == 0, args
+    assert db.read_bytes() == before

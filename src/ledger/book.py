@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
 import attrs
+import msgspec
 
 from ledger.accounts import Account, Balance, is_valid_id
 from ledger.commands import Command, canonical_bytes
@@ -199,7 +200,13 @@ class Ledger:
                 f"command id {command.id!r} must be 1..128 of [A-Za-z0-9:_.-]",
                 command.id if isinstance(command.id, str) else "",
             )
-        digest = hashlib.sha256(canonical_bytes(command)).digest()
+        try:
+            digest = hashlib.sha256(canonical_bytes(command)).digest()
+        except (TypeError, msgspec.EncodeError) as exc:  # e.g. a str subclass in a field
+            raise InvalidCommand(
+                f"{type(command).__name__} {command.id!r} holds a value that is not plain "
+                f"data (use str, int, dict, datetime): {exc}"
+            ) from exc
         prior = known.get(command.id)
         if prior is not None:
             if prior.digest == digest:

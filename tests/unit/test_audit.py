@@ -100,13 +100,13 @@ def test_a_posting_to_an_account_never_opened_is_a_finding_not_a_crash(db: Path)
     assert ("hash_chain", 4) in found and ("refold", 4) in found
 
 
-def test_a_reordered_clock_is_found(db: Path) -> None:
+def test_a_recorded_at_moved_back_is_found(db: Path) -> None:
     _tamper(db, "UPDATE events SET recorded_at = recorded_at - 1000000 WHERE seq = 5")
     found = _checks(db)
     assert ("recorded_order", 5) in found and ("hash_chain", 5) in found
 
 
-def test_verify_is_clean_while_another_process_writes(db: Path) -> None:
+def test_verify_is_clean_while_another_connection_writes(db: Path) -> None:
     stop, started = threading.Event(), threading.Event()
     errors: list[BaseException] = []
 
@@ -163,3 +163,45 @@ def test_verify_on_a_ledger_shared_with_a_writing_thread(db: Path) -> None:
             stop.set()
             thread.join()
         assert all(r.ok for r in reports), [r.findings for r in reports]
+
+
+def test_damaged_history_rows_are_findings_not_a_crash(db: Path) -> None:
+    _tamper(
+        db,
+        "UPDATE account_postings SET debits_posted = -5 WHERE seq = 4 AND leg = 0",
+        "UPDATE accounts SET status = 'open' WHERE id = 'wallet:f'",
+    )
+    found = _checks(db)
+    assert {check for check, _ in found} == {"readable"}
+
+
+def test_an_edited_amount_in_the_history_is_found(db: Path) -> None:
+    _tamper(db, "UPDATE account_postings SET amount_minor = 999 WHERE seq = 4 AND leg = 1")
+    assert ("balance_history", 4) in _checks(db)
+
+
+def test_one_finding_does_not_hide_the_others(db: Path) -> None:
+    _tamper(
+        db,
+        "UPDATE account_postings SET credits_posted = 1 WHERE seq = 4 AND leg = 1",
+        "UPDATE accounts SET status = 'open' WHERE id = 'wallet:f'",
+        "DELETE FROM commands WHERE command_id = 't2'",
+    )
+    found = {check for check, _ in _checks(db)}
+    assert {"balance_history", "accounts_rebuild", "commands_index"} <= found
+
+
+def test_a_write_inside_a_snapshot_is_refused_and_the_snapshot_holds(db: Path) -> None:
+    from ledger import LedgerError
+
+    with Ledger.open(db) as book, Ledger.open(db) as other:
+        with book.snapshot():
+            head = book.head()
+            with pytest.raises(LedgerError, match="inside a snapshot"):
+                top_up(book, "in-snap", "wallet:w", 1)
+            with pytest.raises(LedgerError, match="does not nest"):
+                verify(book)
+            top_up(other, "outside", "wallet:w", 1)
+            assert book.head() == head  # still the snapshot's view
+        assert book.head()[0] == head[0] + 1
+        assert verify(book).ok

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ledger import (
+    Accepted,
     BatchTooLarge,
     Credit,
     Debit,
@@ -105,17 +106,6 @@ def test_garbage_in_the_accounts_table_is_store_corrupt(db: Path, sql: str) -> N
         assert book.head() == head
 
 
-def test_recorded_at_never_goes_back_when_a_clock_does(db: Path) -> None:
-    late = FakeClock(datetime(2030, 1, 1, tzinfo=UTC))
-    early = FakeClock(datetime(2029, 1, 1, tzinfo=UTC))
-    with Ledger.open(db, clock=late) as a, Ledger.open(db, clock=early) as b:
-        top_up(a, "t-late", "wallet:U1", 1)
-        top_up(b, "t-early", "wallet:U1", 1)
-        *_, x, y = list(a.events())
-    assert x.command_id == "t-late" and y.command_id == "t-early"
-    assert y.recorded_at == x.recorded_at == late.now
-
-
 @pytest.mark.parametrize(
     "build",
     [
@@ -185,3 +175,47 @@ def test_misused_calls_raise_ledger_errors(db: Path) -> None:
     book.close()
     with pytest.raises(LedgerClosed), book:
         pass
+
+
+def test_a_file_with_ledger_tables_but_no_mark_is_refused(db: Path) -> None:
+    raw = sqlite3.connect(db)
+    raw.execute("PRAGMA application_id = 0")
+    raw.commit()
+    raw.close()
+    with pytest.raises(StoreCorrupt, match="not a Satang ledger"):
+        Ledger.open(db)
+
+
+def test_opening_a_current_ledger_writes_nothing(db: Path) -> None:
+    before = db.read_bytes()
+    with Ledger.open(db) as book:
+        book.balance("wallet:U1")
+        list(book.events())
+    assert db.read_bytes() == before
+
+
+def test_a_fast_clock_moves_recorded_at_but_not_other_writers_decisions(db: Path) -> None:
+    fast = FakeClock(datetime(2031, 1, 1, tzinfo=UTC))
+    now = FakeClock(datetime(2030, 1, 1, tzinfo=UTC))
+    with Ledger.open(db, clock=fast) as a, Ledger.open(db, clock=now) as b:
+        top_up(a, "t-fast", "wallet:U1", 1)
+        entry = PostEntry(
+            id="t-now",
+            kind="top_up",
+            postings=[Debit("bank:trust", 1), Credit("wallet:U1", 1)],
+            effective_at=now.now,  # within b's policy window, by b's own clock
+        )
+        assert isinstance(b.submit(entry), Accepted)
+        *_, x, y = list(b.events())
+    assert y.recorded_at == x.recorded_at == fast.now  # the log's order of knowledge
+    assert y.effective_at == now.now
+
+
+def test_odd_values_in_commands_and_paths_raise_ledger_errors(tmp_path: Path) -> None:
+    class Sneaky(str):
+        pass
+
+    with Ledger.open(tmp_path / "x.db") as book, pytest.raises(InvalidCommand, match="plain"):
+        book.submit(PostEntry(id="e", kind=Sneaky("k"), postings=[]))
+    with pytest.raises(StoreError, match="not a usable path"):
+        Ledger.open("bad\0name.db")

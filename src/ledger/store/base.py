@@ -11,7 +11,7 @@ definition of "implements"; a new backend passes it unchanged.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
@@ -69,6 +69,19 @@ class RecordedEvent:
     """Hex SHA-256 of this row chained to the previous one."""
     payload: bytes = attrs.field(repr=False)
     """The canonical JSON exactly as stored (what the hash covers)."""
+
+
+@attrs.frozen
+class PostingRow:
+    """One row of the balance history: a leg and the account's counters after it."""
+
+    account: str
+    seq: int
+    leg: int
+    side: str
+    amount_minor: int
+    effective_at_us: int
+    counters: Counters
 
 
 @attrs.frozen
@@ -138,7 +151,7 @@ class Store(Protocol):
         """Every account with its counters, by id."""
         ...
 
-    def posting_rows(self) -> Iterator[tuple[str, int, int, Counters]]:
+    def posting_rows(self) -> Generator[PostingRow, None, None]:
         """The balance history ``balance(as_of=seq)`` reads: (account, seq, leg, counters
         after that posting), in seq and leg order."""
         ...

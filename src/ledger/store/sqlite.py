@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
@@ -27,7 +27,7 @@ import msgspec
 import sqlite_utils
 
 from ledger.accounts import Account, AccountStatus, AccountType, Counters
-from ledger.errors import SchemaTooNew, StoreBusy, StoreCorrupt, StoreError
+from ledger.errors import LedgerError, SchemaTooNew, StoreBusy, StoreCorrupt, StoreError
 from ledger.events import (
     AccountClosed,
     AccountFrozen,
@@ -42,6 +42,7 @@ from ledger.flows.base import NewEvent, Policy
 from ledger.money import AMOUNT_MAX_MINOR
 from ledger.store.base import (
     GENESIS_HASH,
+    PostingRow,
     RecordedEvent,
     StoredCommand,
     chain_hash,
@@ -192,6 +193,8 @@ class SqliteStore:
             )
         except sqlite3.Error as exc:
             raise _store_error(exc, self.path) from exc
+        except ValueError as exc:  # a NUL in the path, for one
+            raise StoreError(f"{self.path!r} is not a usable path: {exc}") from exc
         self._accounts: dict[str, tuple[Account, Counters]] = {}
         self._head: tuple[int, bytes, int] | None = None
         self._data_version = -1
@@ -237,15 +240,23 @@ class SqliteStore:
         conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
 
     def _migrate(self) -> None:
+        """Bring the file to SCHEMA_VERSION; a file already there is not written to (so a
+        read-only copy opens, and an open costs no commit)."""
+        tables = set(sqlite_utils.Database(self._conn, execute_plugins=False).table_names())
+        if "schema_migrations" in tables:
+            row = self._conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+            if row[0] == SCHEMA_VERSION:
+                return
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             self._conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
                 " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
             )
-            self._conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             row = self._conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
             current = row[0] or 0
+            if current == 0:
+                self._conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             if type(current) is not int:
                 raise StoreCorrupt(f"{self.path}: schema_migrations holds {current!r}")
             if current > SCHEMA_VERSION:
@@ -271,7 +282,12 @@ class SqliteStore:
     @contextmanager
     def transaction(self, now_us: int, policy: Policy) -> Iterator[_SqliteTransaction]:
         """``BEGIN IMMEDIATE`` … ``COMMIT``. ``recorded_at`` never goes back along the log:
-        a clock behind the last event (another server's) is taken as that event's time."""
+        a clock behind the last event (another server's) records that event's time."""
+        if self._conn.in_transaction:
+            raise LedgerError(
+                "a write cannot start inside a snapshot() of the same Ledger; leave the "
+                "snapshot block first, or write through another Ledger"
+            )
         try:
             self._conn.execute("BEGIN IMMEDIATE")
             version = self._conn.execute("PRAGMA data_version").fetchone()[0]
@@ -279,7 +295,7 @@ class SqliteStore:
                 self._accounts.clear()
                 self._head = None
                 self._data_version = version
-            tx = _SqliteTransaction(self, max(now_us, self._head_row()[2]), policy)
+            tx = _SqliteTransaction(self, now_us, policy)
         except BaseException as exc:
             self._rollback()
             if isinstance(exc, sqlite3.Error):
@@ -329,14 +345,19 @@ class SqliteStore:
     @contextmanager
     def snapshot(self) -> Iterator[None]:
         """Hold one read snapshot of the whole database for the block: every read in it
-        sees the last commit before it began, however long it runs."""
+        sees the last commit before it began, however long it runs. Not nested."""
+        if self._conn.in_transaction:
+            raise LedgerError("snapshot() is already open on this Ledger; it does not nest")
         self._read("BEGIN")
         try:
             self._read("SELECT 1 FROM events LIMIT 1")  # a WAL snapshot starts at a read
             yield
         finally:
-            if self._conn.in_transaction:
-                self._conn.execute("COMMIT")
+            try:
+                if self._conn.in_transaction:
+                    self._conn.execute("COMMIT")
+            except sqlite3.ProgrammingError:  # the Ledger was closed inside the block
+                pass
 
     # --- reads --------------------------------------------------------------------------
 
@@ -389,18 +410,33 @@ class SqliteStore:
         )
         return _counters(rows[0], self.path)
 
-    def posting_rows(self) -> Iterator[tuple[str, int, int, Counters]]:
-        """One streaming cursor, sorted once (the table is keyed by account, not seq)."""
+    def posting_rows(self) -> Generator[PostingRow, None, None]:
+        """One streaming cursor, sorted once (the table is keyed by account, not seq);
+        closed when the iteration ends or is abandoned."""
         try:
             cursor = self._conn.execute(
-                "SELECT account, seq, leg, debits_posted, credits_posted, debits_pending,"
-                " credits_pending FROM account_postings ORDER BY seq, leg"
+                "SELECT account, seq, leg, side, amount_minor, effective_at, debits_posted,"
+                " credits_posted, debits_pending, credits_pending FROM account_postings"
+                " ORDER BY seq, leg"
             )
-            while rows := cursor.fetchmany(READ_PAGE):
-                for row in rows:
-                    yield row[0], row[1], row[2], _counters(row[3:], self.path)
         except sqlite3.Error as exc:
             raise _store_error(exc, self.path) from exc
+        try:
+            while rows := cursor.fetchmany(READ_PAGE):
+                for row in rows:
+                    yield PostingRow(
+                        account=row[0],
+                        seq=row[1],
+                        leg=row[2],
+                        side=row[3],
+                        amount_minor=row[4],
+                        effective_at_us=row[5],
+                        counters=_counters(row[6:], self.path),
+                    )
+        except sqlite3.Error as exc:
+            raise _store_error(exc, self.path) from exc
+        finally:
+            cursor.close()
 
     def command_rows(self) -> Iterator[tuple[str, int, int]]:
         after = ""
@@ -532,6 +568,9 @@ class _SqliteTransaction:
         self._store = store
         self._conn = store._conn
         self._now_us = now_us
+        # recorded_at never goes back along the log (so "known by time T" is a prefix of
+        # it); decisions and default effective times use this writer's own clock.
+        self._recorded_us = max(now_us, store._head_row()[2])
         self._policy = policy
         self.aborted = False
         self._events: list[tuple[Any, ...]] = []
@@ -625,7 +664,7 @@ class _SqliteTransaction:
                 command_id,
                 type_,
                 event.SCHEMA,
-                self._now_us,
+                self._recorded_us,
                 new.effective_at_us,
                 payload,
             )
@@ -637,7 +676,7 @@ class _SqliteTransaction:
                     command_id,
                     type_,
                     event.SCHEMA,
-                    self._now_us,
+                    self._recorded_us,
                     new.effective_at_us,
                     payload,
                     previous,
@@ -646,7 +685,7 @@ class _SqliteTransaction:
             self._streams[new.stream] = new.version
             self._by_command.setdefault(command_id, []).append(event)
             self._project(seq, new)
-        self._store._head = (seq, previous, self._now_us)
+        self._store._head = (seq, previous, self._recorded_us)
         self._commands.append((command_id, digest, first_seq, seq))
         return seq
 
