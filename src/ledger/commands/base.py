@@ -1,0 +1,110 @@
+"""The base of every command, the type checks all commands share, and canonical bytes.
+
+The validators here check *types* only, when a command is built; values are judged by
+the decide functions (see :mod:`ledger.commands`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+import msgspec
+
+from ledger.errors import AmountError, InvalidCommand
+
+
+def require(kind: type | tuple[type, ...], what: str) -> Any:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, kind):
+            raise InvalidCommand(
+                f"{type(instance).__name__}.{attribute.name} must be {what}, "
+                f"got {type(value).__name__} ({value!r})"
+            )
+        if isinstance(value, str) and not encodable(value):
+            raise InvalidCommand(
+                f"{type(instance).__name__}.{attribute.name} is not valid Unicode text "
+                f"(it holds a lone surrogate): {value!r}"
+            )
+
+    return check
+
+
+def encodable(text: str) -> bool:
+    """True if ``text`` encodes as UTF-8 (no lone surrogates): everything stored must."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def amount_type(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not int:
+        raise AmountError(
+            f"{type(instance).__name__}.{attribute.name} must be an int of minor units "
+            f"(satang for THB), got {type(value).__name__} ({value!r}); "
+            "use ledger.parse_amount for decimal strings"
+        )
+
+
+def optional_amount_type(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        amount_type(instance, attribute, value)
+
+
+def aware_datetime(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidCommand(
+            f"{type(instance).__name__}.{attribute.name} must be a timezone-aware datetime "
+            f"or None, got {value!r}"
+        )
+
+
+def in_utc(value: Any) -> Any:
+    """An aware datetime as the same instant in UTC; anything else as given (for the
+    validator to refuse)."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # beyond year 1..9999 in UTC: the policy window refuses it
+            return value
+    return value
+
+
+def metadata_map(value: object) -> dict[str, str]:
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise InvalidCommand(f"metadata must be a mapping of str to str, got {value!r}")
+    if not all(encodable(k) and encodable(v) for k, v in value.items()):
+        raise InvalidCommand(f"metadata holds text that is not valid Unicode: {value!r}")
+    return dict(value)
+
+
+ID_FIELD = attrs.field(validator=require(str, "a str"))
+text = require(str, "a str")
+
+
+@attrs.frozen
+class Command:
+    """Base of every command: ``id`` is the caller's idempotency key."""
+
+    id: str = ID_FIELD
+
+
+_digest_encoder = msgspec.json.Encoder(order="sorted")
+
+
+def canonical_bytes(command: Command) -> bytes:
+    """The command's type and fields as canonical JSON: equal commands, equal bytes.
+
+    Fields and dict keys are sorted; a leg carries its ``side``; ``effective_at`` was
+    normalised to UTC when the command was built, so the same instant written in two
+    time zones is the same command (an idempotent retry, not a conflict).
+    """
+    return _digest_encoder.encode([type(command).__name__, command])

@@ -1,0 +1,83 @@
+"""Journal entries of explicit legs and their reversal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Literal
+
+import attrs
+
+from ledger.commands.base import (
+    Command,
+    amount_type,
+    aware_datetime,
+    in_utc,
+    metadata_map,
+    text,
+)
+from ledger.errors import InvalidCommand
+
+
+@attrs.frozen
+class Debit:
+    """One debit leg: ``amount_minor`` onto ``account``; ``currency`` asserts the account's."""
+
+    account: str = attrs.field(validator=text)
+    amount_minor: int = attrs.field(validator=amount_type)
+    currency: str | None = attrs.field(default=None, validator=attrs.validators.optional(text))
+    side: Literal["debit", "credit"] = attrs.field(default="debit", init=False)
+
+
+@attrs.frozen
+class Credit:
+    """One credit leg: ``amount_minor`` onto ``account``; ``currency`` asserts the account's."""
+
+    account: str = attrs.field(validator=text)
+    amount_minor: int = attrs.field(validator=amount_type)
+    currency: str | None = attrs.field(default=None, validator=attrs.validators.optional(text))
+    side: Literal["debit", "credit"] = attrs.field(default="credit", init=False)
+
+
+Leg = Debit | Credit
+
+
+def _postings(value: object) -> tuple[Leg, ...]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise InvalidCommand(f"postings must be a list of Debit/Credit, got {value!r}")
+    for leg in value:
+        if not isinstance(leg, (Debit, Credit)):
+            raise InvalidCommand(f"each posting must be a Debit or a Credit, got {leg!r}")
+    return tuple(value)
+
+
+@attrs.frozen
+class PostEntry(Command):
+    """Post a balanced journal entry of explicit legs.
+
+    Rejects, in this order: field_invalid (kind, memo, metadata), effective_at_invalid,
+    postings_invalid, amount_invalid (any leg), then leg by leg account_not_found,
+    account_frozen, account_closed, currency_mismatch; then unbalanced, overflow,
+    insufficient_funds, limit_exceeded. (Before any of these, the ledger itself answers
+    id_invalid and idempotency_conflict.)
+    """
+
+    kind: str = attrs.field(kw_only=True, validator=text)
+    postings: tuple[Leg, ...] = attrs.field(kw_only=True, converter=_postings)
+    memo: str = attrs.field(default="", kw_only=True, validator=text)
+    metadata: dict[str, str] = attrs.field(factory=dict, kw_only=True, converter=metadata_map)
+    effective_at: datetime | None = attrs.field(
+        default=None, kw_only=True, converter=in_utc, validator=aware_datetime
+    )
+
+
+@attrs.frozen
+class Reverse(Command):
+    """Post the exact mirror of the entry written by command ``entry_id``, at most once.
+
+    Rejects: entry_not_found, entry_already_reversed, and any rejection a fresh entry of
+    the mirrored legs would get (a frozen account, insufficient funds, …).
+    """
+
+    entry_id: str = attrs.field(kw_only=True, validator=text)
+    memo: str = attrs.field(default="", kw_only=True, validator=text)
