@@ -1,9 +1,11 @@
 """Accounts: types and normal sides, policies, and the balance arithmetic every store shares.
 
 Balances keep TigerBeetle's four counters — ``debits_posted``, ``credits_posted``,
-``debits_pending``, ``credits_pending`` — each a non-negative int that only grows, so a
-balance at any point is a difference of counters. ``balance`` (posted, on the account's
-normal side) and ``available`` (balance less pending outflows) are derived from them.
+``debits_pending``, ``credits_pending`` — each a non-negative int. The posted counters
+only grow, so a posted balance at any point is a difference of counters; the pending ones
+rise when a hold reserves funds and fall when it is captured, released or expired.
+``balance`` (posted, on the account's normal side) and ``available`` (balance less pending
+outflows) are derived from them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from ledger.money import AMOUNT_MAX_MINOR
 _ID = re.compile(r"^[A-Za-z0-9:_.\-]{1,128}$")
 
 Side = Literal["debit", "credit"]
+Phase = Literal["posted", "pending", "released"]
+"""What a posting does to the counters: ``posted`` adds to the posted counter of its side,
+``pending`` to the pending one (a hold reserves), ``released`` takes that reservation off
+the pending one again (the hold was captured, released or expired)."""
 
 
 class AccountType(enum.StrEnum):
@@ -60,6 +66,8 @@ class Account:
     max_balance_minor: int | None
     status: AccountStatus
     metadata: dict[str, str] = attrs.field(factory=dict)
+    tier: str | None = None
+    """The KYC tier assigned to the account (``AssignTier``), if any."""
 
     @property
     def normal_side(self) -> Side:
@@ -75,11 +83,26 @@ class Counters:
     debits_pending: int = 0
     credits_pending: int = 0
 
-    def add(self, side: Side, amount_minor: int) -> Counters:
-        """Return the counters after one posted leg."""
+    def add(self, side: Side, amount_minor: int, phase: Phase = "posted") -> Counters:
+        """Return the counters after one leg of ``phase`` (posted by default)."""
+        if phase == "posted":
+            if side == "debit":
+                return self.plus(amount_minor, 0)
+            return self.plus(0, amount_minor)
+        change = amount_minor if phase == "pending" else -amount_minor
         if side == "debit":
-            return self.plus(amount_minor, 0)
-        return self.plus(0, amount_minor)
+            return Counters(
+                self.debits_posted,
+                self.credits_posted,
+                self.debits_pending + change,
+                self.credits_pending,
+            )
+        return Counters(
+            self.debits_posted,
+            self.credits_posted,
+            self.debits_pending,
+            self.credits_pending + change,
+        )
 
     def plus(self, debits_minor: int, credits_minor: int) -> Counters:
         """The counters after posted debits and credits of these totals."""

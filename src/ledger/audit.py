@@ -146,18 +146,19 @@ class _Walk:
 
     def _entry(self, rec: RecordedEvent) -> None:
         assert isinstance(rec.event, MoneyEvent)
-        net: dict[str, int] = {}
+        net: dict[tuple[str, str], int] = {}
         for p in rec.event.postings:
             sign = 1 if p.side == "debit" else -1
-            net[p.currency] = net.get(p.currency, 0) + sign * p.amount_minor
+            key = (p.currency, p.phase)
+            net[key] = net.get(key, 0) + sign * p.amount_minor
         if any(net.values()):
-            self._found("entry_balances", rec.seq, f"per currency {net}")
+            self._found("entry_balances", rec.seq, f"per currency and phase {net}")
         effective_us = to_us(rec.effective_at)
         for leg, p in enumerate(rec.event.postings):
-            after = self.running.get(p.account, Counters()).add(p.side, p.amount_minor)
+            after = self.running.get(p.account, Counters()).add(p.side, p.amount_minor, p.phase)
             self.running[p.account] = after
             expected = PostingRow(
-                p.account, rec.seq, leg, p.side, p.amount_minor, effective_us, after
+                p.account, rec.seq, leg, p.side, p.amount_minor, effective_us, after, p.phase
             )
             stored = next(self.stored_rows, None) if self.history_ok else None
             if self.history_ok and stored != expected:

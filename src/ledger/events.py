@@ -13,18 +13,26 @@ never changes; a breaking change is a new ``SCHEMA`` number plus an upcaster in
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 import msgspec
 
 
-class Posting(msgspec.Struct, frozen=True, kw_only=True):
-    """One leg of an entry as stored: the account, side, amount and the account's currency."""
+class Posting(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One leg of an entry as stored: the account, side, amount and the account's currency.
+
+    ``phase`` says which counters it moves (:data:`ledger.accounts.Phase`): ``posted`` (the
+    default, and left out of the payload), ``pending`` (a hold reserving funds) or
+    ``released`` (the reservation taken off again). An entry balances per currency within
+    each phase.
+    """
 
     account: str
     side: Literal["debit", "credit"]
     amount_minor: int
     currency: str
+    phase: Literal["posted", "pending", "released"] = "posted"
 
 
 class EventBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
@@ -34,8 +42,14 @@ class EventBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
 
 
 class MoneyEvent(EventBase, frozen=True, kw_only=True):
-    """An event that moves money: it carries the balanced postings replay will fold."""
+    """An event that moves money: it carries the balanced postings replay will fold.
 
+    ``REVERSIBLE`` is False for events whose flow keeps its own state (a payment's
+    refunds, a hold's phases): undoing them goes through that flow (``Refund``,
+    ``ReleaseHold``), never through a blind ``Reverse``.
+    """
+
+    REVERSIBLE: ClassVar[bool] = True
     postings: tuple[Posting, ...]
 
 
@@ -85,10 +99,174 @@ class EntryReversed(MoneyEvent, frozen=True, kw_only=True, tag="entry_reversed")
     memo: str = ""
 
 
+# --- wallet flows ---------------------------------------------------------------------
+
+
+class TopUpReceived(MoneyEvent, frozen=True, kw_only=True, tag="top_up_received"):
+    """Cash in: ``amount_minor`` arrived through ``channel`` into ``funding_account``; the
+    wallet got it less ``fee_minor``."""
+
+    wallet: str
+    channel: str
+    funding_account: str
+    amount_minor: int
+    fee_minor: int = 0
+    metadata: dict[str, str] = {}
+
+
+class AgentSettled(MoneyEvent, frozen=True, kw_only=True, tag="agent_settled"):
+    """An agent handed over cash it had collected at its counter."""
+
+    agent: str
+    amount_minor: int
+
+
+class PaymentMade(MoneyEvent, frozen=True, kw_only=True, tag="payment_made"):
+    """A wallet paid a merchant; ``fee_minor`` of it is the merchant discount fee."""
+
+    REVERSIBLE: ClassVar[bool] = False
+    wallet: str
+    merchant: str
+    amount_minor: int
+    fee_minor: int = 0
+    reference: str = ""
+
+
+class Refunded(MoneyEvent, frozen=True, kw_only=True, tag="refunded"):
+    """Part or all of payment ``payment`` went back to the wallet; ``fee_minor`` of it is
+    the fee returned by the fee income account."""
+
+    REVERSIBLE: ClassVar[bool] = False
+    payment: str
+    wallet: str
+    merchant: str
+    amount_minor: int
+    fee_minor: int = 0
+
+
+class BillPaid(MoneyEvent, frozen=True, kw_only=True, tag="bill_paid"):
+    """A wallet paid bill ``bill_reference`` of ``biller``."""
+
+    wallet: str
+    biller: str
+    bill_reference: str
+    amount_minor: int
+    fee_minor: int = 0
+    partial: bool = False
+
+
+class Transferred(MoneyEvent, frozen=True, kw_only=True, tag="transferred"):
+    """P2P: one wallet paid another of the same currency."""
+
+    source: str
+    destination: str
+    amount_minor: int
+    memo: str = ""
+
+
+class Withdrawn(MoneyEvent, frozen=True, kw_only=True, tag="withdrawn"):
+    """Cash out to the user's bank: ``amount_minor`` left, plus ``fee_minor`` kept as fee."""
+
+    wallet: str
+    amount_minor: int
+    fee_minor: int = 0
+
+
+class Exchanged(MoneyEvent, frozen=True, kw_only=True, tag="exchanged"):
+    """Value moved across currencies through each currency's FX position account.
+
+    ``rate`` is units of ``buy_currency`` per unit of ``sell_currency``, exactly as the
+    two amounts give it (a decimal string, for the record and the FX position report).
+    """
+
+    source: str
+    destination: str
+    sell_currency: str
+    sell_amount_minor: int
+    buy_currency: str
+    buy_amount_minor: int
+    rate: str
+
+
+class HoldPlaced(MoneyEvent, frozen=True, kw_only=True, tag="hold_placed"):
+    """Funds reserved (pending postings): nothing is posted until the hold is captured."""
+
+    REVERSIBLE: ClassVar[bool] = False
+    hold: str
+    wallet: str
+    destination: str
+    amount_minor: int
+    expires_at: datetime
+
+
+class HoldCaptured(MoneyEvent, frozen=True, kw_only=True, tag="hold_captured"):
+    """The hold ended by posting ``amount_minor``; the rest, ``released_minor``, is free."""
+
+    REVERSIBLE: ClassVar[bool] = False
+    hold: str
+    amount_minor: int
+    released_minor: int = 0
+
+
+class HoldReleased(MoneyEvent, frozen=True, kw_only=True, tag="hold_released"):
+    """The hold ended without posting: all ``amount_minor`` is free again."""
+
+    REVERSIBLE: ClassVar[bool] = False
+    hold: str
+    amount_minor: int
+
+
+class HoldExpired(MoneyEvent, frozen=True, kw_only=True, tag="hold_expired"):
+    """The hold passed ``expires_at`` uncaptured: all ``amount_minor`` is free again."""
+
+    REVERSIBLE: ClassVar[bool] = False
+    hold: str
+    amount_minor: int
+
+
+# --- KYC tiers ------------------------------------------------------------------------
+
+
+class TierDefined(EventBase, frozen=True, kw_only=True, tag="tier_defined"):
+    """The limits of a KYC tier from this event on (None: no limit of that kind)."""
+
+    tier: str
+    max_balance_minor: int | None
+    per_transaction_max_minor: int | None
+    daily_outflow_max_minor: int | None
+    monthly_outflow_max_minor: int | None
+
+
+class TierAssigned(EventBase, frozen=True, kw_only=True, tag="tier_assigned"):
+    """``account`` is held to ``tier``'s limits from this event on."""
+
+    account: str
+    tier: str
+
+
 Event = (
-    AccountOpened | AccountFrozen | AccountUnfrozen | AccountClosed | EntryPosted | EntryReversed
+    AccountOpened
+    | AccountFrozen
+    | AccountUnfrozen
+    | AccountClosed
+    | EntryPosted
+    | EntryReversed
+    | TopUpReceived
+    | AgentSettled
+    | PaymentMade
+    | Refunded
+    | BillPaid
+    | Transferred
+    | Withdrawn
+    | Exchanged
+    | HoldPlaced
+    | HoldCaptured
+    | HoldReleased
+    | HoldExpired
+    | TierDefined
+    | TierAssigned
 )
-"""The one union of stored events; a new event type is added here and nowhere else."""
+"""The one union of stored events; a new event type is added here and in EVENT_TYPES."""
 
 EVENT_TYPES: dict[str, type[EventBase]] = {
     cls.__struct_config__.tag: cls  # type: ignore[misc]
@@ -99,6 +277,20 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
         AccountClosed,
         EntryPosted,
         EntryReversed,
+        TopUpReceived,
+        AgentSettled,
+        PaymentMade,
+        Refunded,
+        BillPaid,
+        Transferred,
+        Withdrawn,
+        Exchanged,
+        HoldPlaced,
+        HoldCaptured,
+        HoldReleased,
+        HoldExpired,
+        TierDefined,
+        TierAssigned,
     )
 }
 

@@ -19,6 +19,7 @@ from ledger.events import (
     AccountOpened,
     AccountUnfrozen,
     MoneyEvent,
+    TierAssigned,
 )
 from ledger.store.base import RecordedEvent
 
@@ -63,12 +64,19 @@ class Fold:
             for p in event.postings:
                 if p.account not in self._counters:
                     raise FoldError(f"seq {record.seq} posts to {p.account!r}, never opened")
-                self._counters[p.account] = self._counters[p.account].add(p.side, p.amount_minor)
+                self._counters[p.account] = self._counters[p.account].add(
+                    p.side, p.amount_minor, p.phase
+                )
         elif isinstance(event, AccountFrozen | AccountUnfrozen | AccountClosed):
             found = self._accounts.get(event.account)
             if found is None:
                 raise FoldError(f"seq {record.seq} names {event.account!r}, never opened")
             self._accounts[event.account] = attrs.evolve(found, status=_STATUS_AFTER[type(event)])
+        elif isinstance(event, TierAssigned):
+            found = self._accounts.get(event.account)
+            if found is None:
+                raise FoldError(f"seq {record.seq} names {event.account!r}, never opened")
+            self._accounts[event.account] = attrs.evolve(found, tier=event.tier)
 
     def accounts(self) -> dict[str, tuple[Account, Counters]]:
         """Every account opened so far with its counters, by id."""

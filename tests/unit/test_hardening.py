@@ -55,7 +55,7 @@ def db(tmp_path: Path, clock: FakeClock) -> Path:
         " recorded_at, effective_at, payload, hash FROM events WHERE seq = 3",
         "INSERT OR REPLACE INTO commands VALUES ('t1', x'00', 1, 1)",
         "INSERT OR REPLACE INTO account_postings SELECT account, seq, leg, side, 1,"
-        " effective_at, 0, 1, 0, 0 FROM account_postings WHERE seq = 3 AND leg = 1",
+        " effective_at, 0, 1, 0, 0, phase FROM account_postings WHERE seq = 3 AND leg = 1",
     ],
 )
 def test_insert_or_replace_cannot_rewrite_history(db: Path, sql: str) -> None:

@@ -67,6 +67,18 @@ class State(Protocol):
         """The events an accepted command wrote, in order (empty if none)."""
         ...
 
+    def stream_events(self, stream: str) -> list[Event]:
+        """Every event of ``stream`` in version order (empty if it has none)."""
+        ...
+
+    def latest_events(self, prefix: str) -> dict[str, Event]:
+        """The last event of every stream whose name starts with ``prefix``, by stream."""
+        ...
+
+    def posted_debits_since(self, account_id: str, since_us: int) -> int:
+        """The sum of posted debits to the account effective at or after ``since_us``."""
+        ...
+
 
 @attrs.frozen
 class NewEvent:

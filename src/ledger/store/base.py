@@ -82,6 +82,7 @@ class PostingRow:
     amount_minor: int
     effective_at_us: int
     counters: Counters
+    phase: str = "posted"
 
 
 @attrs.frozen

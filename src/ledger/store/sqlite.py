@@ -35,6 +35,7 @@ from ledger.events import (
     AccountUnfrozen,
     Event,
     MoneyEvent,
+    TierAssigned,
     decode_event,
     encode_event,
 )
@@ -139,6 +140,15 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
             table="account_postings",
             key="account = NEW.account AND seq = NEW.seq AND leg = NEW.leg",
         ),
+    ),
+    (
+        2,
+        "holds (the phase of each posting) and KYC tiers on accounts",
+        """
+        ALTER TABLE account_postings ADD COLUMN phase TEXT NOT NULL DEFAULT 'posted'
+            CHECK (phase IN ('posted', 'pending', 'released'));
+        ALTER TABLE accounts ADD COLUMN tier TEXT;
+        """,
     ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -403,8 +413,12 @@ class SqliteStore:
 
     def counters_at_time(self, account_id: str, effective_at_us: int) -> Counters:
         rows = self._read(
-            "SELECT COALESCE(SUM(CASE side WHEN 'debit' THEN amount_minor END), 0),"
-            " COALESCE(SUM(CASE side WHEN 'credit' THEN amount_minor END), 0), 0, 0"
+            f"SELECT {_SUM_PHASE.format(side='debit', phase='posted')},"
+            f" {_SUM_PHASE.format(side='credit', phase='posted')},"
+            f" {_SUM_PHASE.format(side='debit', phase='pending')}"
+            f" - {_SUM_PHASE.format(side='debit', phase='released')},"
+            f" {_SUM_PHASE.format(side='credit', phase='pending')}"
+            f" - {_SUM_PHASE.format(side='credit', phase='released')}"
             " FROM account_postings WHERE account = ? AND effective_at <= ?",
             (account_id, effective_at_us),
         )
@@ -416,7 +430,7 @@ class SqliteStore:
         try:
             cursor = self._conn.execute(
                 "SELECT account, seq, leg, side, amount_minor, effective_at, debits_posted,"
-                " credits_posted, debits_pending, credits_pending FROM account_postings"
+                " credits_posted, debits_pending, credits_pending, phase FROM account_postings"
                 " ORDER BY seq, leg"
             )
         except sqlite3.Error as exc:
@@ -431,7 +445,8 @@ class SqliteStore:
                         side=row[3],
                         amount_minor=row[4],
                         effective_at_us=row[5],
-                        counters=_counters(row[6:], self.path),
+                        counters=_counters(row[6:10], self.path),
+                        phase=row[10],
                     )
         except sqlite3.Error as exc:
             raise _store_error(exc, self.path) from exc
@@ -478,7 +493,10 @@ class SqliteStore:
 
 _ACCOUNT_COLUMNS = (
     "id, type, currency, no_overdraft, max_balance_minor, status, metadata,"
-    " debits_posted, credits_posted, debits_pending, credits_pending"
+    " debits_posted, credits_posted, debits_pending, credits_pending, tier"
+)
+_SUM_PHASE = (
+    "COALESCE(SUM(CASE WHEN side = '{side}' AND phase = '{phase}' THEN amount_minor END), 0)"
 )
 
 
@@ -488,6 +506,8 @@ def _account_row(row: tuple[Any, ...], path: str) -> tuple[Account, Counters]:
             raise ValueError("columns of the wrong types")
         if row[4] is not None and type(row[4]) is not int:
             raise ValueError("max_balance_minor is not an integer")
+        if row[11] is not None and type(row[11]) is not str:
+            raise ValueError("tier is not text")
         account = Account(
             id=row[0],
             type=AccountType(row[1]),
@@ -496,6 +516,7 @@ def _account_row(row: tuple[Any, ...], path: str) -> tuple[Account, Counters]:
             max_balance_minor=row[4],
             status=AccountStatus(row[5]),
             metadata=_metadata_decoder.decode(row[6]),
+            tier=row[11],
         )
     except (ValueError, TypeError, msgspec.MsgspecError) as exc:
         raise StoreCorrupt(f"{path}: the accounts row of {row[0]!r} is damaged ({exc})") from exc
@@ -579,8 +600,11 @@ class _SqliteTransaction:
         self._opened: list[tuple[Any, ...]] = []
         self._statuses: list[tuple[str, str]] = []
         self._touched: set[str] = set()
+        self._tiers: list[tuple[str | None, str]] = []
         self._streams: dict[str, int] = {}
         self._by_command: dict[str, list[Event]] = {}
+        self._by_stream: dict[str, list[Event]] = {}
+        self._debits: dict[str, list[tuple[int, int]]] = {}
 
     @property
     def now_us(self) -> int:
@@ -618,6 +642,42 @@ class _SqliteTransaction:
             "SELECT MAX(version) FROM events WHERE stream = ?", (stream,)
         ).fetchone()
         return int(row[0] or 0)
+
+    def stream_events(self, stream: str) -> list[Event]:
+        rows = self._conn.execute(
+            "SELECT seq, stream, version, command_id, type, schema, recorded_at,"
+            " effective_at, payload, hash FROM events WHERE stream = ? ORDER BY version",
+            (stream,),
+        ).fetchall()
+        stored = [_recorded(row, self._store.path).event for row in rows]
+        return stored + self._by_stream.get(stream, [])
+
+    def latest_events(self, prefix: str) -> dict[str, Event]:
+        if not prefix:
+            raise ValueError("latest_events needs a non-empty stream prefix")
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        rows = self._conn.execute(
+            "SELECT seq, stream, version, command_id, type, schema, recorded_at,"
+            " effective_at, payload, hash FROM events AS e"
+            " WHERE stream >= ? AND stream < ?"
+            " AND version = (SELECT MAX(version) FROM events WHERE stream = e.stream)"
+            " ORDER BY stream",
+            (prefix, upper),
+        ).fetchall()
+        latest = {row[1]: _recorded(row, self._store.path).event for row in rows}
+        for stream, events in self._by_stream.items():
+            if stream.startswith(prefix):
+                latest[stream] = events[-1]
+        return dict(sorted(latest.items()))
+
+    def posted_debits_since(self, account_id: str, since_us: int) -> int:
+        row = self._conn.execute(
+            "SELECT COALESCE(SUM(amount_minor), 0) FROM account_postings"
+            " WHERE account = ? AND effective_at >= ? AND side = 'debit' AND phase = 'posted'",
+            (account_id, since_us),
+        ).fetchone()
+        buffered = sum(n for at, n in self._debits.get(account_id, ()) if at >= since_us)
+        return int(row[0]) + buffered
 
     def command_events(self, command_id: str) -> list[Event]:
         events = self._by_command.get(command_id)
@@ -684,6 +744,7 @@ class _SqliteTransaction:
             )
             self._streams[new.stream] = new.version
             self._by_command.setdefault(command_id, []).append(event)
+            self._by_stream.setdefault(new.stream, []).append(event)
             self._project(seq, new)
         self._store._head = (seq, previous, self._recorded_us)
         self._commands.append((command_id, digest, first_seq, seq))
@@ -696,9 +757,13 @@ class _SqliteTransaction:
         if isinstance(event, MoneyEvent):
             for leg, p in enumerate(event.postings):
                 account, counters = self._must(p.account)
-                counters = counters.add(p.side, p.amount_minor)
+                counters = counters.add(p.side, p.amount_minor, p.phase)
                 cache[p.account] = (account, counters)
                 self._touched.add(p.account)
+                if p.side == "debit" and p.phase == "posted":
+                    self._debits.setdefault(p.account, []).append(
+                        (new.effective_at_us, p.amount_minor)
+                    )
                 self._postings.append(
                     (
                         p.account,
@@ -711,6 +776,7 @@ class _SqliteTransaction:
                         counters.credits_posted,
                         counters.debits_pending,
                         counters.credits_pending,
+                        p.phase,
                     )
                 )
         elif isinstance(event, AccountOpened):
@@ -742,6 +808,10 @@ class _SqliteTransaction:
             account, counters = self._must(event.account)
             cache[event.account] = (attrs.evolve(account, status=status), counters)
             self._statuses.append((status.value, event.account))
+        elif isinstance(event, TierAssigned):
+            account, counters = self._must(event.account)
+            cache[event.account] = (attrs.evolve(account, tier=event.tier), counters)
+            self._tiers.append((event.tier, event.account))
 
     def _must(self, account_id: str) -> tuple[Account, Counters]:
         found = self._cached(account_id)
@@ -758,9 +828,13 @@ class _SqliteTransaction:
             self._opened,
         )
         conn.executemany("UPDATE accounts SET status = ? WHERE id = ?", self._statuses)
+        conn.executemany("UPDATE accounts SET tier = ? WHERE id = ?", self._tiers)
         conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._events)
         conn.executemany(
-            "INSERT INTO account_postings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._postings
+            "INSERT INTO account_postings (account, seq, leg, side, amount_minor, effective_at,"
+            " debits_posted, credits_posted, debits_pending, credits_pending, phase)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self._postings,
         )
         conn.executemany("INSERT INTO commands VALUES (?, ?, ?, ?)", self._commands)
         cache = self._store._accounts
