@@ -14,6 +14,10 @@ PUBLIC = {
     "RecordedEvent", "RejectCode", "Rejected", "Result", "Reverse", "SchemaTooNew",
     "StoreBusy", "StoreCorrupt", "StoreError", "UnfreezeAccount", "UnknownAccount",
     "UnknownCurrency", "__version__", "format_amount", "parse_amount",
+    # wallet flows
+    "AssignTier", "CaptureHold", "Chart", "DefineTier", "Exchange", "ExpireHolds", "Pay",
+    "PayBill", "PlaceHold", "Refund", "ReleaseHold", "SettleAgent", "TopUp", "Transfer",
+    "Withdraw",
 }  # fmt: skip
 
 # Codes are stable: never renamed, never reused. Add new ones at the end of a group.
@@ -24,6 +28,7 @@ CODES = {
     "AMOUNT_INVALID": "amount_invalid",
     "EFFECTIVE_AT_INVALID": "effective_at_invalid",
     "LINKED_COMMAND_FAILED": "linked_command_failed",
+    "NOTHING_DUE": "nothing_due",
     "ACCOUNT_ID_INVALID": "account_id_invalid",
     "ACCOUNT_TYPE_INVALID": "account_type_invalid",
     "CURRENCY_INVALID": "currency_invalid",
@@ -42,6 +47,16 @@ CODES = {
     "OVERFLOW": "overflow",
     "ENTRY_NOT_FOUND": "entry_not_found",
     "ENTRY_ALREADY_REVERSED": "entry_already_reversed",
+    "ENTRY_NOT_REVERSIBLE": "entry_not_reversible",
+    "PAYMENT_NOT_FOUND": "payment_not_found",
+    "REFUND_EXCEEDS_ORIGINAL": "refund_exceeds_original",
+    "BILL_ALREADY_PAID": "bill_already_paid",
+    "HOLD_EXISTS": "hold_exists",
+    "HOLD_NOT_FOUND": "hold_not_found",
+    "HOLD_NOT_PENDING": "hold_not_pending",
+    "HOLD_EXPIRED": "hold_expired",
+    "CAPTURE_EXCEEDS_HOLD": "capture_exceeds_hold",
+    "TIER_NOT_FOUND": "tier_not_found",
 }
 
 

@@ -14,8 +14,9 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from types import TracebackType
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 import msgspec
@@ -32,6 +33,7 @@ from ledger.errors import (
 )
 from ledger.flows import decide
 from ledger.flows.base import Policy
+from ledger.flows.chart import Chart
 from ledger.results import Accepted, Rejected, Result
 from ledger.store.base import RecordedEvent, Store, StoredCommand, Transaction
 from ledger.store.sqlite import Durability, SqliteStore
@@ -48,6 +50,19 @@ Clock = Callable[[], datetime]
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _zone(timezone: str | tzinfo) -> tzinfo:
+    if isinstance(timezone, tzinfo):
+        return timezone
+    if not isinstance(timezone, str):
+        raise InvalidCommand(f"timezone is an IANA name or a tzinfo, not {timezone!r}")
+    try:
+        return ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidCommand(
+            f"unknown time zone {timezone!r}; give an IANA name such as 'Asia/Bangkok'"
+        ) from exc
 
 
 class Ledger:
@@ -74,12 +89,16 @@ class Ledger:
         busy_timeout_ms: int = 5_000,
         backdate_limit: timedelta | None = None,
         create: bool = True,
+        chart: Chart | None = None,
+        timezone: str | tzinfo = "Asia/Bangkok",
     ) -> Ledger:
         """Open the ledger at ``path`` (a new one if the file is missing or empty, unless
         ``create=False``); ``":memory:"`` for tests.
 
         ``clock`` returns an aware datetime for ``recorded_at``; ``durability="normal"``
-        trades power-loss safety for speed (docs/durability.md).
+        trades power-loss safety for speed (docs/durability.md). ``chart`` names the
+        system accounts the wallet flows post to; ``timezone`` (an IANA name or a tzinfo)
+        is where business days start, for daily and monthly limits.
         """
         if not isinstance(path, (str, os.PathLike)):
             raise InvalidCommand(f"Ledger.open takes a path or ':memory:', not {path!r}")
@@ -87,7 +106,14 @@ class Ledger:
             raise InvalidCommand(f"clock is a function returning an aware datetime, not {clock!r}")
         if backdate_limit is not None and not isinstance(backdate_limit, timedelta):
             raise InvalidCommand(f"backdate_limit is a timedelta, not {backdate_limit!r}")
-        policy = Policy() if backdate_limit is None else Policy(backdate_limit=backdate_limit)
+        if chart is not None and not isinstance(chart, Chart):
+            raise InvalidCommand(f"chart is a ledger.flows.Chart, not {chart!r}")
+        zone = _zone(timezone)
+        policy = Policy(
+            backdate_limit=Policy().backdate_limit if backdate_limit is None else backdate_limit,
+            chart=chart or Chart(),
+            timezone=zone,
+        )
         store = SqliteStore(
             path, durability=durability, busy_timeout_ms=busy_timeout_ms, create=create
         )
@@ -113,6 +139,23 @@ class Ledger:
             if not self._closed:
                 self._closed = True
                 self._store.close()
+
+    @property
+    def policy(self) -> Policy:
+        """The rules this ledger was opened with: backdating window, chart, time zone."""
+        return self._policy
+
+    @property
+    def chart(self) -> Chart:
+        """The system accounts the wallet flows post to."""
+        return self._policy.chart
+
+    def open_chart(self, fx_currencies: Iterable[str] = ()) -> list[Result]:
+        """Open the chart's system accounts (bank trust, fee income, and FX positions for
+        ``fx_currencies``) in one transaction. Safe to call on every start: an account
+        already open with these attributes is answered ``account_exists`` or, for the
+        same command, an idempotent replay; nothing is written twice."""
+        return self.submit_many(self._policy.chart.system_accounts(fx_currencies))
 
     @property
     def store(self) -> Store:

@@ -89,6 +89,7 @@ class RejectCode(enum.StrEnum):
     AMOUNT_INVALID = "amount_invalid"
     EFFECTIVE_AT_INVALID = "effective_at_invalid"
     LINKED_COMMAND_FAILED = "linked_command_failed"
+    NOTHING_DUE = "nothing_due"
     # accounts
     ACCOUNT_ID_INVALID = "account_id_invalid"
     ACCOUNT_TYPE_INVALID = "account_type_invalid"
@@ -109,3 +110,14 @@ class RejectCode(enum.StrEnum):
     OVERFLOW = "overflow"
     ENTRY_NOT_FOUND = "entry_not_found"
     ENTRY_ALREADY_REVERSED = "entry_already_reversed"
+    ENTRY_NOT_REVERSIBLE = "entry_not_reversible"
+    # wallet flows
+    PAYMENT_NOT_FOUND = "payment_not_found"
+    REFUND_EXCEEDS_ORIGINAL = "refund_exceeds_original"
+    BILL_ALREADY_PAID = "bill_already_paid"
+    HOLD_EXISTS = "hold_exists"
+    HOLD_NOT_FOUND = "hold_not_found"
+    HOLD_NOT_PENDING = "hold_not_pending"
+    HOLD_EXPIRED = "hold_expired"
+    CAPTURE_EXCEEDS_HOLD = "capture_exceeds_hold"
+    TIER_NOT_FOUND = "tier_not_found"

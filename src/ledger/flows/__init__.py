@@ -10,17 +10,32 @@ from collections.abc import Callable
 from typing import Any
 
 from ledger.commands import (
+    AssignTier,
+    CaptureHold,
     CloseAccount,
     Command,
+    DefineTier,
+    Exchange,
+    ExpireHolds,
     FreezeAccount,
     OpenAccount,
+    Pay,
+    PayBill,
+    PlaceHold,
     PostEntry,
+    Refund,
+    ReleaseHold,
     Reverse,
+    SettleAgent,
+    TopUp,
+    Transfer,
     UnfreezeAccount,
+    Withdraw,
 )
 from ledger.errors import InvalidCommand
-from ledger.flows import accounts, journal
+from ledger.flows import accounts, exchange, holds, journal, payments, tiers, topups, transfers
 from ledger.flows.base import NewEvent, Policy, State
+from ledger.flows.chart import Chart
 from ledger.results import Rejected
 
 Decider = Callable[[Any, State], "list[NewEvent] | Rejected"]
@@ -32,6 +47,20 @@ DECIDERS: dict[type[Command], Decider] = {
     CloseAccount: accounts.decide_close,
     PostEntry: journal.decide_post_entry,
     Reverse: journal.decide_reverse,
+    TopUp: topups.decide_top_up,
+    SettleAgent: topups.decide_settle_agent,
+    Pay: payments.decide_pay,
+    PayBill: payments.decide_pay_bill,
+    Refund: payments.decide_refund,
+    Transfer: transfers.decide_transfer,
+    Withdraw: transfers.decide_withdraw,
+    Exchange: exchange.decide_exchange,
+    PlaceHold: holds.decide_place_hold,
+    CaptureHold: holds.decide_capture_hold,
+    ReleaseHold: holds.decide_release_hold,
+    ExpireHolds: holds.decide_expire_holds,
+    DefineTier: tiers.decide_define_tier,
+    AssignTier: tiers.decide_assign_tier,
 }
 
 
@@ -45,4 +74,4 @@ def decide(command: Command, state: State) -> list[NewEvent] | Rejected:
     return decider(command, state)
 
 
-__all__ = ["DECIDERS", "NewEvent", "Policy", "State", "decide"]
+__all__ = ["DECIDERS", "Chart", "NewEvent", "Policy", "State", "decide"]

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 import attrs
 
-from ledger.accounts import Account, AccountStatus, Counters, is_valid_id
+from ledger.accounts import Account, AccountStatus, AccountType, Counters, Phase, is_valid_id
 from ledger.commands import Credit, Debit
 from ledger.errors import RejectCode
 from ledger.events import Event, MoneyEvent, Posting
+from ledger.flows.chart import Chart
 from ledger.money import amount_problem
 from ledger.results import Rejected
 from ledger.times import span_us, to_us
@@ -42,6 +44,10 @@ class Policy:
     """How far before now a caller may set ``effective_at``."""
     future_limit: timedelta = timedelta(minutes=5)
     """How far after now ``effective_at`` may be (clock skew between servers)."""
+    chart: Chart = attrs.field(factory=Chart)
+    """The system accounts the wallet flows post to."""
+    timezone: tzinfo = attrs.field(factory=lambda: ZoneInfo("Asia/Bangkok"))
+    """Where a business day starts and ends: daily and monthly limits, report cut-offs."""
 
 
 class State(Protocol):
@@ -145,15 +151,23 @@ def effective_time(when: datetime | None, state: State) -> int | Rejected:
     return when_us
 
 
-def post(legs: Sequence[Debit | Credit], state: State) -> tuple[Posting, ...] | Rejected:
+def post(
+    legs: Sequence[Debit | Credit], state: State, phases: Sequence[Phase] | None = None
+) -> tuple[Posting, ...] | Rejected:
     """Turn legs into postings, checking every rule an entry must keep.
+
+    ``phases`` (one per leg, all ``posted`` by default) lets the hold flows reserve
+    (``pending``) and free (``released``) funds; a leg that only frees a reservation is
+    allowed on a frozen account, every other leg is not.
 
     Rejects, in this order: postings_invalid (fewer than 2 or more than POSTINGS_MAX legs),
     amount_invalid (any leg); then leg by leg account_not_found, account_frozen,
-    account_closed, currency_mismatch; then unbalanced (per currency), overflow,
+    account_closed, currency_mismatch; then unbalanced (per currency and phase), overflow,
     insufficient_funds (``no_overdraft``, counting pending), limit_exceeded
     (``max_balance_minor``, counting pending inflows).
     """
+    phases = ["posted"] * len(legs) if phases is None else phases
+    assert len(phases) == len(legs), "one phase per leg"
     if not 2 <= len(legs) <= POSTINGS_MAX:
         return reject(
             RejectCode.POSTINGS_INVALID,
@@ -164,14 +178,14 @@ def post(legs: Sequence[Debit | Credit], state: State) -> tuple[Posting, ...] | 
         if problem is not None:
             return reject(RejectCode.AMOUNT_INVALID, f"{leg.account}: {problem}")
     accounts: dict[str, Account] = {}
-    for leg in legs:
+    for leg, phase in zip(legs, phases, strict=True):
         found = accounts.get(leg.account)
         if found is None:
             found = state.account(leg.account) if is_valid_id(leg.account) else None
             if found is None:
                 return reject(RejectCode.ACCOUNT_NOT_FOUND, f"no account {leg.account!r}")
             accounts[leg.account] = found
-        blocked = _status_rejection(found)
+        blocked = _status_rejection(found) if phase != "released" else None
         if blocked is not None:
             return blocked
         if leg.currency is not None and leg.currency != found.currency:
@@ -185,8 +199,9 @@ def post(legs: Sequence[Debit | Credit], state: State) -> tuple[Posting, ...] | 
             side=leg.side,
             amount_minor=leg.amount_minor,
             currency=accounts[leg.account].currency,
+            phase=phase,
         )
-        for leg in legs
+        for leg, phase in zip(legs, phases, strict=True)
     )
     return _check_effects(postings, accounts, state)
 
@@ -202,25 +217,21 @@ def _status_rejection(account: Account) -> Rejected | None:
 def _check_effects(
     postings: tuple[Posting, ...], accounts: dict[str, Account], state: State
 ) -> tuple[Posting, ...] | Rejected:
-    net: dict[str, int] = {}
+    net: dict[tuple[str, str], int] = {}
     for p in postings:
-        net[p.currency] = net.get(p.currency, 0) + (
-            p.amount_minor if p.side == "debit" else -p.amount_minor
-        )
-    for code, difference in sorted(net.items()):
+        key = (p.currency, p.phase)
+        net[key] = net.get(key, 0) + (p.amount_minor if p.side == "debit" else -p.amount_minor)
+    for (code, phase), difference in sorted(net.items()):
         if difference:
+            what = "" if phase == "posted" else f" {phase}"
             return reject(
                 RejectCode.UNBALANCED,
-                f"{code} debits and credits differ by {abs(difference)} minor units",
+                f"{code}{what} debits and credits differ by {abs(difference)} minor units",
             )
-    moved: dict[str, list[int]] = {account_id: [0, 0] for account_id in accounts}
-    for p in postings:
-        moved[p.account][0 if p.side == "debit" else 1] += p.amount_minor
     before = {account_id: state.counters(account_id) for account_id in accounts}
-    after = {
-        account_id: before[account_id].plus(debits, credits)
-        for account_id, (debits, credits) in moved.items()
-    }
+    after = dict(before)
+    for p in postings:
+        after[p.account] = after[p.account].add(p.side, p.amount_minor, p.phase)
     for account_id, counters in after.items():
         if not counters.in_range():
             return reject(RejectCode.OVERFLOW, f"{account_id} would pass 2**63-1 minor units")
@@ -247,6 +258,60 @@ def _check_effects(
                 f"{account_id} would hold {counters.incoming(side)}, above its cap of {cap}",
             )
     return postings
+
+
+def check_party(role: str, party: str) -> Rejected | None:
+    """field_invalid unless ``party`` (a merchant, biller or agent id) is a valid id."""
+    if is_valid_id(party):
+        return None
+    return reject(RejectCode.FIELD_INVALID, f"{role} {party!r} must be 1..128 of [A-Za-z0-9:_.-]")
+
+
+def next_version(state: State, stream: str) -> int:
+    return state.stream_version(stream) + 1
+
+
+def check_amount(name: str, value: int) -> Rejected | None:
+    """amount_invalid unless ``value`` is an amount (1..2**63-1 minor units)."""
+    problem = amount_problem(value)
+    return None if problem is None else reject(RejectCode.AMOUNT_INVALID, f"{name}: {problem}")
+
+
+def fee_problem(amount_minor: int, fee_minor: int, *, inside: bool) -> Rejected | None:
+    """amount_invalid unless ``amount_minor`` is an amount and ``fee_minor`` is 0 or an
+    amount; a fee taken ``inside`` the amount must leave something of it."""
+    problem = first_problem(
+        check_amount("amount_minor", amount_minor),
+        check_amount("fee_minor", fee_minor) if fee_minor != 0 else None,
+    )
+    if problem is not None:
+        return problem
+    if inside and fee_minor >= amount_minor:
+        return reject(
+            RejectCode.AMOUNT_INVALID,
+            f"fee_minor {fee_minor} must be less than amount_minor {amount_minor}",
+        )
+    return None
+
+
+def wallet(state: State, account_id: str, role: str = "wallet") -> Account | Rejected:
+    """The account ``account_id`` if it is a wallet (a liability account): account_not_found
+    if it was never opened, field_invalid if it is some other kind of account."""
+    found = state.account(account_id) if is_valid_id(account_id) else None
+    if found is None:
+        return reject(RejectCode.ACCOUNT_NOT_FOUND, f"no account {account_id!r}")
+    if found.type is not AccountType.LIABILITY:
+        return reject(
+            RejectCode.FIELD_INVALID,
+            f"{role} {account_id} is a {found.type} account, not a wallet (a liability)",
+        )
+    return found
+
+
+def legs(*items: tuple[type[Debit] | type[Credit], str, int, str]) -> list[Debit | Credit]:
+    """Legs from (Debit or Credit, account, amount, currency), dropping zero amounts (a
+    fee of 0 is no leg at all)."""
+    return [side(account, n, currency) for side, account, n, currency in items if n]
 
 
 def mirror(postings: Iterable[Posting]) -> list[Debit | Credit]:

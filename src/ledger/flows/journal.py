@@ -56,7 +56,8 @@ def decide_post_entry(command: PostEntry, state: State) -> list[NewEvent] | Reje
 def decide_reverse(command: Reverse, state: State) -> list[NewEvent] | Rejected:
     """Post the mirror of every posting the command ``entry_id`` wrote, effective now.
 
-    Rejects: field_invalid, entry_not_found, entry_already_reversed, and whatever
+    Rejects: field_invalid, entry_not_found, entry_not_reversible (a payment, refund or
+    hold: their own flows undo them), entry_already_reversed, and whatever
     :func:`ledger.flows.base.post` rejects for the mirrored legs.
     """
     problem = check_text("memo", command.memo)
@@ -70,6 +71,13 @@ def decide_reverse(command: Reverse, state: State) -> list[NewEvent] | Rejected:
     if not originals:
         return reject(
             RejectCode.ENTRY_NOT_FOUND, f"no entry written by command {command.entry_id!r}"
+        )
+    fixed = next((e for e in originals if not e.REVERSIBLE), None)
+    if fixed is not None:
+        return reject(
+            RejectCode.ENTRY_NOT_REVERSIBLE,
+            f"{command.entry_id} wrote {type(fixed).__name__}, which its own flow undoes "
+            "(Refund a payment, ReleaseHold a hold); Reverse does not",
         )
     stream = f"reversal:{command.entry_id}"
     if state.stream_version(stream):

@@ -1,0 +1,123 @@
+"""The chart of system accounts every wallet flow takes its account names from.
+
+A flow never spells an account name itself: the safeguarded bank account, fee income,
+an agent's receivable, a merchant's payable are all looked up here, so a ledger whose
+accounts are named otherwise passes its own :class:`Chart` to ``Ledger.open``. Party
+accounts are templates with one ``{placeholder}``: ``Pay(merchant="M9")`` credits
+``chart.merchant("M9")``, which is ``merchant:M9:payable`` by default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+from ledger.commands import OpenAccount
+from ledger.errors import InvalidCommand
+
+
+def _template(placeholder: str) -> Any:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, str) or value.count("{" + placeholder + "}") != 1:
+            raise InvalidCommand(
+                f"Chart.{attribute.name} must be a str holding {{{placeholder}}} once, "
+                f"got {value!r}"
+            )
+
+    return check
+
+
+def _name(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise InvalidCommand(f"Chart.{attribute.name} must be an account id, got {value!r}")
+
+
+@attrs.frozen
+class Chart:
+    """Names of the system accounts, and templates for the accounts of each party."""
+
+    currency: str = attrs.field(default="THB", validator=_name)
+    """The currency of the system accounts (bank trust, fee income)."""
+    bank_trust: str = attrs.field(default="bank:trust", validator=_name)
+    """The safeguarded bank account (asset) backing every wallet: top-ups by bank, card
+    and PromptPay land here, withdrawals leave from here."""
+    fee_income: str = attrs.field(default="income:fees", validator=_name)
+    """Fee income (income): merchant discount fees, top-up and withdrawal fees."""
+    agent_receivable: str = attrs.field(
+        default="agent:{agent}:receivable", validator=_template("agent")
+    )
+    """Cash an agent or shop counter collected and still owes (asset, no overdraft)."""
+    merchant_payable: str = attrs.field(
+        default="merchant:{merchant}:payable", validator=_template("merchant")
+    )
+    """What the platform owes a merchant for payments it received (liability)."""
+    biller_payable: str = attrs.field(
+        default="biller:{biller}:payable", validator=_template("biller")
+    )
+    """What the platform owes a biller (electricity, water, phone), settled in bulk."""
+    fx_position: str = attrs.field(
+        default="fx:{currency}:position", validator=_template("currency")
+    )
+    """The FX position in one currency (asset): every cross-currency leg goes through it."""
+
+    def agent(self, agent: str) -> str:
+        return self.agent_receivable.format(agent=agent)
+
+    def merchant(self, merchant: str) -> str:
+        return self.merchant_payable.format(merchant=merchant)
+
+    def biller(self, biller: str) -> str:
+        return self.biller_payable.format(biller=biller)
+
+    def fx(self, currency: str) -> str:
+        return self.fx_position.format(currency=currency)
+
+    # --- the commands that open the chart's accounts ----------------------------------
+
+    def system_accounts(self, fx_currencies: Iterable[str] = ()) -> list[OpenAccount]:
+        """The bank trust and fee income accounts, and an FX position for the chart's
+        currency and each of ``fx_currencies``. Ids are ``open:<account>``, so opening
+        the chart twice is an idempotent retry."""
+        commands = [
+            _open(self.bank_trust, "asset", self.currency, no_overdraft=True),
+            _open(self.fee_income, "income", self.currency),
+        ]
+        if fx_currencies := list(dict.fromkeys(fx_currencies)):
+            commands += [
+                _open(self.fx(code), "asset", code)
+                for code in dict.fromkeys([self.currency, *fx_currencies])
+            ]
+        return commands
+
+    def open_agent(self, agent: str) -> OpenAccount:
+        """An agent's receivable: it cannot go below zero (an agent settles what it owes)."""
+        return _open(self.agent(agent), "asset", self.currency, no_overdraft=True)
+
+    def open_merchant(self, merchant: str, currency: str | None = None) -> OpenAccount:
+        """A merchant's payable. It may go below zero: after a refund of money already
+        paid out, the merchant owes the platform."""
+        return _open(self.merchant(merchant), "liability", currency or self.currency)
+
+    def open_biller(self, biller: str) -> OpenAccount:
+        return _open(self.biller(biller), "liability", self.currency)
+
+    def open_wallet(
+        self, account: str, currency: str | None = None, wallet_type: str = "consumer"
+    ) -> OpenAccount:
+        """A customer wallet: a liability that never goes below zero, counting holds.
+        ``wallet_type`` (consumer, merchant, agent) is kept in its metadata for reports."""
+        return _open(
+            account,
+            "liability",
+            currency or self.currency,
+            no_overdraft=True,
+            metadata={"wallet_type": wallet_type},
+        )
+
+
+def _open(account: str, type_: str, currency: str, **kwargs: Any) -> OpenAccount:
+    return OpenAccount(
+        id=f"open:{account}", account=account, type=type_, currency=currency, **kwargs
+    )

@@ -1,0 +1,183 @@
+"""Two-phase payments: a hold reserves funds, then is captured, released or expires.
+
+A hold is the stream ``hold:<hold id>``: ``HoldPlaced`` is version 1 and its one final
+event (captured, released or expired) version 2, so "every hold ends in exactly one
+final state" is the unique (stream, version) of the log, not only a check here.
+
+Postings (docs/flows/wallet.md); ``pending`` legs move the pending counters, so the
+wallet's ``available`` drops while its posted balance does not:
+
+* ``PlaceHold``: pending Dr wallet, pending Cr destination (amount).
+* ``CaptureHold``: released Dr wallet, released Cr destination (the whole hold);
+  Dr wallet, Cr destination (the captured amount).
+* ``ReleaseHold`` / ``ExpireHolds``: released Dr wallet, released Cr destination (the
+  whole hold).
+"""
+
+from __future__ import annotations
+
+from ledger.accounts import Phase, is_valid_id
+from ledger.commands import CaptureHold, Credit, Debit, ExpireHolds, PlaceHold, ReleaseHold
+from ledger.errors import RejectCode
+from ledger.events import Event, HoldCaptured, HoldExpired, HoldPlaced, HoldReleased
+from ledger.flows.base import NewEvent, State, check_amount, post, reject, wallet
+from ledger.flows.tiers import check_outflow
+from ledger.results import Rejected
+from ledger.times import span_us, to_us
+
+FINAL = {HoldCaptured: "captured", HoldReleased: "released", HoldExpired: "expired"}
+
+
+def hold_stream(hold: str) -> str:
+    return f"hold:{hold}"
+
+
+def decide_place_hold(command: PlaceHold, state: State) -> list[NewEvent] | Rejected:
+    """Rejects, in order: field_invalid (hold id, expiry not after now), amount_invalid,
+    hold_exists, account_not_found / field_invalid (the wallet), limit_exceeded (tier),
+    then the entry's own rejections (insufficient_funds counting other holds, …)."""
+    if not is_valid_id(command.hold):
+        return reject(
+            RejectCode.FIELD_INVALID, f"hold {command.hold!r} must be 1..128 of [A-Za-z0-9:_.-]"
+        )
+    if to_us(command.expires_at) <= state.now_us:
+        return reject(
+            RejectCode.FIELD_INVALID,
+            f"expires_at {command.expires_at.isoformat()} is not after now",
+        )
+    problem = check_amount("amount_minor", command.amount_minor)
+    if problem is not None:
+        return problem
+    stream = hold_stream(command.hold)
+    if state.stream_version(stream):
+        return reject(RejectCode.HOLD_EXISTS, f"hold {command.hold} exists; use a new hold id")
+    account = wallet(state, command.wallet)
+    if isinstance(account, Rejected):
+        return account
+    limited = check_outflow(state, account, command.amount_minor)
+    if limited is not None:
+        return limited
+    n = command.amount_minor
+    postings = post(
+        [Debit(account.id, n), Credit(command.destination, n, account.currency)],
+        state,
+        ["pending", "pending"],
+    )
+    if isinstance(postings, Rejected):
+        return postings
+    event = HoldPlaced(
+        postings=postings,
+        hold=command.hold,
+        wallet=account.id,
+        destination=command.destination,
+        amount_minor=n,
+        expires_at=command.expires_at,
+    )
+    return [NewEvent(stream, 1, event, state.now_us)]
+
+
+def decide_capture_hold(command: CaptureHold, state: State) -> list[NewEvent] | Rejected:
+    """Rejects, in order: hold_not_found, hold_not_pending (captured or released
+    already), hold_expired (expired, or past its ``expires_at``), amount_invalid,
+    capture_exceeds_hold, then the entry's own rejections (a frozen account, …)."""
+    placed = _pending(state, command.hold, if_expired=RejectCode.HOLD_EXPIRED)
+    if isinstance(placed, Rejected):
+        return placed
+    if state.now_us >= to_us(placed.expires_at):
+        return reject(
+            RejectCode.HOLD_EXPIRED,
+            f"hold {command.hold} expired at {placed.expires_at.isoformat()}; "
+            "it can only be released",
+        )
+    amount = placed.amount_minor if command.amount_minor is None else command.amount_minor
+    problem = check_amount("amount_minor", amount)
+    if problem is not None:
+        return problem
+    if amount > placed.amount_minor:
+        return reject(
+            RejectCode.CAPTURE_EXCEEDS_HOLD,
+            f"hold {command.hold} is for {placed.amount_minor}, the capture asks {amount}",
+        )
+    postings = post(
+        [*_release(placed), Debit(placed.wallet, amount), Credit(placed.destination, amount)],
+        state,
+        ["released", "released", "posted", "posted"],
+    )
+    if isinstance(postings, Rejected):
+        return postings
+    event = HoldCaptured(
+        postings=postings,
+        hold=command.hold,
+        amount_minor=amount,
+        released_minor=placed.amount_minor - amount,
+    )
+    return [NewEvent(hold_stream(command.hold), 2, event, state.now_us)]
+
+
+def decide_release_hold(command: ReleaseHold, state: State) -> list[NewEvent] | Rejected:
+    """Rejects: hold_not_found, hold_not_pending. A hold past its expiry but not yet
+    swept by ``ExpireHolds`` may still be released."""
+    placed = _pending(state, command.hold)
+    if isinstance(placed, Rejected):
+        return placed
+    postings = post(_release(placed), state, _RELEASED)
+    if isinstance(postings, Rejected):
+        return postings
+    event = HoldReleased(postings=postings, hold=command.hold, amount_minor=placed.amount_minor)
+    return [NewEvent(hold_stream(command.hold), 2, event, state.now_us)]
+
+
+def decide_expire_holds(command: ExpireHolds, state: State) -> list[NewEvent] | Rejected:
+    """Expire every pending hold with ``expires_at <= as_of``, each in its own stream.
+
+    Rejects: field_invalid (``as_of`` later than now, within the clock-skew allowance),
+    nothing_due (no pending hold has expired by ``as_of``).
+    """
+    as_of_us = to_us(command.as_of)
+    if as_of_us > state.now_us + span_us(state.policy.future_limit):
+        return reject(
+            RejectCode.FIELD_INVALID,
+            f"as_of {command.as_of.isoformat()} is in the future; holds expire when their "
+            "time has come",
+        )
+    new: list[NewEvent] = []
+    for stream, last in state.latest_events("hold:").items():
+        if not isinstance(last, HoldPlaced) or to_us(last.expires_at) > as_of_us:
+            continue
+        postings = post(_release(last), state, _RELEASED)
+        if isinstance(postings, Rejected):  # only a damaged store gets here
+            return postings
+        event = HoldExpired(postings=postings, hold=last.hold, amount_minor=last.amount_minor)
+        new.append(NewEvent(stream, 2, event, state.now_us))
+    if not new:
+        return reject(
+            RejectCode.NOTHING_DUE, f"no pending hold expires at or before {command.as_of}"
+        )
+    return new
+
+
+_RELEASED: list[Phase] = ["released", "released"]
+
+
+def _pending(
+    state: State, hold: str, if_expired: RejectCode = RejectCode.HOLD_NOT_PENDING
+) -> HoldPlaced | Rejected:
+    """The hold's placement if it is still pending; else hold_not_found, or
+    hold_not_pending (``if_expired`` for a hold that expired)."""
+    history: list[Event] = state.stream_events(hold_stream(hold)) if is_valid_id(hold) else []
+    placed = history[0] if history else None
+    if not isinstance(placed, HoldPlaced):
+        return reject(RejectCode.HOLD_NOT_FOUND, f"no hold {hold!r}")
+    if len(history) > 1:
+        final = history[-1]
+        code = if_expired if isinstance(final, HoldExpired) else RejectCode.HOLD_NOT_PENDING
+        return reject(code, f"hold {hold} was {FINAL.get(type(final), 'ended')} already")
+    return placed
+
+
+def _release(placed: HoldPlaced) -> list[Debit | Credit]:
+    """The legs that take the hold's whole reservation off both accounts."""
+    return [
+        Debit(placed.wallet, placed.amount_minor),
+        Credit(placed.destination, placed.amount_minor),
+    ]

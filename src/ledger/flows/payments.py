@@ -1,0 +1,211 @@
+"""Paying merchants and billers, and refunds.
+
+A payment is the stream ``payment:<command id>``: the ``Pay`` is version 1 and each
+``Refund`` of it the next version, so two refunds of one payment can never both decide
+on the same "already refunded" total (the second would collide on (stream, version)).
+A bill is the stream ``bill:<biller>:<bill reference>``, which is what makes "paid once"
+a fact of the log.
+
+Postings (docs/flows/wallet.md):
+
+* ``Pay``: Dr wallet (amount); Cr merchant payable (amount - fee), Cr fee income (fee).
+* ``PayBill``: Dr wallet (amount); Cr biller payable (amount - fee), Cr fee income (fee).
+* ``Refund``: Dr merchant payable (refund - fee part), Dr fee income (fee part);
+  Cr wallet (refund).
+
+The fee part of a refund is proportional, rounded half up on the *running total*: after
+refunds totalling R of a payment A with fee F, exactly round(F x R / A) of the fee has
+come back. So partial refunds never return more fee than was charged, and refunding
+the whole payment, in any number of pieces, returns exactly F.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ledger.accounts import is_valid_id
+from ledger.commands import Credit, Debit, Pay, PayBill, Refund
+from ledger.errors import RejectCode
+from ledger.events import BillPaid, PaymentMade, Refunded
+from ledger.flows.base import (
+    NewEvent,
+    State,
+    check_amount,
+    check_party,
+    check_text,
+    fee_problem,
+    first_problem,
+    legs,
+    next_version,
+    post,
+    reject,
+    wallet,
+)
+from ledger.flows.tiers import check_outflow
+from ledger.results import Rejected
+
+BILL_REFERENCE = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
+"""A bill reference: 1..64 printable characters (what the biller printed on the bill)."""
+
+
+def payment_stream(payment_id: str) -> str:
+    return f"payment:{payment_id}"
+
+
+def decide_pay(command: Pay, state: State) -> list[NewEvent] | Rejected:
+    """Rejects, in order: field_invalid (merchant id, reference), amount_invalid,
+    account_not_found / field_invalid (the wallet), limit_exceeded (tier), then the
+    entry's own rejections (insufficient_funds, a merchant without a payable, …)."""
+    problem = first_problem(
+        check_party("merchant", command.merchant),
+        check_text("reference", command.reference),
+        fee_problem(command.amount_minor, command.fee_minor, inside=True),
+    )
+    if problem is not None:
+        return problem
+    account = wallet(state, command.wallet)
+    if isinstance(account, Rejected):
+        return account
+    limited = check_outflow(state, account, command.amount_minor)
+    if limited is not None:
+        return limited
+    chart = state.policy.chart
+    currency = account.currency
+    postings = post(
+        legs(
+            (Debit, account.id, command.amount_minor, currency),
+            (
+                Credit,
+                chart.merchant(command.merchant),
+                command.amount_minor - command.fee_minor,
+                currency,
+            ),
+            (Credit, chart.fee_income, command.fee_minor, currency),
+        ),
+        state,
+    )
+    if isinstance(postings, Rejected):
+        return postings
+    event = PaymentMade(
+        postings=postings,
+        wallet=account.id,
+        merchant=command.merchant,
+        amount_minor=command.amount_minor,
+        fee_minor=command.fee_minor,
+        reference=command.reference,
+    )
+    return [NewEvent(payment_stream(command.id), 1, event, state.now_us)]
+
+
+def decide_pay_bill(command: PayBill, state: State) -> list[NewEvent] | Rejected:
+    """Rejects, in order: field_invalid (biller, bill reference), amount_invalid,
+    bill_already_paid, account_not_found / field_invalid (the wallet), limit_exceeded,
+    then the entry's own rejections."""
+    problem = first_problem(
+        check_party("biller", command.biller),
+        None
+        if BILL_REFERENCE.fullmatch(command.bill_reference)
+        else reject(
+            RejectCode.FIELD_INVALID,
+            f"bill_reference {command.bill_reference!r} must be 1..64 printable characters",
+        ),
+        fee_problem(command.amount_minor, command.fee_minor, inside=True),
+    )
+    if problem is not None:
+        return problem
+    stream = f"bill:{command.biller}:{command.bill_reference}"
+    earlier = state.stream_events(stream)
+    if earlier and not (
+        command.partial and all(isinstance(e, BillPaid) and e.partial for e in earlier)
+    ):
+        return reject(
+            RejectCode.BILL_ALREADY_PAID,
+            f"bill {command.bill_reference!r} of {command.biller} was paid already "
+            f"({len(earlier)} payment(s)); a further payment must be partial, after "
+            "partial ones only",
+        )
+    account = wallet(state, command.wallet)
+    if isinstance(account, Rejected):
+        return account
+    limited = check_outflow(state, account, command.amount_minor)
+    if limited is not None:
+        return limited
+    chart = state.policy.chart
+    currency = account.currency
+    postings = post(
+        legs(
+            (Debit, account.id, command.amount_minor, currency),
+            (
+                Credit,
+                chart.biller(command.biller),
+                command.amount_minor - command.fee_minor,
+                currency,
+            ),
+            (Credit, chart.fee_income, command.fee_minor, currency),
+        ),
+        state,
+    )
+    if isinstance(postings, Rejected):
+        return postings
+    event = BillPaid(
+        postings=postings,
+        wallet=account.id,
+        biller=command.biller,
+        bill_reference=command.bill_reference,
+        amount_minor=command.amount_minor,
+        fee_minor=command.fee_minor,
+        partial=command.partial,
+    )
+    return [NewEvent(stream, len(earlier) + 1, event, state.now_us)]
+
+
+def decide_refund(command: Refund, state: State) -> list[NewEvent] | Rejected:
+    """Rejects, in order: payment_not_found, amount_invalid, refund_exceeds_original,
+    then the entry's own rejections (a frozen wallet, …)."""
+    stream = payment_stream(command.payment)
+    history = state.stream_events(stream) if is_valid_id(command.payment) else []
+    original = history[0] if history else None
+    if not isinstance(original, PaymentMade):
+        return reject(RejectCode.PAYMENT_NOT_FOUND, f"no payment {command.payment!r} to refund")
+    refunded = sum(e.amount_minor for e in history if isinstance(e, Refunded))
+    fee_back = sum(e.fee_minor for e in history if isinstance(e, Refunded))
+    left = original.amount_minor - refunded
+    amount = left if command.amount_minor is None else command.amount_minor
+    if command.amount_minor is not None:
+        problem = check_amount("amount_minor", command.amount_minor)
+        if problem is not None:
+            return problem
+    if amount > left or left == 0:
+        return reject(
+            RejectCode.REFUND_EXCEEDS_ORIGINAL,
+            f"payment {command.payment} of {original.amount_minor} has {left} left to "
+            f"refund, this refund asks for {amount}",
+        )
+    fee = fee_share(original.fee_minor, refunded + amount, original.amount_minor) - fee_back
+    chart = state.policy.chart
+    currency = original.postings[0].currency
+    postings = post(
+        legs(
+            (Debit, chart.merchant(original.merchant), amount - fee, currency),
+            (Debit, chart.fee_income, fee, currency),
+            (Credit, original.wallet, amount, currency),
+        ),
+        state,
+    )
+    if isinstance(postings, Rejected):
+        return postings
+    event = Refunded(
+        postings=postings,
+        payment=command.payment,
+        wallet=original.wallet,
+        merchant=original.merchant,
+        amount_minor=amount,
+        fee_minor=fee,
+    )
+    return [NewEvent(stream, next_version(state, stream), event, state.now_us)]
+
+
+def fee_share(fee_minor: int, refunded_minor: int, amount_minor: int) -> int:
+    """The fee returned once ``refunded_minor`` of ``amount_minor`` is refunded: fee x
+    refunded / amount, rounded half up (exact integer arithmetic)."""
+    return (2 * fee_minor * refunded_minor + amount_minor) // (2 * amount_minor)

@@ -1,0 +1,111 @@
+"""Cash in: wallet top-ups by bank, card, PromptPay, shop counter or agent, and agents
+settling the cash they collected. Each top-up is the stream ``entry:<command id>``.
+
+Postings (docs/flows/wallet.md):
+
+* ``TopUp`` by bank, card or PromptPay: Dr bank trust (amount); Cr wallet (amount - fee),
+  Cr fee income (fee).
+* ``TopUp`` at a counter or agent: Dr the agent's receivable (amount); Cr wallet
+  (amount - fee), Cr fee income (fee).
+* ``SettleAgent``: Dr bank trust; Cr the agent's receivable.
+"""
+
+from __future__ import annotations
+
+from ledger.commands import TOP_UP_CHANNELS, Credit, Debit, SettleAgent, TopUp
+from ledger.errors import RejectCode
+from ledger.events import AgentSettled, TopUpReceived
+from ledger.flows.base import (
+    NewEvent,
+    State,
+    check_amount,
+    check_metadata,
+    check_party,
+    fee_problem,
+    first_problem,
+    legs,
+    post,
+    reject,
+    wallet,
+)
+from ledger.flows.tiers import check_inflow
+from ledger.results import Rejected
+
+AGENT_CHANNELS = ("counter", "agent")
+"""Channels where an agent took the cash and owes it until it settles."""
+
+
+def decide_top_up(command: TopUp, state: State) -> list[NewEvent] | Rejected:
+    """Rejects, in order: field_invalid (channel, funding account, metadata),
+    amount_invalid, account_not_found / field_invalid (the wallet), limit_exceeded
+    (tier), then the entry's own rejections (:func:`ledger.flows.base.post`)."""
+    if command.channel not in TOP_UP_CHANNELS:
+        return reject(
+            RejectCode.FIELD_INVALID,
+            f"channel {command.channel!r} is not one of {', '.join(TOP_UP_CHANNELS)}",
+        )
+    funding = command.funding_account
+    if funding is None:
+        if command.channel in AGENT_CHANNELS:
+            return reject(
+                RejectCode.FIELD_INVALID,
+                f"a {command.channel} top-up names the agent's receivable as funding_account",
+            )
+        funding = state.policy.chart.bank_trust
+    problem = first_problem(
+        check_metadata(command.metadata),
+        fee_problem(command.amount_minor, command.fee_minor, inside=True),
+    )
+    if problem is not None:
+        return problem
+    account = wallet(state, command.wallet)
+    if isinstance(account, Rejected):
+        return account
+    credited = command.amount_minor - command.fee_minor
+    limited = check_inflow(state, account, credited)
+    if limited is not None:
+        return limited
+    currency = account.currency
+    postings = post(
+        legs(
+            (Debit, funding, command.amount_minor, currency),
+            (Credit, account.id, credited, currency),
+            (Credit, state.policy.chart.fee_income, command.fee_minor, currency),
+        ),
+        state,
+    )
+    if isinstance(postings, Rejected):
+        return postings
+    event = TopUpReceived(
+        postings=postings,
+        wallet=account.id,
+        channel=command.channel,
+        funding_account=funding,
+        amount_minor=command.amount_minor,
+        fee_minor=command.fee_minor,
+        metadata=command.metadata,
+    )
+    return [NewEvent(f"entry:{command.id}", 1, event, state.now_us)]
+
+
+def decide_settle_agent(command: SettleAgent, state: State) -> list[NewEvent] | Rejected:
+    """Rejects: field_invalid (agent id), amount_invalid, then the entry's own
+    rejections: account_not_found (no receivable for the agent), insufficient_funds
+    (more than the agent owes), …"""
+    problem = first_problem(
+        check_party("agent", command.agent), check_amount("amount_minor", command.amount_minor)
+    )
+    if problem is not None:
+        return problem
+    chart = state.policy.chart
+    postings = post(
+        [
+            Debit(chart.bank_trust, command.amount_minor),
+            Credit(chart.agent(command.agent), command.amount_minor),
+        ],
+        state,
+    )
+    if isinstance(postings, Rejected):
+        return postings
+    event = AgentSettled(postings=postings, agent=command.agent, amount_minor=command.amount_minor)
+    return [NewEvent(f"entry:{command.id}", 1, event, state.now_us)]
