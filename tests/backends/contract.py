@@ -203,6 +203,80 @@ class StoreContract:
         book.submit(Reverse(id="r1", entry_id="t3"))
         assert rebuild(book.events()) == {b.account: b for b in book.balances()}
 
+    def test_state_reads_see_the_transactions_own_appends(self, book: Ledger) -> None:
+        """Inside one write transaction, a decide function sees what earlier commands of
+        the same batch appended: streams, latest events per prefix, posted debits."""
+        book.submit(top_up("t1", "wallet:U1", 500))
+        since = to_us(T0)
+        with book.store.transaction(to_us(T0), Policy()) as tx:
+            assert [type(e) for e in tx.stream_events("entry:t1")] == [EntryPosted]
+            assert tx.stream_events("entry:x1") == []
+            assert tx.posted_debits_since("bank:trust", since) == 500
+            tx.append("x1", b"d" * 32, [_entry_event("x1", 70)])
+            assert [e.entry_id for e in tx.stream_events("entry:x1")] == ["x1"]  # type: ignore[union-attr]
+            assert sorted(tx.latest_events("entry:")) == ["entry:t1", "entry:x1"]
+            assert list(tx.latest_events("entry:x")) == ["entry:x1"]
+            assert tx.latest_events("hold:") == {}
+            assert tx.posted_debits_since("bank:trust", since) == 570
+            assert tx.posted_debits_since("bank:trust", since + 1) == 0
+            assert tx.posted_debits_since("wallet:U1", since) == 0
+            tx.abort()
+        with book.store.transaction(to_us(T0), Policy()) as tx:
+            assert tx.stream_events("entry:x1") == []
+            assert tx.posted_debits_since("bank:trust", since) == 500
+            tx.abort()
+
+    def test_latest_events_is_the_last_version_of_each_stream(self, book: Ledger) -> None:
+        from ledger import PlaceHold, ReleaseHold
+
+        book.submit(top_up("t1", "wallet:U1", 1_000))
+        until = T0 + timedelta(hours=1)
+        for hold in ("A", "B", "B2"):
+            book.submit(
+                PlaceHold(
+                    id=f"h{hold}",
+                    hold=hold,
+                    wallet="wallet:U1",
+                    destination="wallet:U2",
+                    amount_minor=100,
+                    expires_at=until,
+                )
+            )
+        book.submit(ReleaseHold(id="rA", hold="A"))
+        with book.store.transaction(to_us(T0), Policy()) as tx:
+            latest = tx.latest_events("hold:")
+            tx.abort()
+        assert {s: type(e).__name__ for s, e in latest.items()} == {
+            "hold:A": "HoldReleased",
+            "hold:B": "HoldPlaced",
+            "hold:B2": "HoldPlaced",
+        }
+
+    def test_pending_counters_and_their_history(self, book: Ledger, clock: Clock) -> None:
+        from ledger import CaptureHold, PlaceHold
+
+        book.submit(top_up("t1", "wallet:U1", 1_000))
+        placed = book.submit(
+            PlaceHold(
+                id="h1",
+                hold="H1",
+                wallet="wallet:U1",
+                destination="wallet:U2",
+                amount_minor=600,
+                expires_at=T0 + timedelta(days=2),
+            )
+        ).seq
+        clock.now = T0 + timedelta(hours=1)
+        book.submit(CaptureHold(id="c1", hold="H1", amount_minor=250))
+        now = book.balance("wallet:U1")
+        assert (now.balance, now.available, now.debits_pending) == (750, 750, 0)
+        then = book.balance("wallet:U1", as_of=placed)
+        assert (then.balance, then.available, then.debits_pending) == (1_000, 400, 600)
+        at = book.balance("wallet:U1", as_of=T0 + timedelta(minutes=30))
+        assert (at.balance, at.available, at.debits_pending) == (1_000, 400, 600)
+        assert book.balance("wallet:U2", as_of=T0).credits_pending == 600
+        assert book.balance("wallet:U2").credits_pending == 0
+
 
 class PersistentStoreContract(StoreContract):
     """What a store that outlives its process must do besides: reopen to the same state."""
