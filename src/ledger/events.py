@@ -145,8 +145,10 @@ class Refunded(MoneyEvent, frozen=True, kw_only=True, tag="refunded"):
 
 
 class BillPaid(MoneyEvent, frozen=True, kw_only=True, tag="bill_paid"):
-    """A wallet paid bill ``bill_reference`` of ``biller``."""
+    """A wallet paid bill ``bill_reference`` of ``biller``; ``entry_id`` is the paying
+    command's id (what a ``Reverse`` names, should the biller refuse the payment)."""
 
+    entry_id: str
     wallet: str
     biller: str
     bill_reference: str

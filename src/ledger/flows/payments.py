@@ -4,7 +4,8 @@ A payment is the stream ``payment:<command id>``: the ``Pay`` is version 1 and e
 ``Refund`` of it the next version, so two refunds of one payment can never both decide
 on the same "already refunded" total (the second would collide on (stream, version)).
 A bill is the stream ``bill:<biller>:<bill reference>``, which is what makes "paid once"
-a fact of the log.
+a fact of the log; a bill payment that was reversed (the biller refused it) no longer
+counts, so the bill can be paid again.
 
 Postings (docs/flows/wallet.md):
 
@@ -99,7 +100,8 @@ def decide_pay(command: Pay, state: State) -> list[NewEvent] | Rejected:
 
 def decide_pay_bill(command: PayBill, state: State) -> list[NewEvent] | Rejected:
     """Rejects, in order: field_invalid (biller, bill reference), amount_invalid,
-    bill_already_paid, account_not_found / field_invalid (the wallet), limit_exceeded,
+    bill_already_paid (an earlier payment not reversed, unless this one and every earlier
+    one are partial), account_not_found / field_invalid (the wallet), limit_exceeded,
     then the entry's own rejections."""
     problem = first_problem(
         check_party("biller", command.biller),
@@ -114,10 +116,12 @@ def decide_pay_bill(command: PayBill, state: State) -> list[NewEvent] | Rejected
     if problem is not None:
         return problem
     stream = f"bill:{command.biller}:{command.bill_reference}"
-    earlier = state.stream_events(stream)
-    if earlier and not (
-        command.partial and all(isinstance(e, BillPaid) and e.partial for e in earlier)
-    ):
+    earlier = [
+        e
+        for e in state.stream_events(stream)
+        if isinstance(e, BillPaid) and not state.stream_version(f"reversal:{e.entry_id}")
+    ]
+    if earlier and not (command.partial and all(e.partial for e in earlier)):
         return reject(
             RejectCode.BILL_ALREADY_PAID,
             f"bill {command.bill_reference!r} of {command.biller} was paid already "
@@ -149,6 +153,7 @@ def decide_pay_bill(command: PayBill, state: State) -> list[NewEvent] | Rejected
         return postings
     event = BillPaid(
         postings=postings,
+        entry_id=command.id,
         wallet=account.id,
         biller=command.biller,
         bill_reference=command.bill_reference,
@@ -156,7 +161,7 @@ def decide_pay_bill(command: PayBill, state: State) -> list[NewEvent] | Rejected
         fee_minor=command.fee_minor,
         partial=command.partial,
     )
-    return [NewEvent(stream, len(earlier) + 1, event, state.now_us)]
+    return [NewEvent(stream, next_version(state, stream), event, state.now_us)]
 
 
 def decide_refund(command: Refund, state: State) -> list[NewEvent] | Rejected:
