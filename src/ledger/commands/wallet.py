@@ -178,8 +178,9 @@ class PlaceHold(Command):
 class CaptureHold(Command):
     """Post ``amount_minor`` of the hold (all of it if None) and release the rest.
 
-    Rejects: hold_not_found, hold_not_pending (already captured, released or expired),
-    hold_expired (its time has passed), capture_exceeds_hold, amount_invalid.
+    Rejects: hold_not_found, hold_not_pending (already captured or released),
+    hold_expired (expired, or past its ``expires_at``), amount_invalid,
+    capture_exceeds_hold.
     """
 
     hold: str = attrs.field(kw_only=True, validator=text)

@@ -294,9 +294,13 @@ def fee_problem(amount_minor: int, fee_minor: int, *, inside: bool) -> Rejected 
     return None
 
 
-def wallet(state: State, account_id: str, role: str = "wallet") -> Account | Rejected:
+def wallet(
+    state: State, account_id: str, role: str = "wallet", *, usable: bool = True
+) -> Account | Rejected:
     """The account ``account_id`` if it is a wallet (a liability account): account_not_found
-    if it was never opened, field_invalid if it is some other kind of account."""
+    if it was never opened, field_invalid if it is some other kind of account, and (when
+    it is to take postings, ``usable``) account_frozen or account_closed — before any
+    limit is looked at."""
     found = state.account(account_id) if is_valid_id(account_id) else None
     if found is None:
         return reject(RejectCode.ACCOUNT_NOT_FOUND, f"no account {account_id!r}")
@@ -305,7 +309,8 @@ def wallet(state: State, account_id: str, role: str = "wallet") -> Account | Rej
             RejectCode.FIELD_INVALID,
             f"{role} {account_id} is a {found.type} account, not a wallet (a liability)",
         )
-    return found
+    blocked = _status_rejection(found) if usable else None
+    return found if blocked is None else blocked
 
 
 def legs(*items: tuple[type[Debit] | type[Credit], str, int, str]) -> list[Debit | Credit]:

@@ -20,8 +20,16 @@ from ledger.accounts import Phase, is_valid_id
 from ledger.commands import CaptureHold, Credit, Debit, ExpireHolds, PlaceHold, ReleaseHold
 from ledger.errors import RejectCode
 from ledger.events import Event, HoldCaptured, HoldExpired, HoldPlaced, HoldReleased
-from ledger.flows.base import NewEvent, State, check_amount, post, reject, wallet
-from ledger.flows.tiers import check_outflow
+from ledger.flows.base import (
+    NewEvent,
+    State,
+    check_amount,
+    first_problem,
+    post,
+    reject,
+    wallet,
+)
+from ledger.flows.tiers import check_inflow, check_outflow
 from ledger.results import Rejected
 from ledger.times import span_us, to_us
 
@@ -34,8 +42,10 @@ def hold_stream(hold: str) -> str:
 
 def decide_place_hold(command: PlaceHold, state: State) -> list[NewEvent] | Rejected:
     """Rejects, in order: field_invalid (hold id, expiry not after now), amount_invalid,
-    hold_exists, account_not_found / field_invalid (the wallet), limit_exceeded (tier),
-    then the entry's own rejections (insufficient_funds counting other holds, …)."""
+    hold_exists, account_not_found / field_invalid / account_frozen / account_closed (the
+    wallet), limit_exceeded (the wallet's outflow, or a tiered destination's balance
+    counting pending inflows, so the capture cannot break it either), then the entry's own
+    rejections (insufficient_funds counting other holds, …)."""
     if not is_valid_id(command.hold):
         return reject(
             RejectCode.FIELD_INVALID, f"hold {command.hold!r} must be 1..128 of [A-Za-z0-9:_.-]"
@@ -54,9 +64,13 @@ def decide_place_hold(command: PlaceHold, state: State) -> list[NewEvent] | Reje
     account = wallet(state, command.wallet)
     if isinstance(account, Rejected):
         return account
-    limited = check_outflow(state, account, command.amount_minor)
-    if limited is not None:
-        return limited
+    destination = state.account(command.destination) if is_valid_id(command.destination) else None
+    problem = first_problem(
+        check_outflow(state, account, command.amount_minor),
+        check_inflow(state, destination, command.amount_minor) if destination else None,
+    )
+    if problem is not None:
+        return problem
     n = command.amount_minor
     postings = post(
         [Debit(account.id, n), Credit(command.destination, n, account.currency)],

@@ -3,7 +3,7 @@
 A payment is the stream ``payment:<command id>``: the ``Pay`` is version 1 and each
 ``Refund`` of it the next version, so two refunds of one payment can never both decide
 on the same "already refunded" total (the second would collide on (stream, version)).
-A bill is the stream ``bill:<biller>:<bill reference>``, which is what makes "paid once"
+A bill is the stream ``bill:<biller>/<bill reference>``, which is what makes "paid once"
 a fact of the log; a bill payment that was reversed (the biller refused it) no longer
 counts, so the bill can be paid again.
 
@@ -51,6 +51,11 @@ BILL_REFERENCE = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
 
 def payment_stream(payment_id: str) -> str:
     return f"payment:{payment_id}"
+
+
+def bill_stream(biller: str, bill_reference: str) -> str:
+    """``bill:<biller>/<reference>``: a biller id has no ``/``, so no two bills share one."""
+    return f"bill:{biller}/{bill_reference}"
 
 
 def decide_pay(command: Pay, state: State) -> list[NewEvent] | Rejected:
@@ -115,7 +120,7 @@ def decide_pay_bill(command: PayBill, state: State) -> list[NewEvent] | Rejected
     )
     if problem is not None:
         return problem
-    stream = f"bill:{command.biller}:{command.bill_reference}"
+    stream = bill_stream(command.biller, command.bill_reference)
     earlier = [
         e
         for e in state.stream_events(stream)

@@ -59,7 +59,7 @@ def decide_define_tier(command: DefineTier, state: State) -> list[NewEvent] | Re
 def decide_assign_tier(command: AssignTier, state: State) -> list[NewEvent] | Rejected:
     """Rejects: account_not_found, field_invalid (not a wallet), account_closed,
     tier_not_found."""
-    account = wallet(state, command.wallet)
+    account = wallet(state, command.wallet, usable=False)
     if isinstance(account, Rejected):
         return account
     if account.status is AccountStatus.CLOSED:
