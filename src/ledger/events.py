@@ -148,13 +148,13 @@ class BillPaid(MoneyEvent, frozen=True, kw_only=True, tag="bill_paid"):
     """A wallet paid bill ``bill_reference`` of ``biller``; ``entry_id`` is the paying
     command's id (what a ``Reverse`` names, should the biller refuse the payment)."""
 
-    entry_id: str
     wallet: str
     biller: str
     bill_reference: str
     amount_minor: int
     fee_minor: int = 0
     partial: bool = False
+    entry_id: str = ""
 
 
 class Transferred(MoneyEvent, frozen=True, kw_only=True, tag="transferred"):

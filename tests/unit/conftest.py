@@ -158,3 +158,85 @@ def top_up(book: Ledger, id: str, wallet: str, amount_minor: int) -> Accepted:
 
 def balance_of(book: Ledger, account: str) -> int:
     return book.balance(account).balance
+
+
+# --- wallet flows ---------------------------------------------------------------------------
+
+from ledger import Balance, TopUp  # noqa: E402
+from ledger.accounts import Phase, Side  # noqa: E402
+from ledger.events import Event, Posting  # noqa: E402
+from ledger.store.base import RecordedEvent  # noqa: E402
+
+
+def open_wallet_accounts(book: Ledger, fx_currencies: tuple[str, ...] = ("USD",)) -> Ledger:
+    """Open the ledger's chart (bank trust, fee income, FX positions for ``fx_currencies``),
+    THB wallets ``wallet:U1`` and ``wallet:U2``, a USD wallet ``wallet:U3:usd``, merchant
+    ``M1``, biller ``B1`` and agent ``A1``; all through the chart's own commands."""
+    chart = book.chart
+    results = book.open_chart(fx_currencies)
+    assert all(isinstance(r, Accepted) and not r.replayed for r in results), results
+    results = book.submit_many(
+        [
+            chart.open_wallet("wallet:U1"),
+            chart.open_wallet("wallet:U2"),
+            chart.open_wallet("wallet:U3:usd", "USD"),
+            chart.open_merchant("M1"),
+            chart.open_biller("B1"),
+            chart.open_agent("A1"),
+        ]
+    )
+    assert all(isinstance(r, Accepted) and not r.replayed for r in results), results
+    return book
+
+
+@pytest.fixture
+def flows(book: Ledger) -> Ledger:
+    """``book`` with the default chart and the accounts of :func:`open_wallet_accounts`."""
+    return open_wallet_accounts(book)
+
+
+def fund(book: Ledger, wallet: str, amount_minor: int) -> Accepted:
+    """Top ``wallet`` up by bank transfer, no fee (a fresh command id each time)."""
+    return assert_accepted(
+        book,
+        TopUp(
+            id=f"fund-{book.head()[0]}",
+            wallet=wallet,
+            amount_minor=amount_minor,
+            channel="bank",
+        ),
+    )
+
+
+def leg(
+    account: str,
+    side: Side,
+    amount_minor: int,
+    currency: str = "THB",
+    phase: Phase = "posted",
+) -> Posting:
+    """A stored posting, for comparing with ``event.postings``."""
+    return Posting(
+        account=account,
+        side=side,
+        amount_minor=amount_minor,
+        currency=currency,
+        phase=phase,
+    )
+
+
+def written(book: Ledger, command_id: str) -> list[RecordedEvent]:
+    """Every event the command ``command_id`` wrote, in log order."""
+    return [r for r in book.events() if r.command_id == command_id]
+
+
+def only_event(book: Ledger, command_id: str) -> tuple[RecordedEvent, Event]:
+    """The one event the command wrote, as the row and the decoded event."""
+    [record] = written(book, command_id)
+    return record, record.event
+
+
+def counters(book: Ledger, account: str) -> tuple[int, int, int, int]:
+    """``(balance, available, debits_pending, credits_pending)`` of the account."""
+    b: Balance = book.balance(account)
+    return b.balance, b.available, b.debits_pending, b.credits_pending

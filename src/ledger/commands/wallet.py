@@ -27,7 +27,11 @@ TOP_UP_CHANNELS = ("bank", "card", "promptpay", "counter", "agent")
 """How cash reaches a wallet. ``counter`` and ``agent`` top-ups are cash the agent owes."""
 
 _flag = require(bool, "a bool")
-_time = attrs.field(kw_only=True, converter=in_utc, validator=aware_datetime)
+_time = attrs.field(
+    kw_only=True,
+    converter=in_utc,
+    validator=[require(datetime, "a timezone-aware datetime"), aware_datetime],
+)
 
 
 @attrs.frozen
@@ -35,7 +39,8 @@ class TopUp(Command):
     """Cash in: ``amount_minor`` arrived through ``channel``; the wallet gets it less
     ``fee_minor``. Bank, card and PromptPay top-ups debit the safeguarded bank account
     (the chart's ``bank_trust``) unless ``funding_account`` names another; counter and
-    agent top-ups must name the agent's receivable as ``funding_account``.
+    agent top-ups must name the agent's receivable as ``funding_account``. The funding
+    account must be an asset account (a bank account, an agent's receivable).
 
     Rejects: field_invalid (channel, funding account, metadata, not a wallet),
     amount_invalid, limit_exceeded (tier), and the entry's own rejections.
@@ -163,7 +168,8 @@ class PlaceHold(Command):
     The wallet's ``available`` drops at once; nothing is posted until the hold is
     captured.
 
-    Rejects: hold_exists, field_invalid (hold id, expiry not after now), amount_invalid,
+    Rejects: hold_exists, field_invalid (hold id, expiry not after now, destination the
+    wallet itself), amount_invalid,
     limit_exceeded, insufficient_funds, and the entry's own rejections.
     """
 
@@ -200,7 +206,8 @@ class ReleaseHold(Command):
 class ExpireHolds(Command):
     """Expire every pending hold whose ``expires_at`` is at or before ``as_of``.
 
-    Rejects: field_invalid (``as_of`` after now), nothing_due (no hold to expire).
+    Rejects: field_invalid (``as_of`` later than the ledger's clock), nothing_due (no hold
+    to expire).
     """
 
     as_of: datetime = _time

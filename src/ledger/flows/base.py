@@ -260,6 +260,20 @@ def _check_effects(
     return postings
 
 
+def asset(state: State, account_id: str, role: str) -> Rejected | None:
+    """account_not_found or field_invalid unless ``account_id`` is an asset account."""
+    found = state.account(account_id) if is_valid_id(account_id) else None
+    if found is None:
+        return reject(RejectCode.ACCOUNT_NOT_FOUND, f"no account {account_id!r}")
+    if found.type is not AccountType.ASSET:
+        return reject(
+            RejectCode.FIELD_INVALID,
+            f"{role} {account_id} is a {found.type} account; cash arrives in an asset "
+            "(a bank account, an agent's receivable)",
+        )
+    return None
+
+
 def check_party(role: str, party: str) -> Rejected | None:
     """field_invalid unless ``party`` (a merchant, biller or agent id) is a valid id."""
     if is_valid_id(party):
@@ -297,17 +311,18 @@ def fee_problem(amount_minor: int, fee_minor: int, *, inside: bool) -> Rejected 
 def wallet(
     state: State, account_id: str, role: str = "wallet", *, usable: bool = True
 ) -> Account | Rejected:
-    """The account ``account_id`` if it is a wallet (a liability account): account_not_found
-    if it was never opened, field_invalid if it is some other kind of account, and (when
-    it is to take postings, ``usable``) account_frozen or account_closed — before any
-    limit is looked at."""
+    """The account ``account_id`` if it is a wallet — a liability account that may never
+    go below zero (``no_overdraft``), as ``Chart.open_wallet`` opens them: account_not_found
+    if it was never opened, field_invalid if it is some other kind of account (a merchant
+    payable, a bank account), and (when it is to take postings, ``usable``)
+    account_frozen or account_closed — before any limit is looked at."""
     found = state.account(account_id) if is_valid_id(account_id) else None
     if found is None:
         return reject(RejectCode.ACCOUNT_NOT_FOUND, f"no account {account_id!r}")
-    if found.type is not AccountType.LIABILITY:
+    if found.type is not AccountType.LIABILITY or not found.no_overdraft:
         return reject(
             RejectCode.FIELD_INVALID,
-            f"{role} {account_id} is a {found.type} account, not a wallet (a liability)",
+            f"{role} {account_id} is not a wallet (a liability account with no_overdraft)",
         )
     blocked = _status_rejection(found) if usable else None
     return found if blocked is None else blocked

@@ -31,7 +31,7 @@ from ledger.flows.base import (
 )
 from ledger.flows.tiers import check_inflow, check_outflow
 from ledger.results import Rejected
-from ledger.times import span_us, to_us
+from ledger.times import to_us
 
 FINAL = {HoldCaptured: "captured", HoldReleased: "released", HoldExpired: "expired"}
 
@@ -42,6 +42,7 @@ def hold_stream(hold: str) -> str:
 
 def decide_place_hold(command: PlaceHold, state: State) -> list[NewEvent] | Rejected:
     """Rejects, in order: field_invalid (hold id, expiry not after now), amount_invalid,
+    field_invalid (the destination is the wallet itself),
     hold_exists, account_not_found / field_invalid / account_frozen / account_closed (the
     wallet), limit_exceeded (the wallet's outflow, or a tiered destination's balance
     counting pending inflows, so the capture cannot break it either), then the entry's own
@@ -58,6 +59,8 @@ def decide_place_hold(command: PlaceHold, state: State) -> list[NewEvent] | Reje
     problem = check_amount("amount_minor", command.amount_minor)
     if problem is not None:
         return problem
+    if command.destination == command.wallet:
+        return reject(RejectCode.FIELD_INVALID, "a hold's destination is not its own wallet")
     stream = hold_stream(command.hold)
     if state.stream_version(stream):
         return reject(RejectCode.HOLD_EXISTS, f"hold {command.hold} exists; use a new hold id")
@@ -144,15 +147,15 @@ def decide_release_hold(command: ReleaseHold, state: State) -> list[NewEvent] | 
 def decide_expire_holds(command: ExpireHolds, state: State) -> list[NewEvent] | Rejected:
     """Expire every pending hold with ``expires_at <= as_of``, each in its own stream.
 
-    Rejects: field_invalid (``as_of`` later than now, within the clock-skew allowance),
-    nothing_due (no pending hold has expired by ``as_of``).
+    Rejects: field_invalid (``as_of`` later than the ledger's clock), nothing_due (no
+    pending hold has expired by ``as_of``).
     """
     as_of_us = to_us(command.as_of)
-    if as_of_us > state.now_us + span_us(state.policy.future_limit):
+    if as_of_us > state.now_us:
         return reject(
             RejectCode.FIELD_INVALID,
-            f"as_of {command.as_of.isoformat()} is in the future; holds expire when their "
-            "time has come",
+            f"as_of {command.as_of.isoformat()} is later than now; a hold expires when its "
+            "time has come, not before (a capture would still succeed until then)",
         )
     new: list[NewEvent] = []
     for stream, last in state.latest_events("hold:").items():

@@ -64,7 +64,7 @@ def decide_assign_tier(command: AssignTier, state: State) -> list[NewEvent] | Re
         return account
     if account.status is AccountStatus.CLOSED:
         return reject(RejectCode.ACCOUNT_CLOSED, f"{account.id} is closed")
-    if (is_valid_id(command.tier) and tier_limits(state, command.tier)) is None:
+    if not is_valid_id(command.tier) or tier_limits(state, command.tier) is None:
         return reject(RejectCode.TIER_NOT_FOUND, f"no tier {command.tier!r}; define it first")
     stream = stream_of(account.id)
     event = TierAssigned(account=account.id, tier=command.tier)

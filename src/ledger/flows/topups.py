@@ -18,6 +18,7 @@ from ledger.events import AgentSettled, TopUpReceived
 from ledger.flows.base import (
     NewEvent,
     State,
+    asset,
     check_amount,
     check_metadata,
     check_party,
@@ -36,8 +37,10 @@ AGENT_CHANNELS = ("counter", "agent")
 
 
 def decide_top_up(command: TopUp, state: State) -> list[NewEvent] | Rejected:
-    """Rejects, in order: field_invalid (channel, funding account, metadata),
-    amount_invalid, account_not_found / field_invalid (the wallet), limit_exceeded
+    """Rejects, in order: field_invalid (channel, a counter or agent top-up without
+    funding account, metadata), amount_invalid, account_not_found / field_invalid (the
+    funding account is not an asset), account_not_found / field_invalid / account_frozen /
+    account_closed (the wallet), limit_exceeded
     (tier), then the entry's own rejections (:func:`ledger.flows.base.post`)."""
     if command.channel not in TOP_UP_CHANNELS:
         return reject(
@@ -56,6 +59,9 @@ def decide_top_up(command: TopUp, state: State) -> list[NewEvent] | Rejected:
         check_metadata(command.metadata),
         fee_problem(command.amount_minor, command.fee_minor, inside=True),
     )
+    if problem is not None:
+        return problem
+    problem = asset(state, funding, "funding_account")
     if problem is not None:
         return problem
     account = wallet(state, command.wallet)
