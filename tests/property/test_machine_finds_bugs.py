@@ -6,17 +6,21 @@ checks that the machine fails.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import attrs
+import msgspec
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
+from ledger.commands import CaptureHold
 from ledger.errors import StoreError
-from ledger.flows import journal
+from ledger.events import HoldPlaced
+from ledger.flows import DECIDERS, holds, journal, payments
 from ledger.store import sqlite
-from ledger.testing import LedgerMachine
+from ledger.testing import LedgerMachine, WalletMachine
 
 FAST = settings(
     phases=[Phase.explicit, Phase.generate],  # finding the bug is the point; no shrinking
@@ -75,3 +79,49 @@ def test_machine_catches_an_inline_balance_off_by_one(
     monkeypatch.setattr(sqlite._SqliteTransaction, "_project", off_by_one)
     with pytest.raises(AssertionError):
         run_state_machine_as_test(LedgerMachine, settings=FAST)
+
+
+# --- the wallet machine -----------------------------------------------------------------
+
+WALLET_FAST = settings(FAST, max_examples=1_000)
+"""Each planted bug below is typically found within a hundred examples (a few seconds);
+the run stops at the first failure, so the high ceiling costs nothing but keeps the
+test from ever passing by luck."""
+
+
+def test_wallet_machine_catches_refund_fees_rounded_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fee share of a refund truncated instead of rounded half up: fee income and the
+    merchant's payable drift from the model after a partial refund."""
+    monkeypatch.setattr(
+        payments, "fee_share", lambda fee, refunded, amount: fee * refunded // amount
+    )
+    with pytest.raises(AssertionError):
+        run_state_machine_as_test(WalletMachine, settings=WALLET_FAST)
+
+
+class _LenientExpiry:
+    """A state that shows every hold expiring ten minutes later than it does, so a
+    capture's expiry check lets holds be captured for ten minutes after they expired."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def stream_events(self, stream: str) -> list[Any]:
+        return [
+            msgspec.structs.replace(e, expires_at=e.expires_at + timedelta(minutes=10))
+            if isinstance(e, HoldPlaced)
+            else e
+            for e in self._inner.stream_events(stream)
+        ]
+
+
+def test_wallet_machine_catches_a_capture_after_expiry(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = holds.decide_capture_hold
+    monkeypatch.setitem(
+        DECIDERS, CaptureHold, lambda command, state: original(command, _LenientExpiry(state))
+    )
+    with pytest.raises(AssertionError):
+        run_state_machine_as_test(WalletMachine, settings=WALLET_FAST)
