@@ -1,4 +1,9 @@
-"""Commands: frozen values naming what a caller wants the ledger to do, one module per flow.
+"""Commands: frozen values naming what a caller wants the ledger to do, one module per flow
+(the same modules as :mod:`ledger.flows`, where their decide functions live).
+
+Wallets and other accounts are named by account id (``wallet:U1``); merchants, billers
+and agents by party id (``M9``), whose accounts the ledger's chart names
+(:class:`ledger.flows.chart.Chart`).
 
 Every command carries ``id``, chosen by the caller and used as its idempotency key.
 Building a command checks only *types* (a float amount or an int id raises
@@ -10,24 +15,13 @@ through.
 
 from ledger.commands.accounts import CloseAccount, FreezeAccount, OpenAccount, UnfreezeAccount
 from ledger.commands.base import Command, canonical_bytes
+from ledger.commands.exchange import Exchange
+from ledger.commands.holds import CaptureHold, ExpireHolds, PlaceHold, ReleaseHold
 from ledger.commands.journal import Credit, Debit, Leg, PostEntry, Reverse
-from ledger.commands.wallet import (
-    TOP_UP_CHANNELS,
-    AssignTier,
-    CaptureHold,
-    DefineTier,
-    Exchange,
-    ExpireHolds,
-    Pay,
-    PayBill,
-    PlaceHold,
-    Refund,
-    ReleaseHold,
-    SettleAgent,
-    TopUp,
-    Transfer,
-    Withdraw,
-)
+from ledger.commands.payments import Pay, PayBill, Refund
+from ledger.commands.tiers import AssignTier, DefineTier
+from ledger.commands.topups import TOP_UP_CHANNELS, SettleAgent, TopUp
+from ledger.commands.transfers import Transfer, Withdraw
 
 __all__ = [
     "TOP_UP_CHANNELS",
