@@ -54,6 +54,14 @@ def _utc_now() -> datetime:
 
 def _zone(timezone: str | tzinfo) -> tzinfo:
     if isinstance(timezone, tzinfo):
+        try:
+            if datetime(2000, 1, 1, tzinfo=timezone).utcoffset() is None:
+                raise ValueError("it gives no UTC offset")
+        except (NotImplementedError, ValueError, TypeError, OverflowError) as exc:
+            raise InvalidCommand(
+                f"timezone {timezone!r} is not a usable tzinfo ({exc}); give an IANA name "
+                "such as 'Asia/Bangkok'"
+            ) from exc
         return timezone
     if not isinstance(timezone, str):
         raise InvalidCommand(f"timezone is an IANA name or a tzinfo, not {timezone!r}")

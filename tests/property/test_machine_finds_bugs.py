@@ -84,7 +84,7 @@ def test_machine_catches_an_inline_balance_off_by_one(
 # --- the wallet machine -----------------------------------------------------------------
 
 WALLET_FAST = settings(FAST, max_examples=1_000)
-"""Each planted bug below is typically found within a hundred examples (a few seconds);
+"""Each planted bug below is typically found within a hundred examples;
 the run stops at the first failure, so the high ceiling costs nothing but keeps the
 test from ever passing by luck."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 from pathlib import Path
 
 import pytest
@@ -260,6 +260,12 @@ def test_every_flow_posts_to_the_custom_chart(custom: Ledger) -> None:
         {"agent_receivable": "agent:{agent}:{agent}"},
         {"biller_payable": "biller:{merchant}"},
         {"fx_position": None},
+        {"merchant_payable": "m:{merchant}:{oops}"},
+        {"merchant_payable": "{}"},
+        {"merchant_payable": "{"},
+        {"merchant_payable": "merchant:{merchant!r}"},
+        {"merchant_payable": "merchant:{merchant:>9}"},
+        {"merchant_payable": "a{{b{merchant}"},
     ],
 )
 def test_a_malformed_chart_is_invalid_command(kwargs: dict[str, object]) -> None:
@@ -274,6 +280,17 @@ def test_ledger_open_refuses_a_bad_chart_or_time_zone() -> None:
         Ledger.open(":memory:", timezone="Mars/Olympus_Mons")
     with pytest.raises(InvalidCommand):
         Ledger.open(":memory:", timezone=7)  # type: ignore[arg-type]
+    with pytest.raises(InvalidCommand, match="not a usable tzinfo"):
+        Ledger.open(":memory:", timezone=tzinfo())  # the abstract base: no utcoffset
+
+
+def test_the_chart_knows_an_agent_from_its_receivable() -> None:
+    chart = Chart(agent_receivable="recv:{agent}")
+    assert chart.agent_of("recv:7eleven-0042") == "7eleven-0042"
+    assert chart.agent_of("recv:") is None
+    assert chart.agent_of("bank:trust") is None
+    assert Chart().agent_of("agent:A1:receivable") == "A1"
+    assert Chart().agent_of("agent:A 1:receivable") is None
 
 
 def test_a_default_ledger_keeps_days_in_bangkok(book: Ledger) -> None:

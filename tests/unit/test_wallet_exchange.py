@@ -162,3 +162,53 @@ def test_exchange_rejections_come_in_the_documented_order(funded: Ledger) -> Non
     assert_rejected(
         funded, exchange(destination="wallet:U2", sell_amount_minor=10**9), RejectCode.FIELD_INVALID
     )
+
+
+def test_only_a_wallet_gives_and_only_a_liability_takes(funded: Ledger) -> None:
+    """A merchant payable or the bank as the source would credit a wallet with value no
+    customer gave; an FX position or a bank as the destination is no payee."""
+    for source in ("merchant:M1:payable", "bank:trust", "fx:THB:position"):
+        assert_rejected(funded, exchange(source=source), RejectCode.FIELD_INVALID)
+    for destination in ("fx:USD:position", "bank:usd"):
+        assert_rejected(funded, exchange(destination=destination), RejectCode.FIELD_INVALID)
+
+
+def test_a_merchant_abroad_collects_from_a_thai_wallet(funded: Ledger) -> None:
+    assert_accepted(
+        funded,
+        OpenAccount(
+            id="open-shop", account="merchant:SHOP:payable", type="liability", currency="USD"
+        ),
+    )
+    assert_accepted(funded, exchange(destination="merchant:SHOP:payable"))
+    assert funded.balance("merchant:SHOP:payable").balance == 1_000
+
+
+def test_the_figures_of_the_wallet_page(flows: Ledger) -> None:
+    """docs/flows/wallet.md: 1,000.00 THB sold for 28.50 USD."""
+    fund(flows, "wallet:U1", 100_000)
+    assert_accepted(flows, exchange(sell_amount_minor=100_000, buy_amount_minor=2_850))
+    _, event = only_event(flows, "fx-1")
+    assert isinstance(event, Exchanged) and event.rate == "0.0285"
+    assert flows.balance("fx:THB:position").balance == -100_000
+    assert flows.balance("fx:USD:position").balance == 2_850
+
+
+def test_a_frozen_destination_is_refused_before_its_tier(funded: Ledger) -> None:
+    from ledger import AssignTier, DefineTier
+
+    assert_accepted(
+        funded,
+        DefineTier(
+            id="tier-tiny",
+            tier="tiny",
+            max_balance_minor=1,
+            per_transaction_max_minor=None,
+            daily_outflow_max_minor=None,
+            monthly_outflow_max_minor=None,
+        ),
+    )
+    assert_accepted(funded, AssignTier(id="a-usd", wallet=USD, tier="tiny"))
+    assert_rejected(funded, exchange(), RejectCode.LIMIT_EXCEEDED)
+    assert_accepted(funded, FreezeAccount(id="fz", account=USD))
+    assert_rejected(funded, exchange(), RejectCode.ACCOUNT_FROZEN)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -673,3 +674,35 @@ def test_partial_refunds_return_the_rounded_share_and_exactly_the_fee_in_total(
         more = book.submit(Refund(id="rf-more", payment="p-1"))
         assert isinstance(more, Rejected)
         assert more.code is RejectCode.REFUND_EXCEEDS_ORIGINAL
+
+
+@pytest.mark.parametrize("reference", ["INV-1 ", " INV-1", "INV\u20281", "INV\u200b1", "\x85"])
+def test_a_bill_reference_with_edge_spaces_or_invisible_characters_is_field_invalid(
+    funded: Ledger, reference: str
+) -> None:
+    assert_rejected(funded, bill(bill_reference=reference), RejectCode.FIELD_INVALID)
+
+
+def test_a_refund_goes_back_to_the_accounts_the_payment_used(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """A ledger reopened with another chart still refunds from the payment's own merchant
+    payable and fee account: the event holds them."""
+    from ledger import Chart, Pay, Refund
+
+    path = tmp_path / "chart.db"
+    with Ledger.open(path, clock=clock) as book:
+        open_wallet_accounts(book)
+        fund(book, "wallet:U1", 10_000)
+        assert_accepted(
+            book,
+            Pay(id="p-1", wallet="wallet:U1", merchant="M1", amount_minor=5_000, fee_minor=100),
+        )
+    renamed = Chart(merchant_payable="payable:{merchant}", fee_income="income:other")
+    with Ledger.open(path, clock=clock, chart=renamed) as book:
+        book.submit_many([renamed.open_merchant("M1"), *renamed.system_accounts()])
+        assert_accepted(book, Refund(id="rf-1", payment="p-1", amount_minor=5_000))
+        assert book.balance(MERCHANT).balance == 0
+        assert book.balance("income:fees").balance == 0
+        assert book.balance("payable:M1").balance == 0
+        assert book.balance("wallet:U1").balance == 10_000

@@ -373,3 +373,21 @@ def test_a_settlement_can_be_reversed(flows: Ledger) -> None:
     assert_accepted(flows, Reverse(id="r-1", entry_id="s-1"))
     assert counters(flows, AGENT) == (5_000, 5_000, 0, 0)
     assert counters(flows, "bank:trust") == (0, 0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("channel", "funding"),
+    [
+        ("counter", "bank:trust"),  # a counter's cash is owed by an agent
+        ("agent", "bank:trust"),
+        ("bank", "agent:A1:receivable"),  # a bank top-up lands in a bank account
+        ("card", "agent:A1:receivable"),
+        ("promptpay", "fx:THB:position"),  # an FX position backs no wallet
+    ],
+)
+def test_the_channel_decides_which_asset_funds_the_top_up(
+    flows: Ledger, channel: str, funding: str
+) -> None:
+    assert_rejected(
+        flows, top_up(channel=channel, funding_account=funding), RejectCode.FIELD_INVALID
+    )

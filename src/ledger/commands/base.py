@@ -56,12 +56,14 @@ def optional_amount_type(instance: object, attribute: attrs.Attribute[Any], valu
 
 
 def aware_datetime(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is None:
+    """A timezone-aware datetime, or None where the field allows it (its default is None)."""
+    if value is None and attribute.default is None:
         return
     if not isinstance(value, datetime) or value.tzinfo is None:
+        optional = " or None" if attribute.default is None else ""
         raise InvalidCommand(
-            f"{type(instance).__name__}.{attribute.name} must be a timezone-aware datetime "
-            f"or None, got {value!r}"
+            f"{type(instance).__name__}.{attribute.name} must be a timezone-aware datetime"
+            f"{optional}, got {value!r}"
         )
 
 

@@ -12,15 +12,10 @@ from ledger.commands.base import (
     aware_datetime,
     in_utc,
     optional_amount_type,
-    require,
     text,
 )
 
-_time = attrs.field(
-    kw_only=True,
-    converter=in_utc,
-    validator=[require(datetime, "a timezone-aware datetime"), aware_datetime],
-)
+_time = attrs.field(kw_only=True, converter=in_utc, validator=aware_datetime)
 
 
 @attrs.frozen

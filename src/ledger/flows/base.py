@@ -157,8 +157,9 @@ def post(
     """Turn legs into postings, checking every rule an entry must keep.
 
     ``phases`` (one per leg, all ``posted`` by default) lets the hold flows reserve
-    (``pending``) and free (``released``) funds; a leg that only frees a reservation is
-    allowed on a frozen account, every other leg is not.
+    (``pending``) and free (``released``) funds; a leg that only frees a reservation skips
+    the status checks (a frozen account's holds may still end; a closed account has none),
+    every other leg does not.
 
     Rejects, in this order: postings_invalid (fewer than 2 or more than POSTINGS_MAX legs),
     amount_invalid (any leg); then leg by leg account_not_found, account_frozen,
@@ -185,7 +186,7 @@ def post(
             if found is None:
                 return reject(RejectCode.ACCOUNT_NOT_FOUND, f"no account {leg.account!r}")
             accounts[leg.account] = found
-        blocked = _status_rejection(found) if phase != "released" else None
+        blocked = status_rejection(found) if phase != "released" else None
         if blocked is not None:
             return blocked
         if leg.currency is not None and leg.currency != found.currency:
@@ -206,7 +207,8 @@ def post(
     return _check_effects(postings, accounts, state)
 
 
-def _status_rejection(account: Account) -> Rejected | None:
+def status_rejection(account: Account) -> Rejected | None:
+    """account_frozen or account_closed for an account that may not take postings."""
     if account.status is AccountStatus.FROZEN:
         return reject(RejectCode.ACCOUNT_FROZEN, f"{account.id} is frozen")
     if account.status is AccountStatus.CLOSED:
@@ -324,7 +326,24 @@ def wallet(
             RejectCode.FIELD_INVALID,
             f"{role} {account_id} is not a wallet (a liability account with no_overdraft)",
         )
-    blocked = _status_rejection(found) if usable else None
+    blocked = status_rejection(found) if usable else None
+    return found if blocked is None else blocked
+
+
+def payee(state: State, account_id: str, role: str = "destination") -> Account | Rejected:
+    """The account ``account_id`` if it may be paid into: a liability (a wallet, a
+    merchant's payable) that is open. account_not_found, field_invalid (another type),
+    account_frozen, account_closed."""
+    found = state.account(account_id) if is_valid_id(account_id) else None
+    if found is None:
+        return reject(RejectCode.ACCOUNT_NOT_FOUND, f"no account {account_id!r}")
+    if found.type is not AccountType.LIABILITY:
+        return reject(
+            RejectCode.FIELD_INVALID,
+            f"{role} {account_id} is a {found.type} account; value is paid into a liability "
+            "(a wallet, a merchant's payable)",
+        )
+    blocked = status_rejection(found)
     return found if blocked is None else blocked
 
 

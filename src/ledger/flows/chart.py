@@ -9,24 +9,47 @@ accounts are templates with one ``{placeholder}``: ``Pay(merchant="M9")`` credit
 
 from __future__ import annotations
 
+import string
 from collections.abc import Iterable
 from typing import Any
 
 import attrs
 
+from ledger.accounts import is_valid_id
 from ledger.commands import OpenAccount
 from ledger.errors import InvalidCommand
 
 
 def _template(placeholder: str) -> Any:
     def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if not isinstance(value, str) or value.count("{" + placeholder + "}") != 1:
+        whole = "{" + placeholder + "}"
+        fields = _fields(value) if isinstance(value, str) else None
+        if fields != [placeholder] or not (
+            isinstance(value, str) and value.count("{") == value.count("}") == 1 and whole in value
+        ):
             raise InvalidCommand(
-                f"Chart.{attribute.name} must be a str holding {{{placeholder}}} once, "
-                f"got {value!r}"
+                f"Chart.{attribute.name} must be a str holding {{{placeholder}}} once and no "
+                f"other field or brace, got {value!r}"
             )
 
     return check
+
+
+def _fields(template: str) -> list[str | None] | None:
+    """The replacement fields of a ``str.format`` template, None if it does not parse."""
+    try:
+        return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError:
+        return None
+
+
+def _party_of(template: str, placeholder: str, account_id: str) -> str | None:
+    """The party whose account ``account_id`` is under ``template``, or None."""
+    prefix, suffix = template.split("{" + placeholder + "}")
+    if not (account_id.startswith(prefix) and account_id.endswith(suffix)):
+        return None
+    party = account_id[len(prefix) : len(account_id) - len(suffix)]
+    return party if is_valid_id(party) else None
 
 
 def _name(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -73,6 +96,10 @@ class Chart:
 
     def fx(self, currency: str) -> str:
         return self.fx_position.format(currency=currency)
+
+    def agent_of(self, account_id: str) -> str | None:
+        """The agent whose receivable ``account_id`` is, None if it is no agent's."""
+        return _party_of(self.agent_receivable, "agent", account_id)
 
     # --- the commands that open the chart's accounts ----------------------------------
 

@@ -15,11 +15,19 @@ from __future__ import annotations
 
 from decimal import Context, Decimal
 
-from ledger.accounts import is_valid_id
 from ledger.commands import Credit, Debit, Exchange
 from ledger.errors import RejectCode
 from ledger.events import Exchanged
-from ledger.flows.base import NewEvent, State, check_amount, first_problem, post, reject
+from ledger.flows.base import (
+    NewEvent,
+    State,
+    check_amount,
+    first_problem,
+    payee,
+    post,
+    reject,
+    wallet,
+)
 from ledger.flows.tiers import check_inflow, check_outflow
 from ledger.money import CURRENCIES
 from ledger.results import Rejected
@@ -29,22 +37,24 @@ RATE_DIGITS = 12
 
 
 def decide_exchange(command: Exchange, state: State) -> list[NewEvent] | Rejected:
-    """Rejects, in order: amount_invalid, account_not_found (either side), field_invalid
-    (both sides in one currency), limit_exceeded (a tiered wallet on either side), then
-    the entry's own rejections (account_not_found for an FX position not opened,
-    insufficient_funds, …)."""
+    """Rejects, in order: amount_invalid; account_not_found / field_invalid /
+    account_frozen / account_closed for the source (a wallet: value leaves from a
+    customer's money, never from a bank or a payable) and then for the destination (a
+    liability: a wallet or a merchant's payable); field_invalid (both sides in one
+    currency); limit_exceeded (a tiered wallet on either side); then the entry's own
+    rejections (account_not_found for an FX position not opened, insufficient_funds, …)."""
     problem = first_problem(
         check_amount("sell_amount_minor", command.sell_amount_minor),
         check_amount("buy_amount_minor", command.buy_amount_minor),
     )
     if problem is not None:
         return problem
-    source = state.account(command.source) if is_valid_id(command.source) else None
-    destination = state.account(command.destination) if is_valid_id(command.destination) else None
-    for name, found in ((command.source, source), (command.destination, destination)):
-        if found is None:
-            return reject(RejectCode.ACCOUNT_NOT_FOUND, f"no account {name!r}")
-    assert source is not None and destination is not None
+    source = wallet(state, command.source, "source")
+    if isinstance(source, Rejected):
+        return source
+    destination = payee(state, command.destination)
+    if isinstance(destination, Rejected):
+        return destination
     if source.currency == destination.currency:
         return reject(
             RejectCode.FIELD_INVALID,

@@ -27,6 +27,7 @@ from ledger.flows.base import (
     first_problem,
     post,
     reject,
+    status_rejection,
     wallet,
 )
 from ledger.flows.tiers import check_inflow, check_outflow
@@ -42,11 +43,12 @@ def hold_stream(hold: str) -> str:
 
 def decide_place_hold(command: PlaceHold, state: State) -> list[NewEvent] | Rejected:
     """Rejects, in order: field_invalid (hold id, expiry not after now), amount_invalid,
-    field_invalid (the destination is the wallet itself),
-    hold_exists, account_not_found / field_invalid / account_frozen / account_closed (the
-    wallet), limit_exceeded (the wallet's outflow, or a tiered destination's balance
-    counting pending inflows, so the capture cannot break it either), then the entry's own
-    rejections (insufficient_funds counting other holds, …)."""
+    field_invalid (the destination is the wallet itself), hold_exists, account_not_found /
+    field_invalid / account_frozen / account_closed (the wallet), limit_exceeded (the
+    wallet's outflow), account_frozen / account_closed (the destination), limit_exceeded
+    (a tiered destination's balance counting pending inflows, so the capture cannot break
+    it either), then the entry's own rejections (insufficient_funds counting other holds,
+    …)."""
     if not is_valid_id(command.hold):
         return reject(
             RejectCode.FIELD_INVALID, f"hold {command.hold!r} must be 1..128 of [A-Za-z0-9:_.-]"
@@ -70,6 +72,7 @@ def decide_place_hold(command: PlaceHold, state: State) -> list[NewEvent] | Reje
     destination = state.account(command.destination) if is_valid_id(command.destination) else None
     problem = first_problem(
         check_outflow(state, account, command.amount_minor),
+        status_rejection(destination) if destination else None,
         check_inflow(state, destination, command.amount_minor) if destination else None,
     )
     if problem is not None:

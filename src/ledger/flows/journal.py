@@ -27,6 +27,11 @@ from ledger.flows.base import (
 from ledger.results import Rejected
 
 
+def reversal_stream(entry_id: str) -> str:
+    """The stream of the reversal of the entry command ``entry_id`` wrote."""
+    return f"reversal:{entry_id}"
+
+
 def decide_post_entry(command: PostEntry, state: State) -> list[NewEvent] | Rejected:
     """Post a balanced entry. Rejects: see :func:`ledger.flows.base.post`, plus
     field_invalid (kind, memo, metadata) and effective_at_invalid."""
@@ -79,7 +84,7 @@ def decide_reverse(command: Reverse, state: State) -> list[NewEvent] | Rejected:
             f"{command.entry_id} wrote {type(fixed).__name__}, which its own flow undoes "
             "(Refund a payment, ReleaseHold a hold); Reverse does not",
         )
-    stream = f"reversal:{command.entry_id}"
+    stream = reversal_stream(command.entry_id)
     if state.stream_version(stream):
         return reject(RejectCode.ENTRY_ALREADY_REVERSED, f"{command.entry_id} is already reversed")
     postings = post(mirror(p for e in originals for p in e.postings), state)

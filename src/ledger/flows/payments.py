@@ -22,8 +22,6 @@ the whole payment, in any number of pieces, returns exactly F.
 
 from __future__ import annotations
 
-import re
-
 from ledger.accounts import is_valid_id
 from ledger.commands import Credit, Debit, Pay, PayBill, Refund
 from ledger.errors import RejectCode
@@ -42,11 +40,21 @@ from ledger.flows.base import (
     reject,
     wallet,
 )
+from ledger.flows.journal import reversal_stream
 from ledger.flows.tiers import check_outflow
 from ledger.results import Rejected
 
-BILL_REFERENCE = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
-"""A bill reference: 1..64 printable characters (what the biller printed on the bill)."""
+BILL_REFERENCE_MAX = 64
+"""A bill reference is 1..64 printable characters, without spaces at either end (what the
+biller printed on the bill; taken exactly, so "INV-1" and "inv-1" are two bills)."""
+
+
+def bill_reference_ok(reference: str) -> bool:
+    return (
+        0 < len(reference) <= BILL_REFERENCE_MAX
+        and reference.isprintable()
+        and reference == reference.strip()
+    )
 
 
 def payment_stream(payment_id: str) -> str:
@@ -111,10 +119,11 @@ def decide_pay_bill(command: PayBill, state: State) -> list[NewEvent] | Rejected
     problem = first_problem(
         check_party("biller", command.biller),
         None
-        if BILL_REFERENCE.fullmatch(command.bill_reference)
+        if bill_reference_ok(command.bill_reference)
         else reject(
             RejectCode.FIELD_INVALID,
-            f"bill_reference {command.bill_reference!r} must be 1..64 printable characters",
+            f"bill_reference {command.bill_reference!r} must be 1..{BILL_REFERENCE_MAX} "
+            "printable characters without spaces at either end",
         ),
         fee_problem(command.amount_minor, command.fee_minor, inside=True),
     )
@@ -124,7 +133,7 @@ def decide_pay_bill(command: PayBill, state: State) -> list[NewEvent] | Rejected
     earlier = [
         e
         for e in state.stream_events(stream)
-        if isinstance(e, BillPaid) and not state.stream_version(f"reversal:{e.entry_id}")
+        if isinstance(e, BillPaid) and not state.stream_version(reversal_stream(e.entry_id))
     ]
     if earlier and not (command.partial and all(e.partial for e in earlier)):
         return reject(
@@ -192,13 +201,16 @@ def decide_refund(command: Refund, state: State) -> list[NewEvent] | Rejected:
             f"refund, this refund asks for {amount}",
         )
     fee = fee_share(original.fee_minor, refunded + amount, original.amount_minor) - fee_back
-    chart = state.policy.chart
-    currency = original.postings[0].currency
+    # The accounts come from the payment's own postings (wallet, merchant payable, fee
+    # income, in the order decide_pay writes them), not from today's chart.
+    wallet_leg, payable_leg, *fee_leg = original.postings
+    fee_account = fee_leg[0].account if fee_leg else state.policy.chart.fee_income
+    currency = wallet_leg.currency
     postings = post(
         legs(
-            (Debit, chart.merchant(original.merchant), amount - fee, currency),
-            (Debit, chart.fee_income, fee, currency),
-            (Credit, original.wallet, amount, currency),
+            (Debit, payable_leg.account, amount - fee, currency),
+            (Debit, fee_account, fee, currency),
+            (Credit, wallet_leg.account, amount, currency),
         ),
         state,
     )

@@ -30,6 +30,7 @@ from ledger.flows.base import (
     wallet,
 )
 from ledger.flows.tiers import check_inflow
+from ledger.money import CURRENCIES
 from ledger.results import Rejected
 
 AGENT_CHANNELS = ("counter", "agent")
@@ -39,9 +40,11 @@ AGENT_CHANNELS = ("counter", "agent")
 def decide_top_up(command: TopUp, state: State) -> list[NewEvent] | Rejected:
     """Rejects, in order: field_invalid (channel, a counter or agent top-up without
     funding account, metadata), amount_invalid, account_not_found / field_invalid (the
-    funding account is not an asset), account_not_found / field_invalid / account_frozen /
-    account_closed (the wallet), limit_exceeded
-    (tier), then the entry's own rejections (:func:`ledger.flows.base.post`)."""
+    funding account is not an asset, or not one the channel may use: an agent's
+    receivable for counter and agent top-ups, a bank account otherwise),
+    account_not_found / field_invalid / account_frozen / account_closed (the wallet),
+    limit_exceeded (tier), then the entry's own rejections
+    (:func:`ledger.flows.base.post`)."""
     if command.channel not in TOP_UP_CHANNELS:
         return reject(
             RejectCode.FIELD_INVALID,
@@ -61,7 +64,9 @@ def decide_top_up(command: TopUp, state: State) -> list[NewEvent] | Rejected:
     )
     if problem is not None:
         return problem
-    problem = asset(state, funding, "funding_account")
+    problem = first_problem(
+        asset(state, funding, "funding_account"), _channel_funding(command.channel, funding, state)
+    )
     if problem is not None:
         return problem
     account = wallet(state, command.wallet)
@@ -94,8 +99,32 @@ def decide_top_up(command: TopUp, state: State) -> list[NewEvent] | Rejected:
     return [NewEvent(f"entry:{command.id}", 1, event, state.now_us)]
 
 
+def _channel_funding(channel: str, funding: str, state: State) -> Rejected | None:
+    """A counter or agent top-up is funded by an agent's receivable; any other channel by
+    an asset that is neither an agent's receivable nor an FX position."""
+    chart = state.policy.chart
+    agent = chart.agent_of(funding)
+    if channel in AGENT_CHANNELS and agent is None:
+        return reject(
+            RejectCode.FIELD_INVALID,
+            f"a {channel} top-up is funded by an agent's receivable "
+            f"({chart.agent_receivable}), not {funding}",
+        )
+    if channel not in AGENT_CHANNELS and (agent is not None or funding in _fx_accounts(state)):
+        return reject(
+            RejectCode.FIELD_INVALID,
+            f"a {channel} top-up lands in a bank account, not {funding}",
+        )
+    return None
+
+
+def _fx_accounts(state: State) -> set[str]:
+    chart = state.policy.chart
+    return {chart.fx(code) for code in CURRENCIES}
+
+
 def decide_settle_agent(command: SettleAgent, state: State) -> list[NewEvent] | Rejected:
-    """Rejects: field_invalid (agent id), amount_invalid, then the entry's own
+    """Rejects, in order: field_invalid (agent id), amount_invalid, then the entry's own
     rejections: account_not_found (no receivable for the agent), insufficient_funds
     (more than the agent owes), …"""
     problem = first_problem(

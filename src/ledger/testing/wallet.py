@@ -364,6 +364,11 @@ class WalletModel:
         if source is None:
             _refuse(RejectCode.ACCOUNT_NOT_FOUND)
         _refuse_if(source.opened.type != "asset", RejectCode.FIELD_INVALID)
+        at_agent = funding.startswith("agent:") and funding.endswith(":receivable")
+        if c.channel in ("counter", "agent"):
+            _refuse_if(not at_agent, RejectCode.FIELD_INVALID)
+        else:
+            _refuse_if(at_agent or funding.startswith("fx:"), RejectCode.FIELD_INVALID)
         currency = self._wallet(c.wallet).currency
         credited = c.amount_minor - c.fee_minor
         self._inflow(c.wallet, credited)
@@ -486,9 +491,13 @@ class WalletModel:
     def _exchange(self, c: Exchange, now_us: int) -> WalletPlan:
         self._amount(c.sell_amount_minor)
         self._amount(c.buy_amount_minor)
-        source, destination = self.accounts.get(c.source), self.accounts.get(c.destination)
-        if source is None or destination is None:
+        source = self._wallet(c.source)  # value leaves from a customer's money only
+        destination = self.accounts.get(c.destination)
+        if destination is None:
             _refuse(RejectCode.ACCOUNT_NOT_FOUND)
+        _refuse_if(destination.opened.type != "liability", RejectCode.FIELD_INVALID)
+        _refuse_if(destination.status == "frozen", RejectCode.ACCOUNT_FROZEN)
+        _refuse_if(destination.status == "closed", RejectCode.ACCOUNT_CLOSED)
         sell, buy = source.currency, destination.currency
         _refuse_if(sell == buy, RejectCode.FIELD_INVALID)
         self._outflow(c.source, c.sell_amount_minor, now_us)
@@ -510,7 +519,10 @@ class WalletModel:
         _refuse_if(c.hold in self.holds, RejectCode.HOLD_EXISTS)
         currency = self._wallet(c.wallet).currency
         self._outflow(c.wallet, c.amount_minor, now_us)
-        if c.destination in self.accounts:  # a tiered destination's cap counts the hold
+        destination = self.accounts.get(c.destination)
+        if destination is not None:  # open, and a tiered destination's cap counts the hold
+            _refuse_if(destination.status == "frozen", RejectCode.ACCOUNT_FROZEN)
+            _refuse_if(destination.status == "closed", RejectCode.ACCOUNT_CLOSED)
             self._inflow(c.destination, c.amount_minor)
 
         def effect() -> None:
@@ -837,6 +849,9 @@ class WalletMachine(RuleBasedStateMachine):
                 ("counter", None),  # field_invalid: a counter names its agent
                 ("counter", "agent:A9:receivable"),  # never opened
                 ("bank", _WALLETS[2]),  # field_invalid: not an asset
+                ("counter", "bank:trust"),  # field_invalid: a counter's cash is an agent's
+                ("bank", "agent:A1:receivable"),  # field_invalid: a bank top-up is a bank's
+                ("promptpay", "fx:THB:position"),  # field_invalid: not a bank account
             ]
         ),
         fee=_fee,
@@ -950,9 +965,16 @@ class WalletMachine(RuleBasedStateMachine):
         to_usd=st.booleans(),
         sell=st.integers(1, 100_000),
         buy=st.integers(1, 100_000),
+        twist=st.sampled_from([None] * 8 + ["merchant:M1:payable", "bank:trust", "fx:USD"]),
     )
-    def exchange(self, thb: str, to_usd: bool, sell: int, buy: int) -> None:
+    def exchange(self, thb: str, to_usd: bool, sell: int, buy: int, twist: str | None) -> None:
+        """Between a THB wallet and the USD one; now and then from a merchant payable or
+        the bank (only a wallet gives), or into an FX position (only a liability takes)."""
         source, destination = (thb, _USD_WALLET) if to_usd else (_USD_WALLET, thb)
+        if twist == "fx:USD":
+            destination = "fx:USD:position"
+        elif twist is not None:
+            source = twist
         self._submit(
             Exchange(
                 id=self._next_id("fx"),
