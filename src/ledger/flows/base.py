@@ -264,16 +264,26 @@ def _check_effects(
 
 def asset(state: State, account_id: str, role: str) -> Rejected | None:
     """account_not_found or field_invalid unless ``account_id`` is an asset account."""
+    found = _typed(
+        state,
+        account_id,
+        AccountType.ASSET,
+        f"{role} {account_id}",
+        "cash arrives in an asset (a bank account, an agent's receivable)",
+    )
+    return found if isinstance(found, Rejected) else None
+
+
+def _typed(
+    state: State, account_id: str, kind: AccountType, what: str, why: str
+) -> Account | Rejected:
+    """The account if it exists and is of type ``kind``: account_not_found, field_invalid."""
     found = state.account(account_id) if is_valid_id(account_id) else None
     if found is None:
         return reject(RejectCode.ACCOUNT_NOT_FOUND, f"no account {account_id!r}")
-    if found.type is not AccountType.ASSET:
-        return reject(
-            RejectCode.FIELD_INVALID,
-            f"{role} {account_id} is a {found.type} account; cash arrives in an asset "
-            "(a bank account, an agent's receivable)",
-        )
-    return None
+    if found.type is not kind:
+        return reject(RejectCode.FIELD_INVALID, f"{what} is a {found.type} account; {why}")
+    return found
 
 
 def check_party(role: str, party: str) -> Rejected | None:
@@ -334,15 +344,15 @@ def payee(state: State, account_id: str, role: str = "destination") -> Account |
     """The account ``account_id`` if it may be paid into: a liability (a wallet, a
     merchant's payable) that is open. account_not_found, field_invalid (another type),
     account_frozen, account_closed."""
-    found = state.account(account_id) if is_valid_id(account_id) else None
-    if found is None:
-        return reject(RejectCode.ACCOUNT_NOT_FOUND, f"no account {account_id!r}")
-    if found.type is not AccountType.LIABILITY:
-        return reject(
-            RejectCode.FIELD_INVALID,
-            f"{role} {account_id} is a {found.type} account; value is paid into a liability "
-            "(a wallet, a merchant's payable)",
-        )
+    found = _typed(
+        state,
+        account_id,
+        AccountType.LIABILITY,
+        f"{role} {account_id}",
+        "value is paid into a liability (a wallet, a merchant's payable)",
+    )
+    if isinstance(found, Rejected):
+        return found
     blocked = status_rejection(found)
     return found if blocked is None else blocked
 

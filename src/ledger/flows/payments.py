@@ -22,10 +22,10 @@ the whole payment, in any number of pieces, returns exactly F.
 
 from __future__ import annotations
 
-from ledger.accounts import is_valid_id
+from ledger.accounts import Account, is_valid_id
 from ledger.commands import Credit, Debit, Pay, PayBill, Refund
 from ledger.errors import RejectCode
-from ledger.events import BillPaid, PaymentMade, Refunded
+from ledger.events import BillPaid, PaymentMade, Posting, Refunded
 from ledger.flows.base import (
     NewEvent,
     State,
@@ -77,29 +77,10 @@ def decide_pay(command: Pay, state: State) -> list[NewEvent] | Rejected:
     )
     if problem is not None:
         return problem
-    account = wallet(state, command.wallet)
-    if isinstance(account, Rejected):
-        return account
-    limited = check_outflow(state, account, command.amount_minor)
-    if limited is not None:
-        return limited
-    chart = state.policy.chart
-    currency = account.currency
-    postings = post(
-        legs(
-            (Debit, account.id, command.amount_minor, currency),
-            (
-                Credit,
-                chart.merchant(command.merchant),
-                command.amount_minor - command.fee_minor,
-                currency,
-            ),
-            (Credit, chart.fee_income, command.fee_minor, currency),
-        ),
-        state,
-    )
-    if isinstance(postings, Rejected):
-        return postings
+    paid = _paid_into(state, command, state.policy.chart.merchant(command.merchant))
+    if isinstance(paid, Rejected):
+        return paid
+    account, postings = paid
     event = PaymentMade(
         postings=postings,
         wallet=account.id,
@@ -142,29 +123,10 @@ def decide_pay_bill(command: PayBill, state: State) -> list[NewEvent] | Rejected
             f"({len(earlier)} payment(s)); a further payment must be partial, after "
             "partial ones only",
         )
-    account = wallet(state, command.wallet)
-    if isinstance(account, Rejected):
-        return account
-    limited = check_outflow(state, account, command.amount_minor)
-    if limited is not None:
-        return limited
-    chart = state.policy.chart
-    currency = account.currency
-    postings = post(
-        legs(
-            (Debit, account.id, command.amount_minor, currency),
-            (
-                Credit,
-                chart.biller(command.biller),
-                command.amount_minor - command.fee_minor,
-                currency,
-            ),
-            (Credit, chart.fee_income, command.fee_minor, currency),
-        ),
-        state,
-    )
-    if isinstance(postings, Rejected):
-        return postings
+    paid = _paid_into(state, command, state.policy.chart.biller(command.biller))
+    if isinstance(paid, Rejected):
+        return paid
+    account, postings = paid
     event = BillPaid(
         postings=postings,
         entry_id=command.id,
@@ -176,6 +138,30 @@ def decide_pay_bill(command: PayBill, state: State) -> list[NewEvent] | Rejected
         partial=command.partial,
     )
     return [NewEvent(stream, next_version(state, stream), event, state.now_us)]
+
+
+def _paid_into(
+    state: State, command: Pay | PayBill, payable: str
+) -> tuple[Account, tuple[Posting, ...]] | Rejected:
+    """The paying wallet (checked, then its tier outflow) and the postings of a payment
+    into ``payable`` net of the fee: Dr wallet amount; Cr payable amount - fee; Cr fee
+    income fee."""
+    account = wallet(state, command.wallet)
+    if isinstance(account, Rejected):
+        return account
+    limited = check_outflow(state, account, command.amount_minor)
+    if limited is not None:
+        return limited
+    currency = account.currency
+    postings = post(
+        legs(
+            (Debit, account.id, command.amount_minor, currency),
+            (Credit, payable, command.amount_minor - command.fee_minor, currency),
+            (Credit, state.policy.chart.fee_income, command.fee_minor, currency),
+        ),
+        state,
+    )
+    return postings if isinstance(postings, Rejected) else (account, postings)
 
 
 def decide_refund(command: Refund, state: State) -> list[NewEvent] | Rejected:

@@ -419,3 +419,10 @@ class LedgerMachine(RuleBasedStateMachine):
     @invariant()
     def log_grows_only_by_accepted_commands(self) -> None:
         assert self.book.head()[0] == self.model.events
+
+    @invariant()
+    def rebuilt_balances_equal_inline(self) -> None:
+        """Balances folded from the log, from scratch, equal the ones kept inline."""
+        from projections import rebuild
+
+        assert rebuild(self.book.events()) == {b.account: b for b in self.book.balances()}
