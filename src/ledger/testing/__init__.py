@@ -23,7 +23,7 @@ itself, so holds expire and daily and monthly limits roll over; its model is
 :class:`WalletModel`. Override ``open_ledger(clock)`` to run it on another store.
 """
 
-from ledger.testing.machine import LedgerMachine, Model
+from ledger.testing.machine import AuditedMachine, LedgerMachine, Model
 from ledger.testing.strategies import (
     account_ids,
     account_types,
@@ -37,6 +37,7 @@ from ledger.testing.strategies import (
 from ledger.testing.wallet import ManualClock, WalletMachine, WalletModel
 
 __all__ = [
+    "AuditedMachine",
     "LedgerMachine",
     "ManualClock",
     "Model",

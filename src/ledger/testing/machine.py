@@ -189,20 +189,25 @@ _amount = st.integers(0, 19).flatmap(
 )
 
 
-class LedgerMachine(RuleBasedStateMachine):
-    """Random command sequences against a ledger, checked against :class:`Model`."""
+class AuditedMachine(RuleBasedStateMachine):
+    """What every ledger machine shares: fresh command ids, balances rebuilt from the log
+    equal to the inline ones after every step, and the whole audit at the end."""
 
-    entry_ids = Bundle("entry_ids")
+    book: Ledger
 
     def __init__(self) -> None:
         super().__init__()
-        self.book = self.open_ledger()
-        self.model = Model()
         self._ids = itertools.count(1)
 
-    def open_ledger(self) -> Ledger:
-        """The ledger under test; override to test another store or configuration."""
-        return Ledger.open(":memory:")
+    def _next_id(self, prefix: str) -> str:
+        return f"{prefix}-{next(self._ids)}"
+
+    @invariant()
+    def rebuilt_balances_equal_inline(self) -> None:
+        """Balances folded from the log, from scratch, equal the ones kept inline."""
+        from projections import rebuild
+
+        assert rebuild(self.book.events()) == {b.account: b for b in self.book.balances()}
 
     def teardown(self) -> None:
         from ledger.audit import verify
@@ -211,8 +216,20 @@ class LedgerMachine(RuleBasedStateMachine):
         assert report.ok, report.findings
         self.book.close()
 
-    def _next_id(self, prefix: str) -> str:
-        return f"{prefix}-{next(self._ids)}"
+
+class LedgerMachine(AuditedMachine):
+    """Random command sequences against a ledger, checked against :class:`Model`."""
+
+    entry_ids = Bundle("entry_ids")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.book = self.open_ledger()
+        self.model = Model()
+
+    def open_ledger(self) -> Ledger:
+        """The ledger under test; override to test another store or configuration."""
+        return Ledger.open(":memory:")
 
     def _submit(self, command: Command) -> Result:
         expected = self.model.expect(command)
@@ -419,10 +436,3 @@ class LedgerMachine(RuleBasedStateMachine):
     @invariant()
     def log_grows_only_by_accepted_commands(self) -> None:
         assert self.book.head()[0] == self.model.events
-
-    @invariant()
-    def rebuilt_balances_equal_inline(self) -> None:
-        """Balances folded from the log, from scratch, equal the ones kept inline."""
-        from projections import rebuild
-
-        assert rebuild(self.book.events()) == {b.account: b for b in self.book.balances()}

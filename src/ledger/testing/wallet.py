@@ -5,7 +5,6 @@ on a clock the machine moves itself."""
 from __future__ import annotations
 
 import copy
-import itertools
 import math
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -15,7 +14,6 @@ from typing import Any, NoReturn
 import attrs
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    RuleBasedStateMachine,
     initialize,
     invariant,
     precondition,
@@ -59,6 +57,7 @@ from ledger.events import (
 from ledger.flows.chart import Chart
 from ledger.money import AMOUNT_MAX_MINOR
 from ledger.results import Accepted, Rejected, Result
+from ledger.testing.machine import AuditedMachine
 from ledger.times import to_us
 
 # --- the wallet flows -----------------------------------------------------------------
@@ -705,7 +704,7 @@ _limit = st.sampled_from([None, None, 20_000, 50_000, 150_000])
 _Cap = tuple[int | None, int | None, int | None, int | None]
 
 
-class WalletMachine(RuleBasedStateMachine):
+class WalletMachine(AuditedMachine):
     """Random wallet-flow commands against a ledger on a hand-moved clock, checked
     against :class:`WalletModel` after every step.
 
@@ -724,7 +723,6 @@ class WalletMachine(RuleBasedStateMachine):
         self.clock = ManualClock(_STARTS[0])
         self.book = self.open_ledger(self.clock)
         self.model = WalletModel(chart=self.book.chart)
-        self._ids = itertools.count(1)
         self._pay_ids: list[str] = []
         self._log_seq = 0
         self._log_payments: dict[str, tuple[int, int]] = {}
@@ -736,16 +734,6 @@ class WalletMachine(RuleBasedStateMachine):
     def open_ledger(self, clock: ManualClock) -> Ledger:
         """The ledger under test, on ``clock``; override for another store."""
         return Ledger.open(":memory:", clock=clock, timezone="Asia/Bangkok")
-
-    def teardown(self) -> None:
-        from ledger.audit import verify
-
-        report = verify(self.book)
-        assert report.ok, report.findings
-        self.book.close()
-
-    def _next_id(self, prefix: str) -> str:
-        return f"{prefix}-{next(self._ids)}"
 
     def _submit(self, command: Command) -> Result:
         now_us = self.clock.now_us
@@ -1322,10 +1310,3 @@ class WalletMachine(RuleBasedStateMachine):
     @invariant()
     def log_grows_only_by_accepted_commands(self) -> None:
         assert self.book.head()[0] == self.model.events
-
-    @invariant()
-    def rebuilt_balances_equal_inline(self) -> None:
-        """Balances folded from the log, from scratch, equal the ones kept inline."""
-        from projections import rebuild
-
-        assert rebuild(self.book.events()) == {b.account: b for b in self.book.balances()}
