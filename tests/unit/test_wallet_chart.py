@@ -291,6 +291,8 @@ def test_the_chart_knows_an_agent_from_its_receivable() -> None:
     assert chart.agent_of("bank:trust") is None
     assert Chart().agent_of("agent:A1:receivable") == "A1"
     assert Chart().agent_of("agent:A 1:receivable") is None
+    assert Chart().fx_of("fx:USD:position") == "USD"
+    assert Chart().fx_of("bank:trust") is None
 
 
 def test_a_default_ledger_keeps_days_in_bangkok(book: Ledger) -> None:

@@ -101,6 +101,10 @@ class Chart:
         """The agent whose receivable ``account_id`` is, None if it is no agent's."""
         return _party_of(self.agent_receivable, "agent", account_id)
 
+    def fx_of(self, account_id: str) -> str | None:
+        """The currency whose FX position ``account_id`` is, None if it is none."""
+        return _party_of(self.fx_position, "currency", account_id)
+
     # --- the commands that open the chart's accounts ----------------------------------
 
     def system_accounts(self, fx_currencies: Iterable[str] = ()) -> list[OpenAccount]:

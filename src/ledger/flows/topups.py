@@ -30,7 +30,6 @@ from ledger.flows.base import (
     wallet,
 )
 from ledger.flows.tiers import check_inflow
-from ledger.money import CURRENCIES
 from ledger.results import Rejected
 
 AGENT_CHANNELS = ("counter", "agent")
@@ -110,17 +109,12 @@ def _channel_funding(channel: str, funding: str, state: State) -> Rejected | Non
             f"a {channel} top-up is funded by an agent's receivable "
             f"({chart.agent_receivable}), not {funding}",
         )
-    if channel not in AGENT_CHANNELS and (agent is not None or funding in _fx_accounts(state)):
+    if channel not in AGENT_CHANNELS and (agent is not None or chart.fx_of(funding) is not None):
         return reject(
             RejectCode.FIELD_INVALID,
             f"a {channel} top-up lands in a bank account, not {funding}",
         )
     return None
-
-
-def _fx_accounts(state: State) -> set[str]:
-    chart = state.policy.chart
-    return {chart.fx(code) for code in CURRENCIES}
 
 
 def decide_settle_agent(command: SettleAgent, state: State) -> list[NewEvent] | Rejected:
