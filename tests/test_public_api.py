@@ -18,6 +18,9 @@ PUBLIC = {
     "AssignTier", "CaptureHold", "Chart", "DefineTier", "Exchange", "ExpireHolds", "Pay",
     "PayBill", "PlaceHold", "Refund", "ReleaseHold", "SettleAgent", "TopUp", "Transfer",
     "Withdraw",
+    # cash on delivery
+    "CodDelivered", "CodDeliveryFailed", "CodPolicy", "CodRefunded", "CodReleased",
+    "CodRemitted", "CodReturned", "PayoutMerchant", "ResolveDispute",
 }  # fmt: skip
 
 # Codes are stable: never renamed, never reused. Add new ones at the end of a group.
@@ -57,6 +60,15 @@ CODES = {
     "HOLD_EXPIRED": "hold_expired",
     "CAPTURE_EXCEEDS_HOLD": "capture_exceeds_hold",
     "TIER_NOT_FOUND": "tier_not_found",
+    "ORDER_EXISTS": "order_exists",
+    "ORDER_NOT_FOUND": "order_not_found",
+    "ORDER_NOT_DELIVERED": "order_not_delivered",
+    "ORDER_ALREADY_REMITTED": "order_already_remitted",
+    "ORDER_ALREADY_RETURNED": "order_already_returned",
+    "ORDER_NOT_RETURNED": "order_not_returned",
+    "ORDER_ALREADY_REFUNDED": "order_already_refunded",
+    "REMITTANCE_EXISTS": "remittance_exists",
+    "REMITTANCE_EXCEEDS_DUE": "remittance_exceeds_due",
 }
 
 

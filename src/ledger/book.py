@@ -32,7 +32,7 @@ from ledger.errors import (
     UnknownAccount,
 )
 from ledger.flows import decide
-from ledger.flows.base import Policy
+from ledger.flows.base import CodPolicy, Policy
 from ledger.flows.chart import Chart
 from ledger.results import Accepted, Rejected, Result
 from ledger.store.base import RecordedEvent, Store, StoredCommand, Transaction
@@ -99,6 +99,7 @@ class Ledger:
         create: bool = True,
         chart: Chart | None = None,
         timezone: str | tzinfo = "Asia/Bangkok",
+        cod: CodPolicy | None = None,
     ) -> Ledger:
         """Open the ledger at ``path`` (a new one if the file is missing or empty, unless
         ``create=False``); ``":memory:"`` for tests.
@@ -106,7 +107,8 @@ class Ledger:
         ``clock`` returns an aware datetime for ``recorded_at``; ``durability="normal"``
         trades power-loss safety for speed (docs/durability.md). ``chart`` names the
         system accounts the wallet flows post to; ``timezone`` (an IANA name or a tzinfo)
-        is where business days start, for daily and monthly limits.
+        is where business days start, for daily and monthly limits; ``cod`` holds the
+        cash-on-delivery rules (return window, VAT on fees).
         """
         if not isinstance(path, (str, os.PathLike)):
             raise InvalidCommand(f"Ledger.open takes a path or ':memory:', not {path!r}")
@@ -116,11 +118,14 @@ class Ledger:
             raise InvalidCommand(f"backdate_limit is a timedelta, not {backdate_limit!r}")
         if chart is not None and not isinstance(chart, Chart):
             raise InvalidCommand(f"chart is a ledger.flows.Chart, not {chart!r}")
+        if cod is not None and not isinstance(cod, CodPolicy):
+            raise InvalidCommand(f"cod is a ledger.CodPolicy, not {cod!r}")
         zone = _zone(timezone)
         policy = Policy(
             backdate_limit=Policy().backdate_limit if backdate_limit is None else backdate_limit,
             chart=chart or Chart(),
             timezone=zone,
+            cod=cod or CodPolicy(),
         )
         store = SqliteStore(
             path, durability=durability, busy_timeout_ms=busy_timeout_ms, create=create
@@ -158,12 +163,13 @@ class Ledger:
         """The system accounts the wallet flows post to."""
         return self._policy.chart
 
-    def open_chart(self, fx_currencies: Iterable[str] = ()) -> list[Result]:
-        """Open the chart's system accounts (bank trust, fee income, and FX positions for
-        ``fx_currencies``) in one transaction. Safe to call on every start: an account
-        already open with these attributes is answered ``account_exists`` or, for the
-        same command, an idempotent replay; nothing is written twice."""
-        return self.submit_many(self._policy.chart.system_accounts(fx_currencies))
+    def open_chart(self, fx_currencies: Iterable[str] = (), *, cod: bool = False) -> list[Result]:
+        """Open the chart's system accounts (bank trust, fee income, FX positions for
+        ``fx_currencies``, and with ``cod`` the cash-on-delivery accounts) in one
+        transaction. Safe to call on every start: an account already open with these
+        attributes is answered ``account_exists`` or, for the same command, an idempotent
+        replay; nothing is written twice."""
+        return self.submit_many(self._policy.chart.system_accounts(fx_currencies, cod=cod))
 
     @property
     def store(self) -> Store:

@@ -246,6 +246,124 @@ class TierAssigned(EventBase, frozen=True, kw_only=True, tag="tier_assigned"):
     tier: str
 
 
+# --- cash on delivery -----------------------------------------------------------------
+
+
+class CodOrderDelivered(MoneyEvent, frozen=True, kw_only=True, tag="cod_delivered"):
+    """The courier took ``amount_minor`` in cash at the door; the merchant's pending
+    payable got it less the commission (``vat_minor`` of it is VAT) and shipping.
+
+    ``releasable_at`` is when the return window ends: the COD policy in force at
+    delivery, recorded so that a later change of policy never moves it.
+    """
+
+    REVERSIBLE: ClassVar[bool] = False
+    order: str
+    courier: str
+    merchant: str
+    amount_minor: int
+    commission_minor: int
+    vat_minor: int
+    shipping_minor: int
+    courier_fee_minor: int = 0
+    releasable_at: datetime
+
+
+class CodOrderFailed(MoneyEvent, frozen=True, kw_only=True, tag="cod_delivery_failed"):
+    """The order went back to the merchant undelivered; no cash moved. A return-to-origin
+    fee, if any, is owed by the merchant (``vat_minor`` of it is VAT)."""
+
+    REVERSIBLE: ClassVar[bool] = False
+    order: str
+    merchant: str | None = None
+    courier: str | None = None
+    rto_fee_minor: int = 0
+    vat_minor: int = 0
+
+
+class CodRemittanceReceived(MoneyEvent, frozen=True, kw_only=True, tag="cod_remittance_received"):
+    """A courier deposited ``amount_minor`` for ``orders``. Of their cash it kept
+    ``shipping_minor`` and ``courier_fee_minor``; ``shortfall_minor`` went to its dispute
+    receivable (``due_minor`` is what it should have deposited)."""
+
+    REVERSIBLE: ClassVar[bool] = False
+    remittance: str
+    courier: str
+    orders: tuple[str, ...]
+    amount_minor: int
+    due_minor: int
+    shipping_minor: int = 0
+    courier_fee_minor: int = 0
+    shortfall_minor: int = 0
+
+
+class CodOrderRemitted(EventBase, frozen=True, kw_only=True, tag="cod_order_remitted"):
+    """The order's cash came in with remittance ``remittance`` (its money is there)."""
+
+    order: str
+    remittance: str
+
+
+class CodOrderReleased(MoneyEvent, frozen=True, kw_only=True, tag="cod_order_released"):
+    """The return window ended: the merchant's ``amount_minor`` moved to available."""
+
+    REVERSIBLE: ClassVar[bool] = False
+    order: str
+    merchant: str
+    amount_minor: int
+
+
+class MerchantPaidOut(MoneyEvent, frozen=True, kw_only=True, tag="merchant_paid_out"):
+    """All ``available_minor`` of a merchant left its available payable: ``netted_minor``
+    against what it owed, ``paid_minor`` to ``to`` (its ``bank`` or its ``wallet``)."""
+
+    REVERSIBLE: ClassVar[bool] = False
+    merchant: str
+    to: str
+    available_minor: int
+    netted_minor: int = 0
+    paid_minor: int
+    orders: tuple[str, ...] = ()
+
+
+class CodOrderPaidOut(EventBase, frozen=True, kw_only=True, tag="cod_order_paid_out"):
+    """The order's money reached the merchant with payout ``payout`` (a command id)."""
+
+    order: str
+    payout: str
+
+
+class CodOrderReturned(MoneyEvent, frozen=True, kw_only=True, tag="cod_order_returned"):
+    """The buyer returned the order at ``stage`` (``pending``, ``available`` or
+    ``paid_out``: where the merchant's share was); ``refund_minor`` is owed to the buyer.
+    ``commission_refunded`` says whether the platform gave back its commission."""
+
+    REVERSIBLE: ClassVar[bool] = False
+    order: str
+    merchant: str
+    stage: str
+    refund_minor: int
+    commission_refunded: bool = True
+
+
+class CodBuyerRefunded(MoneyEvent, frozen=True, kw_only=True, tag="cod_buyer_refunded"):
+    """The buyer got ``amount_minor`` back, into ``wallet`` or (None) to its bank."""
+
+    REVERSIBLE: ClassVar[bool] = False
+    order: str
+    amount_minor: int
+    wallet: str | None = None
+
+
+class CourierDisputeResolved(MoneyEvent, frozen=True, kw_only=True, tag="courier_dispute_resolved"):
+    """``amount_minor`` of a courier's shortfall ended: ``recovered`` or ``written_off``."""
+
+    REVERSIBLE: ClassVar[bool] = False
+    courier: str
+    amount_minor: int
+    outcome: str
+
+
 Event = (
     AccountOpened
     | AccountFrozen
@@ -267,6 +385,16 @@ Event = (
     | HoldExpired
     | TierDefined
     | TierAssigned
+    | CodOrderDelivered
+    | CodOrderFailed
+    | CodRemittanceReceived
+    | CodOrderRemitted
+    | CodOrderReleased
+    | MerchantPaidOut
+    | CodOrderPaidOut
+    | CodOrderReturned
+    | CodBuyerRefunded
+    | CourierDisputeResolved
 )
 """The one union of stored events; a new event type is added here and in EVENT_TYPES."""
 
@@ -293,6 +421,16 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
         HoldExpired,
         TierDefined,
         TierAssigned,
+        CodOrderDelivered,
+        CodOrderFailed,
+        CodRemittanceReceived,
+        CodOrderRemitted,
+        CodOrderReleased,
+        MerchantPaidOut,
+        CodOrderPaidOut,
+        CodOrderReturned,
+        CodBuyerRefunded,
+        CourierDisputeResolved,
     )
 }
 

@@ -15,6 +15,18 @@ through.
 
 from ledger.commands.accounts import CloseAccount, FreezeAccount, OpenAccount, UnfreezeAccount
 from ledger.commands.base import Command, canonical_bytes
+from ledger.commands.cod import (
+    DISPUTE_OUTCOMES,
+    PAYOUT_DESTINATIONS,
+    CodDelivered,
+    CodDeliveryFailed,
+    CodRefunded,
+    CodReleased,
+    CodRemitted,
+    CodReturned,
+    PayoutMerchant,
+    ResolveDispute,
+)
 from ledger.commands.exchange import Exchange
 from ledger.commands.holds import CaptureHold, ExpireHolds, PlaceHold, ReleaseHold
 from ledger.commands.journal import Credit, Debit, Leg, PostEntry, Reverse
@@ -24,10 +36,18 @@ from ledger.commands.topups import TOP_UP_CHANNELS, SettleAgent, TopUp
 from ledger.commands.transfers import Transfer, Withdraw
 
 __all__ = [
+    "DISPUTE_OUTCOMES",
+    "PAYOUT_DESTINATIONS",
     "TOP_UP_CHANNELS",
     "AssignTier",
     "CaptureHold",
     "CloseAccount",
+    "CodDelivered",
+    "CodDeliveryFailed",
+    "CodRefunded",
+    "CodReleased",
+    "CodRemitted",
+    "CodReturned",
     "Command",
     "Credit",
     "Debit",
@@ -39,10 +59,12 @@ __all__ = [
     "OpenAccount",
     "Pay",
     "PayBill",
+    "PayoutMerchant",
     "PlaceHold",
     "PostEntry",
     "Refund",
     "ReleaseHold",
+    "ResolveDispute",
     "Reverse",
     "SettleAgent",
     "TopUp",

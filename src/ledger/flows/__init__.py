@@ -13,6 +13,12 @@ from ledger.commands import (
     AssignTier,
     CaptureHold,
     CloseAccount,
+    CodDelivered,
+    CodDeliveryFailed,
+    CodRefunded,
+    CodReleased,
+    CodRemitted,
+    CodReturned,
     Command,
     DefineTier,
     Exchange,
@@ -21,10 +27,12 @@ from ledger.commands import (
     OpenAccount,
     Pay,
     PayBill,
+    PayoutMerchant,
     PlaceHold,
     PostEntry,
     Refund,
     ReleaseHold,
+    ResolveDispute,
     Reverse,
     SettleAgent,
     TopUp,
@@ -33,7 +41,17 @@ from ledger.commands import (
     Withdraw,
 )
 from ledger.errors import InvalidCommand
-from ledger.flows import accounts, exchange, holds, journal, payments, tiers, topups, transfers
+from ledger.flows import (
+    accounts,
+    cod,
+    exchange,
+    holds,
+    journal,
+    payments,
+    tiers,
+    topups,
+    transfers,
+)
 from ledger.flows.base import NewEvent, Policy, State
 from ledger.flows.chart import Chart
 from ledger.results import Rejected
@@ -61,6 +79,14 @@ DECIDERS: dict[type[Command], Decider] = {
     ExpireHolds: holds.decide_expire_holds,
     DefineTier: tiers.decide_define_tier,
     AssignTier: tiers.decide_assign_tier,
+    CodDelivered: cod.decide_cod_delivered,
+    CodDeliveryFailed: cod.decide_cod_delivery_failed,
+    CodRemitted: cod.decide_cod_remitted,
+    ResolveDispute: cod.decide_resolve_dispute,
+    CodReleased: cod.decide_cod_released,
+    PayoutMerchant: cod.decide_payout_merchant,
+    CodReturned: cod.decide_cod_returned,
+    CodRefunded: cod.decide_cod_refunded,
 }
 
 

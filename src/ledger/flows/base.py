@@ -19,7 +19,7 @@ import attrs
 
 from ledger.accounts import Account, AccountStatus, AccountType, Counters, Phase, is_valid_id
 from ledger.commands import Credit, Debit
-from ledger.errors import RejectCode
+from ledger.errors import InvalidCommand, RejectCode
 from ledger.events import Event, MoneyEvent, Posting
 from ledger.flows.chart import Chart
 from ledger.money import amount_problem
@@ -36,6 +36,40 @@ _KIND = re.compile(r"^[a-z][a-z0-9_.\-]{0,63}$")
 _METADATA_KEY = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 
+def _window(instance: object, attribute: attrs.Attribute[timedelta], value: object) -> None:
+    if not isinstance(value, timedelta) or value < timedelta(0):
+        raise InvalidCommand(f"CodPolicy.{attribute.name} is a timedelta >= 0, not {value!r}")
+
+
+def _rate_bps(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if type(value) is not int or not 0 <= value <= 10_000:
+        raise InvalidCommand(
+            f"CodPolicy.{attribute.name} is an int of basis points in 0..10000, not {value!r}"
+        )
+
+
+def _bool(instance: object, attribute: attrs.Attribute[bool], value: object) -> None:
+    if type(value) is not bool:
+        raise InvalidCommand(f"CodPolicy.{attribute.name} is a bool, not {value!r}")
+
+
+@attrs.frozen
+class CodPolicy:
+    """The cash-on-delivery rules (docs/flows/cod.md). What applied to an order is
+    recorded in its events (its VAT, the end of its return window), so a change here
+    never rewrites an order already delivered."""
+
+    return_window: timedelta = attrs.field(default=timedelta(days=7), validator=_window)
+    """How long after delivery the buyer may still return the order before the merchant's
+    money becomes available."""
+    vat_rate_bps: int = attrs.field(default=700, validator=_rate_bps)
+    """VAT on the platform's commission and return-to-origin fees, which include it:
+    VAT = fee x rate / (10000 + rate), rounded half up to the minor unit."""
+    release_after_remittance: bool = attrs.field(default=True, validator=_bool)
+    """Release an order only once its courier has remitted the cash, so a merchant is
+    never paid with money the platform has not collected."""
+
+
 @attrs.frozen
 class Policy:
     """Rules a ledger is opened with. Every figure is configuration, not a constant."""
@@ -48,6 +82,8 @@ class Policy:
     """The system accounts the wallet flows post to."""
     timezone: tzinfo = attrs.field(factory=lambda: ZoneInfo("Asia/Bangkok"))
     """Where a business day starts and ends: daily and monthly limits, report cut-offs."""
+    cod: CodPolicy = attrs.field(factory=CodPolicy)
+    """The cash-on-delivery rules: return window, VAT on fees, release after remittance."""
 
 
 class State(Protocol):

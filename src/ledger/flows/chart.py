@@ -85,6 +85,50 @@ class Chart:
     )
     """The FX position in one currency (asset): every cross-currency leg goes through it."""
 
+    # --- cash on delivery (docs/flows/cod.md): the platform is an agent, only its fees
+    # are revenue ----------------------------------------------------------------------
+    commission_income: str = attrs.field(default="income:commission", validator=_name)
+    """The platform's COD commission, net of VAT (income)."""
+    vat_output: str = attrs.field(default="liability:vat_output", validator=_name)
+    """VAT collected inside commissions and fees, owed to the revenue department."""
+    cod_fee_expense: str = attrs.field(default="expense:cod_fee", validator=_name)
+    """What couriers charge for collecting cash (expense)."""
+    refunds_payable: str = attrs.field(default="liability:refunds_payable", validator=_name)
+    """Refunds of returned orders owed to buyers until paid (liability)."""
+    rto_fee_income: str = attrs.field(default="income:rto_fees", validator=_name)
+    """Return-to-origin fees charged to merchants for failed deliveries, net of VAT."""
+    cod_loss_expense: str = attrs.field(default="expense:cod_losses", validator=_name)
+    """Courier shortfalls written off (expense)."""
+    courier_cod_receivable: str = attrs.field(
+        default="courier:{courier}:cod_receivable", validator=_template("courier")
+    )
+    """Cash a courier collected at the door and has not remitted (asset, no overdraft)."""
+    courier_shipping_payable: str = attrs.field(
+        default="courier:{courier}:shipping_payable", validator=_template("courier")
+    )
+    """Shipping owed to a courier; it keeps it out of the cash when it remits."""
+    courier_dispute_receivable: str = attrs.field(
+        default="courier:{courier}:dispute_receivable", validator=_template("courier")
+    )
+    """What a courier remitted short, until recovered or written off (asset)."""
+    merchant_pending_payable: str = attrs.field(
+        default="merchant:{merchant}:payable_pending", validator=_template("merchant")
+    )
+    """A merchant's COD money inside the return window (liability)."""
+    merchant_available_payable: str = attrs.field(
+        default="merchant:{merchant}:payable_available", validator=_template("merchant")
+    )
+    """A merchant's COD money past the return window, to be paid out (liability)."""
+    merchant_receivable: str = attrs.field(
+        default="merchant:{merchant}:receivable", validator=_template("merchant")
+    )
+    """What a merchant owes the platform (returns after payout, return-to-origin fees),
+    recovered from its next payout (asset, no overdraft)."""
+    merchant_wallet: str = attrs.field(
+        default="merchant:{merchant}:wallet", validator=_template("merchant")
+    )
+    """A merchant's wallet (e-money), where ``PayoutMerchant(to="wallet")`` pays."""
+
     def agent(self, agent: str) -> str:
         return self.agent_receivable.format(agent=agent)
 
@@ -97,6 +141,28 @@ class Chart:
     def fx(self, currency: str) -> str:
         return self.fx_position.format(currency=currency)
 
+    def cod_receivable(self, courier: str) -> str:
+        return self.courier_cod_receivable.format(courier=courier)
+
+    def shipping_payable(self, courier: str) -> str:
+        return self.courier_shipping_payable.format(courier=courier)
+
+    def dispute_receivable(self, courier: str) -> str:
+        return self.courier_dispute_receivable.format(courier=courier)
+
+    def pending_payable(self, merchant: str) -> str:
+        return self.merchant_pending_payable.format(merchant=merchant)
+
+    def available_payable(self, merchant: str) -> str:
+        return self.merchant_available_payable.format(merchant=merchant)
+
+    def owed_by(self, merchant: str) -> str:
+        """The merchant's receivable: what it owes the platform."""
+        return self.merchant_receivable.format(merchant=merchant)
+
+    def wallet_of(self, merchant: str) -> str:
+        return self.merchant_wallet.format(merchant=merchant)
+
     def agent_of(self, account_id: str) -> str | None:
         """The agent whose receivable ``account_id`` is, None if it is no agent's."""
         return _party_of(self.agent_receivable, "agent", account_id)
@@ -107,10 +173,13 @@ class Chart:
 
     # --- the commands that open the chart's accounts ----------------------------------
 
-    def system_accounts(self, fx_currencies: Iterable[str] = ()) -> list[OpenAccount]:
-        """The bank trust and fee income accounts, and an FX position for the chart's
-        currency and each of ``fx_currencies``. Ids are ``open:<account>``, so opening
-        the chart twice is an idempotent retry."""
+    def system_accounts(
+        self, fx_currencies: Iterable[str] = (), *, cod: bool = False
+    ) -> list[OpenAccount]:
+        """The bank trust and fee income accounts, an FX position for the chart's
+        currency and each of ``fx_currencies``, and with ``cod`` the cash-on-delivery
+        system accounts. Ids are ``open:<account>``, so opening the chart twice is an
+        idempotent retry."""
         commands = [
             _open(self.bank_trust, "asset", self.currency, no_overdraft=True),
             _open(self.fee_income, "income", self.currency),
@@ -120,7 +189,39 @@ class Chart:
                 _open(self.fx(code), "asset", code)
                 for code in dict.fromkeys([self.currency, *fx_currencies])
             ]
+        if cod:
+            commands += [
+                _open(self.commission_income, "income", self.currency),
+                _open(self.vat_output, "liability", self.currency),
+                _open(self.cod_fee_expense, "expense", self.currency),
+                _open(self.refunds_payable, "liability", self.currency),
+                _open(self.rto_fee_income, "income", self.currency),
+                _open(self.cod_loss_expense, "expense", self.currency),
+            ]
         return commands
+
+    def open_courier(self, courier: str) -> list[OpenAccount]:
+        """A courier's COD receivable, shipping payable and dispute receivable. The two
+        receivables (assets) cannot go below zero: a remittance or a resolution clears at
+        most what the courier owes."""
+        return [
+            _open(self.cod_receivable(courier), "asset", self.currency, no_overdraft=True),
+            _open(self.shipping_payable(courier), "liability", self.currency),
+            _open(self.dispute_receivable(courier), "asset", self.currency, no_overdraft=True),
+        ]
+
+    def open_cod_merchant(self, merchant: str) -> list[OpenAccount]:
+        """A COD merchant's pending and available payables, its receivable (what it owes,
+        which cannot go below zero) and its wallet (``wallet_type`` merchant). The payables
+        are liabilities without ``no_overdraft``, so no wallet flow takes them for a
+        wallet; the COD flows never take more from them than the orders put in, and money
+        a return takes back after payout is owed through the receivable instead."""
+        return [
+            _open(self.pending_payable(merchant), "liability", self.currency),
+            _open(self.available_payable(merchant), "liability", self.currency),
+            _open(self.owed_by(merchant), "asset", self.currency, no_overdraft=True),
+            self.open_wallet(self.wallet_of(merchant), wallet_type="merchant"),
+        ]
 
     def open_agent(self, agent: str) -> OpenAccount:
         """An agent's receivable: it cannot go below zero (an agent settles what it owes)."""

@@ -1,0 +1,758 @@
+"""Cash on delivery: every command's postings, the order of DOMAIN.md to the satang, the
+order's state machine, and a rejection (appending nothing) for every out-of-order step."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from fractions import Fraction
+
+import pytest
+
+from ledger import (
+    Accepted,
+    AmountError,
+    CodDelivered,
+    CodDeliveryFailed,
+    CodPolicy,
+    CodRefunded,
+    CodReleased,
+    CodRemitted,
+    CodReturned,
+    Credit,
+    Debit,
+    FreezeAccount,
+    InvalidCommand,
+    Ledger,
+    OpenAccount,
+    PayoutMerchant,
+    PostEntry,
+    RejectCode,
+    Rejected,
+    ResolveDispute,
+)
+from ledger.events import (
+    CodBuyerRefunded,
+    CodOrderDelivered,
+    CodOrderFailed,
+    CodOrderPaidOut,
+    CodOrderReleased,
+    CodOrderRemitted,
+    CodOrderReturned,
+    CodRemittanceReceived,
+    CourierDisputeResolved,
+    MerchantPaidOut,
+)
+from ledger.flows.cod import ORDERS_PER_REMITTANCE_MAX, fold_order, vat_inside
+from ledger.money import AMOUNT_MAX_MINOR
+from tests.unit.conftest import (
+    FakeClock,
+    assert_accepted,
+    assert_rejected,
+    balance_of,
+    leg,
+    only_event,
+    written,
+)
+
+WEEK = timedelta(days=7)
+CAPITAL_MINOR = 10_000_000
+"""Operating cash in the bank (equity), so refunds to a buyer's bank can be paid."""
+
+
+def open_cod(book: Ledger) -> Ledger:
+    """The chart with its COD accounts; couriers K1, K2; merchants M1, M2; a buyer wallet;
+    and the platform's own capital in the bank."""
+    chart = book.chart
+    commands = [
+        *chart.system_accounts(cod=True),
+        *chart.open_courier("K1"),
+        *chart.open_courier("K2"),
+        *chart.open_cod_merchant("M1"),
+        *chart.open_cod_merchant("M2"),
+        chart.open_wallet("wallet:buyer"),
+        OpenAccount(id="open:equity", account="equity:capital", type="equity", currency="THB"),
+        PostEntry(
+            id="capital",
+            kind="capital",
+            postings=[
+                Debit(chart.bank_trust, CAPITAL_MINOR),
+                Credit("equity:capital", CAPITAL_MINOR),
+            ],
+        ),
+    ]
+    results = book.submit_many(commands)
+    assert all(isinstance(r, Accepted) for r in results), results
+    return book
+
+
+@pytest.fixture
+def cod(book: Ledger) -> Ledger:
+    return open_cod(book)
+
+
+def deliver(book: Ledger, order: str, **kwargs: object) -> CodOrderDelivered:
+    """Deliver ``order`` (by default the order of DOMAIN.md: 1,000.00, 50.00 commission,
+    40.00 shipping, 10.00 COD fee, courier K1, merchant M1)."""
+    fields: dict[str, object] = {
+        "courier": "K1",
+        "merchant": "M1",
+        "amount_minor": 100_000,
+        "commission_minor": 5_000,
+        "shipping_minor": 4_000,
+        "courier_fee_minor": 1_000,
+    }
+    fields.update(kwargs)
+    assert_accepted(book, CodDelivered(id=f"deliver-{order}", order=order, **fields))  # type: ignore[arg-type]
+    _, event = only_event(book, f"deliver-{order}")
+    assert isinstance(event, CodOrderDelivered)
+    return event
+
+
+def remit(book: Ledger, remittance: str, orders: list[str], amount: int, courier: str = "K1"):
+    return assert_accepted(
+        book,
+        CodRemitted(
+            id=f"remit-{remittance}",
+            remittance=remittance,
+            courier=courier,
+            orders=orders,
+            amount_minor=amount,
+        ),
+    )
+
+
+def release(book: Ledger, clock: FakeClock, id: str = "release") -> None:
+    assert_accepted(book, CodReleased(id=id, as_of=clock.now))
+
+
+def balances(book: Ledger, *accounts: str) -> list[int]:
+    return [balance_of(book, a) for a in accounts]
+
+
+def order_events(book: Ledger, order: str) -> list[object]:
+    return [r.event for r in book.events() if r.stream == f"order:{order}"]
+
+
+K1_COD = "courier:K1:cod_receivable"
+K1_SHIP = "courier:K1:shipping_payable"
+K1_DISPUTE = "courier:K1:dispute_receivable"
+M1_PENDING = "merchant:M1:payable_pending"
+M1_AVAILABLE = "merchant:M1:payable_available"
+M1_OWES = "merchant:M1:receivable"
+M1_WALLET = "merchant:M1:wallet"
+
+
+# --- the order of DOMAIN.md, to the satang ------------------------------------------------
+
+
+def test_the_domain_order_to_the_satang(cod: Ledger, clock: FakeClock) -> None:
+    """1,000.00 with 50.00 commission (VAT 7% inside), 40.00 shipping, a 10.00 COD fee:
+    entries 1 to 5 of DOMAIN.md, posting by posting."""
+    delivered = deliver(cod, "O1")
+    # 1. Dr courier COD receivable 1,000 / Cr merchant pending 1,000
+    # 2. Dr merchant pending 90 / Cr commission 46.73, Cr VAT output 3.27, Cr shipping 40
+    assert delivered.postings == (
+        leg(K1_COD, "debit", 100_000),
+        leg(M1_PENDING, "credit", 100_000),
+        leg(M1_PENDING, "debit", 9_000),
+        leg("income:commission", "credit", 4_673),
+        leg("liability:vat_output", "credit", 327),
+        leg(K1_SHIP, "credit", 4_000),
+    )
+    assert delivered.vat_minor == 327
+    assert delivered.releasable_at == clock.now + WEEK
+    assert balances(cod, K1_COD, M1_PENDING, K1_SHIP) == [100_000, 91_000, 4_000]
+
+    # 3. Dr bank 950, Dr COD fee expense 10, Dr shipping payable 40 / Cr COD receivable 1,000
+    remit(cod, "R1", ["O1"], 95_000)
+    record, received = written(cod, "remit-R1")[0], written(cod, "remit-R1")[0].event
+    assert record.stream == "remittance:R1"
+    assert isinstance(received, CodRemittanceReceived)
+    assert received.postings == (
+        leg("bank:trust", "debit", 95_000),
+        leg("expense:cod_fee", "debit", 1_000),
+        leg(K1_SHIP, "debit", 4_000),
+        leg(K1_COD, "credit", 100_000),
+    )
+    assert (received.due_minor, received.shortfall_minor) == (95_000, 0)
+    assert balances(cod, K1_COD, K1_SHIP, K1_DISPUTE) == [0, 0, 0]
+
+    # 4. the return window ends: Dr merchant pending 910 / Cr merchant available 910
+    clock.advance(WEEK)
+    release(cod, clock)
+    [rec] = written(cod, "release")
+    assert rec.stream == "order:O1" and rec.version == 3
+    assert rec.event.postings == (  # type: ignore[union-attr]
+        leg(M1_PENDING, "debit", 91_000),
+        leg(M1_AVAILABLE, "credit", 91_000),
+    )
+    assert balances(cod, M1_PENDING, M1_AVAILABLE) == [0, 91_000]
+
+    # 5. payout: Dr merchant available / Cr the merchant's wallet (then it is e-money)
+    assert_accepted(cod, PayoutMerchant(id="payout-1", merchant="M1", to="wallet"))
+    paid, marker = (r.event for r in written(cod, "payout-1"))
+    assert isinstance(paid, MerchantPaidOut) and isinstance(marker, CodOrderPaidOut)
+    assert paid.postings == (
+        leg(M1_AVAILABLE, "debit", 91_000),
+        leg(M1_WALLET, "credit", 91_000),
+    )
+    assert (paid.paid_minor, paid.netted_minor, paid.orders) == (91_000, 0, ("O1",))
+    assert marker == CodOrderPaidOut(order="O1", payout="payout-1")
+    assert balances(cod, M1_AVAILABLE, M1_WALLET, "income:commission") == [0, 91_000, 4_673]
+    assert balances(cod, "bank:trust") == [CAPITAL_MINOR + 95_000]
+    assert [type(e) for e in order_events(cod, "O1")] == [
+        CodOrderDelivered,
+        CodOrderRemitted,
+        CodOrderReleased,
+        CodOrderPaidOut,
+    ]
+
+
+def test_a_payout_to_the_bank_pays_cash_out(cod: Ledger, clock: FakeClock) -> None:
+    deliver(cod, "O1")
+    remit(cod, "R1", ["O1"], 95_000)
+    clock.advance(WEEK)
+    release(cod, clock)
+    assert_accepted(cod, PayoutMerchant(id="p", merchant="M1"))
+    [paid, _] = (r.event for r in written(cod, "p"))
+    assert paid.postings == (  # type: ignore[union-attr]
+        leg(M1_AVAILABLE, "debit", 91_000),
+        leg("bank:trust", "credit", 91_000),
+    )
+    assert balance_of(cod, "bank:trust") == CAPITAL_MINOR + 95_000 - 91_000
+
+
+@pytest.mark.parametrize(
+    "fee,rate,vat",
+    [(5_000, 700, 327), (0, 700, 0), (1, 700, 0), (8, 700, 1), (107, 700, 7), (5_350, 700, 350),
+     (5_000, 0, 0), (5_000, 1_000, 455), (AMOUNT_MAX_MINOR, 700, 603_398_170_635_359_165)],
+)  # fmt: skip
+def test_vat_inside_a_fee_rounds_half_up(fee: int, rate: int, vat: int) -> None:
+    assert vat_inside(fee, rate) == vat
+    exact = Fraction(fee * rate, 10_000 + rate)
+    assert exact - Fraction(1, 2) < vat <= exact + Fraction(1, 2)
+
+
+# --- the courier's cash ---------------------------------------------------------------------
+
+
+def test_a_short_remittance_moves_the_gap_to_the_dispute_receivable(cod: Ledger) -> None:
+    deliver(cod, "O1")
+    deliver(cod, "O2", amount_minor=50_000, commission_minor=2_500, shipping_minor=4_000)
+    # due: 950.00 + (500 - 40 - 10) = 1,400.00; the courier deposits 1,350.00
+    remit(cod, "R1", ["O1", "O2"], 135_000)
+    received = written(cod, "remit-R1")[0].event
+    assert isinstance(received, CodRemittanceReceived)
+    assert received.postings == (
+        leg("bank:trust", "debit", 135_000),
+        leg("expense:cod_fee", "debit", 2_000),
+        leg(K1_SHIP, "debit", 8_000),
+        leg(K1_DISPUTE, "debit", 5_000),  # 9. Dr dispute receivable / Cr COD receivable
+        leg(K1_COD, "credit", 150_000),
+    )
+    assert (received.due_minor, received.shortfall_minor) == (140_000, 5_000)
+    assert balances(cod, K1_COD, K1_DISPUTE, K1_SHIP) == [0, 5_000, 0]
+    assert [r.stream for r in written(cod, "remit-R1")] == [
+        "remittance:R1",
+        "order:O1",
+        "order:O2",
+    ]
+
+
+def test_disputes_are_recovered_or_written_off(cod: Ledger) -> None:
+    deliver(cod, "O1")
+    remit(cod, "R1", ["O1"], 90_000)
+    assert balance_of(cod, K1_DISPUTE) == 5_000
+    recovered = ResolveDispute(id="d1", courier="K1", amount_minor=3_000, outcome="recovered")
+    assert_accepted(cod, recovered)
+    record, event = only_event(cod, "d1")
+    assert record.stream == "disputes:K1" and record.version == 1
+    assert isinstance(event, CourierDisputeResolved)
+    assert event.postings == (leg("bank:trust", "debit", 3_000), leg(K1_DISPUTE, "credit", 3_000))
+    too_much = ResolveDispute(id="d2", courier="K1", amount_minor=2_001, outcome="written_off")
+    assert_rejected(cod, too_much, RejectCode.INSUFFICIENT_FUNDS)
+    lost = ResolveDispute(id="d3", courier="K1", amount_minor=2_000, outcome="written_off")
+    assert_accepted(cod, lost)
+    record, event = only_event(cod, "d3")
+    assert record.version == 2
+    assert event.postings == (  # type: ignore[union-attr]
+        leg("expense:cod_losses", "debit", 2_000),
+        leg(K1_DISPUTE, "credit", 2_000),
+    )
+    assert balances(cod, K1_DISPUTE, "expense:cod_losses") == [0, 2_000]
+
+
+def test_a_remittance_may_bring_no_cash_at_all(cod: Ledger) -> None:
+    deliver(cod, "O1")
+    remit(cod, "R1", ["O1"], 0)
+    assert balances(cod, K1_COD, K1_DISPUTE) == [0, 95_000]
+
+
+# --- release --------------------------------------------------------------------------------
+
+
+def test_release_waits_for_the_window_and_the_cash(cod: Ledger, clock: FakeClock) -> None:
+    deliver(cod, "O1")
+    clock.advance(WEEK)
+    # the window has ended but the courier has not remitted: nothing to release yet
+    assert_rejected(cod, CodReleased(id="r0", as_of=clock.now), RejectCode.NOTHING_DUE)
+    remit(cod, "R1", ["O1"], 95_000)
+    before = CodReleased(id="r1", as_of=clock.now - timedelta(microseconds=1))
+    assert_rejected(cod, before, RejectCode.NOTHING_DUE)
+    release(cod, clock, "r2")
+    assert balances(cod, M1_PENDING, M1_AVAILABLE) == [0, 91_000]
+    assert_rejected(cod, CodReleased(id="r3", as_of=clock.now), RejectCode.NOTHING_DUE)
+
+
+def test_the_cod_policy_is_configuration(tmp_path, clock: FakeClock) -> None:
+    policy = CodPolicy(
+        return_window=timedelta(days=3), vat_rate_bps=1_000, release_after_remittance=False
+    )
+    with Ledger.open(tmp_path / "cod.db", clock=clock, cod=policy) as book:
+        open_cod(book)
+        delivered = deliver(book, "O1")
+        assert delivered.vat_minor == 455
+        assert delivered.releasable_at == clock.now + timedelta(days=3)
+        clock.advance(timedelta(days=3))
+        release(book, clock)  # not remitted, and released all the same
+        assert balance_of(book, M1_AVAILABLE) == 91_000
+        # remitted after release: the order is still paid out once, by the payout
+        remit(book, "R1", ["O1"], 95_000)
+        assert_accepted(book, PayoutMerchant(id="p", merchant="M1"))
+        assert written(book, "p")[0].event.orders == ("O1",)  # type: ignore[union-attr]
+    # the window is the one recorded at delivery: a ledger reopened with another policy
+    # releases the order by what its event says
+    with Ledger.open(tmp_path / "cod.db", clock=clock) as book:
+        deliver(book, "O2")
+        remit(book, "R2", ["O2"], 95_000)
+        clock.advance(timedelta(days=6))
+        assert_rejected(book, CodReleased(id="early", as_of=clock.now), RejectCode.NOTHING_DUE)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"return_window": timedelta(days=-1)},
+        {"return_window": 7},
+        {"vat_rate_bps": 700.0},
+        {"vat_rate_bps": 10_001},
+        {"vat_rate_bps": True},
+        {"release_after_remittance": 1},
+    ],
+)
+def test_a_cod_policy_of_wrong_values_is_refused(kwargs: dict[str, object]) -> None:
+    with pytest.raises(InvalidCommand):
+        CodPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_ledger_open_refuses_a_cod_policy_of_another_type() -> None:
+    with pytest.raises(InvalidCommand, match="CodPolicy"):
+        Ledger.open(":memory:", cod={"return_window": 7})  # type: ignore[arg-type]
+
+
+# --- returns --------------------------------------------------------------------------------
+
+
+def test_a_return_before_release_unwinds_from_pending(cod: Ledger) -> None:
+    deliver(cod, "O1")
+    assert_accepted(cod, CodReturned(id="ret", order="O1"))
+    _, event = only_event(cod, "ret")
+    assert isinstance(event, CodOrderReturned)
+    # 6. Dr merchant pending (and the commission, per policy) / Cr refunds payable
+    assert event.postings == (
+        leg(M1_PENDING, "debit", 91_000),
+        leg("income:commission", "debit", 4_673),
+        leg("liability:vat_output", "debit", 327),
+        leg("liability:refunds_payable", "credit", 96_000),
+    )
+    assert (event.stage, event.refund_minor, event.commission_refunded) == ("pending", 96_000, True)
+    assert balances(cod, M1_PENDING, "income:commission", "liability:vat_output") == [0, 0, 0]
+    # the courier still owes the cash: a return changes nothing on the courier's side
+    assert balance_of(cod, K1_COD) == 100_000
+
+
+def test_a_return_keeping_the_commission_charges_the_merchant(cod: Ledger) -> None:
+    deliver(cod, "O1")
+    assert_accepted(cod, CodReturned(id="ret", order="O1", refund_commission=False))
+    _, event = only_event(cod, "ret")
+    assert event.postings == (  # type: ignore[union-attr]
+        leg(M1_PENDING, "debit", 91_000),
+        leg(M1_OWES, "debit", 5_000),
+        leg("liability:refunds_payable", "credit", 96_000),
+    )
+    assert balances(cod, "income:commission", M1_OWES) == [4_673, 5_000]
+
+
+def test_a_return_after_release_unwinds_from_available(cod: Ledger, clock: FakeClock) -> None:
+    deliver(cod, "O1")
+    remit(cod, "R1", ["O1"], 95_000)
+    clock.advance(WEEK)
+    release(cod, clock)
+    assert_accepted(cod, CodReturned(id="ret", order="O1"))
+    _, event = only_event(cod, "ret")
+    assert event.stage == "available"  # type: ignore[union-attr]
+    assert event.postings[0] == leg(M1_AVAILABLE, "debit", 91_000)  # type: ignore[union-attr]
+    assert_rejected(cod, PayoutMerchant(id="p", merchant="M1"), RejectCode.NOTHING_DUE)
+
+
+def test_a_return_after_payout_is_owed_and_netted_from_the_next_payout(
+    cod: Ledger, clock: FakeClock
+) -> None:
+    deliver(cod, "O1")
+    remit(cod, "R1", ["O1"], 95_000)
+    clock.advance(WEEK)
+    release(cod, clock, "rel-1")
+    assert_accepted(cod, PayoutMerchant(id="p1", merchant="M1"))
+    assert_accepted(cod, CodReturned(id="ret", order="O1"))
+    _, event = only_event(cod, "ret")
+    # 7. Dr merchant receivable / Cr refunds payable
+    assert event.postings == (  # type: ignore[union-attr]
+        leg(M1_OWES, "debit", 91_000),
+        leg("income:commission", "debit", 4_673),
+        leg("liability:vat_output", "debit", 327),
+        leg("liability:refunds_payable", "credit", 96_000),
+    )
+    assert balance_of(cod, M1_OWES) == 91_000
+    # the next order's 1,820.00 first pays back the 910.00 owed
+    deliver(cod, "O2", amount_minor=200_000, commission_minor=10_000, shipping_minor=8_000)
+    remit(cod, "R2", ["O2"], 191_000)
+    clock.advance(WEEK)
+    release(cod, clock, "rel-2")
+    assert_accepted(cod, PayoutMerchant(id="p2", merchant="M1", to="wallet"))
+    paid = written(cod, "p2")[0].event
+    assert isinstance(paid, MerchantPaidOut)
+    assert paid.postings == (
+        leg(M1_AVAILABLE, "debit", 182_000),
+        leg(M1_OWES, "credit", 91_000),
+        leg(M1_WALLET, "credit", 91_000),
+    )
+    assert (paid.available_minor, paid.netted_minor, paid.paid_minor) == (182_000, 91_000, 91_000)
+    assert paid.orders == ("O2",)
+    assert balances(cod, M1_OWES, M1_AVAILABLE, M1_WALLET) == [0, 0, 91_000]
+
+
+def test_a_payout_smaller_than_the_debt_only_nets(cod: Ledger, clock: FakeClock) -> None:
+    assert_accepted(cod, CodDeliveryFailed(id="f", order="O0", rto_fee_minor=95_000, merchant="M1"))
+    deliver(cod, "O1")
+    remit(cod, "R1", ["O1"], 95_000)
+    clock.advance(WEEK)
+    release(cod, clock)
+    assert_accepted(cod, PayoutMerchant(id="p", merchant="M1"))
+    paid = written(cod, "p")[0].event
+    assert paid.postings == (  # type: ignore[union-attr]
+        leg(M1_AVAILABLE, "debit", 91_000),
+        leg(M1_OWES, "credit", 91_000),
+    )
+    assert paid.paid_minor == 0  # type: ignore[union-attr]
+    assert balance_of(cod, M1_OWES) == 4_000
+
+
+def test_the_buyer_is_refunded_to_a_wallet_or_a_bank(cod: Ledger) -> None:
+    deliver(cod, "O1")
+    deliver(cod, "O2")
+    for order in ("O1", "O2"):
+        assert_accepted(cod, CodReturned(id=f"ret-{order}", order=order))
+    assert_accepted(cod, CodRefunded(id="to-wallet", order="O1", wallet="wallet:buyer"))
+    _, event = only_event(cod, "to-wallet")
+    assert isinstance(event, CodBuyerRefunded)
+    assert event.postings == (
+        leg("liability:refunds_payable", "debit", 96_000),
+        leg("wallet:buyer", "credit", 96_000),
+    )
+    assert_accepted(cod, CodRefunded(id="to-bank", order="O2"))
+    _, event = only_event(cod, "to-bank")
+    assert event.postings == (  # type: ignore[union-attr]
+        leg("liability:refunds_payable", "debit", 96_000),
+        leg("bank:trust", "credit", 96_000),
+    )
+    assert balances(cod, "liability:refunds_payable", "wallet:buyer") == [0, 96_000]
+    assert fold_order("O2", order_events(cod, "O2")).status == "refunded"  # type: ignore[arg-type, union-attr]
+
+
+# --- failed deliveries ----------------------------------------------------------------------
+
+
+def test_a_failed_delivery_moves_no_cash(cod: Ledger) -> None:
+    before = [b for b in cod.balances()]
+    assert_accepted(cod, CodDeliveryFailed(id="f", order="O1", courier="K1"))
+    record, event = only_event(cod, "f")
+    assert (record.stream, record.version) == ("order:O1", 1)
+    assert isinstance(event, CodOrderFailed) and event.postings == ()
+    assert cod.balances() == before
+
+
+def test_a_return_to_origin_fee_is_charged_to_the_merchant(cod: Ledger) -> None:
+    failed = CodDeliveryFailed(id="f", order="O1", rto_fee_minor=3_000, merchant="M1")
+    assert_accepted(cod, failed)
+    _, event = only_event(cod, "f")
+    # 8. no cash moves; the fee is owed by the merchant (VAT 7% inside: 1.96)
+    assert event.postings == (  # type: ignore[union-attr]
+        leg(M1_OWES, "debit", 3_000),
+        leg("income:rto_fees", "credit", 2_804),
+        leg("liability:vat_output", "credit", 196),
+    )
+    assert event.vat_minor == 196  # type: ignore[union-attr]
+
+
+# --- the order's state machine --------------------------------------------------------------
+
+
+def test_an_order_stream_moves_forward_one_version_a_step(cod: Ledger, clock: FakeClock) -> None:
+    deliver(cod, "O1")
+    remit(cod, "R1", ["O1"], 95_000)
+    clock.advance(WEEK)
+    release(cod, clock)
+    assert_accepted(cod, PayoutMerchant(id="p", merchant="M1"))
+    assert_accepted(cod, CodReturned(id="ret", order="O1"))
+    assert_accepted(cod, CodRefunded(id="ref", order="O1", wallet="wallet:buyer"))
+    rows = [r for r in cod.events() if r.stream == "order:O1"]
+    assert [r.version for r in rows] == [1, 2, 3, 4, 5, 6]
+    order = fold_order("O1", [r.event for r in rows])
+    assert order is not None
+    assert (order.remitted, order.stage, order.status) == (True, "paid_out", "refunded")
+    assert order.returned is not None and order.returned.stage == "paid_out"
+
+
+def test_a_merchant_is_paid_once_for_an_order(cod: Ledger, clock: FakeClock) -> None:
+    deliver(cod, "O1")
+    deliver(cod, "O2", merchant="M2")
+    remit(cod, "R1", ["O1", "O2"], 190_000)
+    clock.advance(WEEK)
+    release(cod, clock)
+    assert_accepted(cod, PayoutMerchant(id="p1", merchant="M1"))
+    assert written(cod, "p1")[0].event.orders == ("O1",)  # type: ignore[union-attr]
+    assert_rejected(cod, PayoutMerchant(id="p2", merchant="M1"), RejectCode.NOTHING_DUE)
+    assert_accepted(cod, PayoutMerchant(id="p3", merchant="M2"))
+    assert written(cod, "p3")[0].event.orders == ("O2",)  # type: ignore[union-attr]
+    versions = [r.version for r in cod.events() if r.stream == "payouts:M1"]
+    assert versions == [1]
+
+
+def test_a_batch_sees_the_orders_earlier_commands_wrote(cod: Ledger, clock: FakeClock) -> None:
+    results = cod.submit_many(
+        [
+            CodDelivered(
+                id="d",
+                order="O1",
+                courier="K1",
+                merchant="M1",
+                amount_minor=100_000,
+                commission_minor=5_000,
+                shipping_minor=4_000,
+            ),
+            CodRemitted(id="r", remittance="R1", courier="K1", orders=["O1"], amount_minor=96_000),
+            CodReturned(id="ret", order="O1"),
+            CodReturned(id="ret-again", order="O1"),
+        ]
+    )
+    assert [type(r) for r in results] == [Accepted, Accepted, Accepted, Rejected]
+    assert results[3].code is RejectCode.ORDER_ALREADY_RETURNED  # type: ignore[union-attr]
+
+
+def test_a_retried_remittance_posts_once(cod: Ledger) -> None:
+    deliver(cod, "O1")
+    command = CodRemitted(id="r", remittance="R1", courier="K1", orders=["O1"], amount_minor=1)
+    first = cod.submit(command)
+    again = cod.submit(command)
+    assert isinstance(first, Accepted) and isinstance(again, Accepted)
+    assert again.replayed and again.seq == first.seq
+    assert balance_of(cod, K1_DISPUTE) == 94_999
+    other = CodRemitted(id="r", remittance="R1", courier="K1", orders=["O1"], amount_minor=2)
+    assert_rejected(cod, other, RejectCode.IDEMPOTENCY_CONFLICT)
+
+
+# --- every out-of-order step is rejected and appends nothing --------------------------------
+
+
+def _delivered_and_remitted(book: Ledger) -> None:
+    deliver(book, "O1")
+    remit(book, "R1", ["O1"], 95_000)
+
+
+def _returned(book: Ledger) -> None:
+    deliver(book, "O1")
+    assert_accepted(book, CodReturned(id="ret", order="O1"))
+
+
+def _refunded(book: Ledger) -> None:
+    _returned(book)
+    assert_accepted(book, CodRefunded(id="ref", order="O1"))
+
+
+def _failed(book: Ledger) -> None:
+    assert_accepted(book, CodDeliveryFailed(id="f", order="O1"))
+
+
+def _nothing(book: Ledger) -> None:
+    pass
+
+
+def _delivered(book: Ledger) -> None:
+    deliver(book, "O1")
+
+
+def _remit(amount: int = 95_000, orders: tuple[str, ...] = ("O1",), **kw: object) -> CodRemitted:
+    fields: dict[str, object] = {"remittance": "R9", "courier": "K1"}
+    fields.update(kw)
+    return CodRemitted(id="x", orders=orders, amount_minor=amount, **fields)  # type: ignore[arg-type]
+
+
+def _delivery(**kw: object) -> CodDelivered:
+    fields: dict[str, object] = {
+        "order": "O9",
+        "courier": "K1",
+        "merchant": "M1",
+        "amount_minor": 100_000,
+        "commission_minor": 5_000,
+        "shipping_minor": 4_000,
+        "courier_fee_minor": 1_000,
+    }
+    fields.update(kw)
+    return CodDelivered(id="x", **fields)  # type: ignore[arg-type]
+
+
+OUT_OF_ORDER = [
+    # (story so far, command, code)
+    ("remit before delivery", _nothing, _remit(), RejectCode.ORDER_NOT_FOUND),
+    ("remit a failed delivery", _failed, _remit(), RejectCode.ORDER_NOT_DELIVERED),
+    ("remit twice", _delivered_and_remitted, _remit(), RejectCode.ORDER_ALREADY_REMITTED),
+    ("remittance id again", _delivered_and_remitted, _remit(remittance="R1", orders=("O2",)),
+     RejectCode.REMITTANCE_EXISTS),
+    ("remit another courier's", _delivered, _remit(courier="K2"), RejectCode.FIELD_INVALID),
+    ("remit more than due", _delivered, _remit(95_001), RejectCode.REMITTANCE_EXCEEDS_DUE),
+    ("deliver twice", _delivered, _delivery(order="O1"), RejectCode.ORDER_EXISTS),
+    ("deliver after failing", _failed, _delivery(order="O1"), RejectCode.ORDER_EXISTS),
+    ("fail after delivery", _delivered, CodDeliveryFailed(id="x", order="O1"),
+     RejectCode.ORDER_EXISTS),
+    ("fail twice", _failed, CodDeliveryFailed(id="x", order="O1"), RejectCode.ORDER_EXISTS),
+    ("return before delivery", _nothing, CodReturned(id="x", order="O1"),
+     RejectCode.ORDER_NOT_FOUND),
+    ("return a failed delivery", _failed, CodReturned(id="x", order="O1"),
+     RejectCode.ORDER_NOT_DELIVERED),
+    ("return after return", _returned, CodReturned(id="x", order="O1"),
+     RejectCode.ORDER_ALREADY_RETURNED),
+    ("return after refund", _refunded, CodReturned(id="x", order="O1", refund_commission=False),
+     RejectCode.ORDER_ALREADY_RETURNED),
+    ("refund before return", _delivered, CodRefunded(id="x", order="O1"),
+     RejectCode.ORDER_NOT_RETURNED),
+    ("refund a failed delivery", _failed, CodRefunded(id="x", order="O1"),
+     RejectCode.ORDER_NOT_RETURNED),
+    ("refund an unknown order", _nothing, CodRefunded(id="x", order="O1"),
+     RejectCode.ORDER_NOT_FOUND),
+    ("refund twice", _refunded, CodRefunded(id="x", order="O1", wallet="wallet:buyer"),
+     RejectCode.ORDER_ALREADY_REFUNDED),
+    ("payout of nothing", _delivered_and_remitted, PayoutMerchant(id="x", merchant="M1"),
+     RejectCode.NOTHING_DUE),
+    ("payout of a merchant never opened", _nothing, PayoutMerchant(id="x", merchant="M7"),
+     RejectCode.ACCOUNT_NOT_FOUND),
+    ("release within the window", _delivered_and_remitted, "release-now", RejectCode.NOTHING_DUE),
+    ("release of nothing", _nothing, "release-now", RejectCode.NOTHING_DUE),
+    ("release of a returned order", _returned, "release-now", RejectCode.NOTHING_DUE),
+    ("release ahead of the clock", _delivered_and_remitted, "release-tomorrow",
+     RejectCode.FIELD_INVALID),
+    ("dispute with none open", _delivered_and_remitted,
+     ResolveDispute(id="x", courier="K1", amount_minor=1, outcome="recovered"),
+     RejectCode.INSUFFICIENT_FUNDS),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("story,setup,command,code", OUT_OF_ORDER, ids=[s[0] for s in OUT_OF_ORDER])
+def test_an_out_of_order_step_is_rejected_and_appends_nothing(
+    cod: Ledger, clock: FakeClock, story: str, setup, command, code: RejectCode
+) -> None:
+    setup(cod)
+    if command == "release-now":
+        command = CodReleased(id="x", as_of=clock.now)
+    elif command == "release-tomorrow":
+        command = CodReleased(id="x", as_of=clock.now + timedelta(days=1))
+    assert_rejected(cod, command, code)
+
+
+BAD_INPUT = [
+    ("order id", _delivery(order="O 1"), RejectCode.FIELD_INVALID),
+    ("courier id", _delivery(courier=""), RejectCode.FIELD_INVALID),
+    ("merchant id", _delivery(merchant="M/1"), RejectCode.FIELD_INVALID),
+    ("zero amount", _delivery(amount_minor=0), RejectCode.AMOUNT_INVALID),
+    ("negative amount", _delivery(amount_minor=-100_000), RejectCode.AMOUNT_INVALID),
+    ("huge amount", _delivery(amount_minor=2**63), RejectCode.AMOUNT_INVALID),
+    ("negative commission", _delivery(commission_minor=-1), RejectCode.AMOUNT_INVALID),
+    ("negative COD fee", _delivery(courier_fee_minor=-1), RejectCode.AMOUNT_INVALID),
+    ("fees take it all", _delivery(commission_minor=96_000), RejectCode.AMOUNT_INVALID),
+    ("courier keeps more than the cash", _delivery(courier_fee_minor=96_001),
+     RejectCode.AMOUNT_INVALID),
+    ("courier never opened", _delivery(courier="K9"), RejectCode.ACCOUNT_NOT_FOUND),
+    ("merchant never opened", _delivery(merchant="M9"), RejectCode.ACCOUNT_NOT_FOUND),
+    ("overflowing receivable", _delivery(amount_minor=AMOUNT_MAX_MINOR, commission_minor=0),
+     RejectCode.OVERFLOW),
+    ("no orders", _remit(orders=()), RejectCode.FIELD_INVALID),
+    ("an order twice", _remit(orders=("O1", "O1")), RejectCode.FIELD_INVALID),
+    ("too many orders", _remit(orders=tuple(f"O{i}" for i in range(ORDERS_PER_REMITTANCE_MAX + 1))),
+     RejectCode.FIELD_INVALID),
+    ("malformed order", _remit(orders=("O1", "")), RejectCode.FIELD_INVALID),
+    ("negative remittance", _remit(-1), RejectCode.AMOUNT_INVALID),
+    ("remittance id", _remit(remittance="R 9"), RejectCode.FIELD_INVALID),
+    ("payout anywhere", PayoutMerchant(id="x", merchant="M1", to="cash"), RejectCode.FIELD_INVALID),
+    ("dispute outcome", ResolveDispute(id="x", courier="K1", amount_minor=1, outcome="forgiven"),
+     RejectCode.FIELD_INVALID),
+    ("dispute amount", ResolveDispute(id="x", courier="K1", amount_minor=0, outcome="recovered"),
+     RejectCode.AMOUNT_INVALID),
+    ("dispute of a courier never opened",
+     ResolveDispute(id="x", courier="K9", amount_minor=1, outcome="recovered"),
+     RejectCode.ACCOUNT_NOT_FOUND),
+    ("fee without a merchant", CodDeliveryFailed(id="x", order="O9", rto_fee_minor=1),
+     RejectCode.FIELD_INVALID),
+    ("negative fee", CodDeliveryFailed(id="x", order="O9", rto_fee_minor=-5, merchant="M1"),
+     RejectCode.AMOUNT_INVALID),
+    ("failed order id", CodDeliveryFailed(id="x", order="O:\n"), RejectCode.FIELD_INVALID),
+    ("refund into a merchant payable", "refund-to-payable", RejectCode.FIELD_INVALID),
+    ("refund into an unknown wallet", "refund-to-nowhere", RejectCode.ACCOUNT_NOT_FOUND),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("what,command,code", BAD_INPUT, ids=[b[0] for b in BAD_INPUT])
+def test_bad_input_is_rejected_and_appends_nothing(
+    cod: Ledger, what: str, command, code: RejectCode
+) -> None:
+    deliver(cod, "O1")
+    if isinstance(command, str):
+        assert_accepted(cod, CodReturned(id="ret", order="O1"))
+        wallet = M1_PENDING if command == "refund-to-payable" else "wallet:nobody"
+        command = CodRefunded(id="x", order="O1", wallet=wallet)
+    assert_rejected(cod, command, code)
+
+
+def test_a_frozen_merchant_wallet_stops_a_wallet_payout(cod: Ledger, clock: FakeClock) -> None:
+    _delivered_and_remitted(cod)
+    clock.advance(WEEK)
+    release(cod, clock)
+    assert_accepted(cod, FreezeAccount(id="freeze", account=M1_WALLET))
+    assert_rejected(
+        cod, PayoutMerchant(id="p", merchant="M1", to="wallet"), RejectCode.ACCOUNT_FROZEN
+    )
+    assert_accepted(cod, PayoutMerchant(id="p-bank", merchant="M1", to="bank"))
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: _delivery(amount_minor=1000.0),
+        lambda: _delivery(commission_minor=True),
+        lambda: _delivery(order=42),
+        lambda: CodRemitted(id="x", remittance="R", courier="K1", orders="O1", amount_minor=1),
+        lambda: CodRemitted(id="x", remittance="R", courier="K1", orders=[1], amount_minor=1),
+        lambda: CodReturned(id="x", order="O1", refund_commission=1),
+        lambda: CodRefunded(id="x", order="O1", wallet=5),
+        lambda: CodReleased(id="x", as_of="2026-01-01"),
+        lambda: PayoutMerchant(id="x", merchant="M1", to=None),
+        lambda: ResolveDispute(id="x", courier="K1", amount_minor=1.5, outcome="recovered"),
+        lambda: CodDeliveryFailed(id="x", order="O1", merchant=3),
+    ],
+)
+def test_wrong_types_raise_when_the_command_is_built(build) -> None:
+    with pytest.raises(InvalidCommand):
+        build()
+
+
+def test_a_float_amount_is_an_amount_error() -> None:
+    with pytest.raises(AmountError, match="minor units"):
+        _delivery(amount_minor=1000.50)
