@@ -21,8 +21,15 @@ negative, the log is gapless and grows only by accepted commands.
 refunds, P2P, withdrawals, exchange, holds, KYC tiers) on a :class:`ManualClock` it moves
 itself, so holds expire and daily and monthly limits roll over; its model is
 :class:`WalletModel`. Override ``open_ledger(clock)`` to run it on another store.
+
+:class:`CodMachine` drives the cash-on-delivery flows (deliveries, failed deliveries,
+remittances short and exact, disputes, releases, payouts, returns at every stage, buyer
+refunds) against :class:`CodModel`, checking that each courier's receivables and each
+merchant's payables follow its orders, that an order only moves forward and is never
+paid out twice.
 """
 
+from ledger.testing.cod import CodMachine, CodModel
 from ledger.testing.machine import AuditedMachine, LedgerMachine, Model
 from ledger.testing.strategies import (
     account_ids,
@@ -38,6 +45,8 @@ from ledger.testing.wallet import ManualClock, WalletMachine, WalletModel
 
 __all__ = [
     "AuditedMachine",
+    "CodMachine",
+    "CodModel",
     "LedgerMachine",
     "ManualClock",
     "Model",
