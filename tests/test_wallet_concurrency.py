@@ -14,12 +14,9 @@ those answers with the log.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import random
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from ledger import (
     Accepted,
@@ -35,6 +32,7 @@ from ledger import (
 )
 from ledger.audit import verify
 from ledger.events import HoldCaptured, HoldPlaced, HoldReleased, PaymentMade, Refunded
+from tests.races import open_racer, pause, race
 
 WALLET = "wallet:racer"
 MERCHANT = "M1"
@@ -44,10 +42,6 @@ PAYMENT_MINOR = 100_000
 PAYMENT_FEE_MINOR = 1_750
 OWN_REFUNDS = 40
 SHARED_REFUNDS = 12
-
-
-def _open(path: str) -> Ledger:
-    return Ledger.open(path, busy_timeout_ms=30_000)
 
 
 def _setup(path: Path) -> Ledger:
@@ -60,41 +54,6 @@ def _setup(path: Path) -> Ledger:
     )
     assert all(isinstance(r, Accepted) for r in results), results
     return book
-
-
-def _run(target: Any, path: Path, args: tuple[Any, Any]) -> list[Any]:
-    """Run ``target`` in two spawned processes that start together; their reports."""
-    ctx = mp.get_context("spawn")
-    reports = ctx.Queue()
-    start = ctx.Barrier(2)
-    procs = [
-        ctx.Process(target=_report, args=(target, str(path), name, start, reports, arg))
-        for name, arg in zip(("a", "b"), args, strict=True)
-    ]
-    for p in procs:
-        p.start()
-    found = [reports.get(timeout=120) for _ in procs]
-    for p in procs:
-        p.join(timeout=60)
-        assert p.exitcode == 0
-    failures = [r for r in found if isinstance(r, str)]
-    assert not failures, failures
-    return sorted(found, key=lambda r: r[0])
-
-
-def _report(target: Any, path: str, name: str, start: Any, reports: Any, arg: Any) -> None:
-    try:
-        with _open(path) as book:
-            start.wait(timeout=60)
-            reports.put((name, target(book, name, arg)))
-    except Exception as exc:  # reported to the test, which fails with it
-        reports.put(f"process {name} failed: {exc!r}")
-
-
-def _pause(rng: random.Random) -> None:
-    # A request gap of up to 1 ms, as a server would have: without it, SQLite's busy
-    # handler lets whichever process holds the lock take it again and again.
-    time.sleep(rng.random() / 1000)
 
 
 # --- holds ----------------------------------------------------------------------------
@@ -126,7 +85,7 @@ def _end_holds(book: Ledger, name: str, seed: int) -> list[tuple[str, str, str, 
             what = "capture" if isinstance(command, CaptureHold) else "release"
             outcome = "accepted" if isinstance(result, Accepted) else str(result.code)
             answers.append((hold, command.id, what, outcome))
-            _pause(rng)
+            pause(rng)
     return answers
 
 
@@ -149,7 +108,7 @@ def test_a_hold_ends_once_when_two_processes_capture_and_release_it(tmp_path: Pa
         before = book.balance(WALLET)
         assert before.debits_pending == HOLDS * HOLD_MINOR
 
-    reports = _run(_end_holds, path, (1, 2))
+    reports = race(_end_holds, path, (1, 2))
     answers = [answer for _, report in reports for answer in report]
     assert len(answers) == 2 * 2 * HOLDS
     accepted: dict[str, list[tuple[str, str]]] = {}
@@ -166,7 +125,7 @@ def test_a_hold_ends_once_when_two_processes_capture_and_release_it(tmp_path: Pa
     winners = {command_id[0] for [(command_id, _)] in accepted.values()}
     assert kinds == {"capture", "release"} and winners == {"a", "b"}, "no real race happened"
 
-    with _open(str(path)) as book:
+    with open_racer(str(path)) as book:
         captured_minor = 0
         final_by: dict[str, str] = {}
         for rec in book.events():
@@ -225,7 +184,7 @@ def _refunds(book: Ledger, name: str, seed: int) -> list[tuple[str, int | None, 
             else:
                 assert isinstance(result, Rejected)
                 answers.append((command.id, command.amount_minor, str(result.code), 0, False))
-            _pause(rng)
+            pause(rng)
     return answers
 
 
@@ -247,7 +206,7 @@ def test_concurrent_refunds_never_exceed_the_payment_and_post_each_id_once(
         payable = book.chart.merchant(MERCHANT)
         before = {a: book.balance(a).balance for a in (WALLET, payable, book.chart.fee_income)}
 
-    reports = _run(_refunds, path, (1, 2))
+    reports = race(_refunds, path, (1, 2))
     answers = [answer for _, report in reports for answer in report]
     outcomes: dict[str, set[str]] = {}
     seqs: dict[str, set[int]] = {}
@@ -268,7 +227,7 @@ def test_concurrent_refunds_never_exceed_the_payment_and_post_each_id_once(
     assert len(shared) >= 4 and len(shared) % 4 == 0, "two processes x two calls each"
     assert {refund_id[0] for refund_id, _ in posted} >= {"a", "b"}, "no real race happened"
 
-    with _open(str(path)) as book:
+    with open_racer(str(path)) as book:
         history = [rec for rec in book.events() if rec.stream == "payment:pay"]
         assert [rec.version for rec in history] == list(range(1, len(history) + 1))
         assert isinstance(history[0].event, PaymentMade)
