@@ -29,6 +29,7 @@ from ledger import (
     RejectCode,
     Rejected,
     ResolveDispute,
+    Reverse,
 )
 from ledger.events import (
     CodBuyerRefunded,
@@ -756,3 +757,25 @@ def test_wrong_types_raise_when_the_command_is_built(build) -> None:
 def test_a_float_amount_is_an_amount_error() -> None:
     with pytest.raises(AmountError, match="minor units"):
         _delivery(amount_minor=1000.50)
+
+
+def test_reverse_refuses_every_cod_entry(cod: Ledger, clock: FakeClock) -> None:
+    """A COD entry is undone by its own flow (a return), never by a blind Reverse, so an
+    order's state and its money never disagree."""
+    deliver(cod, "O1")
+    remit(cod, "R1", ["O1"], 90_000)
+    clock.advance(WEEK)
+    release(cod, clock)
+    steps = [
+        PayoutMerchant(id="payout", merchant="M1"),
+        CodReturned(id="ret", order="O1"),
+        CodRefunded(id="ref", order="O1"),
+        CodDeliveryFailed(id="failed", order="O2", rto_fee_minor=100, merchant="M1"),
+        ResolveDispute(id="dispute", courier="K1", amount_minor=1, outcome="recovered"),
+    ]
+    for step in steps:
+        assert_accepted(cod, step)
+    for entry in ["deliver-O1", "remit-R1", "release", *(s.id for s in steps)]:
+        assert_rejected(
+            cod, Reverse(id=f"undo-{entry}", entry_id=entry), RejectCode.ENTRY_NOT_REVERSIBLE
+        )
