@@ -30,6 +30,7 @@ from ledger import (
     Rejected,
     ResolveDispute,
     Reverse,
+    UnfreezeAccount,
 )
 from ledger.events import (
     CodBuyerRefunded,
@@ -702,6 +703,12 @@ BAD_INPUT = [
      RejectCode.ACCOUNT_NOT_FOUND),
     ("fee without a merchant", CodDeliveryFailed(id="x", order="O9", rto_fee_minor=1),
      RejectCode.FIELD_INVALID),
+    ("a bad fee before a missing merchant", CodDeliveryFailed(id="x", order="O9", rto_fee_minor=-5),
+     RejectCode.AMOUNT_INVALID),
+    ("failed for a merchant never opened", CodDeliveryFailed(id="x", order="O9", merchant="M99"),
+     RejectCode.ACCOUNT_NOT_FOUND),
+    ("failed for a courier never opened", CodDeliveryFailed(id="x", order="O9", courier="K99"),
+     RejectCode.ACCOUNT_NOT_FOUND),
     ("negative fee", CodDeliveryFailed(id="x", order="O9", rto_fee_minor=-5, merchant="M1"),
      RejectCode.AMOUNT_INVALID),
     ("failed order id", CodDeliveryFailed(id="x", order="O:\n"), RejectCode.FIELD_INVALID),
@@ -779,3 +786,32 @@ def test_reverse_refuses_every_cod_entry(cod: Ledger, clock: FakeClock) -> None:
         assert_rejected(
             cod, Reverse(id=f"undo-{entry}", entry_id=entry), RejectCode.ENTRY_NOT_REVERSIBLE
         )
+
+
+def test_a_frozen_merchant_waits_while_the_others_are_released(
+    cod: Ledger, clock: FakeClock
+) -> None:
+    deliver(cod, "O1")
+    deliver(cod, "O2", merchant="M2")
+    remit(cod, "R1", ["O1", "O2"], 190_000)
+    assert_accepted(cod, FreezeAccount(id="freeze", account="merchant:M2:payable_pending"))
+    clock.advance(WEEK)
+    release(cod, clock)
+    assert [r.stream for r in written(cod, "release")] == ["order:O1"]
+    assert balances(cod, M1_AVAILABLE, "merchant:M2:payable_available") == [91_000, 0]
+    assert_accepted(cod, UnfreezeAccount(id="unfreeze", account="merchant:M2:payable_pending"))
+    release(cod, clock, "release-again")
+    assert [r.stream for r in written(cod, "release-again")] == ["order:O2"]
+
+
+def test_a_payout_that_only_nets_needs_no_usable_wallet(cod: Ledger, clock: FakeClock) -> None:
+    assert_accepted(
+        cod, CodDeliveryFailed(id="f", order="O0", rto_fee_minor=200_000, merchant="M1")
+    )
+    _delivered_and_remitted(cod)
+    clock.advance(WEEK)
+    release(cod, clock)
+    assert_accepted(cod, FreezeAccount(id="freeze", account=M1_WALLET))
+    assert_accepted(cod, PayoutMerchant(id="p", merchant="M1", to="wallet"))
+    assert written(cod, "p")[0].event.paid_minor == 0  # type: ignore[union-attr]
+    assert balances(cod, M1_OWES, M1_WALLET) == [200_000 - 91_000, 0]

@@ -83,7 +83,8 @@ class CodRemitted(Command):
 class CodReleased(Command):
     """Move every order whose return window ended at or before ``as_of`` (and whose cash
     the courier has remitted, unless the COD policy says otherwise) from the merchant's
-    pending payable to its available one.
+    pending payable to its available one. A merchant whose payables are frozen keeps its
+    orders pending until a later release.
 
     Rejects: field_invalid (``as_of`` later than the ledger's clock), nothing_due.
     """
@@ -143,8 +144,9 @@ class CodDeliveryFailed(Command):
     merchant, who then owes it (recovered from its next payout); ``merchant`` is named
     when a fee is charged. ``courier`` is kept for the record.
 
-    Rejects: field_invalid (ids, a fee without a merchant), amount_invalid, order_exists,
-    and the entry's own rejections.
+    Rejects: field_invalid (ids), amount_invalid, field_invalid (a fee without a
+    merchant), order_exists, account_not_found (a merchant or courier never opened), and
+    the entry's own rejections.
     """
 
     order: str = attrs.field(kw_only=True, validator=text)

@@ -83,6 +83,7 @@ from ledger.flows.base import (
     next_version,
     post,
     reject,
+    status_rejection,
     wallet,
 )
 from ledger.flows.tiers import check_inflow
@@ -262,9 +263,10 @@ def decide_cod_delivered(command: CodDelivered, state: State) -> list[NewEvent] 
 def decide_cod_delivery_failed(
     command: CodDeliveryFailed, state: State
 ) -> list[NewEvent] | Rejected:
-    """Rejects, in order: field_invalid (order, merchant or courier id; a fee without a
-    merchant), amount_invalid (the fee), order_exists, then the entry's own rejections
-    (account_not_found: the merchant's receivable was never opened, …)."""
+    """Rejects, in order: field_invalid (order, merchant or courier id), amount_invalid
+    (the fee), field_invalid (a fee without a merchant), order_exists, account_not_found
+    (a merchant or courier named whose COD accounts were never opened), then the entry's
+    own rejections."""
     c = command
     problem = first_problem(
         check_party("order", c.order),
@@ -282,6 +284,13 @@ def decide_cod_delivery_failed(
     if state.stream_version(stream):
         return reject(RejectCode.ORDER_EXISTS, f"order {c.order} has a delivery outcome already")
     chart = state.policy.chart
+    named = [
+        *([chart.owed_by(c.merchant)] if c.merchant is not None else []),
+        *([chart.cod_receivable(c.courier)] if c.courier is not None else []),
+    ]
+    for account_id in named:
+        if state.account(account_id) is None:
+            return reject(RejectCode.ACCOUNT_NOT_FOUND, f"no account {account_id!r}")
     vat = vat_inside(c.rto_fee_minor, state.policy.cod.vat_rate_bps)
     postings: tuple[Posting, ...] | Rejected = ()
     if c.merchant is not None and c.rto_fee_minor:
@@ -455,9 +464,16 @@ def _open_orders(state: State, last_types: tuple[type, ...]) -> list[Order]:
     return found
 
 
+def _usable(state: State, account_id: str) -> bool:
+    found = state.account(account_id)
+    return found is not None and status_rejection(found) is None
+
+
 def decide_cod_released(command: CodReleased, state: State) -> list[NewEvent] | Rejected:
     """Release every order whose return window ended at or before ``as_of``, not
     returned, still pending, and (with ``CodPolicy.release_after_remittance``) remitted.
+    An order whose merchant's payables are frozen or closed waits for a later release;
+    the other orders are released.
 
     Rejects: field_invalid (``as_of`` later than the ledger's clock), nothing_due.
     """
@@ -480,15 +496,15 @@ def decide_cod_released(command: CodReleased, state: State) -> list[NewEvent] | 
             or (cod.release_after_remittance and not order.remitted)
         ):
             continue
+        pending, available = chart.pending_payable(d.merchant), chart.available_payable(d.merchant)
+        if not all(_usable(state, a) for a in (pending, available)):
+            continue  # a frozen merchant's orders wait; the others are released
         share = order.merchant_share_minor
         postings = post(
-            [
-                Debit(chart.pending_payable(d.merchant), share, chart.currency),
-                Credit(chart.available_payable(d.merchant), share, chart.currency),
-            ],
+            [Debit(pending, share, chart.currency), Credit(available, share, chart.currency)],
             state,
         )
-        if isinstance(postings, Rejected):  # a frozen payable, or a damaged store
+        if isinstance(postings, Rejected):  # only a damaged store gets here
             return postings
         event = CodOrderReleased(
             postings=postings, order=order.order, merchant=d.merchant, amount_minor=share
@@ -509,7 +525,8 @@ def decide_payout_merchant(command: PayoutMerchant, state: State) -> list[NewEve
     Rejects, in order: field_invalid (merchant id, ``to``), account_not_found (the
     merchant's COD accounts were never opened), nothing_due (nothing available), the
     merchant's wallet (account_not_found, field_invalid, account_frozen, account_closed,
-    limit_exceeded) when ``to="wallet"``, then the entry's own rejections
+    limit_exceeded) when ``to="wallet"`` and anything is left to pay after netting, then
+    the entry's own rejections
     (insufficient_funds: the bank holds less than the payout, …).
     """
     c = command
@@ -537,7 +554,7 @@ def decide_payout_merchant(command: PayoutMerchant, state: State) -> list[NewEve
     netted = min(available, max(0, state.counters(owed_id).balance("debit")))
     paid = available - netted
     destination = chart.bank_trust
-    if c.to == "wallet":
+    if c.to == "wallet" and paid:
         account = wallet(state, chart.wallet_of(c.merchant), "merchant wallet")
         if isinstance(account, Rejected):
             return account

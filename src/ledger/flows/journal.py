@@ -61,8 +61,8 @@ def decide_post_entry(command: PostEntry, state: State) -> list[NewEvent] | Reje
 def decide_reverse(command: Reverse, state: State) -> list[NewEvent] | Rejected:
     """Post the mirror of every posting the command ``entry_id`` wrote, effective now.
 
-    Rejects: field_invalid, entry_not_found, entry_not_reversible (a payment, refund or
-    hold: their own flows undo them), entry_already_reversed, and whatever
+    Rejects: field_invalid, entry_not_found, entry_not_reversible (a payment, refund,
+    hold or COD entry: their own flows undo them), entry_already_reversed, and whatever
     :func:`ledger.flows.base.post` rejects for the mirrored legs.
     """
     problem = check_text("memo", command.memo)
@@ -82,7 +82,7 @@ def decide_reverse(command: Reverse, state: State) -> list[NewEvent] | Rejected:
         return reject(
             RejectCode.ENTRY_NOT_REVERSIBLE,
             f"{command.entry_id} wrote {type(fixed).__name__}, which its own flow undoes "
-            "(Refund a payment, ReleaseHold a hold); Reverse does not",
+            "(Refund a payment, ReleaseHold a hold, CodReturned an order); Reverse does not",
         )
     stream = reversal_stream(command.entry_id)
     if state.stream_version(stream):

@@ -191,6 +191,8 @@ class CodModel:
         if isinstance(c, CodDeliveryFailed):
             _refuse_if(bool(c.rto_fee_minor) and c.merchant is None, RejectCode.FIELD_INVALID)
             _refuse_if(c.order in self.orders, RejectCode.ORDER_EXISTS)
+            named = [ch.owed_by(c.merchant)] if c.merchant is not None else []
+            _refuse_if(any(a not in self.opened for a in named), RejectCode.ACCOUNT_NOT_FOUND)
             if c.rto_fee_minor and c.merchant is not None:
                 vat = _vat(c.rto_fee_minor)
                 self._post(
