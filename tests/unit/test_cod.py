@@ -95,16 +95,7 @@ def cod(book: Ledger) -> Ledger:
 def deliver(book: Ledger, order: str, **kwargs: object) -> CodOrderDelivered:
     """Deliver ``order`` (by default the order of DOMAIN.md: 1,000.00, 50.00 commission,
     40.00 shipping, 10.00 COD fee, courier K1, merchant M1)."""
-    fields: dict[str, object] = {
-        "courier": "K1",
-        "merchant": "M1",
-        "amount_minor": 100_000,
-        "commission_minor": 5_000,
-        "shipping_minor": 4_000,
-        "courier_fee_minor": 1_000,
-    }
-    fields.update(kwargs)
-    assert_accepted(book, CodDelivered(id=f"deliver-{order}", order=order, **fields))  # type: ignore[arg-type]
+    assert_accepted(book, _delivery(id=f"deliver-{order}", order=order, **kwargs))
     _, event = only_event(book, f"deliver-{order}")
     assert isinstance(event, CodOrderDelivered)
     return event
@@ -600,7 +591,9 @@ def _remit(amount: int = 95_000, orders: tuple[str, ...] = ("O1",), **kw: object
 
 
 def _delivery(**kw: object) -> CodDelivered:
+    """The order of DOMAIN.md as a command (order O9 unless told otherwise)."""
     fields: dict[str, object] = {
+        "id": "x",
         "order": "O9",
         "courier": "K1",
         "merchant": "M1",
@@ -610,7 +603,7 @@ def _delivery(**kw: object) -> CodDelivered:
         "courier_fee_minor": 1_000,
     }
     fields.update(kw)
-    return CodDelivered(id="x", **fields)  # type: ignore[arg-type]
+    return CodDelivered(**fields)  # type: ignore[arg-type]
 
 
 OUT_OF_ORDER = [

@@ -329,6 +329,13 @@ def check_party(role: str, party: str) -> Rejected | None:
     return reject(RejectCode.FIELD_INVALID, f"{role} {party!r} must be 1..128 of [A-Za-z0-9:_.-]")
 
 
+def check_choice(name: str, value: str, choices: Sequence[str]) -> Rejected | None:
+    """field_invalid unless ``value`` is one of ``choices``."""
+    if value in choices:
+        return None
+    return reject(RejectCode.FIELD_INVALID, f"{name} {value!r} is not one of {', '.join(choices)}")
+
+
 def next_version(state: State, stream: str) -> int:
     return state.stream_version(stream) + 1
 

@@ -77,6 +77,7 @@ from ledger.flows.base import (
     NewEvent,
     State,
     check_amount,
+    check_choice,
     check_party,
     first_problem,
     legs,
@@ -421,12 +422,7 @@ def decide_resolve_dispute(command: ResolveDispute, state: State) -> list[NewEve
     c = command
     problem = first_problem(
         check_party("courier", c.courier),
-        None
-        if c.outcome in DISPUTE_OUTCOMES
-        else reject(
-            RejectCode.FIELD_INVALID,
-            f"outcome {c.outcome!r} is not one of {', '.join(DISPUTE_OUTCOMES)}",
-        ),
+        check_choice("outcome", c.outcome, DISPUTE_OUTCOMES),
         check_amount("amount_minor", c.amount_minor),
     )
     if problem is not None:
@@ -532,12 +528,7 @@ def decide_payout_merchant(command: PayoutMerchant, state: State) -> list[NewEve
     c = command
     problem = first_problem(
         check_party("merchant", c.merchant),
-        None
-        if c.to in PAYOUT_DESTINATIONS
-        else reject(
-            RejectCode.FIELD_INVALID,
-            f"to {c.to!r} is not one of {', '.join(PAYOUT_DESTINATIONS)}",
-        ),
+        check_choice("to", c.to, PAYOUT_DESTINATIONS),
     )
     if problem is not None:
         return problem

@@ -20,6 +20,7 @@ from ledger.flows.base import (
     State,
     asset,
     check_amount,
+    check_choice,
     check_metadata,
     check_party,
     fee_problem,
@@ -44,11 +45,9 @@ def decide_top_up(command: TopUp, state: State) -> list[NewEvent] | Rejected:
     account_not_found / field_invalid / account_frozen / account_closed (the wallet),
     limit_exceeded (tier), then the entry's own rejections
     (:func:`ledger.flows.base.post`)."""
-    if command.channel not in TOP_UP_CHANNELS:
-        return reject(
-            RejectCode.FIELD_INVALID,
-            f"channel {command.channel!r} is not one of {', '.join(TOP_UP_CHANNELS)}",
-        )
+    problem = check_choice("channel", command.channel, TOP_UP_CHANNELS)
+    if problem is not None:
+        return problem
     funding = command.funding_account
     if funding is None:
         if command.channel in AGENT_CHANNELS:
