@@ -112,14 +112,14 @@ with (
         *(c for courier in couriers for c in chart.open_courier(courier)),
         *(c for merchant in merchants for c in chart.open_cod_merchant(merchant)),
         chart.open_wallet("wallet:ploy"),  # a buyer's wallet, for a refund
-        # The platform's own operating cash in the bank: refunds and payouts may have to
-        # leave before a courier's cash is in.
+        # The platform's own operating cash in the COD bank account: refunds and payouts
+        # may have to leave before a courier's cash is in.
         OpenAccount(id="open:equity", account="equity:capital", type="equity", currency="THB"),
         PostEntry(
             id="capital",
             kind="capital",
             postings=[
-                Debit(chart.bank_trust, thb("5,000.00")),
+                Debit(chart.cod_bank, thb("5,000.00")),
                 Credit("equity:capital", thb("5,000.00")),
             ],
         ),
@@ -337,6 +337,7 @@ with (
         chart.cod_fee_expense,
         chart.cod_loss_expense,
         chart.refunds_payable,
+        chart.cod_bank,
         chart.bank_trust,
     ]
     for account in platform:
@@ -367,10 +368,14 @@ with (
     assert book.balance(chart.rto_fee_income).balance == thb("28.04")
     assert book.balance(chart.vat_output).balance == vat
     assert book.balance(chart.refunds_payable).balance == 0
-    # The bank: capital + remittances + the dispute recovered - payouts to banks.
+    # The COD bank: capital + remittances + the dispute recovered - payouts and the
+    # refund; what went into wallets moved on into the safeguarded bank trust, which holds
+    # exactly the e-money the day created.
     bank = thb("5,000.00") + thb("1,490.00") + thb("2,616.00") + thb("850.00") + thb("30.00")
-    bank -= thb("568.00") + thb("2,190.00") + thb("247.00")
-    assert book.balance(chart.bank_trust).balance == bank
+    bank -= thb("568.00") + thb("2,190.00") + thb("247.00") + thb("1,202.50") + thb("600.00")
+    assert book.balance(chart.cod_bank).balance == bank
+    e_money = book.balance(chart.wallet_of("M1")).balance + book.balance("wallet:ploy").balance
+    assert book.balance(chart.bank_trust).balance == e_money == thb("1,802.50")
     print(
         f"\nrevenue: {baht(commission)} commission and {baht(thb('28.04'))} return-to-origin"
         f" fees, net of VAT; {baht(vat)} VAT owed"

@@ -11,6 +11,7 @@ import pytest
 from ledger import (
     Accepted,
     AmountError,
+    AssignTier,
     CodDelivered,
     CodDeliveryFailed,
     CodPolicy,
@@ -20,6 +21,7 @@ from ledger import (
     CodReturned,
     Credit,
     Debit,
+    DefineTier,
     FreezeAccount,
     InvalidCommand,
     Ledger,
@@ -44,6 +46,7 @@ from ledger.events import (
     CourierDisputeResolved,
     MerchantPaidOut,
 )
+from ledger.flows import cod as cod_flow
 from ledger.flows.cod import ORDERS_PER_REMITTANCE_MAX, fold_order, vat_inside
 from ledger.money import AMOUNT_MAX_MINOR
 from tests.unit.conftest import (
@@ -53,12 +56,14 @@ from tests.unit.conftest import (
     balance_of,
     leg,
     only_event,
+    unchanged,
     written,
 )
 
 WEEK = timedelta(days=7)
 CAPITAL_MINOR = 10_000_000
-"""Operating cash in the bank (equity), so refunds to a buyer's bank can be paid."""
+"""The platform's own cash in the COD bank (equity), so refunds can be paid before a
+courier's cash is in."""
 
 
 def open_cod(book: Ledger) -> Ledger:
@@ -77,7 +82,7 @@ def open_cod(book: Ledger) -> Ledger:
             id="capital",
             kind="capital",
             postings=[
-                Debit(chart.bank_trust, CAPITAL_MINOR),
+                Debit(chart.cod_bank, CAPITAL_MINOR),
                 Credit("equity:capital", CAPITAL_MINOR),
             ],
         ),
@@ -162,7 +167,7 @@ def test_the_domain_order_to_the_satang(cod: Ledger, clock: FakeClock) -> None:
     assert record.stream == "remittance:R1"
     assert isinstance(received, CodRemittanceReceived)
     assert received.postings == (
-        leg("bank:trust", "debit", 95_000),
+        leg("bank:cod", "debit", 95_000),
         leg("expense:cod_fee", "debit", 1_000),
         leg(K1_SHIP, "debit", 4_000),
         leg(K1_COD, "credit", 100_000),
@@ -181,18 +186,21 @@ def test_the_domain_order_to_the_satang(cod: Ledger, clock: FakeClock) -> None:
     )
     assert balances(cod, M1_PENDING, M1_AVAILABLE) == [0, 91_000]
 
-    # 5. payout: Dr merchant available / Cr the merchant's wallet (then it is e-money)
+    # 5. payout: Dr merchant available / Cr the merchant's wallet (then it is e-money,
+    # and its cash moves from the COD bank into the safeguarded bank trust)
     assert_accepted(cod, PayoutMerchant(id="payout-1", merchant="M1", to="wallet"))
     paid, marker = (r.event for r in written(cod, "payout-1"))
     assert isinstance(paid, MerchantPaidOut) and isinstance(marker, CodOrderPaidOut)
     assert paid.postings == (
         leg(M1_AVAILABLE, "debit", 91_000),
         leg(M1_WALLET, "credit", 91_000),
+        leg("bank:trust", "debit", 91_000),
+        leg("bank:cod", "credit", 91_000),
     )
     assert (paid.paid_minor, paid.netted_minor, paid.orders) == (91_000, 0, ("O1",))
     assert marker == CodOrderPaidOut(order="O1", payout="payout-1")
     assert balances(cod, M1_AVAILABLE, M1_WALLET, "income:commission") == [0, 91_000, 4_673]
-    assert balances(cod, "bank:trust") == [CAPITAL_MINOR + 95_000]
+    assert balances(cod, "bank:cod", "bank:trust") == [CAPITAL_MINOR + 95_000 - 91_000, 91_000]
     assert [type(e) for e in order_events(cod, "O1")] == [
         CodOrderDelivered,
         CodOrderRemitted,
@@ -210,9 +218,9 @@ def test_a_payout_to_the_bank_pays_cash_out(cod: Ledger, clock: FakeClock) -> No
     [paid, _] = (r.event for r in written(cod, "p"))
     assert paid.postings == (  # type: ignore[union-attr]
         leg(M1_AVAILABLE, "debit", 91_000),
-        leg("bank:trust", "credit", 91_000),
+        leg("bank:cod", "credit", 91_000),
     )
-    assert balance_of(cod, "bank:trust") == CAPITAL_MINOR + 95_000 - 91_000
+    assert balances(cod, "bank:cod", "bank:trust") == [CAPITAL_MINOR + 95_000 - 91_000, 0]
 
 
 @pytest.mark.parametrize(
@@ -237,7 +245,7 @@ def test_a_short_remittance_moves_the_gap_to_the_dispute_receivable(cod: Ledger)
     received = written(cod, "remit-R1")[0].event
     assert isinstance(received, CodRemittanceReceived)
     assert received.postings == (
-        leg("bank:trust", "debit", 135_000),
+        leg("bank:cod", "debit", 135_000),
         leg("expense:cod_fee", "debit", 2_000),
         leg(K1_SHIP, "debit", 8_000),
         leg(K1_DISPUTE, "debit", 5_000),  # 9. Dr dispute receivable / Cr COD receivable
@@ -261,7 +269,7 @@ def test_disputes_are_recovered_or_written_off(cod: Ledger) -> None:
     record, event = only_event(cod, "d1")
     assert record.stream == "disputes:K1" and record.version == 1
     assert isinstance(event, CourierDisputeResolved)
-    assert event.postings == (leg("bank:trust", "debit", 3_000), leg(K1_DISPUTE, "credit", 3_000))
+    assert event.postings == (leg("bank:cod", "debit", 3_000), leg(K1_DISPUTE, "credit", 3_000))
     too_much = ResolveDispute(id="d2", courier="K1", amount_minor=2_001, outcome="written_off")
     assert_rejected(cod, too_much, RejectCode.INSUFFICIENT_FUNDS)
     lost = ResolveDispute(id="d3", courier="K1", amount_minor=2_000, outcome="written_off")
@@ -418,6 +426,8 @@ def test_a_return_after_payout_is_owed_and_netted_from_the_next_payout(
         leg(M1_AVAILABLE, "debit", 182_000),
         leg(M1_OWES, "credit", 91_000),
         leg(M1_WALLET, "credit", 91_000),
+        leg("bank:trust", "debit", 91_000),
+        leg("bank:cod", "credit", 91_000),
     )
     assert (paid.available_minor, paid.netted_minor, paid.paid_minor) == (182_000, 91_000, 91_000)
     assert paid.orders == ("O2",)
@@ -451,12 +461,14 @@ def test_the_buyer_is_refunded_to_a_wallet_or_a_bank(cod: Ledger) -> None:
     assert event.postings == (
         leg("liability:refunds_payable", "debit", 96_000),
         leg("wallet:buyer", "credit", 96_000),
+        leg("bank:trust", "debit", 96_000),
+        leg("bank:cod", "credit", 96_000),
     )
     assert_accepted(cod, CodRefunded(id="to-bank", order="O2"))
     _, event = only_event(cod, "to-bank")
     assert event.postings == (  # type: ignore[union-attr]
         leg("liability:refunds_payable", "debit", 96_000),
-        leg("bank:trust", "credit", 96_000),
+        leg("bank:cod", "credit", 96_000),
     )
     assert balances(cod, "liability:refunds_payable", "wallet:buyer") == [0, 96_000]
     assert fold_order("O2", order_events(cod, "O2")).status == "refunded"  # type: ignore[arg-type, union-attr]
@@ -642,7 +654,6 @@ OUT_OF_ORDER = [
      RejectCode.ACCOUNT_NOT_FOUND),
     ("release within the window", _delivered_and_remitted, "release-now", RejectCode.NOTHING_DUE),
     ("release of nothing", _nothing, "release-now", RejectCode.NOTHING_DUE),
-    ("release of a returned order", _returned, "release-now", RejectCode.NOTHING_DUE),
     ("release ahead of the clock", _delivered_and_remitted, "release-tomorrow",
      RejectCode.FIELD_INVALID),
     ("dispute with none open", _delivered_and_remitted,
@@ -808,3 +819,134 @@ def test_a_payout_that_only_nets_needs_no_usable_wallet(cod: Ledger, clock: Fake
     assert_accepted(cod, PayoutMerchant(id="p", merchant="M1", to="wallet"))
     assert written(cod, "p")[0].event.paid_minor == 0  # type: ignore[union-attr]
     assert balances(cod, M1_OWES, M1_WALLET) == [200_000 - 91_000, 0]
+
+
+def test_a_returned_order_is_never_released(cod: Ledger, clock: FakeClock) -> None:
+    _delivered_and_remitted(cod)
+    assert_accepted(cod, CodReturned(id="ret", order="O1"))
+    clock.advance(WEEK)
+    assert_rejected(cod, CodReleased(id="rel", as_of=clock.now), RejectCode.NOTHING_DUE)
+
+
+def test_release_takes_the_longest_due_first_and_at_most_its_limit(
+    cod: Ledger, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cod_flow, "RELEASES_MAX", 2)
+    for order in ("O3", "O1", "O2"):  # delivered an hour apart, O3 first
+        deliver(cod, order)
+        clock.advance(timedelta(hours=1))
+    remit(cod, "R1", ["O1", "O2", "O3"], 285_000)
+    clock.advance(WEEK)
+    release(cod, clock, "first")
+    assert [r.stream for r in written(cod, "first")] == ["order:O3", "order:O1"]
+    release(cod, clock, "second")
+    assert [r.stream for r in written(cod, "second")] == ["order:O2"]
+
+
+def test_nothing_due_says_when_a_frozen_payable_holds_orders_back(
+    cod: Ledger, clock: FakeClock
+) -> None:
+    _delivered_and_remitted(cod)
+    assert_accepted(cod, FreezeAccount(id="freeze", account=M1_AVAILABLE))
+    clock.advance(WEEK)
+    rejected = assert_rejected(cod, CodReleased(id="rel", as_of=clock.now), RejectCode.NOTHING_DUE)
+    assert "1 due order(s) wait for a frozen or closed payable" in rejected.detail
+
+
+def test_without_waiting_for_the_cash_a_return_after_release_is_never_paid_out(
+    tmp_path, clock: FakeClock
+) -> None:
+    """With release_after_remittance off, an order can be released, returned and only
+    then remitted (its last event a remittance again): a payout must still skip it."""
+    policy = CodPolicy(release_after_remittance=False)
+    with Ledger.open(tmp_path / "cod.db", clock=clock, cod=policy) as book:
+        open_cod(book)
+        deliver(book, "O1")
+        deliver(book, "O2")
+        clock.advance(WEEK)
+        release(book, clock)
+        assert_accepted(book, CodReturned(id="ret", order="O1"))
+        remit(book, "R1", ["O1", "O2"], 190_000)
+        assert_accepted(book, PayoutMerchant(id="p", merchant="M1"))
+        paid = written(book, "p")[0].event
+        assert isinstance(paid, MerchantPaidOut)
+        assert (paid.orders, paid.available_minor) == (("O2",), 91_000)
+
+
+def test_a_return_takes_back_the_vat_recorded_at_delivery(tmp_path, clock: FakeClock) -> None:
+    with Ledger.open(tmp_path / "cod.db", clock=clock) as book:
+        open_cod(book)
+        deliver(book, "O1")  # 7%: 3.27 of VAT in the 50.00 commission
+    with Ledger.open(tmp_path / "cod.db", clock=clock, cod=CodPolicy(vat_rate_bps=1_000)) as book:
+        assert_accepted(book, CodReturned(id="ret", order="O1"))
+        _, event = only_event(book, "ret")
+        assert event.postings[1:3] == (  # type: ignore[union-attr]
+            leg("income:commission", "debit", 4_673),
+            leg("liability:vat_output", "debit", 327),
+        )
+        assert balances(book, "income:commission", "liability:vat_output") == [0, 0]
+
+
+def test_a_tier_cap_on_the_receiving_wallet_holds(cod: Ledger, clock: FakeClock) -> None:
+    cap = DefineTier(
+        id="tier",
+        tier="small",
+        max_balance_minor=50_000,
+        per_transaction_max_minor=None,
+        daily_outflow_max_minor=None,
+        monthly_outflow_max_minor=None,
+    )
+    assert_accepted(cod, cap)
+    for wallet in (M1_WALLET, "wallet:buyer"):
+        assert_accepted(cod, AssignTier(id=f"assign-{wallet}", wallet=wallet, tier="small"))
+    _delivered_and_remitted(cod)
+    clock.advance(WEEK)
+    release(cod, clock)
+    to_wallet = PayoutMerchant(id="p", merchant="M1", to="wallet")
+    assert_rejected(cod, to_wallet, RejectCode.LIMIT_EXCEEDED)
+    assert_accepted(cod, PayoutMerchant(id="p-bank", merchant="M1"))
+    assert_accepted(cod, CodReturned(id="ret", order="O1"))
+    refund = CodRefunded(id="ref", order="O1", wallet="wallet:buyer")
+    assert_rejected(cod, refund, RejectCode.LIMIT_EXCEEDED)
+
+
+def test_a_linked_batch_that_breaks_an_order_step_appends_nothing(cod: Ledger) -> None:
+    with unchanged(cod):
+        results = cod.submit_many(
+            [
+                _delivery(id="d", order="O1"),
+                CodReturned(id="ret", order="O1"),
+                CodReturned(id="ret-again", order="O1"),
+            ],
+            linked=True,
+        )
+    assert [r.code for r in results] == [  # type: ignore[union-attr]
+        RejectCode.LINKED_COMMAND_FAILED,
+        RejectCode.LINKED_COMMAND_FAILED,
+        RejectCode.ORDER_ALREADY_RETURNED,
+    ]
+    assert all(rec.stream != "order:O1" for rec in cod.events())
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        CodReturned(id="x", order="O 1"),
+        CodRefunded(id="x", order=""),
+        CodRemitted(id="x", remittance="R", courier="K1", orders=["O/1"], amount_minor=0),
+    ],
+    ids=["return", "refund", "remit"],
+)
+def test_a_malformed_order_id_is_field_invalid_everywhere(cod: Ledger, command) -> None:
+    assert_rejected(cod, command, RejectCode.FIELD_INVALID)
+
+
+def test_an_order_id_of_invalid_unicode_is_refused_when_built() -> None:
+    with pytest.raises(InvalidCommand, match="Unicode"):
+        CodRemitted(id="x", remittance="R", courier="K1", orders=["O1", "\ud800"], amount_minor=0)
+
+
+def test_a_return_window_past_ten_years_is_refused() -> None:
+    with pytest.raises(InvalidCommand, match="3650 days"):
+        CodPolicy(return_window=timedelta.max)
+    assert CodPolicy(return_window=timedelta(days=3_650)).return_window.days == 3_650

@@ -16,6 +16,7 @@ from ledger.commands.base import (
     Command,
     amount_type,
     aware_datetime,
+    encodable,
     in_utc,
     require,
     text,
@@ -35,8 +36,10 @@ def _orders(value: object) -> tuple[str, ...]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
         raise InvalidCommand(f"orders must be a list of order ids (str), got {value!r}")
     for order in value:
-        if not isinstance(order, str):
-            raise InvalidCommand(f"each order must be an order id (str), got {order!r}")
+        if not isinstance(order, str) or not encodable(order):
+            raise InvalidCommand(
+                f"each order must be an order id (valid Unicode text), got {order!r}"
+            )
     return tuple(value)
 
 
@@ -95,8 +98,9 @@ class CodReleased(Command):
 @attrs.frozen
 class PayoutMerchant(Command):
     """Pay merchant ``merchant`` everything available, less what it owes the platform
-    (returns after an earlier payout, return-to-origin fees), to its bank or its wallet
-    (``to="wallet"``: then it is e-money).
+    (returns after an earlier payout, return-to-origin fees), out of the COD bank to its
+    bank, or to its wallet (``to="wallet"``: then it is e-money, and its cash moves from
+    the COD bank into the bank trust).
 
     Rejects: field_invalid (merchant id, ``to``), nothing_due (nothing available), and
     the entry's own rejections (a wallet that is frozen, a bank account short of cash, …).
@@ -115,8 +119,8 @@ class CodReturned(Command):
     ``refund_commission`` the platform gives its commission (and the VAT on it) back;
     without, the merchant owes it.
 
-    Rejects: order_not_found, order_not_delivered, order_already_returned, and the
-    entry's own rejections.
+    Rejects: field_invalid (order id), order_not_found, order_not_delivered,
+    order_already_returned, and the entry's own rejections.
     """
 
     order: str = attrs.field(kw_only=True, validator=text)
@@ -126,11 +130,13 @@ class CodReturned(Command):
 @attrs.frozen
 class CodRefunded(Command):
     """Pay the buyer of returned order ``order`` its refund out of the refunds payable:
-    into ``wallet`` (e-money), or out of the bank to the buyer's bank if None.
+    into ``wallet`` (e-money: its cash moves from the COD bank into the bank trust), or
+    out of the COD bank to the buyer's bank if None.
 
-    Rejects: order_not_found, order_not_returned, order_already_refunded,
-    account_not_found / field_invalid (the wallet), limit_exceeded, and the entry's own
-    rejections.
+    Rejects: field_invalid (order id), order_not_found, order_not_returned,
+    order_already_refunded, account_not_found / field_invalid (the wallet),
+    limit_exceeded, and the entry's own rejections (insufficient_funds: the COD bank
+    holds less than the refund).
     """
 
     order: str = attrs.field(kw_only=True, validator=text)
@@ -158,7 +164,7 @@ class CodDeliveryFailed(Command):
 @attrs.frozen
 class ResolveDispute(Command):
     """End ``amount_minor`` of courier ``courier``'s shortfall: ``recovered`` (the courier
-    paid it into the bank) or ``written_off`` (a loss, to the COD loss expense).
+    paid it into the COD bank) or ``written_off`` (a loss, to the COD loss expense).
 
     Rejects: field_invalid (courier id, outcome), amount_invalid, and the entry's own
     rejections (insufficient_funds: more than the courier's dispute receivable holds).

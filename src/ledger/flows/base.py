@@ -19,6 +19,7 @@ import attrs
 
 from ledger.accounts import Account, AccountStatus, AccountType, Counters, Phase, is_valid_id
 from ledger.commands import Credit, Debit
+from ledger.commands.base import require
 from ledger.errors import InvalidCommand, RejectCode
 from ledger.events import Event, MoneyEvent, Posting
 from ledger.flows.chart import Chart
@@ -36,9 +37,16 @@ _KIND = re.compile(r"^[a-z][a-z0-9_.\-]{0,63}$")
 _METADATA_KEY = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 
+RETURN_WINDOW_MAX = timedelta(days=3_650)
+"""The longest COD return window a policy may set."""
+
+
 def _window(instance: object, attribute: attrs.Attribute[timedelta], value: object) -> None:
-    if not isinstance(value, timedelta) or value < timedelta(0):
-        raise InvalidCommand(f"CodPolicy.{attribute.name} is a timedelta >= 0, not {value!r}")
+    if not isinstance(value, timedelta) or not timedelta(0) <= value <= RETURN_WINDOW_MAX:
+        raise InvalidCommand(
+            f"CodPolicy.{attribute.name} is a timedelta of 0..{RETURN_WINDOW_MAX.days} days, "
+            f"not {value!r}"
+        )
 
 
 def _rate_bps(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
@@ -46,11 +54,6 @@ def _rate_bps(instance: object, attribute: attrs.Attribute[int], value: object) 
         raise InvalidCommand(
             f"CodPolicy.{attribute.name} is an int of basis points in 0..10000, not {value!r}"
         )
-
-
-def _bool(instance: object, attribute: attrs.Attribute[bool], value: object) -> None:
-    if type(value) is not bool:
-        raise InvalidCommand(f"CodPolicy.{attribute.name} is a bool, not {value!r}")
 
 
 @attrs.frozen
@@ -65,9 +68,10 @@ class CodPolicy:
     vat_rate_bps: int = attrs.field(default=700, validator=_rate_bps)
     """VAT on the platform's commission and return-to-origin fees, which include it:
     VAT = fee x rate / (10000 + rate), rounded half up to the minor unit."""
-    release_after_remittance: bool = attrs.field(default=True, validator=_bool)
-    """Release an order only once its courier has remitted the cash, so a merchant is
-    never paid with money the platform has not collected."""
+    release_after_remittance: bool = attrs.field(default=True, validator=require(bool, "a bool"))
+    """Release an order only once its courier has remitted for it, so a merchant is paid
+    out of cash the courier handed over or, where it came short, out of what the courier
+    then owes the platform (its dispute receivable), never for cash still at the door."""
 
 
 @attrs.frozen
@@ -346,12 +350,28 @@ def check_amount(name: str, value: int) -> Rejected | None:
     return None if problem is None else reject(RejectCode.AMOUNT_INVALID, f"{name}: {problem}")
 
 
+def check_zero_or_amount(name: str, value: int) -> Rejected | None:
+    """amount_invalid unless ``value`` is 0 or an amount (a fee, a deposit that may be nil)."""
+    return None if value == 0 else check_amount(name, value)
+
+
+def check_as_of(as_of: datetime, state: State, why: str) -> int | Rejected:
+    """``as_of`` in UTC microseconds; field_invalid if it is later than the ledger's clock
+    (a periodic command acts on what is due by now, ``why`` says what would go wrong)."""
+    as_of_us = to_us(as_of)
+    if as_of_us > state.now_us:
+        return reject(
+            RejectCode.FIELD_INVALID, f"as_of {as_of.isoformat()} is later than now; {why}"
+        )
+    return as_of_us
+
+
 def fee_problem(amount_minor: int, fee_minor: int, *, inside: bool) -> Rejected | None:
     """amount_invalid unless ``amount_minor`` is an amount and ``fee_minor`` is 0 or an
     amount; a fee taken ``inside`` the amount must leave something of it."""
     problem = first_problem(
         check_amount("amount_minor", amount_minor),
-        check_amount("fee_minor", fee_minor) if fee_minor != 0 else None,
+        check_zero_or_amount("fee_minor", fee_minor),
     )
     if problem is not None:
         return problem

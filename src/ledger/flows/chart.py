@@ -87,6 +87,10 @@ class Chart:
 
     # --- cash on delivery (docs/flows/cod.md): the platform is an agent, only its fees
     # are revenue ----------------------------------------------------------------------
+    cod_bank: str = attrs.field(default="bank:cod", validator=_name)
+    """The bank account couriers remit COD cash into and merchant payouts and buyer refunds
+    leave from (asset, no overdraft). It is not the safeguarded ``bank_trust``: COD cash
+    is the merchants', not e-money, until a payout or refund into a wallet moves it over."""
     commission_income: str = attrs.field(default="income:commission", validator=_name)
     """The platform's COD commission, net of VAT (income)."""
     vat_output: str = attrs.field(default="liability:vat_output", validator=_name)
@@ -191,6 +195,7 @@ class Chart:
             ]
         if cod:
             commands += [
+                _open(self.cod_bank, "asset", self.currency, no_overdraft=True),
                 _open(self.commission_income, "income", self.currency),
                 _open(self.vat_output, "liability", self.currency),
                 _open(self.cod_fee_expense, "expense", self.currency),

@@ -22,19 +22,21 @@ shipping, *F* the courier's COD fee, *N* = A - C - S the merchant's share):
 
 * ``CodDelivered``: Dr courier COD receivable A / Cr merchant pending A; Dr merchant
   pending C + S / Cr commission income C - V, Cr VAT output V, Cr shipping payable S.
-* ``CodRemitted`` (orders summed): Dr bank (deposited), Dr COD fee expense F, Dr
+* ``CodRemitted`` (orders summed): Dr COD bank (deposited), Dr COD fee expense F, Dr
   shipping payable S, Dr dispute receivable (shortfall) / Cr COD receivable A.
 * ``CodReleased``: Dr merchant pending N / Cr merchant available N, per order.
 * ``PayoutMerchant``: Dr merchant available (all of it) / Cr merchant receivable (what
-  it owes, at most that), Cr bank or merchant wallet (the rest).
+  it owes, at most that), Cr COD bank or merchant wallet (the rest); into a wallet also
+  Dr bank trust / Cr COD bank (the rest), so the new e-money is safeguarded.
 * ``CodReturned``: Dr merchant pending, available or receivable (by stage) N; Dr
   commission income C - V and VAT output V (or, without ``refund_commission``, Dr
   merchant receivable C) / Cr refunds payable A - S.
-* ``CodRefunded``: Dr refunds payable A - S / Cr buyer wallet or bank.
+* ``CodRefunded``: Dr refunds payable A - S / Cr COD bank, or Cr buyer wallet and
+  Dr bank trust / Cr COD bank.
 * ``CodDeliveryFailed``: Dr merchant receivable R / Cr return-to-origin fee income
   R - V, Cr VAT output V (nothing without a fee).
-* ``ResolveDispute``: Dr bank (recovered) or COD loss expense (written off) / Cr dispute
-  receivable.
+* ``ResolveDispute``: Dr COD bank (recovered) or COD loss expense (written off) / Cr
+  dispute receivable.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ from ledger.commands.cod import (
     PayoutMerchant,
     ResolveDispute,
 )
-from ledger.errors import RejectCode
+from ledger.errors import RejectCode, StoreCorrupt
 from ledger.events import (
     CodBuyerRefunded,
     CodOrderDelivered,
@@ -77,22 +79,26 @@ from ledger.flows.base import (
     NewEvent,
     State,
     check_amount,
+    check_as_of,
     check_choice,
     check_party,
+    check_zero_or_amount,
     first_problem,
     legs,
     next_version,
     post,
     reject,
     status_rejection,
-    wallet,
 )
-from ledger.flows.tiers import check_inflow
+from ledger.flows.tiers import receiving_wallet
 from ledger.results import Rejected
 from ledger.times import from_us, span_us, to_us
 
 ORDERS_PER_REMITTANCE_MAX = 1_000
 """At most this many orders in one remittance."""
+RELEASES_MAX = 1_000
+"""At most this many orders released by one ``CodReleased`` (the ones due longest first);
+the rest wait for the next run."""
 
 Stage = Literal["pending", "available", "paid_out"]
 """Where the merchant's share of a delivered order is."""
@@ -164,7 +170,8 @@ def fold_order(order: str, events: Sequence[Event]) -> Order | None:
     first = events[0]
     if isinstance(first, CodOrderFailed):
         return Order(order, len(events), None, failed=first)
-    assert isinstance(first, CodOrderDelivered), f"order:{order} starts with {first!r}"
+    if not isinstance(first, CodOrderDelivered):
+        raise StoreCorrupt(f"order:{order} starts with {type(first).__name__}, not a delivery")
     state = Order(order, len(events), first)
     for event in events[1:]:
         if isinstance(event, CodOrderRemitted):
@@ -190,10 +197,6 @@ def _order_event(state: State, order: Order, event: Event) -> NewEvent:
     return NewEvent(order_stream(order.order), order.version + 1, event, state.now_us)
 
 
-def _zero_or_amount(name: str, value: int) -> Rejected | None:
-    return None if value == 0 else check_amount(name, value)
-
-
 # --- delivery -------------------------------------------------------------------------
 
 
@@ -208,9 +211,9 @@ def decide_cod_delivered(command: CodDelivered, state: State) -> list[NewEvent] 
         check_party("courier", c.courier),
         check_party("merchant", c.merchant),
         check_amount("amount_minor", c.amount_minor),
-        _zero_or_amount("commission_minor", c.commission_minor),
-        _zero_or_amount("shipping_minor", c.shipping_minor),
-        _zero_or_amount("courier_fee_minor", c.courier_fee_minor),
+        check_zero_or_amount("commission_minor", c.commission_minor),
+        check_zero_or_amount("shipping_minor", c.shipping_minor),
+        check_zero_or_amount("courier_fee_minor", c.courier_fee_minor),
     )
     if problem is not None:
         return problem
@@ -273,7 +276,7 @@ def decide_cod_delivery_failed(
         check_party("order", c.order),
         check_party("merchant", c.merchant) if c.merchant is not None else None,
         check_party("courier", c.courier) if c.courier is not None else None,
-        _zero_or_amount("rto_fee_minor", c.rto_fee_minor),
+        check_zero_or_amount("rto_fee_minor", c.rto_fee_minor),
     )
     if problem is not None:
         return problem
@@ -331,7 +334,7 @@ def decide_cod_remitted(command: CodRemitted, state: State) -> list[NewEvent] | 
         check_party("remittance", c.remittance),
         check_party("courier", c.courier),
         _order_list(c.orders),
-        _zero_or_amount("amount_minor", c.amount_minor),
+        check_zero_or_amount("amount_minor", c.amount_minor),
     )
     if problem is not None:
         return problem
@@ -374,7 +377,7 @@ def decide_cod_remitted(command: CodRemitted, state: State) -> list[NewEvent] | 
     currency = chart.currency
     postings = post(
         legs(
-            (Debit, chart.bank_trust, c.amount_minor, currency),
+            (Debit, chart.cod_bank, c.amount_minor, currency),
             (Debit, chart.cod_fee_expense, fees, currency),
             (Debit, chart.shipping_payable(c.courier), shipping, currency),
             (Debit, chart.dispute_receivable(c.courier), due - c.amount_minor, currency),
@@ -428,7 +431,7 @@ def decide_resolve_dispute(command: ResolveDispute, state: State) -> list[NewEve
     if problem is not None:
         return problem
     chart = state.policy.chart
-    into = chart.bank_trust if c.outcome == "recovered" else chart.cod_loss_expense
+    into = chart.cod_bank if c.outcome == "recovered" else chart.cod_loss_expense
     postings = post(
         [
             Debit(into, c.amount_minor, chart.currency),
@@ -466,35 +469,40 @@ def _usable(state: State, account_id: str) -> bool:
 
 
 def decide_cod_released(command: CodReleased, state: State) -> list[NewEvent] | Rejected:
-    """Release every order whose return window ended at or before ``as_of``, not
-    returned, still pending, and (with ``CodPolicy.release_after_remittance``) remitted.
-    An order whose merchant's payables are frozen or closed waits for a later release;
-    the other orders are released.
+    """Release the orders whose return window ended at or before ``as_of``, not
+    returned, still pending, and (with ``CodPolicy.release_after_remittance``) remitted:
+    at most RELEASES_MAX of them, those due longest first. An order whose merchant's
+    payables are frozen or closed waits for a later release; the others are released.
 
-    Rejects: field_invalid (``as_of`` later than the ledger's clock), nothing_due.
+    Rejects: field_invalid (``as_of`` later than the ledger's clock), nothing_due (the
+    detail counts the due orders held back by a frozen payable, if any).
     """
-    as_of_us = to_us(command.as_of)
-    if as_of_us > state.now_us:
-        return reject(
-            RejectCode.FIELD_INVALID,
-            f"as_of {command.as_of.isoformat()} is later than now; a return window ends "
-            "when its time has come",
-        )
+    as_of_us = check_as_of(command.as_of, state, "a return window ends when its time has come")
+    if isinstance(as_of_us, Rejected):
+        return as_of_us
     chart, cod = state.policy.chart, state.policy.cod
+    due = sorted(
+        (
+            order
+            for order in _open_orders(state, (CodOrderDelivered, CodOrderRemitted))
+            if order.delivered is not None
+            and order.stage == "pending"
+            and order.returned is None
+            and to_us(order.delivered.releasable_at) <= as_of_us
+            and (order.remitted or not cod.release_after_remittance)
+        ),
+        key=lambda o: (o.delivered.releasable_at if o.delivered else None, o.order),
+    )
     new: list[NewEvent] = []
-    for order in _open_orders(state, (CodOrderDelivered, CodOrderRemitted)):
-        d = order.delivered
-        if (
-            d is None
-            or order.stage != "pending"
-            or order.returned is not None
-            or to_us(d.releasable_at) > as_of_us
-            or (cod.release_after_remittance and not order.remitted)
-        ):
-            continue
-        pending, available = chart.pending_payable(d.merchant), chart.available_payable(d.merchant)
+    held = 0
+    for order in due:
+        if len(new) == RELEASES_MAX:
+            break
+        merchant = order.delivered.merchant if order.delivered else ""
+        pending, available = chart.pending_payable(merchant), chart.available_payable(merchant)
         if not all(_usable(state, a) for a in (pending, available)):
-            continue  # a frozen merchant's orders wait; the others are released
+            held += 1  # a frozen merchant's orders wait; the others are released
+            continue
         share = order.merchant_share_minor
         postings = post(
             [Debit(pending, share, chart.currency), Credit(available, share, chart.currency)],
@@ -503,14 +511,15 @@ def decide_cod_released(command: CodReleased, state: State) -> list[NewEvent] | 
         if isinstance(postings, Rejected):  # only a damaged store gets here
             return postings
         event = CodOrderReleased(
-            postings=postings, order=order.order, merchant=d.merchant, amount_minor=share
+            postings=postings, order=order.order, merchant=merchant, amount_minor=share
         )
         new.append(_order_event(state, order, event))
     if not new:
         return reject(
             RejectCode.NOTHING_DUE,
-            f"no order's return window ends at or before {command.as_of.isoformat()}"
-            + (" among remitted orders" if cod.release_after_remittance else ""),
+            f"no order to release as of {command.as_of.isoformat()}"
+            + (" (an order waits until its courier remits)" if cod.release_after_remittance else "")
+            + (f"; {held} due order(s) wait for a frozen or closed payable" if held else ""),
         )
     return new
 
@@ -522,8 +531,8 @@ def decide_payout_merchant(command: PayoutMerchant, state: State) -> list[NewEve
     merchant's COD accounts were never opened), nothing_due (nothing available), the
     merchant's wallet (account_not_found, field_invalid, account_frozen, account_closed,
     limit_exceeded) when ``to="wallet"`` and anything is left to pay after netting, then
-    the entry's own rejections
-    (insufficient_funds: the bank holds less than the payout, …).
+    the entry's own rejections (insufficient_funds: the COD bank holds less than the
+    payout, …).
     """
     c = command
     problem = first_problem(
@@ -543,22 +552,17 @@ def decide_payout_merchant(command: PayoutMerchant, state: State) -> list[NewEve
             RejectCode.NOTHING_DUE, f"merchant {c.merchant} has nothing available to pay out"
         )
     netted = min(available, max(0, state.counters(owed_id).balance("debit")))
-    paid = available - netted
-    destination = chart.bank_trust
-    if c.to == "wallet" and paid:
-        account = wallet(state, chart.wallet_of(c.merchant), "merchant wallet")
-        if isinstance(account, Rejected):
-            return account
-        limited = check_inflow(state, account, paid)
-        if limited is not None:
-            return limited
-        destination = account.id
+    paid = _paid_out_of_cod_bank(
+        state, chart.wallet_of(c.merchant) if c.to == "wallet" else None, available - netted
+    )
+    if isinstance(paid, Rejected):
+        return paid
     postings = post(
-        legs(
-            (Debit, available_id, available, chart.currency),
-            (Credit, owed_id, netted, chart.currency),
-            (Credit, destination, paid, chart.currency),
-        ),
+        [
+            Debit(available_id, available, chart.currency),
+            *legs((Credit, owed_id, netted, chart.currency)),
+            *paid,
+        ],
         state,
     )
     if isinstance(postings, Rejected):
@@ -577,7 +581,7 @@ def decide_payout_merchant(command: PayoutMerchant, state: State) -> list[NewEve
         to=c.to,
         available_minor=available,
         netted_minor=netted,
-        paid_minor=paid,
+        paid_minor=available - netted,
         orders=tuple(o.order for o in orders),
     )
     stream = payouts_stream(c.merchant)
@@ -587,12 +591,37 @@ def decide_payout_merchant(command: PayoutMerchant, state: State) -> list[NewEve
     ]
 
 
+def _paid_out_of_cod_bank(
+    state: State, wallet_id: str | None, amount_minor: int
+) -> list[Debit | Credit] | Rejected:
+    """The legs that pay ``amount_minor`` out of the COD bank: to the payee's bank (Cr COD
+    bank), or into wallet ``wallet_id`` (Cr the wallet, and Dr bank trust / Cr COD bank:
+    the cash backing the new e-money moves into safeguarding with it). No legs for 0.
+    Rejects as :func:`ledger.flows.tiers.receiving_wallet` for the wallet."""
+    chart = state.policy.chart
+    if not amount_minor:
+        return []
+    if wallet_id is None:
+        return [Credit(chart.cod_bank, amount_minor, chart.currency)]
+    account = receiving_wallet(state, wallet_id, amount_minor)
+    if isinstance(account, Rejected):
+        return account
+    return [
+        Credit(account.id, amount_minor, chart.currency),
+        Debit(chart.bank_trust, amount_minor, chart.currency),
+        Credit(chart.cod_bank, amount_minor, chart.currency),
+    ]
+
+
 # --- returns --------------------------------------------------------------------------
 
 
 def decide_cod_returned(command: CodReturned, state: State) -> list[NewEvent] | Rejected:
-    """Rejects, in order: order_not_found, order_not_delivered (its delivery failed),
-    order_already_returned, then the entry's own rejections."""
+    """Rejects, in order: field_invalid (order id), order_not_found, order_not_delivered
+    (its delivery failed), order_already_returned, then the entry's own rejections."""
+    problem = check_party("order", command.order)
+    if problem is not None:
+        return problem
     order = read_order(state, command.order)
     if order is None:
         return reject(RejectCode.ORDER_NOT_FOUND, f"no order {command.order!r}")
@@ -642,10 +671,14 @@ def decide_cod_returned(command: CodReturned, state: State) -> list[NewEvent] | 
 
 
 def decide_cod_refunded(command: CodRefunded, state: State) -> list[NewEvent] | Rejected:
-    """Rejects, in order: order_not_found, order_not_returned (never returned, or never
-    delivered), order_already_refunded, the wallet (account_not_found, field_invalid,
-    account_frozen, account_closed, limit_exceeded), then the entry's own rejections
-    (insufficient_funds: the bank holds less than the refund, …)."""
+    """Rejects, in order: field_invalid (order id), order_not_found, order_not_returned
+    (never returned, or never delivered), order_already_refunded, the wallet
+    (account_not_found, field_invalid, account_frozen, account_closed, limit_exceeded),
+    then the entry's own rejections (insufficient_funds: the COD bank holds less than the
+    refund, …)."""
+    problem = check_party("order", command.order)
+    if problem is not None:
+        return problem
     order = read_order(state, command.order)
     if order is None:
         return reject(RejectCode.ORDER_NOT_FOUND, f"no order {command.order!r}")
@@ -659,21 +692,11 @@ def decide_cod_refunded(command: CodRefunded, state: State) -> list[NewEvent] | 
             RejectCode.ORDER_ALREADY_REFUNDED, f"order {command.order}'s buyer was refunded"
         )
     chart = state.policy.chart
-    destination = chart.bank_trust
-    if command.wallet is not None:
-        account = wallet(state, command.wallet)
-        if isinstance(account, Rejected):
-            return account
-        limited = check_inflow(state, account, returned.refund_minor)
-        if limited is not None:
-            return limited
-        destination = account.id
+    paid = _paid_out_of_cod_bank(state, command.wallet, returned.refund_minor)
+    if isinstance(paid, Rejected):
+        return paid
     postings = post(
-        [
-            Debit(chart.refunds_payable, returned.refund_minor, chart.currency),
-            Credit(destination, returned.refund_minor, chart.currency),
-        ],
-        state,
+        [Debit(chart.refunds_payable, returned.refund_minor, chart.currency), *paid], state
     )
     if isinstance(postings, Rejected):
         return postings

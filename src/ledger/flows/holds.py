@@ -24,6 +24,7 @@ from ledger.flows.base import (
     NewEvent,
     State,
     check_amount,
+    check_as_of,
     first_problem,
     post,
     reject,
@@ -153,13 +154,14 @@ def decide_expire_holds(command: ExpireHolds, state: State) -> list[NewEvent] | 
     Rejects: field_invalid (``as_of`` later than the ledger's clock), nothing_due (no
     pending hold has expired by ``as_of``).
     """
-    as_of_us = to_us(command.as_of)
-    if as_of_us > state.now_us:
-        return reject(
-            RejectCode.FIELD_INVALID,
-            f"as_of {command.as_of.isoformat()} is later than now; a hold expires when its "
-            "time has come, not before (a capture would still succeed until then)",
-        )
+    as_of_us = check_as_of(
+        command.as_of,
+        state,
+        "a hold expires when its time has come, not before (a capture would still succeed "
+        "until then)",
+    )
+    if isinstance(as_of_us, Rejected):
+        return as_of_us
     new: list[NewEvent] = []
     for stream, last in state.latest_events("hold:").items():
         if not isinstance(last, HoldPlaced) or to_us(last.expires_at) > as_of_us:

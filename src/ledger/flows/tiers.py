@@ -113,6 +113,18 @@ def check_inflow(state: State, account: Account, amount_minor: int) -> Rejected 
     return None
 
 
+def receiving_wallet(
+    state: State, account_id: str, amount_minor: int, role: str = "wallet"
+) -> Account | Rejected:
+    """The wallet ``account_id`` if it may take ``amount_minor`` in: the wallet checks of
+    :func:`ledger.flows.base.wallet`, then limit_exceeded by its tier's balance cap."""
+    account = wallet(state, account_id, role)
+    if isinstance(account, Rejected):
+        return account
+    limited = check_inflow(state, account, amount_minor)
+    return account if limited is None else limited
+
+
 def period_starts(state: State) -> tuple[int, int]:
     """Start of today and of this month in the ledger's time zone, UTC microseconds."""
     local = from_us(state.now_us).astimezone(state.policy.timezone)

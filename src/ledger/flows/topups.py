@@ -28,9 +28,8 @@ from ledger.flows.base import (
     legs,
     post,
     reject,
-    wallet,
 )
-from ledger.flows.tiers import check_inflow
+from ledger.flows.tiers import receiving_wallet
 from ledger.results import Rejected
 
 AGENT_CHANNELS = ("counter", "agent")
@@ -67,13 +66,10 @@ def decide_top_up(command: TopUp, state: State) -> list[NewEvent] | Rejected:
     )
     if problem is not None:
         return problem
-    account = wallet(state, command.wallet)
+    credited = command.amount_minor - command.fee_minor
+    account = receiving_wallet(state, command.wallet, credited)
     if isinstance(account, Rejected):
         return account
-    credited = command.amount_minor - command.fee_minor
-    limited = check_inflow(state, account, credited)
-    if limited is not None:
-        return limited
     currency = account.currency
     postings = post(
         legs(

@@ -42,6 +42,7 @@ from ledger.events import (
     CodOrderReturned,
     MerchantPaidOut,
 )
+from ledger.flows.base import CodPolicy
 from ledger.flows.chart import Chart
 from ledger.results import Accepted, Rejected, Result
 from ledger.testing.machine import AuditedMachine
@@ -57,13 +58,13 @@ FAILING = ORDERS[-3:]
 """Most failed deliveries are of these, so that most orders get delivered."""
 BUYER = "wallet:buyer"
 CAPITAL_MINOR = 200_000
-RETURN_WINDOW = WEEK = timedelta(days=7)
+WEEK = timedelta(days=7)
 _CHART = Chart()
 
 
-def _vat(fee: int) -> int:
-    """7% inside the fee, rounded half up — written out again with fractions."""
-    exact = Fraction(fee * 700, 10_700)
+def _vat(fee: int, rate_bps: int) -> int:
+    """The VAT inside the fee, rounded half up — written out again with fractions."""
+    exact = Fraction(fee * rate_bps, 10_000 + rate_bps)
     whole = int(exact)
     return whole + 1 if exact - whole >= Fraction(1, 2) else whole
 
@@ -118,6 +119,7 @@ class CodModel:
     shortfalls: Counter[str] = attrs.field(factory=Counter)
     frozen: set[str] = attrs.field(factory=set)
     events: int = 0
+    policy: CodPolicy = attrs.field(factory=CodPolicy)
 
     def balance(self, account: str) -> int:
         """Normal-side balance: assets and expenses debit, the rest credit."""
@@ -134,11 +136,25 @@ class CodModel:
         after = Counter(self.net)
         for account, n in legs:
             after[account] += n
-        guarded = [_CHART.bank_trust, *(a for a, _ in legs if a.endswith("receivable"))]
+        guarded = [
+            _CHART.bank_trust,
+            _CHART.cod_bank,
+            *(a for a, _ in legs if a.endswith("receivable")),
+        ]
         for account in guarded:
             if account in after and after[account] < min(0, self.net[account]):
                 raise _Refused(RejectCode.INSUFFICIENT_FUNDS)
         self.net = after
+
+    def _paid_out(self, wallet: str | None, amount: int) -> list[tuple[str, int]]:
+        """Out of the COD bank: to a bank, or into a wallet with the cash moved into the
+        safeguarded bank trust beside it. A wallet is checked only if anything is paid."""
+        if not amount:
+            return []
+        if wallet is None:
+            return [(_CHART.cod_bank, -amount)]
+        _refuse_if(wallet in self.frozen, RejectCode.ACCOUNT_FROZEN)
+        return [(wallet, -amount), (_CHART.bank_trust, amount), (_CHART.cod_bank, -amount)]
 
     def submit(self, command: Command, now_us: int) -> RejectCode | int:
         """Apply ``command`` if the ledger must accept it (the number of events it
@@ -165,7 +181,7 @@ class CodModel:
             _refuse_if(c.commission_minor + c.shipping_minor >= c.amount_minor, _AMOUNT)
             _refuse_if(c.shipping_minor + c.courier_fee_minor > c.amount_minor, _AMOUNT)
             _refuse_if(c.order in self.orders, RejectCode.ORDER_EXISTS)
-            vat = _vat(c.commission_minor)
+            vat = _vat(c.commission_minor, self.policy.vat_rate_bps)
             pending = ch.pending_payable(c.merchant)
             self._post(
                 [
@@ -185,7 +201,7 @@ class CodModel:
                 vat,
                 c.shipping_minor,
                 c.courier_fee_minor,
-                now_us + int(RETURN_WINDOW.total_seconds()) * 1_000_000,
+                now_us + int(self.policy.return_window.total_seconds()) * 1_000_000,
             )
             return 1
         if isinstance(c, CodDeliveryFailed):
@@ -194,7 +210,7 @@ class CodModel:
             named = [ch.owed_by(c.merchant)] if c.merchant is not None else []
             _refuse_if(any(a not in self.opened for a in named), RejectCode.ACCOUNT_NOT_FOUND)
             if c.rto_fee_minor and c.merchant is not None:
-                vat = _vat(c.rto_fee_minor)
+                vat = _vat(c.rto_fee_minor, self.policy.vat_rate_bps)
                 self._post(
                     [
                         (ch.owed_by(c.merchant), c.rto_fee_minor),
@@ -223,7 +239,7 @@ class CodModel:
             _refuse_if(c.amount_minor > due, RejectCode.REMITTANCE_EXCEEDS_DUE)
             self._post(
                 [
-                    (ch.bank_trust, c.amount_minor),
+                    (ch.cod_bank, c.amount_minor),
                     (ch.cod_fee_expense, fees),
                     (ch.shipping_payable(c.courier), shipping),
                     (ch.dispute_receivable(c.courier), due - c.amount_minor),
@@ -236,7 +252,7 @@ class CodModel:
             self.shortfalls[c.courier] += due - c.amount_minor
             return 1 + len(batch)
         if isinstance(c, ResolveDispute):
-            into = ch.bank_trust if c.outcome == "recovered" else ch.cod_loss_expense
+            into = ch.cod_bank if c.outcome == "recovered" else ch.cod_loss_expense
             self._post(
                 [(into, c.amount_minor), (ch.dispute_receivable(c.courier), -c.amount_minor)]
             )
@@ -250,7 +266,7 @@ class CodModel:
                 if not o.failed
                 and not o.returned
                 and o.stage == "pending"
-                and o.remitted
+                and (o.remitted or not self.policy.release_after_remittance)
                 and o.releasable_us <= to_us(c.as_of)
             ]
             _refuse_if(not due_orders, RejectCode.NOTHING_DUE)
@@ -272,13 +288,12 @@ class CodModel:
             _refuse_if(available <= 0, RejectCode.NOTHING_DUE)
             owed_id = ch.owed_by(c.merchant)
             netted = min(available, max(0, self.balance(owed_id)))
-            destination = ch.bank_trust if c.to == "bank" else ch.wallet_of(c.merchant)
-            _refuse_if(destination in self.frozen, RejectCode.ACCOUNT_FROZEN)
+            wallet = ch.wallet_of(c.merchant) if c.to == "wallet" else None
             self._post(
                 [
                     (available_id, available),
                     (owed_id, -netted),
-                    (destination, -(available - netted)),
+                    *self._paid_out(wallet, available - netted),
                 ]
             )
             paid = [
@@ -319,8 +334,9 @@ class CodModel:
             assert order is not None
             _refuse_if(not order.returned, RejectCode.ORDER_NOT_RETURNED)
             _refuse_if(order.refunded, RejectCode.ORDER_ALREADY_REFUNDED)
-            destination = c.wallet or ch.bank_trust
-            self._post([(ch.refunds_payable, order.refund), (destination, -order.refund)])
+            self._post(
+                [(ch.refunds_payable, order.refund), *self._paid_out(c.wallet, order.refund)]
+            )
             order.refunded = True
             return 1
         if isinstance(c, FreezeAccount):
@@ -349,18 +365,22 @@ _fee = st.sampled_from([0, 0, 500, 1_000, 2_750])
 class CodMachine(AuditedMachine):
     """Random COD lifecycles against :class:`CodModel`, with every invariant of
     docs/flows/cod.md checked after each step; returns at every stage, short remittances,
-    retries, a frozen merchant wallet and accounts never opened included."""
+    retries, a frozen merchant wallet and accounts never opened included. Set ``policy``
+    in a subclass to run it under other COD rules."""
+
+    policy = CodPolicy()
 
     def __init__(self) -> None:
         super().__init__()
         self.clock = ManualClock(_START)
         self.book = self.open_ledger(self.clock)
-        self.model = CodModel()
+        self.model = CodModel(policy=self.policy)
         self.accepted: list[tuple[Command, int]] = []
 
     def open_ledger(self, clock: ManualClock) -> Ledger:
-        """The ledger under test; override to run the machine on another store."""
-        return Ledger.open(":memory:", clock=clock)
+        """The ledger under test; override to run the machine on another store (opened
+        with ``self.policy``)."""
+        return Ledger.open(":memory:", clock=clock, cod=self.policy)
 
     def _submit(self, command: Command) -> Result:
         before = self.book.head()[0]
@@ -394,10 +414,10 @@ class CodMachine(AuditedMachine):
         capital = PostEntry(
             id="capital",
             kind="capital",
-            postings=[Debit(ch.bank_trust, CAPITAL_MINOR), Credit("equity:capital", CAPITAL_MINOR)],
+            postings=[Debit(ch.cod_bank, CAPITAL_MINOR), Credit("equity:capital", CAPITAL_MINOR)],
         )
         assert isinstance(self.book.submit(capital), Accepted)
-        self.model.net[ch.bank_trust] += CAPITAL_MINOR
+        self.model.net[ch.cod_bank] += CAPITAL_MINOR
         self.model.net["equity:capital"] -= CAPITAL_MINOR
         self.model.events += 1
 
@@ -697,10 +717,18 @@ class CodMachine(AuditedMachine):
                 assert CodOrderPaidOut not in kinds[returned_at:], kinds
             if CodBuyerRefunded in kinds:
                 assert kinds.index(CodOrderReturned) < kinds.index(CodBuyerRefunded), kinds
-            if CodOrderReleased in kinds:
+            if CodOrderReleased in kinds and self.policy.release_after_remittance:
                 assert kinds.index(CodOrderRemitted) < kinds.index(CodOrderReleased), kinds
         model_paid = {o for o, v in self.model.orders.items() if v.stage == "paid_out"}
         assert set(paid) == model_paid
+
+    @invariant()
+    def wallets_are_safeguarded(self) -> None:
+        """COD money becomes e-money only with its cash moved into the bank trust: the
+        trust holds exactly what the wallets hold (COD is all that moves money here)."""
+        wallets = [BUYER, *(_CHART.wallet_of(m) for m in MERCHANTS[:2])]
+        trust = self._balance(_CHART.bank_trust)
+        assert trust == sum(self._balance(w) for w in wallets) >= 0
 
     @invariant()
     def every_currency_sums_to_zero(self) -> None:
