@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
+from ledger import CodPolicy
 from ledger.commands import CaptureHold
 from ledger.errors import StoreError
 from ledger.events import CodOrderDelivered, CodOrderReleased, HoldPlaced
@@ -154,3 +155,25 @@ def test_cod_machine_catches_a_payout_that_forgets_its_orders(
     monkeypatch.setattr(cod, "_open_orders", forgetful)
     with pytest.raises(AssertionError):
         run_state_machine_as_test(CodMachine, settings=WALLET_FAST)
+
+
+class _ReleasedBeforeCash(CodMachine):
+    policy = CodPolicy(release_after_remittance=False)
+
+
+def test_cod_machine_catches_a_payout_of_a_returned_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Orders released before their cash: a payout that forgets an order was returned
+    after release (and remitted after that) pays the merchant for it all the same."""
+    original = cod._open_orders
+
+    def forgets_returns(state: Any, last_types: tuple[type, ...]) -> list[Any]:
+        found = original(state, last_types)
+        if CodOrderReleased in last_types and CodOrderDelivered not in last_types:
+            return [attrs.evolve(o, returned=None) for o in found]
+        return found
+
+    monkeypatch.setattr(cod, "_open_orders", forgets_returns)
+    with pytest.raises(AssertionError):
+        run_state_machine_as_test(_ReleasedBeforeCash, settings=WALLET_FAST)

@@ -843,14 +843,25 @@ def test_release_takes_the_longest_due_first_and_at_most_its_limit(
     assert [r.stream for r in written(cod, "second")] == ["order:O2"]
 
 
-def test_nothing_due_says_when_a_frozen_payable_holds_orders_back(
-    cod: Ledger, clock: FakeClock
-) -> None:
-    _delivered_and_remitted(cod)
-    assert_accepted(cod, FreezeAccount(id="freeze", account=M1_AVAILABLE))
+def test_nothing_due_says_what_holds_orders_back(cod: Ledger, clock: FakeClock) -> None:
+    deliver(cod, "O1")
+    deliver(cod, "O2")
+    deliver(cod, "O3")
     clock.advance(WEEK)
-    rejected = assert_rejected(cod, CodReleased(id="rel", as_of=clock.now), RejectCode.NOTHING_DUE)
-    assert "1 due order(s) wait for a frozen or closed payable" in rejected.detail
+    plain = assert_rejected(
+        cod, CodReleased(id="r0", as_of=clock.now - WEEK), RejectCode.NOTHING_DUE
+    )
+    assert "wait" not in plain.detail
+    uncollected = assert_rejected(
+        cod, CodReleased(id="r1", as_of=clock.now), RejectCode.NOTHING_DUE
+    )
+    assert "3 order(s) past the window wait for their courier's cash" in uncollected.detail
+    assert "frozen" not in uncollected.detail
+    remit(cod, "R1", ["O1", "O2"], 190_000)
+    assert_accepted(cod, FreezeAccount(id="freeze", account=M1_AVAILABLE))
+    held = assert_rejected(cod, CodReleased(id="r2", as_of=clock.now), RejectCode.NOTHING_DUE)
+    assert "1 order(s) past the window wait for their courier's cash" in held.detail
+    assert "2 due order(s) wait for a frozen or closed payable" in held.detail
 
 
 def test_without_waiting_for_the_cash_a_return_after_release_is_never_paid_out(
@@ -950,3 +961,46 @@ def test_a_return_window_past_ten_years_is_refused() -> None:
     with pytest.raises(InvalidCommand, match="3650 days"):
         CodPolicy(return_window=timedelta.max)
     assert CodPolicy(return_window=timedelta(days=3_650)).return_window.days == 3_650
+
+
+def test_an_order_stream_that_starts_with_no_delivery_is_a_damaged_store() -> None:
+    from ledger import StoreCorrupt
+
+    with pytest.raises(StoreCorrupt, match="order:O1 starts with CodOrderRemitted"):
+        fold_order("O1", [CodOrderRemitted(order="O1", remittance="R1")])
+
+
+@pytest.mark.parametrize(
+    "funding", ["bank:cod", "courier:K1:cod_receivable", "courier:K1:dispute_receivable",
+                "merchant:M1:receivable"],
+)  # fmt: skip
+def test_a_top_up_is_never_funded_from_cod_money(cod: Ledger, funding: str) -> None:
+    """COD cash is the merchants': a top-up out of it would make e-money with no cash in
+    the trust behind it, and break the courier's or merchant's books."""
+    from ledger import TopUp
+
+    top_up = TopUp(id="t", wallet="wallet:buyer", amount_minor=1_000, channel="bank",
+                   funding_account=funding)  # fmt: skip
+    assert_rejected(cod, top_up, RejectCode.FIELD_INVALID)
+
+
+@pytest.mark.parametrize(
+    "destination",
+    [M1_AVAILABLE, M1_PENDING, "liability:refunds_payable", "liability:vat_output", K1_SHIP],
+)
+def test_an_exchange_never_pays_into_a_cod_account(cod: Ledger, destination: str) -> None:
+    from ledger import Exchange
+
+    cod.submit(cod.chart.open_wallet("wallet:usd", "USD"))
+    exchange = Exchange(id="x", source="wallet:usd", destination=destination,
+                        sell_amount_minor=10_000, buy_amount_minor=350_000)  # fmt: skip
+    assert_rejected(cod, exchange, RejectCode.FIELD_INVALID)
+
+
+def test_the_chart_knows_its_cod_accounts(cod: Ledger) -> None:
+    chart = cod.chart
+    assert all(chart.cod_account(a) for a in (K1_COD, K1_SHIP, K1_DISPUTE, M1_OWES, "bank:cod"))
+    assert not any(
+        chart.cod_account(a)
+        for a in (M1_WALLET, "wallet:buyer", "bank:trust", "merchant:M1:payable")
+    )

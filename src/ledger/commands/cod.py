@@ -71,9 +71,10 @@ class CodRemitted(Command):
     (remittance ``remittance``). It keeps each order's shipping and COD fee; what it
     deposits short of the rest is moved to its dispute receivable.
 
-    Rejects: field_invalid (ids, an empty or repeated order list, an order of another
-    courier), amount_invalid, remittance_exists, order_not_found, order_not_delivered,
-    order_already_remitted, remittance_exceeds_due, and the entry's own rejections.
+    Rejects: field_invalid (ids, an empty or repeated order list), amount_invalid,
+    remittance_exists, then order by order order_not_found, order_not_delivered,
+    field_invalid (another courier's order), order_already_remitted; then
+    remittance_exceeds_due, and the entry's own rejections.
     """
 
     remittance: str = attrs.field(kw_only=True, validator=text)
@@ -84,10 +85,11 @@ class CodRemitted(Command):
 
 @attrs.frozen
 class CodReleased(Command):
-    """Move every order whose return window ended at or before ``as_of`` (and whose cash
+    """Move the orders whose return window ended at or before ``as_of`` (and whose cash
     the courier has remitted, unless the COD policy says otherwise) from the merchant's
-    pending payable to its available one. A merchant whose payables are frozen keeps its
-    orders pending until a later release.
+    pending payable to its available one: at most ``ledger.flows.cod.RELEASES_MAX`` of
+    them, those due longest first; run it again until nothing_due. A merchant whose
+    payables are frozen keeps its orders pending until a later release.
 
     Rejects: field_invalid (``as_of`` later than the ledger's clock), nothing_due.
     """

@@ -69,9 +69,10 @@ class CodPolicy:
     """VAT on the platform's commission and return-to-origin fees, which include it:
     VAT = fee x rate / (10000 + rate), rounded half up to the minor unit."""
     release_after_remittance: bool = attrs.field(default=True, validator=require(bool, "a bool"))
-    """Release an order only once its courier has remitted for it, so a merchant is paid
-    out of cash the courier handed over or, where it came short, out of what the courier
-    then owes the platform (its dispute receivable), never for cash still at the door."""
+    """Release an order only once its courier has remitted for it, so a merchant is never
+    paid for cash still at the door. Where the remittance came short the merchant is paid
+    all the same, out of the COD bank; the gap is the courier's debt to the platform (its
+    dispute receivable), not the merchant's."""
 
 
 @attrs.frozen
@@ -405,8 +406,9 @@ def wallet(
 
 def payee(state: State, account_id: str, role: str = "destination") -> Account | Rejected:
     """The account ``account_id`` if it may be paid into: a liability (a wallet, a
-    merchant's payable) that is open. account_not_found, field_invalid (another type),
-    account_frozen, account_closed."""
+    merchant's payable) that is open and not one of the COD flows' own accounts.
+    account_not_found, field_invalid (another type, a COD account), account_frozen,
+    account_closed."""
     found = _typed(
         state,
         account_id,
@@ -416,6 +418,11 @@ def payee(state: State, account_id: str, role: str = "destination") -> Account |
     )
     if isinstance(found, Rejected):
         return found
+    if state.policy.chart.cod_account(account_id):
+        return reject(
+            RejectCode.FIELD_INVALID,
+            f"{role} {account_id} is a COD account; only the COD flows move its money",
+        )
     blocked = status_rejection(found)
     return found if blocked is None else blocked
 

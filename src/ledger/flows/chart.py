@@ -167,6 +167,36 @@ class Chart:
     def wallet_of(self, merchant: str) -> str:
         return self.merchant_wallet.format(merchant=merchant)
 
+    def cod_account(self, account_id: str) -> bool:
+        """True if ``account_id`` is one of the COD flows' own accounts: the COD bank and
+        the COD system accounts, a courier's or a COD merchant's payables and receivable
+        (not its wallet, which is a wallet like any other). Other flows neither fund from
+        nor pay into these, so their balances stay what the orders made them."""
+        system = (
+            self.cod_bank,
+            self.commission_income,
+            self.vat_output,
+            self.cod_fee_expense,
+            self.refunds_payable,
+            self.rto_fee_income,
+            self.cod_loss_expense,
+        )
+        couriers = (
+            self.courier_cod_receivable,
+            self.courier_shipping_payable,
+            self.courier_dispute_receivable,
+        )
+        merchants = (
+            self.merchant_pending_payable,
+            self.merchant_available_payable,
+            self.merchant_receivable,
+        )
+        return (
+            account_id in system
+            or any(_party_of(t, "courier", account_id) is not None for t in couriers)
+            or any(_party_of(t, "merchant", account_id) is not None for t in merchants)
+        )
+
     def agent_of(self, account_id: str) -> str | None:
         """The agent whose receivable ``account_id`` is, None if it is no agent's."""
         return _party_of(self.agent_receivable, "agent", account_id)

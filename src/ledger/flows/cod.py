@@ -475,22 +475,23 @@ def decide_cod_released(command: CodReleased, state: State) -> list[NewEvent] | 
     payables are frozen or closed waits for a later release; the others are released.
 
     Rejects: field_invalid (``as_of`` later than the ledger's clock), nothing_due (the
-    detail counts the due orders held back by a frozen payable, if any).
+    detail counts the orders past their window that wait for their courier's cash, and
+    those a frozen payable holds back, if any).
     """
     as_of_us = check_as_of(command.as_of, state, "a return window ends when its time has come")
     if isinstance(as_of_us, Rejected):
         return as_of_us
     chart, cod = state.policy.chart, state.policy.cod
+    past_window = [
+        order
+        for order in _open_orders(state, (CodOrderDelivered, CodOrderRemitted))
+        if order.delivered is not None
+        and order.stage == "pending"
+        and order.returned is None
+        and to_us(order.delivered.releasable_at) <= as_of_us
+    ]
     due = sorted(
-        (
-            order
-            for order in _open_orders(state, (CodOrderDelivered, CodOrderRemitted))
-            if order.delivered is not None
-            and order.stage == "pending"
-            and order.returned is None
-            and to_us(order.delivered.releasable_at) <= as_of_us
-            and (order.remitted or not cod.release_after_remittance)
-        ),
+        (o for o in past_window if o.remitted or not cod.release_after_remittance),
         key=lambda o: (o.delivered.releasable_at if o.delivered else None, o.order),
     )
     new: list[NewEvent] = []
@@ -515,10 +516,15 @@ def decide_cod_released(command: CodReleased, state: State) -> list[NewEvent] | 
         )
         new.append(_order_event(state, order, event))
     if not new:
+        waiting = len(past_window) - len(due)
         return reject(
             RejectCode.NOTHING_DUE,
             f"no order to release as of {command.as_of.isoformat()}"
-            + (" (an order waits until its courier remits)" if cod.release_after_remittance else "")
+            + (
+                f"; {waiting} order(s) past the window wait for their courier's cash"
+                if waiting
+                else ""
+            )
             + (f"; {held} due order(s) wait for a frozen or closed payable" if held else ""),
         )
     return new

@@ -95,7 +95,8 @@ def decide_top_up(command: TopUp, state: State) -> list[NewEvent] | Rejected:
 
 def _channel_funding(channel: str, funding: str, state: State) -> Rejected | None:
     """A counter or agent top-up is funded by an agent's receivable; any other channel by
-    an asset that is neither an agent's receivable nor an FX position."""
+    an asset that is neither an agent's receivable, an FX position nor a COD account
+    (the COD bank, a courier's or merchant's receivable)."""
     chart = state.policy.chart
     agent = chart.agent_of(funding)
     if channel in AGENT_CHANNELS and agent is None:
@@ -104,7 +105,9 @@ def _channel_funding(channel: str, funding: str, state: State) -> Rejected | Non
             f"a {channel} top-up is funded by an agent's receivable "
             f"({chart.agent_receivable}), not {funding}",
         )
-    if channel not in AGENT_CHANNELS and (agent is not None or chart.fx_of(funding) is not None):
+    if channel not in AGENT_CHANNELS and (
+        agent is not None or chart.fx_of(funding) is not None or chart.cod_account(funding)
+    ):
         return reject(
             RejectCode.FIELD_INVALID,
             f"a {channel} top-up lands in a bank account, not {funding}",

@@ -560,6 +560,36 @@ class CodMachine(AuditedMachine):
             for merchant in MERCHANTS[:2]:
                 self._submit(PayoutMerchant(id=self._next_id("payout"), merchant=merchant, to=to))
 
+    @precondition(lambda self: not self.policy.release_after_remittance)
+    @rule(data=st.data())
+    def return_an_order_released_before_its_cash(self, data: st.DataObject) -> None:
+        """Only where orders are released before their cash is in: after a release,
+        return a released but unremitted order, then remit it and pay its merchant out.
+        Its last event is the remittance again, and the payout must still leave it out."""
+        self.clock.advance(WEEK)
+        self._submit(CodReleased(id=self._next_id("release"), as_of=self.clock.now))
+        candidates = sorted(
+            o
+            for o, v in self.model.orders.items()
+            if not v.failed and not v.returned and not v.remitted and v.stage == "available"
+        )
+        if not candidates:
+            return
+        order = data.draw(st.sampled_from(candidates), "order")
+        v = self.model.orders[order]
+        assert v.courier is not None and v.merchant is not None
+        self._submit(CodReturned(id=self._next_id("return"), order=order))
+        self._submit(
+            CodRemitted(
+                id=self._next_id("remit"),
+                remittance=self._next_id("R"),
+                courier=v.courier,
+                orders=[order],
+                amount_minor=v.amount - v.shipping - v.fee,
+            )
+        )
+        self._submit(PayoutMerchant(id=self._next_id("payout"), merchant=v.merchant))
+
     @rule(
         data=st.data(),
         part=st.sampled_from([1, 2, 3]),
