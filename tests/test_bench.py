@@ -6,7 +6,7 @@ import itertools
 from pathlib import Path
 
 from ledger import Accepted, Ledger
-from ledger.bench import _throughput, machine, setup_commands, wallet_mix
+from ledger.bench import _throughput, cod_orders, machine, setup_commands, wallet_mix
 
 
 def test_machine_line_names_python_and_sqlite() -> None:
@@ -30,3 +30,20 @@ def test_the_mix_is_seeded_and_funded_wallets_accept_it(tmp_path: Path) -> None:
 def test_throughput_reports_submitted_and_accepted_rates(tmp_path: Path) -> None:
     submitted, accepted = _throughput(tmp_path / "t.db", 10, 200, "normal", 50, 5)
     assert 1 < accepted <= submitted  # rates per second, not shares
+
+
+def test_the_cod_suite_walks_every_order_through_and_prints_each_figure(tmp_path: Path) -> None:
+    lines: list[str] = []
+    figures = cod_orders(tmp_path / "cod.db", 1_200, lines.append)
+    assert [f.name for f in figures] == [
+        "cod: CodDelivered, batches of 1,000",
+        "cod: CodRemitted, 1,000 orders each",
+        "cod: CodReleased, per command",
+        "cod: PayoutMerchant of every order",
+        "cod: CodReleased with nothing due",
+    ]
+    assert all(f.value > 0 for f in figures) and len(lines) == len(figures)
+    assert "2 releases of up to 1,000 orders" in figures[2].note
+    with Ledger.open(tmp_path / "cod.db") as book:
+        assert book.balance(book.chart.available_payable("M1")).balance == 0
+        assert book.balance(book.chart.cod_bank).balance == 1_200 * 95_000 - 1_200 * 91_000

@@ -15,6 +15,7 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 
@@ -162,13 +163,126 @@ def _throughput(
     return total / elapsed, accepted / elapsed
 
 
+def _printed(out: Callable[[str], None], f: Figure) -> Figure:
+    out(f"{f.name:<45} {f.value:>12,.0f} {f.unit}  ({f.note})")
+    return f
+
+
+def cod_orders(path: Path, orders: int, out: Callable[[str], None] = print) -> list[Figure]:
+    """The COD flows over ``orders`` orders of one courier and one merchant: deliveries
+    and remittances in batches of 1,000, releases (at most ``RELEASES_MAX`` a command),
+    one payout of them all, and a release that finds nothing due, whose cost is the scan
+    of every order stream (docs/flows/cod.md)."""
+    from ledger.commands import CodDelivered, CodReleased, CodRemitted, PayoutMerchant
+    from ledger.results import Rejected
+
+    now = [datetime(2026, 3, 2, 2, 0, tzinfo=UTC)]
+    figures: list[Figure] = []
+
+    def report(name: str, value: float, unit: str, note: str) -> None:
+        figures.append(_printed(out, Figure(name, value, unit, note)))
+
+    with Ledger.open(path, clock=lambda: now[0]) as book:
+        chart = book.chart
+        book.open_chart(cod=True)
+        book.submit_many([*chart.open_courier("K1"), *chart.open_cod_merchant("M1")])
+        batches = [range(i, min(orders, i + 1_000)) for i in range(0, orders, 1_000)]
+        start = time.perf_counter()
+        for batch in batches:
+            results = book.submit_many(
+                CodDelivered(
+                    id=f"d{i}",
+                    order=f"O{i}",
+                    courier="K1",
+                    merchant="M1",
+                    amount_minor=100_000,
+                    commission_minor=5_000,
+                    shipping_minor=4_000,
+                    courier_fee_minor=1_000,
+                )
+                for i in batch
+            )
+            assert all(isinstance(r, Accepted) for r in results)
+        elapsed = time.perf_counter() - start
+        report(
+            "cod: CodDelivered, batches of 1,000",
+            orders / elapsed,
+            "orders/s",
+            f"{orders:,} orders",
+        )
+        start = time.perf_counter()
+        for batch in batches:
+            remitted = book.submit(
+                CodRemitted(
+                    id=f"r{batch.start}",
+                    remittance=f"R{batch.start}",
+                    courier="K1",
+                    orders=[f"O{i}" for i in batch],
+                    amount_minor=95_000 * len(batch),
+                )
+            )
+            assert isinstance(remitted, Accepted)
+        elapsed = time.perf_counter() - start
+        report(
+            "cod: CodRemitted, 1,000 orders each",
+            orders / elapsed,
+            "orders/s",
+            f"{len(batches)} remittances",
+        )
+        now[0] += timedelta(days=7)
+        start = time.perf_counter()
+        releases = 0
+        while isinstance(book.submit(CodReleased(id=f"rel{releases}", as_of=now[0])), Accepted):
+            releases += 1
+        elapsed = time.perf_counter() - start
+        report(
+            "cod: CodReleased, per command",
+            elapsed / (releases + 1) * 1_000,
+            "ms",
+            f"{releases} releases of up to 1,000 orders, then one nothing_due",
+        )
+        start = time.perf_counter()
+        assert isinstance(book.submit(PayoutMerchant(id="payout", merchant="M1")), Accepted)
+        report(
+            "cod: PayoutMerchant of every order",
+            (time.perf_counter() - start) * 1_000,
+            "ms",
+            f"{orders:,} orders paid out in one command",
+        )
+        start = time.perf_counter()
+        assert isinstance(book.submit(CodReleased(id="rel-none", as_of=now[0])), Rejected)
+        report(
+            "cod: CodReleased with nothing due",
+            (time.perf_counter() - start) * 1_000,
+            "ms",
+            f"a scan of {orders:,} order streams",
+        )
+    return figures
+
+
 def run(
     out: Callable[[str], None] = print,
     *,
     quick: bool = False,
     directory: str | None = None,
+    suites: tuple[str, ...] = ("wallet", "cod"),
 ) -> list[Figure]:
-    """Run the core benchmark and print each figure as it is measured."""
+    """Run the benchmarks (the wallet mix and the COD flows, or those in ``suites``) and
+    print each figure as it is measured."""
+    for line in machine():
+        out(line)
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory(dir=directory) as tmp:
+        if "wallet" in suites:
+            figures += _wallet_suite(out, quick, Path(tmp))
+        if "cod" in suites:
+            orders = 2_000 if quick else 20_000
+            out(f"workload: {orders:,} COD orders, one courier, one merchant")
+            figures += cod_orders(Path(tmp) / "bench-cod.db", orders, out)
+    return figures
+
+
+def _wallet_suite(out: Callable[[str], None], quick: bool, tmp: Path) -> list[Figure]:
     wallets, merchants = (1_000, 20) if quick else (10_000, 100)
     plan: list[tuple[int, int, Durability]] = [
         (1, 300 if quick else 2_000, "full"),
@@ -178,36 +292,28 @@ def run(
         (8_190, 16_380 if quick else 163_800, "full"),
         (1_000, 10_000 if quick else 100_000, "normal"),
     ]
-    for line in machine():
-        out(line)
     out(f"workload: {wallets:,} wallets, {merchants} merchants, seeded wallet mix")
     figures: list[Figure] = []
-    with tempfile.TemporaryDirectory(dir=directory) as tmp:
-        for batch, total, durability in plan:
-            path = Path(tmp) / f"bench-{batch}-{durability}.db"
-            rate, accepted = _throughput(path, batch, total, durability, wallets, merchants)
-            f = Figure(
-                f"submit_many batch={batch} durability={durability}",
-                accepted,
-                "accepted/s",
-                f"{rate:,.0f} commands/s submitted, {total:,} commands, "
-                f"{accepted / rate:.0%} accepted",
-            )
-            figures.append(f)
-            out(f"{f.name:<45} {f.value:>12,.0f} {f.unit}  ({f.note})")
-        replay_path = Path(tmp) / "bench-8190-full.db"
-        with Ledger.open(replay_path) as book:
-            events = book.head()[0]
-            start = time.perf_counter()
-            balance_model.rebuild(book.events())
-            rebuild_rate = events / (time.perf_counter() - start)
-            start = time.perf_counter()
-            report = verify(book)
-            verify_rate = events / (time.perf_counter() - start)
-        for name, rate in (("replay: rebuild balances", rebuild_rate), ("verify", verify_rate)):
-            f = Figure(
-                name, rate, "events/s", f"{events:,} events, findings: {len(report.findings)}"
-            )
-            figures.append(f)
-            out(f"{f.name:<45} {f.value:>12,.0f} {f.unit}  ({f.note})")
+    for batch, total, durability in plan:
+        path = Path(tmp) / f"bench-{batch}-{durability}.db"
+        rate, accepted = _throughput(path, batch, total, durability, wallets, merchants)
+        f = Figure(
+            f"submit_many batch={batch} durability={durability}",
+            accepted,
+            "accepted/s",
+            f"{rate:,.0f} commands/s submitted, {total:,} commands, {accepted / rate:.0%} accepted",
+        )
+        figures.append(_printed(out, f))
+    replay_path = Path(tmp) / "bench-8190-full.db"
+    with Ledger.open(replay_path) as book:
+        events = book.head()[0]
+        start = time.perf_counter()
+        balance_model.rebuild(book.events())
+        rebuild_rate = events / (time.perf_counter() - start)
+        start = time.perf_counter()
+        report = verify(book)
+        verify_rate = events / (time.perf_counter() - start)
+    for name, rate in (("replay: rebuild balances", rebuild_rate), ("verify", verify_rate)):
+        f = Figure(name, rate, "events/s", f"{events:,} events, findings: {len(report.findings)}")
+        figures.append(_printed(out, f))
     return figures

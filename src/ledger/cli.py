@@ -147,8 +147,16 @@ def verify(db: str, as_json: bool) -> None:
 @main.command()
 @click.option("--quick", is_flag=True, help="A smaller run (seconds, not minutes).")
 @click.option("--dir", "directory", default=None, help="Where to put the benchmark files.")
-def bench(quick: bool, directory: str | None) -> None:
-    """Measure durable commands/s by batch size and replay events/s; print the figures."""
+@click.option(
+    "--suite",
+    type=click.Choice(["all", "wallet", "cod"]),
+    default="all",
+    help="The wallet mix, the COD flows, or both.",
+)
+def bench(quick: bool, directory: str | None, suite: str) -> None:
+    """Measure durable commands/s by batch size, replay events/s and the COD flows; print
+    the figures."""
     from ledger.bench import run
 
-    run(click.echo, quick=quick, directory=directory)
+    suites = ("wallet", "cod") if suite == "all" else (suite,)
+    run(click.echo, quick=quick, directory=directory, suites=suites)
