@@ -92,7 +92,17 @@ def _work(book: Ledger, name: str, seed: int) -> list[tuple[str, str, str]]:
 
 
 def test_two_processes_never_take_an_order_through_a_step_twice(tmp_path: Path) -> None:
-    path = tmp_path / "cod.db"
+    # A run proves the most when both processes won steps (they really interleaved); on a
+    # loaded machine one may be starved until the other is done, so up to three runs
+    # are made to see that, and every run must keep every other check.
+    runs: list[bool] = []
+    while len(runs) < 3 and not any(runs):
+        runs.append(_race_once(tmp_path / f"cod-{len(runs)}.db"))
+    assert runs[-1], f"no real race happened in {len(runs)} runs"
+
+
+def _race_once(path: Path) -> bool:
+    """One race on a fresh file, checked; True if both processes won steps of both kinds."""
     _setup(path)
     reports = race(_work, path, (1, 2), cod=NO_WINDOW)
     answers = [answer for _, report in reports for answer in report]
@@ -108,10 +118,11 @@ def test_two_processes_never_take_an_order_through_a_step_twice(tmp_path: Path) 
     for what, found in by_what.items():
         assert {outcome for _, outcome in found} <= allowed[what], (what, found)
     # one remittance and one return accepted per order, won by both processes in turn
+    winners = set()
     for what in ("CodRemitted", "CodReturned"):
         won = [cid for cid, outcome in by_what[what] if outcome == "accepted"]
         assert sorted(cid.split("-", 2)[2] for cid in won) == sorted(f"O{i}" for i in range(ORDERS))
-        assert {cid[0] for cid in won} == {"a", "b"}, f"no real race happened for {what}"
+        winners.add(frozenset(cid[0] for cid in won))
     told = {cid for cid, _, outcome in answers if outcome == "accepted"}
 
     with open_racer(str(path)) as book:
@@ -148,3 +159,4 @@ def test_two_processes_never_take_an_order_through_a_step_twice(tmp_path: Path) 
         assert book.balance(chart.available_payable("M1")).balance == 0
         report = verify(book)
         assert report.ok, report.findings
+    return winners == {frozenset("ab")}
