@@ -140,7 +140,6 @@ class Order:
     order: str
     version: int
     delivered: CodOrderDelivered | None
-    failed: CodOrderFailed | None = None
     remitted: bool = False
     stage: Stage = "pending"
     returned: CodOrderReturned | None = None
@@ -169,7 +168,7 @@ def fold_order(order: str, events: Sequence[Event]) -> Order | None:
         return None
     first = events[0]
     if isinstance(first, CodOrderFailed):
-        return Order(order, len(events), None, failed=first)
+        return Order(order, len(events), None)
     if not isinstance(first, CodOrderDelivered):
         raise StoreCorrupt(f"order:{order} starts with {type(first).__name__}, not a delivery")
     state = Order(order, len(events), first)
@@ -453,11 +452,13 @@ def decide_resolve_dispute(command: ResolveDispute, state: State) -> list[NewEve
 
 def _open_orders(state: State, last_types: tuple[type, ...]) -> list[Order]:
     """The orders whose last event is one of ``last_types``, folded (one range scan of
-    the order streams, then one read per candidate)."""
+    the order streams, then one read per candidate that has more than its delivery)."""
     found = []
     for stream, last in state.latest_events("order:").items():
         if isinstance(last, last_types):
-            order = fold_order(stream.removeprefix("order:"), state.stream_events(stream))
+            # a delivery is always version 1: an order whose last event it is has no other
+            events = [last] if isinstance(last, CodOrderDelivered) else state.stream_events(stream)
+            order = fold_order(stream.removeprefix("order:"), events)
             assert order is not None
             found.append(order)
     return found
