@@ -21,6 +21,9 @@ PUBLIC = {
     # cash on delivery
     "CodDelivered", "CodDeliveryFailed", "CodPolicy", "CodRefunded", "CodReleased",
     "CodRemitted", "CodReturned", "PayoutMerchant", "ResolveDispute",
+    # micro-loans
+    "AccrueInterest", "DisburseLoan", "LoanPolicy", "ProvisionLoans", "RecoverLoan",
+    "RepayLoan", "RestructureLoan", "UnknownLoan", "WriteOffLoan",
 }  # fmt: skip
 
 # Codes are stable: never renamed, never reused. Add new ones at the end of a group.
@@ -69,6 +72,13 @@ CODES = {
     "ORDER_ALREADY_REFUNDED": "order_already_refunded",
     "REMITTANCE_EXISTS": "remittance_exists",
     "REMITTANCE_EXCEEDS_DUE": "remittance_exceeds_due",
+    "LOAN_EXISTS": "loan_exists",
+    "LOAN_NOT_FOUND": "loan_not_found",
+    "LOAN_NOT_ACTIVE": "loan_not_active",
+    "LOAN_NOT_WRITTEN_OFF": "loan_not_written_off",
+    "BORROWER_LIMIT_EXCEEDED": "borrower_limit_exceeded",
+    "LOAN_COST_ABOVE_CAP": "loan_cost_above_cap",
+    "RECOVERY_EXCEEDS_WRITTEN_OFF": "recovery_exceeds_written_off",
 }
 
 
@@ -92,7 +102,7 @@ def test_every_public_exception_is_a_ledger_error() -> None:
         for obj in (getattr(ledger, name) for name in PUBLIC)
         if isinstance(obj, type) and issubclass(obj, BaseException)
     ]
-    assert len(exceptions) == 11
+    assert len(exceptions) == 12
     assert all(issubclass(e, LedgerError) for e in exceptions)
 
 

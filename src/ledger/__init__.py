@@ -12,6 +12,7 @@ The write side lives here; read models and reports in the ``projections`` packag
 from ledger.accounts import Account, AccountStatus, AccountType, Balance
 from ledger.book import SUBMIT_MANY_MAX, Ledger
 from ledger.commands import (
+    AccrueInterest,
     AssignTier,
     CaptureHold,
     CloseAccount,
@@ -25,6 +26,7 @@ from ledger.commands import (
     Credit,
     Debit,
     DefineTier,
+    DisburseLoan,
     Exchange,
     ExpireHolds,
     FreezeAccount,
@@ -34,15 +36,20 @@ from ledger.commands import (
     PayoutMerchant,
     PlaceHold,
     PostEntry,
+    ProvisionLoans,
+    RecoverLoan,
     Refund,
     ReleaseHold,
+    RepayLoan,
     ResolveDispute,
+    RestructureLoan,
     Reverse,
     SettleAgent,
     TopUp,
     Transfer,
     UnfreezeAccount,
     Withdraw,
+    WriteOffLoan,
 )
 from ledger.errors import (
     AmountError,
@@ -57,9 +64,10 @@ from ledger.errors import (
     StoreError,
     UnknownAccount,
     UnknownCurrency,
+    UnknownLoan,
 )
 from ledger.events import Event, Posting
-from ledger.flows.base import CodPolicy
+from ledger.flows.base import CodPolicy, LoanPolicy
 from ledger.flows.chart import Chart
 from ledger.money import (
     AMOUNT_MAX_MINOR,
@@ -81,6 +89,7 @@ __all__ = [
     "Account",
     "AccountStatus",
     "AccountType",
+    "AccrueInterest",
     "AmountError",
     "AssignTier",
     "Balance",
@@ -100,6 +109,7 @@ __all__ = [
     "Currency",
     "Debit",
     "DefineTier",
+    "DisburseLoan",
     "Event",
     "Exchange",
     "ExpireHolds",
@@ -108,6 +118,7 @@ __all__ = [
     "Ledger",
     "LedgerClosed",
     "LedgerError",
+    "LoanPolicy",
     "OpenAccount",
     "Pay",
     "PayBill",
@@ -115,12 +126,16 @@ __all__ = [
     "PlaceHold",
     "PostEntry",
     "Posting",
+    "ProvisionLoans",
     "RecordedEvent",
+    "RecoverLoan",
     "Refund",
     "RejectCode",
     "Rejected",
     "ReleaseHold",
+    "RepayLoan",
     "ResolveDispute",
+    "RestructureLoan",
     "Result",
     "Reverse",
     "SchemaTooNew",
@@ -133,7 +148,9 @@ __all__ = [
     "UnfreezeAccount",
     "UnknownAccount",
     "UnknownCurrency",
+    "UnknownLoan",
     "Withdraw",
+    "WriteOffLoan",
     "__version__",
     "format_amount",
     "parse_amount",

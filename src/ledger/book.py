@@ -14,7 +14,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from types import TracebackType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -30,10 +30,12 @@ from ledger.errors import (
     LedgerError,
     RejectCode,
     UnknownAccount,
+    UnknownLoan,
 )
 from ledger.flows import decide
-from ledger.flows.base import CodPolicy, Policy
+from ledger.flows.base import CodPolicy, LoanPolicy, Policy
 from ledger.flows.chart import Chart
+from ledger.flows.loans import Loan, LoanStatus, fold_loan, loan_status, loan_stream
 from ledger.results import Accepted, Rejected, Result
 from ledger.store.base import RecordedEvent, Store, StoredCommand, Transaction
 from ledger.store.sqlite import Durability, SqliteStore
@@ -100,6 +102,7 @@ class Ledger:
         chart: Chart | None = None,
         timezone: str | tzinfo = "Asia/Bangkok",
         cod: CodPolicy | None = None,
+        loans: LoanPolicy | None = None,
     ) -> Ledger:
         """Open the ledger at ``path`` (a new one if the file is missing or empty, unless
         ``create=False``); ``":memory:"`` for tests.
@@ -108,7 +111,8 @@ class Ledger:
         trades power-loss safety for speed (docs/durability.md). ``chart`` names the
         system accounts the wallet flows post to; ``timezone`` (an IANA name or a tzinfo)
         is where business days start, for daily and monthly limits; ``cod`` holds the
-        cash-on-delivery rules (return window, VAT on fees).
+        cash-on-delivery rules (return window, VAT on fees), ``loans`` the micro-loan
+        rules (borrower limit, cost cap, default margin, stages, provisioning rates).
         """
         if not isinstance(path, (str, os.PathLike)):
             raise InvalidCommand(f"Ledger.open takes a path or ':memory:', not {path!r}")
@@ -120,12 +124,15 @@ class Ledger:
             raise InvalidCommand(f"chart is a ledger.flows.Chart, not {chart!r}")
         if cod is not None and not isinstance(cod, CodPolicy):
             raise InvalidCommand(f"cod is a ledger.CodPolicy, not {cod!r}")
+        if loans is not None and not isinstance(loans, LoanPolicy):
+            raise InvalidCommand(f"loans is a ledger.LoanPolicy, not {loans!r}")
         zone = _zone(timezone)
         policy = Policy(
             backdate_limit=Policy().backdate_limit if backdate_limit is None else backdate_limit,
             chart=chart or Chart(),
             timezone=zone,
             cod=cod or CodPolicy(),
+            loans=loans or LoanPolicy(),
         )
         store = SqliteStore(
             path, durability=durability, busy_timeout_ms=busy_timeout_ms, create=create
@@ -163,13 +170,17 @@ class Ledger:
         """The system accounts the wallet flows post to."""
         return self._policy.chart
 
-    def open_chart(self, fx_currencies: Iterable[str] = (), *, cod: bool = False) -> list[Result]:
+    def open_chart(
+        self, fx_currencies: Iterable[str] = (), *, cod: bool = False, loans: bool = False
+    ) -> list[Result]:
         """Open the chart's system accounts (bank trust, fee income, FX positions for
-        ``fx_currencies``, and with ``cod`` the cash-on-delivery accounts) in one
-        transaction. Safe to call on every start: an account already open with these
-        attributes is answered ``account_exists`` or, for the same command, an idempotent
-        replay; nothing is written twice."""
-        return self.submit_many(self._policy.chart.system_accounts(fx_currencies, cod=cod))
+        ``fx_currencies``, with ``cod`` the cash-on-delivery accounts and with ``loans``
+        the micro-loan ones) in one transaction. Safe to call on every start: an account
+        already open with these attributes is answered ``account_exists`` or, for the
+        same command, an idempotent replay; nothing is written twice."""
+        return self.submit_many(
+            self._policy.chart.system_accounts(fx_currencies, cod=cod, loans=loans)
+        )
 
     @property
     def store(self) -> Store:
@@ -354,6 +365,49 @@ class Ledger:
             after = page[-1].seq
             if remaining is not None:
                 remaining -= len(page)
+
+    # --- loans ----------------------------------------------------------------------
+
+    def today(self) -> date:
+        """The business day now, in the ledger's time zone."""
+        return (
+            datetime.fromtimestamp(self._now_us() / 1_000_000, UTC)
+            .astimezone(self._policy.timezone)
+            .date()
+        )
+
+    def loan(self, loan: str, as_of: date | None = None) -> Loan:
+        """Loan ``loan``'s state (schedule, what each installment has accrued and been
+        paid, repayments with their allocations), folded from its stream — up to day
+        ``as_of`` if given. :class:`UnknownLoan` if it was never disbursed (by then)."""
+        if as_of is not None and type(as_of) is not date:
+            raise InvalidCommand(f"as_of is a datetime.date or None, not {as_of!r}")
+        with self._lock:
+            self._check_open()
+            stream = loan_stream(loan) if is_valid_id(loan) else ""
+            rows = self._store.read_streams(stream).get(stream, []) if stream else []
+        found = fold_loan(loan, [r.event for r in rows], as_of)
+        if found is None:
+            when = "" if as_of is None else f" by {as_of}"
+            raise UnknownLoan(f"no loan {loan!r}{when}; disburse it with DisburseLoan")
+        return found
+
+    def loans(self, as_of: date | None = None) -> list[LoanStatus]:
+        """Every loan disbursed by ``as_of`` (today if None) as it stood on that day:
+        days past due, ageing bucket, stage, what is outstanding and due, by loan id.
+        ``ledger.flows.loans.ageing`` turns them into the ageing table."""
+        if as_of is not None and type(as_of) is not date:
+            raise InvalidCommand(f"as_of is a datetime.date or None, not {as_of!r}")
+        day = self.today() if as_of is None else as_of
+        with self._lock:
+            self._check_open()
+            streams = self._store.read_streams("loan:")
+        statuses = []
+        for stream, rows in streams.items():
+            found = fold_loan(stream.removeprefix("loan:"), [r.event for r in rows], day)
+            if found is not None:
+                statuses.append(loan_status(found, day, self._policy.loans))
+        return statuses
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:

@@ -13,6 +13,7 @@ Misuse raises, from one small tree::
      ├── UnknownCurrency (also ValueError)      a currency code not in ledger.CURRENCIES
      ├── BatchTooLarge (also ValueError)        more commands than SUBMIT_MANY_MAX
      ├── UnknownAccount (also LookupError)      a read of an account that was never opened
+     ├── UnknownLoan (also LookupError)         a read of a loan that was never disbursed
      ├── LedgerClosed                           use of a Ledger after close()
      └── StoreError                             the database itself
           ├── StoreCorrupt                      not a Satang database, or its contents are broken
@@ -47,6 +48,10 @@ class BatchTooLarge(LedgerError, ValueError):
 
 class UnknownAccount(LedgerError, LookupError):
     """A read named an account that has never been opened."""
+
+
+class UnknownLoan(LedgerError, LookupError):
+    """A loan was read that was never disbursed."""
 
 
 class LedgerClosed(LedgerError):
@@ -131,3 +136,11 @@ class RejectCode(enum.StrEnum):
     ORDER_ALREADY_REFUNDED = "order_already_refunded"
     REMITTANCE_EXISTS = "remittance_exists"
     REMITTANCE_EXCEEDS_DUE = "remittance_exceeds_due"
+    # micro-loans
+    LOAN_EXISTS = "loan_exists"
+    LOAN_NOT_FOUND = "loan_not_found"
+    LOAN_NOT_ACTIVE = "loan_not_active"
+    LOAN_NOT_WRITTEN_OFF = "loan_not_written_off"
+    BORROWER_LIMIT_EXCEEDED = "borrower_limit_exceeded"
+    LOAN_COST_ABOVE_CAP = "loan_cost_above_cap"
+    RECOVERY_EXCEEDS_WRITTEN_OFF = "recovery_exceeds_written_off"

@@ -13,7 +13,7 @@ never changes; a breaking change is a new ``SCHEMA`` number plus an upcaster in
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar, Literal
 
 import msgspec
@@ -364,6 +364,157 @@ class CourierDisputeResolved(MoneyEvent, frozen=True, kw_only=True, tag="courier
     outcome: str
 
 
+# --- micro-loans ----------------------------------------------------------------------
+
+
+class LoanInstallment(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One installment of a schedule: due on ``due``, ``principal_minor`` plus
+    ``interest_minor`` (recognised evenly over the days of its period). The first of a
+    restructured schedule also carries interest and default interest accrued under the
+    old one, due with it."""
+
+    number: int
+    due: date
+    principal_minor: int
+    interest_minor: int
+    carried_interest_minor: int = 0
+    carried_default_minor: int = 0
+
+
+class AccrualLine(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """What one accrual recognised on installment ``number``. ``default_basis`` is the
+    installment's running sum, over its overdue days, of unpaid principal x default rate
+    (basis points): default interest accrued to date is ``default_basis // 3_650_000``,
+    so no fraction of a satang is ever lost between accruals."""
+
+    number: int
+    interest_minor: int = 0
+    default_interest_minor: int = 0
+    default_basis: int = 0
+
+
+class Allocation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """What one repayment paid on installment ``number``, in the order it was taken."""
+
+    number: int
+    interest_minor: int = 0
+    default_interest_minor: int = 0
+    principal_minor: int = 0
+
+
+class LoanDisbursed(MoneyEvent, frozen=True, kw_only=True, tag="loan_disbursed"):
+    """``principal_minor`` lent into ``wallet`` on day ``on``, less the upfront fee
+    ``fee_minor``, to be repaid by ``schedule``. The policy that applied is recorded:
+    the cap and the all-in rate the loan was checked against, the borrower limit and
+    what the borrower already owed, the default interest rate."""
+
+    REVERSIBLE: ClassVar[bool] = False
+    loan: str
+    borrower: str
+    wallet: str
+    principal_minor: int
+    fee_minor: int = 0
+    annual_rate_bps: int
+    default_rate_bps: int
+    frequency: str
+    on: date
+    schedule: tuple[LoanInstallment, ...]
+    all_in_rate_bps: int
+    cap_bps: int
+    borrower_limit_minor: int
+    borrower_owed_minor: int = 0
+
+
+class BorrowerLoanAdded(EventBase, frozen=True, kw_only=True, tag="borrower_loan_added"):
+    """Loan ``loan`` is the borrower's (stream ``borrower:<borrower>``): what the limit
+    counts, and what two disbursements to one borrower collide on."""
+
+    borrower: str
+    loan: str
+    principal_minor: int
+
+
+class LoanAccrued(MoneyEvent, frozen=True, kw_only=True, tag="loan_accrued"):
+    """Interest, default interest and fee recognised through day ``through`` (on day
+    ``on``): ``lines`` per installment, ``fee_minor`` of the upfront fee."""
+
+    REVERSIBLE: ClassVar[bool] = False
+    loan: str
+    on: date
+    through: date
+    lines: tuple[AccrualLine, ...] = ()
+    fee_minor: int = 0
+
+
+class LoanRepaid(MoneyEvent, frozen=True, kw_only=True, tag="loan_repaid"):
+    """``amount_minor`` of ``requested_minor`` taken from ``wallet`` on day ``on``,
+    allocated by ``allocations``; ``paid_off`` if nothing is left to pay, and then
+    ``fee_minor`` (the fee not yet earned) is earned and ``allowance_released_minor``
+    (the loan's allowance) released."""
+
+    REVERSIBLE: ClassVar[bool] = False
+    loan: str
+    wallet: str
+    on: date
+    requested_minor: int
+    amount_minor: int
+    allocations: tuple[Allocation, ...]
+    paid_off: bool = False
+    fee_minor: int = 0
+    allowance_released_minor: int = 0
+
+
+class LoanProvisioned(MoneyEvent, frozen=True, kw_only=True, tag="loan_provisioned"):
+    """The loan's allowance trued up to ``allowance_minor`` = ``exposure_minor`` x
+    ``rate_bps`` (its stage's rate) as of ``as_of``, when it was ``days_past_due``."""
+
+    REVERSIBLE: ClassVar[bool] = False
+    loan: str
+    on: date
+    as_of: date
+    days_past_due: int
+    stage: int
+    exposure_minor: int
+    rate_bps: int
+    allowance_minor: int
+
+
+class LoanRestructured(EventBase, frozen=True, kw_only=True, tag="loan_restructured"):
+    """The loan's unpaid installments were replaced by ``schedule`` on day ``on``; it was
+    in ``stage`` then, and stays at least there until ``cure_payments`` consecutive
+    installments of the new schedule are paid on time."""
+
+    loan: str
+    on: date
+    stage: int
+    cure_payments: int
+    schedule: tuple[LoanInstallment, ...]
+
+
+class LoanWrittenOff(MoneyEvent, frozen=True, kw_only=True, tag="loan_written_off"):
+    """The loan's principal, interest and default interest receivable were written off
+    against the allowance on day ``on`` (topped up or released to match first)."""
+
+    REVERSIBLE: ClassVar[bool] = False
+    loan: str
+    on: date
+    principal_minor: int
+    interest_minor: int = 0
+    default_interest_minor: int = 0
+    allowance_used_minor: int
+    fee_minor: int = 0
+
+
+class LoanRecovered(MoneyEvent, frozen=True, kw_only=True, tag="loan_recovered"):
+    """``amount_minor`` recovered on a written-off loan, from its wallet or to the bank."""
+
+    REVERSIBLE: ClassVar[bool] = False
+    loan: str
+    on: date
+    amount_minor: int
+    from_bank: bool = False
+
+
 Event = (
     AccountOpened
     | AccountFrozen
@@ -395,6 +546,14 @@ Event = (
     | CodOrderReturned
     | CodBuyerRefunded
     | CourierDisputeResolved
+    | LoanDisbursed
+    | BorrowerLoanAdded
+    | LoanAccrued
+    | LoanRepaid
+    | LoanProvisioned
+    | LoanRestructured
+    | LoanWrittenOff
+    | LoanRecovered
 )
 """The one union of stored events; a new event type is added here and in EVENT_TYPES."""
 
@@ -431,6 +590,14 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
         CodOrderReturned,
         CodBuyerRefunded,
         CourierDisputeResolved,
+        LoanDisbursed,
+        BorrowerLoanAdded,
+        LoanAccrued,
+        LoanRepaid,
+        LoanProvisioned,
+        LoanRestructured,
+        LoanWrittenOff,
+        LoanRecovered,
     )
 }
 

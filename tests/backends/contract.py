@@ -252,6 +252,37 @@ class StoreContract:
             "hold:B2": "HoldPlaced",
         }
 
+    def test_read_streams_is_every_committed_event_by_stream(self, book: Ledger) -> None:
+        from ledger import PlaceHold, ReleaseHold
+
+        book.submit(top_up("t1", "wallet:U1", 1_000))
+        for hold in ("A", "B", "B2"):
+            book.submit(
+                PlaceHold(
+                    id=f"h{hold}",
+                    hold=hold,
+                    wallet="wallet:U1",
+                    destination="wallet:U2",
+                    amount_minor=100,
+                    expires_at=T0 + timedelta(hours=1),
+                )
+            )
+        book.submit(ReleaseHold(id="rA", hold="A"))
+        streams = book.store.read_streams("hold:")
+        assert {s: [(r.version, r.type) for r in rows] for s, rows in streams.items()} == {
+            "hold:A": [(1, "hold_placed"), (2, "hold_released")],
+            "hold:B": [(1, "hold_placed")],
+            "hold:B2": [(1, "hold_placed")],
+        }
+        assert list(book.store.read_streams("hold:B")) == ["hold:B", "hold:B2"]
+        assert book.store.read_streams("loan:") == {}
+        with book.store.transaction(to_us(T0), Policy()) as tx:  # uncommitted: not seen
+            tx.append("x1", b"d" * 32, [_entry_event("x1", 70)])
+            assert "entry:x1" not in book.store.read_streams("entry:")
+            tx.abort()
+        with pytest.raises(ValueError):
+            book.store.read_streams("")
+
     def test_pending_counters_and_their_history(self, book: Ledger, clock: Clock) -> None:
         from ledger import CaptureHold, PlaceHold
 

@@ -30,6 +30,16 @@ from ledger.commands.cod import (
 from ledger.commands.exchange import Exchange
 from ledger.commands.holds import CaptureHold, ExpireHolds, PlaceHold, ReleaseHold
 from ledger.commands.journal import Credit, Debit, Leg, PostEntry, Reverse
+from ledger.commands.loans import (
+    LOAN_FREQUENCIES,
+    AccrueInterest,
+    DisburseLoan,
+    ProvisionLoans,
+    RecoverLoan,
+    RepayLoan,
+    RestructureLoan,
+    WriteOffLoan,
+)
 from ledger.commands.payments import Pay, PayBill, Refund
 from ledger.commands.tiers import AssignTier, DefineTier
 from ledger.commands.topups import TOP_UP_CHANNELS, SettleAgent, TopUp
@@ -37,8 +47,10 @@ from ledger.commands.transfers import Transfer, Withdraw
 
 __all__ = [
     "DISPUTE_OUTCOMES",
+    "LOAN_FREQUENCIES",
     "PAYOUT_DESTINATIONS",
     "TOP_UP_CHANNELS",
+    "AccrueInterest",
     "AssignTier",
     "CaptureHold",
     "CloseAccount",
@@ -52,6 +64,7 @@ __all__ = [
     "Credit",
     "Debit",
     "DefineTier",
+    "DisburseLoan",
     "Exchange",
     "ExpireHolds",
     "FreezeAccount",
@@ -62,14 +75,19 @@ __all__ = [
     "PayoutMerchant",
     "PlaceHold",
     "PostEntry",
+    "ProvisionLoans",
+    "RecoverLoan",
     "Refund",
     "ReleaseHold",
+    "RepayLoan",
     "ResolveDispute",
+    "RestructureLoan",
     "Reverse",
     "SettleAgent",
     "TopUp",
     "Transfer",
     "UnfreezeAccount",
     "Withdraw",
+    "WriteOffLoan",
     "canonical_bytes",
 ]

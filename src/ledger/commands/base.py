@@ -7,7 +7,7 @@ the decide functions (see :mod:`ledger.commands`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import attrs
@@ -64,6 +64,25 @@ def aware_datetime(instance: object, attribute: attrs.Attribute[Any], value: obj
         raise InvalidCommand(
             f"{type(instance).__name__}.{attribute.name} must be a timezone-aware datetime"
             f"{optional}, got {value!r}"
+        )
+
+
+def calendar_date(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """A calendar day (a ``date``, not a ``datetime``): a due date, a business day in the
+    ledger's time zone."""
+    if type(value) is not date:
+        raise InvalidCommand(
+            f"{type(instance).__name__}.{attribute.name} must be a datetime.date (a day, "
+            f"not a datetime), got {type(value).__name__} ({value!r})"
+        )
+
+
+def count_type(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """An int that is not a bool (a count, a rate in basis points)."""
+    if type(value) is not int:
+        raise InvalidCommand(
+            f"{type(instance).__name__}.{attribute.name} must be an int, "
+            f"got {type(value).__name__} ({value!r})"
         )
 
 

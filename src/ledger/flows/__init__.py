@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ledger.commands import (
+    AccrueInterest,
     AssignTier,
     CaptureHold,
     CloseAccount,
@@ -21,6 +22,7 @@ from ledger.commands import (
     CodReturned,
     Command,
     DefineTier,
+    DisburseLoan,
     Exchange,
     ExpireHolds,
     FreezeAccount,
@@ -30,15 +32,20 @@ from ledger.commands import (
     PayoutMerchant,
     PlaceHold,
     PostEntry,
+    ProvisionLoans,
+    RecoverLoan,
     Refund,
     ReleaseHold,
+    RepayLoan,
     ResolveDispute,
+    RestructureLoan,
     Reverse,
     SettleAgent,
     TopUp,
     Transfer,
     UnfreezeAccount,
     Withdraw,
+    WriteOffLoan,
 )
 from ledger.errors import InvalidCommand
 from ledger.flows import (
@@ -47,6 +54,7 @@ from ledger.flows import (
     exchange,
     holds,
     journal,
+    loans,
     payments,
     tiers,
     topups,
@@ -87,6 +95,13 @@ DECIDERS: dict[type[Command], Decider] = {
     PayoutMerchant: cod.decide_payout_merchant,
     CodReturned: cod.decide_cod_returned,
     CodRefunded: cod.decide_cod_refunded,
+    DisburseLoan: loans.decide_disburse_loan,
+    AccrueInterest: loans.decide_accrue_interest,
+    RepayLoan: loans.decide_repay_loan,
+    ProvisionLoans: loans.decide_provision_loans,
+    WriteOffLoan: loans.decide_write_off_loan,
+    RecoverLoan: loans.decide_recover_loan,
+    RestructureLoan: loans.decide_restructure_loan,
 }
 
 

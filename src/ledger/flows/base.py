@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, tzinfo
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -75,6 +75,64 @@ class CodPolicy:
     dispute receivable), not the merchant's."""
 
 
+def _bps(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if type(value) is not int or not 0 <= value <= 10_000:
+        raise InvalidCommand(
+            f"LoanPolicy.{attribute.name} is an int of basis points in 0..10000, not {value!r}"
+        )
+
+
+def _positive(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if type(value) is not int or not 1 <= value <= 2**63 - 1:
+        raise InvalidCommand(f"LoanPolicy.{attribute.name} is an int >= 1, not {value!r}")
+
+
+def _stage_rates(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if (
+        not isinstance(value, tuple)
+        or len(value) != 3
+        or not all(type(v) is int and 0 <= v <= 10_000 for v in value)
+    ):
+        raise InvalidCommand(
+            "LoanPolicy.provision_bps is a tuple of three ints of basis points in 0..10000 "
+            f"(stages 1, 2, 3), not {value!r}"
+        )
+
+
+@attrs.frozen
+class LoanPolicy:
+    """The micro-loan rules (docs/flows/loans.md). Each figure that applied to a loan is
+    recorded in its events (the cap, the borrower limit and the default rate in its
+    disbursement, a stage's rate in each provisioning), so a later change here never
+    rewrites a loan's history."""
+
+    borrower_limit_minor: int = attrs.field(default=10_000_000, validator=_positive)
+    """The most one borrower may owe in principal across open loans: 100,000.00 THB."""
+    annual_cap_bps: int = attrs.field(default=3_300, validator=_bps)
+    """The all-in cap on a loan's annual cost (interest and fees): 33%."""
+    default_margin_bps: int = attrs.field(default=300, validator=_bps)
+    """Default interest on overdue principal: the contract rate plus this (3%), never
+    above the cap."""
+    stage_2_after_days: int = attrs.field(default=30, validator=_positive)
+    """Days past due after which a loan is in stage 2 (31..90 by default)."""
+    stage_3_after_days: int = attrs.field(default=90, validator=_positive)
+    """Days past due after which a loan is in stage 3, non-performing (over 90)."""
+    provision_bps: tuple[int, int, int] = attrs.field(
+        default=(100, 2_000, 10_000), validator=_stage_rates
+    )
+    """The expected-loss allowance as basis points of exposure, stages 1, 2 and 3."""
+    cure_payments: int = attrs.field(default=3, validator=_positive)
+    """Consecutive on-time installments that cure a restructured loan."""
+
+    @stage_3_after_days.validator
+    def _after_stage_2(self, attribute: attrs.Attribute[int], value: int) -> None:
+        if value <= self.stage_2_after_days:
+            raise InvalidCommand(
+                f"LoanPolicy.stage_3_after_days ({value}) must be more than "
+                f"stage_2_after_days ({self.stage_2_after_days})"
+            )
+
+
 @attrs.frozen
 class Policy:
     """Rules a ledger is opened with. Every figure is configuration, not a constant."""
@@ -89,6 +147,8 @@ class Policy:
     """Where a business day starts and ends: daily and monthly limits, report cut-offs."""
     cod: CodPolicy = attrs.field(factory=CodPolicy)
     """The cash-on-delivery rules: return window, VAT on fees, release after remittance."""
+    loans: LoanPolicy = attrs.field(factory=LoanPolicy)
+    """The micro-loan rules: borrower limit, cost cap, default margin, stages, provisions."""
 
 
 class State(Protocol):
@@ -390,12 +450,17 @@ def wallet(
     """The account ``account_id`` if it is a wallet — a liability account that may never
     go below zero (``no_overdraft``), as ``Chart.open_wallet`` opens them: account_not_found
     if it was never opened, field_invalid if it is some other kind of account (a merchant
-    payable, a bank account), and (when it is to take postings, ``usable``)
-    account_frozen or account_closed — before any limit is looked at."""
+    payable, a bank account, a COD or loan account such as the deferred loan fees), and
+    (when it is to take postings, ``usable``) account_frozen or account_closed — before
+    any limit is looked at."""
     found = state.account(account_id) if is_valid_id(account_id) else None
     if found is None:
         return reject(RejectCode.ACCOUNT_NOT_FOUND, f"no account {account_id!r}")
-    if found.type is not AccountType.LIABILITY or not found.no_overdraft:
+    if (
+        found.type is not AccountType.LIABILITY
+        or not found.no_overdraft
+        or state.policy.chart.flow_account(account_id)
+    ):
         return reject(
             RejectCode.FIELD_INVALID,
             f"{role} {account_id} is not a wallet (a liability account with no_overdraft)",
@@ -407,7 +472,7 @@ def wallet(
 def payee(state: State, account_id: str, role: str = "destination") -> Account | Rejected:
     """The account ``account_id`` if it may be paid into: a liability (a wallet, a
     merchant's payable) that is open and not one of the COD flows' own accounts.
-    account_not_found, field_invalid (another type, a COD account), account_frozen,
+    account_not_found, field_invalid (another type, a COD or loan account), account_frozen,
     account_closed."""
     found = _typed(
         state,
@@ -418,10 +483,10 @@ def payee(state: State, account_id: str, role: str = "destination") -> Account |
     )
     if isinstance(found, Rejected):
         return found
-    if state.policy.chart.cod_account(account_id):
+    if state.policy.chart.flow_account(account_id):
         return reject(
             RejectCode.FIELD_INVALID,
-            f"{role} {account_id} is a COD account; only the COD flows move its money",
+            f"{role} {account_id} is a COD or loan account; only its own flow moves its money",
         )
     blocked = status_rejection(found)
     return found if blocked is None else blocked

@@ -133,6 +133,34 @@ class Chart:
     )
     """A merchant's wallet (e-money), where ``PayoutMerchant(to="wallet")`` pays."""
 
+    # --- micro-loans (docs/flows/loans.md): pooled accounts, each loan's share of them
+    # is in its stream ------------------------------------------------------------------
+    loan_bank: str = attrs.field(default="bank:lending", validator=_name)
+    """The lender's own bank account (asset, no overdraft): loans are funded from it and
+    repayments return to it. Not the safeguarded ``bank_trust``: a disbursement into a
+    wallet moves its cash into the trust, a repayment from a wallet moves it back."""
+    loan_principal: str = attrs.field(default="loans:principal", validator=_name)
+    """Principal lent and not yet repaid or written off (asset, no overdraft)."""
+    loan_interest_receivable: str = attrs.field(
+        default="loans:interest_receivable", validator=_name
+    )
+    """Interest recognised and not yet paid (asset, no overdraft)."""
+    loan_default_receivable: str = attrs.field(
+        default="loans:default_interest_receivable", validator=_name
+    )
+    """Default interest on overdue principal, recognised and not yet paid (asset)."""
+    loan_allowance: str = attrs.field(default="loans:allowance", validator=_name)
+    """The expected-loss allowance: a contra-asset, its balance on the credit side."""
+    loan_interest_income: str = attrs.field(default="income:loan_interest", validator=_name)
+    loan_default_income: str = attrs.field(default="income:loan_default_interest", validator=_name)
+    loan_deferred_fees: str = attrs.field(default="liability:deferred_loan_fees", validator=_name)
+    """Upfront fees taken and not yet earned (liability, no overdraft)."""
+    loan_fee_income: str = attrs.field(default="income:loan_fees", validator=_name)
+    ecl_expense: str = attrs.field(default="expense:expected_credit_loss", validator=_name)
+    """Expected-credit-loss expense: allowance topped up (debit) or released (credit)."""
+    loan_recoveries: str = attrs.field(default="income:loan_recoveries", validator=_name)
+    """What is recovered on loans already written off (income)."""
+
     def agent(self, agent: str) -> str:
         return self.agent_receivable.format(agent=agent)
 
@@ -197,6 +225,27 @@ class Chart:
             or any(_party_of(t, "merchant", account_id) is not None for t in merchants)
         )
 
+    def loan_accounts(self) -> tuple[str, ...]:
+        """The loan flows' system accounts, the lender's bank first."""
+        return (
+            self.loan_bank,
+            self.loan_principal,
+            self.loan_interest_receivable,
+            self.loan_default_receivable,
+            self.loan_allowance,
+            self.loan_interest_income,
+            self.loan_default_income,
+            self.loan_deferred_fees,
+            self.loan_fee_income,
+            self.ecl_expense,
+            self.loan_recoveries,
+        )
+
+    def flow_account(self, account_id: str) -> bool:
+        """True if ``account_id`` belongs to the COD or the loan flows (:meth:`cod_account`,
+        :meth:`loan_accounts`): no other flow funds from or pays into it."""
+        return self.cod_account(account_id) or account_id in self.loan_accounts()
+
     def agent_of(self, account_id: str) -> str | None:
         """The agent whose receivable ``account_id`` is, None if it is no agent's."""
         return _party_of(self.agent_receivable, "agent", account_id)
@@ -208,12 +257,12 @@ class Chart:
     # --- the commands that open the chart's accounts ----------------------------------
 
     def system_accounts(
-        self, fx_currencies: Iterable[str] = (), *, cod: bool = False
+        self, fx_currencies: Iterable[str] = (), *, cod: bool = False, loans: bool = False
     ) -> list[OpenAccount]:
         """The bank trust and fee income accounts, an FX position for the chart's
-        currency and each of ``fx_currencies``, and with ``cod`` the cash-on-delivery
-        system accounts. Ids are ``open:<account>``, so opening the chart twice is an
-        idempotent retry."""
+        currency and each of ``fx_currencies``, with ``cod`` the cash-on-delivery system
+        accounts and with ``loans`` the micro-loan ones. Ids are ``open:<account>``, so
+        opening the chart twice is an idempotent retry."""
         commands = [
             _open(self.bank_trust, "asset", self.currency, no_overdraft=True),
             _open(self.fee_income, "income", self.currency),
@@ -232,6 +281,20 @@ class Chart:
                 _open(self.refunds_payable, "liability", self.currency),
                 _open(self.rto_fee_income, "income", self.currency),
                 _open(self.cod_loss_expense, "expense", self.currency),
+            ]
+        if loans:
+            commands += [
+                _open(self.loan_bank, "asset", self.currency, no_overdraft=True),
+                _open(self.loan_principal, "asset", self.currency, no_overdraft=True),
+                _open(self.loan_interest_receivable, "asset", self.currency, no_overdraft=True),
+                _open(self.loan_default_receivable, "asset", self.currency, no_overdraft=True),
+                _open(self.loan_allowance, "asset", self.currency),
+                _open(self.loan_interest_income, "income", self.currency),
+                _open(self.loan_default_income, "income", self.currency),
+                _open(self.loan_deferred_fees, "liability", self.currency, no_overdraft=True),
+                _open(self.loan_fee_income, "income", self.currency),
+                _open(self.ecl_expense, "expense", self.currency),
+                _open(self.loan_recoveries, "income", self.currency),
             ]
         return commands
 

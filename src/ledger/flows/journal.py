@@ -82,7 +82,8 @@ def decide_reverse(command: Reverse, state: State) -> list[NewEvent] | Rejected:
         return reject(
             RejectCode.ENTRY_NOT_REVERSIBLE,
             f"{command.entry_id} wrote {type(fixed).__name__}, which its own flow undoes "
-            "(Refund a payment, ReleaseHold a hold, CodReturned an order); Reverse does not",
+            "(Refund a payment, ReleaseHold a hold, CodReturned an order, the loan "
+            "commands a loan); Reverse does not",
         )
     stream = reversal_stream(command.entry_id)
     if state.stream_version(stream):

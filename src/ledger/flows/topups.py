@@ -95,7 +95,7 @@ def decide_top_up(command: TopUp, state: State) -> list[NewEvent] | Rejected:
 
 def _channel_funding(channel: str, funding: str, state: State) -> Rejected | None:
     """A counter or agent top-up is funded by an agent's receivable; any other channel by
-    an asset that is neither an agent's receivable, an FX position nor a COD account
+    an asset that is neither an agent's receivable, an FX position nor a COD or loan account
     (the COD bank, a courier's or merchant's receivable)."""
     chart = state.policy.chart
     agent = chart.agent_of(funding)
@@ -106,7 +106,7 @@ def _channel_funding(channel: str, funding: str, state: State) -> Rejected | Non
             f"({chart.agent_receivable}), not {funding}",
         )
     if channel not in AGENT_CHANNELS and (
-        agent is not None or chart.fx_of(funding) is not None or chart.cod_account(funding)
+        agent is not None or chart.fx_of(funding) is not None or chart.flow_account(funding)
     ):
         return reject(
             RejectCode.FIELD_INVALID,

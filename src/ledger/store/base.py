@@ -130,6 +130,11 @@ class Store(Protocol):
         """One consistent read of the whole store for the block (an audit's walk)."""
         ...
 
+    def read_streams(self, prefix: str) -> dict[str, list[RecordedEvent]]:
+        """Every committed event of each stream whose name starts with ``prefix`` (not
+        empty), by stream name, each in version order."""
+        ...
+
     def command_rows(self) -> Iterator[tuple[str, int, int]]:
         """The idempotency index as (command_id, first_seq, last_seq), by command id."""
         ...

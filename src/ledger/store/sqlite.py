@@ -394,6 +394,20 @@ class SqliteStore:
         )
         return [_recorded(row, self.path) for row in rows]
 
+    def read_streams(self, prefix: str) -> dict[str, list[RecordedEvent]]:
+        if not prefix:
+            raise ValueError("read_streams needs a non-empty stream prefix")
+        rows = self._read(
+            "SELECT seq, stream, version, command_id, type, schema, recorded_at,"
+            " effective_at, payload, hash FROM events WHERE stream >= ? AND stream < ?"
+            " ORDER BY stream, version",
+            (prefix, _prefix_end(prefix)),
+        )
+        streams: dict[str, list[RecordedEvent]] = {}
+        for row in rows:
+            streams.setdefault(row[1], []).append(_recorded(row, self.path))
+        return streams
+
     def account(self, account_id: str) -> Account | None:
         row = self._select_account(account_id)
         return None if row is None else row[0]
@@ -561,6 +575,11 @@ def _recorded(row: tuple[Any, ...], path: str) -> RecordedEvent:
         raise StoreCorrupt(f"{path}: event seq {seq} does not decode: {exc}", seq) from exc
 
 
+def _prefix_end(prefix: str) -> str:
+    """The least string after every string that starts with ``prefix``."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
 def _split_sql(script: str) -> list[str]:
     """Split a migration into statements, keeping trigger bodies (BEGIN … END;) whole."""
     statements: list[str] = []
@@ -655,7 +674,7 @@ class _SqliteTransaction:
     def latest_events(self, prefix: str) -> dict[str, Event]:
         if not prefix:
             raise ValueError("latest_events needs a non-empty stream prefix")
-        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        upper = _prefix_end(prefix)
         rows = self._conn.execute(
             "SELECT seq, stream, version, command_id, type, schema, recorded_at,"
             " effective_at, payload, hash FROM events AS e"

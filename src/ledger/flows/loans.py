@@ -1,0 +1,1202 @@
+"""Micro-loans (nano-finance): disbursed into the borrower's wallet, accrued daily, repaid
+from the wallet fees-interest-principal and oldest installment first, provisioned by
+stage, restructured, written off and recovered (docs/flows/loans.md).
+
+Streams. A loan is the stream ``loan:<loan>``: version 1 is ``LoanDisbursed`` (its
+schedule inside), then ``LoanAccrued``, ``LoanRepaid``, ``LoanProvisioned``,
+``LoanRestructured``, ``LoanWrittenOff`` and ``LoanRecovered`` as they happen. A
+borrower's loans are listed in ``borrower:<borrower>`` (``BorrowerLoanAdded``), which
+the per-borrower limit reads and two disbursements to one borrower collide on.
+:func:`fold_loan` is the one reader of a loan's state.
+
+Days are calendar days in the ledger's time zone. Installment *k*'s period is the days
+(due of *k*-1, due of *k*] — the first starts the day after disbursement — and its
+scheduled interest is recognised evenly over them: through day *d*, ``interest x
+elapsed // days`` in all, so the fraction of a satang is carried, never lost, and
+accruing day by day posts exactly what accruing once for the span does. Default
+interest accrues actual/365 on each installment's unpaid principal for every day after
+its due date, at the loan's default rate; the running sum of principal x rate is kept
+(``AccrualLine.default_basis``) and what has been recognised is its floor over
+3,650,000, so it carries the same way. A day's default interest counts the principal
+unpaid at its start: a repayment lowers it from the next day on, and every command that
+changes the principal (repay, restructure, write off) first accrues the loan to today.
+
+Postings (docs/flows/loans.md; the lender's bank is not the safeguarded trust, so every
+movement of e-money also moves its cash between the two):
+
+* ``DisburseLoan``: Dr principal P / Cr wallet P; Dr wallet F / Cr deferred fees F;
+  Dr bank trust P - F / Cr lender's bank P - F.
+* ``AccrueInterest``: Dr interest receivable / Cr interest income; Dr default interest
+  receivable / Cr default interest income; Dr deferred fees / Cr fee income.
+* ``RepayLoan``: Dr wallet T / Cr interest receivable, Cr default interest receivable,
+  Cr principal (the allocation); Dr lender's bank T / Cr bank trust T; when it pays the
+  loan off, the rest of the fee: Dr deferred fees / Cr fee income, and its whole
+  allowance released: Dr allowance / Cr ECL expense.
+* ``ProvisionLoans``: Dr ECL expense / Cr allowance (or back, when it falls).
+* ``WriteOffLoan``: Dr ECL expense / Cr allowance (the top-up to the exposure, or back);
+  Dr allowance / Cr principal, interest and default interest receivable; the rest of
+  the fee to income.
+* ``RecoverLoan``: Dr wallet / Cr recoveries and Dr lender's bank / Cr bank trust, or
+  Dr lender's bank / Cr recoveries.
+* ``RestructureLoan`` moves no money: the receivables stay, only when they fall due
+  changes.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Sequence
+from datetime import date, timedelta
+from fractions import Fraction
+from typing import Literal
+
+import attrs
+from msgspec.structs import replace
+
+from ledger.accounts import is_valid_id
+from ledger.commands import Credit, Debit
+from ledger.commands.loans import (
+    LOAN_FREQUENCIES,
+    AccrueInterest,
+    DisburseLoan,
+    ProvisionLoans,
+    RecoverLoan,
+    RepayLoan,
+    RestructureLoan,
+    WriteOffLoan,
+)
+from ledger.errors import RejectCode, StoreCorrupt
+from ledger.events import (
+    AccrualLine,
+    Allocation,
+    BorrowerLoanAdded,
+    Event,
+    LoanAccrued,
+    LoanDisbursed,
+    LoanInstallment,
+    LoanProvisioned,
+    LoanRecovered,
+    LoanRepaid,
+    LoanRestructured,
+    LoanWrittenOff,
+    Posting,
+)
+from ledger.flows.base import (
+    LoanPolicy,
+    NewEvent,
+    State,
+    check_amount,
+    check_choice,
+    check_party,
+    check_zero_or_amount,
+    first_problem,
+    legs,
+    post,
+    reject,
+    wallet,
+)
+from ledger.flows.tiers import receiving_wallet
+from ledger.results import Rejected
+from ledger.times import from_us
+
+LOANS_PER_RUN_MAX = 1_000
+"""At most this many loans changed by one ``AccrueInterest`` or ``ProvisionLoans``; the
+rest wait for the next run."""
+INSTALLMENTS_MAX = 120
+"""The most installments a schedule may have."""
+PERIODS_PER_YEAR = {"monthly": 12, "biweekly": 26, "weekly": 52}
+"""Installments a year for each frequency: the periodic rate is the annual rate over it."""
+DEFAULT_DIVISOR = 10_000 * 365
+"""Default interest for a day is principal x rate (bps) / 10,000 / 365: actual/365."""
+AGEING_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
+    ("current", 0, 0),
+    ("1-30", 1, 30),
+    ("31-60", 31, 60),
+    ("61-90", 61, 90),
+    ("91-180", 91, 180),
+    ("181-360", 181, 360),
+    ("over 360", 361, None),
+)
+"""Ageing by days past due (name, first day, last day or None), as DOMAIN.md gives it."""
+
+Status = Literal["active", "paid_off", "written_off"]
+
+
+def loan_stream(loan: str) -> str:
+    return f"loan:{loan}"
+
+
+def borrower_stream(borrower: str) -> str:
+    return f"borrower:{borrower}"
+
+
+def today(state: State) -> date:
+    """The ledger's business day now, in its time zone."""
+    return from_us(state.now_us).astimezone(state.policy.timezone).date()
+
+
+# --- the schedule ---------------------------------------------------------------------
+
+
+def half_up(value: Fraction) -> int:
+    """``value`` rounded half up to an integer (exact)."""
+    return (2 * value.numerator + value.denominator) // (2 * value.denominator)
+
+
+def due_dates(first_due: date, count: int, frequency: str) -> list[date]:
+    """``count`` due dates from ``first_due``: monthly on the same day of the month
+    (the month's last day where it is shorter), else every 7 or 14 days."""
+    if frequency == "monthly":
+        return [_add_months(first_due, k) for k in range(count)]
+    step = 7 if frequency == "weekly" else 14
+    return [first_due + timedelta(days=step * k) for k in range(count)]
+
+
+def _add_months(day: date, months: int) -> date:
+    year, month = divmod(day.month - 1 + months, 12)
+    year += day.year
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
+
+
+def first_due_latest(start: date, frequency: str) -> date:
+    """The latest first due date a schedule starting on ``start`` may have: two periods
+    on (a first period much longer than the others would carry interest the periodic
+    rate does not price)."""
+    if frequency == "monthly":
+        return _add_months(start, 2)
+    return start + timedelta(days=14 if frequency == "weekly" else 28)
+
+
+def build_schedule(
+    principal_minor: int,
+    annual_rate_bps: int,
+    installments: int,
+    first_due: date,
+    frequency: str,
+    first_number: int = 1,
+) -> tuple[LoanInstallment, ...]:
+    """Equal installments on the reducing balance (the annuity formula, periodic rate =
+    annual rate / periods a year). Each installment's interest is the outstanding
+    principal x the periodic rate rounded half up to the minor unit; its principal is
+    the installment less that interest; the last takes whatever principal is left, so
+    the principal sums exactly."""
+    rate = Fraction(annual_rate_bps, 10_000 * PERIODS_PER_YEAR[frequency])
+    if rate:
+        growth = (1 + rate) ** installments
+        payment = half_up(principal_minor * rate * growth / (growth - 1))
+    else:
+        payment = half_up(Fraction(principal_minor, installments))
+    outstanding = principal_minor
+    schedule = []
+    for k, due in enumerate(due_dates(first_due, installments, frequency)):
+        interest = half_up(outstanding * rate)
+        last = k == installments - 1
+        principal = outstanding if last else min(max(payment - interest, 0), outstanding)
+        schedule.append(
+            LoanInstallment(
+                number=first_number + k,
+                due=due,
+                principal_minor=principal,
+                interest_minor=interest,
+            )
+        )
+        outstanding -= principal
+    return tuple(schedule)
+
+
+ALL_IN_SEARCH_MAX = 100_000_000
+"""The all-in search bound in hundredths of a basis point a year (10,000%)."""
+
+
+def all_in_rate_bps(net_minor: int, payments: Sequence[int], periods_per_year: int) -> int | None:
+    """The annual rate on the reducing balance at which ``payments`` (one per period)
+    are worth ``net_minor`` today — the all-in cost of a loan that paid the borrower
+    ``net_minor`` (principal less fees) — to the nearest basis point; None if above
+    10,000% a year. Exact integer arithmetic: a bisection in hundredths of a basis
+    point, comparing present values without division."""
+
+    def worth_at_most(k: int) -> bool:  # PV of payments at k/100 bps a year <= net?
+        d = 1_000_000 * periods_per_year
+        q, total, d_power = d + k, 0, 1
+        for pay in payments:
+            d_power *= d
+            total = total * q + pay * d_power
+        worth: int = net_minor * q ** len(payments)
+        return total <= worth
+
+    if not worth_at_most(ALL_IN_SEARCH_MAX):
+        return None
+    low, high = 0, ALL_IN_SEARCH_MAX
+    while low < high:
+        middle = (low + high) // 2
+        if worth_at_most(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return (low + 50) // 100
+
+
+# --- a loan's state -------------------------------------------------------------------
+
+
+@attrs.define
+class Part:
+    """One installment of a loan and what has happened to it."""
+
+    number: int
+    start: date
+    """The day before its period's first day (the disbursement, or the previous due)."""
+    due: date
+    principal_minor: int
+    interest_minor: int
+    carried_interest_minor: int = 0
+    carried_default_minor: int = 0
+    interest_accrued: int = 0
+    """Of ``interest_minor``, recognised so far."""
+    default_basis: int = 0
+    default_accrued: int = 0
+    interest_paid: int = 0
+    """Of carried and scheduled interest."""
+    default_paid: int = 0
+    """Of carried and accrued default interest."""
+    principal_paid: int = 0
+    settled_on: date | None = None
+    superseded: bool = False
+    """Replaced by a restructure: what it still owed moved to the new schedule."""
+
+    @property
+    def interest_owed(self) -> int:
+        """Interest recognised (carried or accrued) and not paid."""
+        return self.carried_interest_minor + self.interest_accrued - self.interest_paid
+
+    @property
+    def default_owed(self) -> int:
+        return self.carried_default_minor + self.default_accrued - self.default_paid
+
+    @property
+    def principal_owed(self) -> int:
+        return self.principal_minor - self.principal_paid
+
+    def settled_by(self, day: date) -> bool:
+        """Settled, by a repayment on or before ``day``."""
+        return self.settled and (self.settled_on is None or self.settled_on <= day)
+
+    @property
+    def settled(self) -> bool:
+        """Everything it will ever owe is paid: principal, scheduled and carried interest,
+        and the default interest accrued on it."""
+        return (
+            self.principal_paid == self.principal_minor
+            and self.interest_paid == self.carried_interest_minor + self.interest_minor
+            and self.default_owed == 0
+        )
+
+
+@attrs.define
+class Loan:
+    """A loan's state, folded from its stream by :func:`fold_loan` (what the decide
+    functions and the loan view read)."""
+
+    loan: str
+    version: int
+    disbursed: LoanDisbursed
+    parts: list[Part]
+    accrued_through: date
+    fee_recognised: int = 0
+    allowance_minor: int = 0
+    status: Status = "active"
+    written_off_minor: int = 0
+    recovered_minor: int = 0
+    restructured: LoanRestructured | None = None
+    first_restructured_number: int = 0
+    repayments: list[LoanRepaid] = attrs.field(factory=list)
+    provisioned: LoanProvisioned | None = None
+
+    @property
+    def borrower(self) -> str:
+        return self.disbursed.borrower
+
+    @property
+    def live_parts(self) -> list[Part]:
+        return [p for p in self.parts if not p.superseded]
+
+    @property
+    def principal_outstanding(self) -> int:
+        if self.status == "written_off":
+            return 0
+        return sum(p.principal_owed for p in self.live_parts)
+
+    @property
+    def interest_outstanding(self) -> int:
+        """Interest recognised and unpaid (the loan's share of the interest receivable)."""
+        if self.status == "written_off":
+            return 0
+        return sum(p.interest_owed for p in self.live_parts)
+
+    @property
+    def default_outstanding(self) -> int:
+        if self.status == "written_off":
+            return 0
+        return sum(p.default_owed for p in self.live_parts)
+
+    @property
+    def exposure_minor(self) -> int:
+        """What the allowance covers: principal, interest and default interest owed."""
+        return self.principal_outstanding + self.interest_outstanding + self.default_outstanding
+
+    @property
+    def fee_unrecognised(self) -> int:
+        return self.disbursed.fee_minor - self.fee_recognised
+
+    def due_parts(self, day: date) -> list[Part]:
+        """Installments due on or before ``day`` with something owed, oldest first."""
+        return [p for p in self.live_parts if p.due <= day and not p.settled]
+
+    def days_past_due(self, as_of: date) -> int:
+        """Days since the oldest installment due before ``as_of`` that is still unpaid
+        (0 if none): paying on the due date is on time."""
+        late = [p.due for p in self.live_parts if p.due < as_of and not p.settled_by(as_of)]
+        return (as_of - min(late)).days if late else 0
+
+    def cured(self, as_of: date) -> bool:
+        """True once ``cure_payments`` consecutive installments of the restructured
+        schedule were paid in full by their due dates (True if never restructured)."""
+        if self.restructured is None:
+            return True
+        run = 0
+        for p in self.parts:
+            if p.number < self.first_restructured_number or p.superseded:
+                continue
+            if p.settled_by(as_of) and (p.settled_on or p.due) <= p.due:
+                run += 1
+            elif p.due < as_of:
+                run = 0
+            else:
+                break
+            if run >= self.restructured.cure_payments:
+                return True
+        return False
+
+    def stage(self, as_of: date, policy: LoanPolicy) -> int:
+        """1 (at most ``stage_2_after_days`` past due), 2, or 3 (non-performing, over
+        ``stage_3_after_days``); a written-off loan is 3, and a restructured loan stays at
+        least at its stage when restructured until it is cured."""
+        if self.status == "written_off":
+            return 3
+        dpd = self.days_past_due(as_of)
+        by_days = (
+            1 if dpd <= policy.stage_2_after_days else 2 if dpd <= policy.stage_3_after_days else 3
+        )
+        if self.restructured is not None and not self.cured(as_of):
+            return max(by_days, self.restructured.stage)
+        return by_days
+
+
+def _parts(schedule: Sequence[LoanInstallment], start: date) -> list[Part]:
+    parts = []
+    for item in schedule:
+        parts.append(
+            Part(
+                number=item.number,
+                start=start,
+                due=item.due,
+                principal_minor=item.principal_minor,
+                interest_minor=item.interest_minor,
+                carried_interest_minor=item.carried_interest_minor,
+                carried_default_minor=item.carried_default_minor,
+            )
+        )
+        start = item.due
+    return parts
+
+
+def fold_loan(loan: str, events: Sequence[Event], as_of: date | None = None) -> Loan | None:
+    """The loan's state after ``events`` (its stream, in version order) — only those of
+    days up to ``as_of`` if given; None if there are none. The only place a loan's
+    state machine is read."""
+    if not events:
+        return None
+    first = events[0]
+    if not isinstance(first, LoanDisbursed):
+        raise StoreCorrupt(f"loan:{loan} starts with {type(first).__name__}, not a disbursement")
+    if as_of is not None and first.on > as_of:
+        return None
+    state = Loan(
+        loan=loan,
+        version=1,
+        disbursed=first,
+        parts=_parts(first.schedule, first.on),
+        accrued_through=first.on,
+    )
+    for event in events[1:]:
+        if as_of is not None and _day_of(event) > as_of:
+            break
+        apply_event(state, event)
+    return state
+
+
+def _day_of(event: Event) -> date:
+    day = getattr(event, "on", None)
+    if not isinstance(day, date):
+        raise StoreCorrupt(f"a loan stream holds {type(event).__name__}, which has no day")
+    return day
+
+
+def apply_event(loan: Loan, event: Event) -> None:
+    """Fold one more event of the loan's stream into ``loan`` (in place)."""
+    loan.version += 1
+    by_number = {p.number: p for p in loan.parts}
+    if isinstance(event, LoanAccrued):
+        for line in event.lines:
+            part = by_number[line.number]
+            part.interest_accrued += line.interest_minor
+            part.default_accrued += line.default_interest_minor
+            part.default_basis = line.default_basis
+        loan.fee_recognised += event.fee_minor
+        loan.accrued_through = event.through
+    elif isinstance(event, LoanRepaid):
+        for a in event.allocations:
+            part = by_number[a.number]
+            part.interest_paid += a.interest_minor
+            part.default_paid += a.default_interest_minor
+            part.principal_paid += a.principal_minor
+            if part.settled and part.settled_on is None:
+                part.settled_on = event.on
+        loan.fee_recognised += event.fee_minor
+        loan.repayments.append(event)
+        if event.paid_off:
+            loan.status = "paid_off"
+            loan.allowance_minor -= event.allowance_released_minor
+    elif isinstance(event, LoanProvisioned):
+        loan.allowance_minor = event.allowance_minor
+        loan.provisioned = event
+    elif isinstance(event, LoanRestructured):
+        for part in loan.parts:
+            if not part.settled:
+                part.superseded = True
+        loan.parts.extend(_parts(event.schedule, event.on))
+        loan.restructured = event
+        loan.first_restructured_number = event.schedule[0].number
+    elif isinstance(event, LoanWrittenOff):
+        loan.status = "written_off"
+        loan.written_off_minor = (
+            event.principal_minor + event.interest_minor + event.default_interest_minor
+        )
+        loan.allowance_minor = 0
+        loan.fee_recognised += event.fee_minor
+    elif isinstance(event, LoanRecovered):
+        loan.recovered_minor += event.amount_minor
+    else:
+        raise StoreCorrupt(f"loan:{loan.loan} holds {type(event).__name__}")
+
+
+def read_loan(state: State, loan: str) -> Loan | None:
+    if not is_valid_id(loan):
+        return None
+    return fold_loan(loan, state.stream_events(loan_stream(loan)))
+
+
+def _open_loans(state: State) -> list[Loan]:
+    """Every active loan, folded (one range scan of the loan streams' last events, then
+    one read per active loan), by id."""
+    found = []
+    for stream, last in state.latest_events("loan:").items():
+        if isinstance(last, (LoanWrittenOff, LoanRecovered)) or (
+            isinstance(last, LoanRepaid) and last.paid_off
+        ):
+            continue
+        loan = fold_loan(stream.removeprefix("loan:"), state.stream_events(stream))
+        assert loan is not None
+        found.append(loan)
+    return found
+
+
+def _loan_event(loan: Loan, event: Event, state: State) -> NewEvent:
+    """The loan's next event; folds it into ``loan`` too, so a command that writes two
+    (an accrual, then a repayment) decides the second on the state after the first."""
+    new = NewEvent(loan_stream(loan.loan), loan.version + 1, event, state.now_us)
+    apply_event(loan, event)
+    return new
+
+
+def _active(state: State, loan_id: str) -> Loan | Rejected:
+    """The loan if it exists and is active: loan_not_found, loan_not_active."""
+    loan = read_loan(state, loan_id)
+    if loan is None:
+        return reject(RejectCode.LOAN_NOT_FOUND, f"no loan {loan_id!r}")
+    if loan.status != "active":
+        return reject(RejectCode.LOAN_NOT_ACTIVE, f"loan {loan_id} is {loan.status}")
+    return loan
+
+
+# --- accrual --------------------------------------------------------------------------
+
+
+def accrual(loan: Loan, through: date, on: date) -> LoanAccrued | None:
+    """What accruing ``loan`` from the day after ``accrued_through`` to ``through``
+    recognises (postings left empty), None if nothing at all changes."""
+    if loan.status != "active" or through <= loan.accrued_through:
+        return None
+    rate = loan.disbursed.default_rate_bps
+    after = loan.accrued_through
+    lines = []
+    for p in loan.live_parts:
+        period = (p.due - p.start).days
+        elapsed = min(max((through - p.start).days, 0), period)
+        interest = p.interest_minor * elapsed // period - p.interest_accrued
+        overdue_days = max(0, (through - max(after, p.due)).days)
+        basis = p.default_basis + p.principal_owed * rate * overdue_days
+        default = basis // DEFAULT_DIVISOR - p.default_accrued
+        if interest or default or basis != p.default_basis:
+            lines.append(
+                AccrualLine(
+                    number=p.number,
+                    interest_minor=interest,
+                    default_interest_minor=default,
+                    default_basis=basis,
+                )
+            )
+    fee = _fee_target(loan, through) - loan.fee_recognised
+    if not lines and not fee:
+        return None
+    return LoanAccrued(
+        postings=(), loan=loan.loan, on=on, through=through, lines=tuple(lines), fee_minor=fee
+    )
+
+
+def _fee_target(loan: Loan, through: date) -> int:
+    """The upfront fee earned by the end of ``through``: evenly over the days of the
+    original term."""
+    d = loan.disbursed
+    term = (d.schedule[-1].due - d.on).days
+    elapsed = min(max((through - d.on).days, 0), term)
+    return d.fee_minor * elapsed // term
+
+
+def _accrual_legs(event: LoanAccrued, state: State) -> list[Debit | Credit]:
+    chart = state.policy.chart
+    interest = sum(line.interest_minor for line in event.lines)
+    default = sum(line.default_interest_minor for line in event.lines)
+    return legs(
+        (Debit, chart.loan_interest_receivable, interest, chart.currency),
+        (Credit, chart.loan_interest_income, interest, chart.currency),
+        (Debit, chart.loan_default_receivable, default, chart.currency),
+        (Credit, chart.loan_default_income, default, chart.currency),
+        (Debit, chart.loan_deferred_fees, event.fee_minor, chart.currency),
+        (Credit, chart.loan_fee_income, event.fee_minor, chart.currency),
+    )
+
+
+def _post_groups(
+    groups: Sequence[list[Debit | Credit]], state: State
+) -> list[tuple[Posting, ...]] | Rejected:
+    """Post several events' legs as one entry (so each is checked against the balances
+    the others leave), then split the postings back by event. Each group balances by
+    itself; a group may be empty."""
+    flat = [leg for group in groups for leg in group]
+    postings = post(flat, state)
+    if isinstance(postings, Rejected):
+        return postings
+    split, at = [], 0
+    for group in groups:
+        split.append(postings[at : at + len(group)])
+        at += len(group)
+    return split
+
+
+def _catch_up(loan: Loan, state: State) -> tuple[LoanAccrued | None, list[Debit | Credit]]:
+    """The accrual that brings ``loan`` to today before a command changes it."""
+    day = today(state)
+    event = accrual(loan, day, day)
+    return event, ([] if event is None else _accrual_legs(event, state))
+
+
+def decide_accrue_interest(command: AccrueInterest, state: State) -> list[NewEvent] | Rejected:
+    """Accrue every active loan through ``as_of``: at most LOANS_PER_RUN_MAX loans, those
+    accrued least far first. Rejects: field_invalid (``as_of`` after today in the
+    ledger's time zone), nothing_due (no loan has anything to recognise)."""
+    day = today(state)
+    if command.as_of > day:
+        return reject(
+            RejectCode.FIELD_INVALID,
+            f"as_of {command.as_of} is after today ({day}); interest accrues for days begun",
+        )
+    loans = sorted(_open_loans(state), key=lambda loan: (loan.accrued_through, loan.loan))
+    new: list[NewEvent] = []
+    for loan in loans:
+        if len(new) == LOANS_PER_RUN_MAX:
+            break
+        event = accrual(loan, command.as_of, day)
+        if event is None:
+            continue
+        group = _accrual_legs(event, state)
+        postings = post(group, state) if group else ()
+        if isinstance(postings, Rejected):  # only a damaged store gets here
+            return postings
+        new.append(_loan_event(loan, replace(event, postings=postings), state))
+    if not new:
+        return reject(
+            RejectCode.NOTHING_DUE, f"no loan has anything to accrue through {command.as_of}"
+        )
+    return new
+
+
+# --- disbursement ---------------------------------------------------------------------
+
+
+def decide_disburse_loan(command: DisburseLoan, state: State) -> list[NewEvent] | Rejected:
+    """Rejects, in order: field_invalid (loan or borrower id, rate not 0..10000 bps,
+    installments not 1..INSTALLMENTS_MAX, frequency, first_due not after today or more
+    than two periods on), amount_invalid (principal; fee not 0 or an amount below the
+    principal; a principal too small to give every installment some), loan_exists, the
+    wallet (account_not_found, field_invalid, account_frozen, account_closed,
+    limit_exceeded), borrower_limit_exceeded, loan_cost_above_cap, then the entry's own
+    rejections (insufficient_funds: the lender's bank is short)."""
+    c = command
+    day = today(state)
+    problem = first_problem(
+        check_party("loan", c.loan),
+        check_party("borrower", c.borrower),
+        _rate_problem(c.annual_rate_bps),
+        _installments_problem(c.installments),
+        check_choice("frequency", c.frequency, LOAN_FREQUENCIES),
+    )
+    if problem is not None:
+        return problem
+    problem = first_problem(
+        _first_due_problem(c.first_due, day, c.frequency),
+        check_amount("principal_minor", c.principal_minor),
+        check_zero_or_amount("fee_minor", c.fee_minor),
+    )
+    if problem is not None:
+        return problem
+    if c.fee_minor >= c.principal_minor:
+        return reject(
+            RejectCode.AMOUNT_INVALID,
+            f"fee_minor {c.fee_minor} must be less than principal_minor {c.principal_minor}",
+        )
+    stream = loan_stream(c.loan)
+    if state.stream_version(stream):
+        return reject(RejectCode.LOAN_EXISTS, f"loan {c.loan} was disbursed already")
+    schedule = build_schedule(
+        c.principal_minor, c.annual_rate_bps, c.installments, c.first_due, c.frequency
+    )
+    if any(item.principal_minor == 0 for item in schedule):
+        return reject(
+            RejectCode.AMOUNT_INVALID,
+            f"principal_minor {c.principal_minor} is too small to repay in "
+            f"{c.installments} installments",
+        )
+    account = receiving_wallet(state, c.wallet, c.principal_minor - c.fee_minor)
+    if isinstance(account, Rejected):
+        return account
+    policy = state.policy.loans
+    owed = _borrower_owed(state, c.borrower)
+    if owed + c.principal_minor > policy.borrower_limit_minor:
+        return reject(
+            RejectCode.BORROWER_LIMIT_EXCEEDED,
+            f"borrower {c.borrower} owes {owed} in principal; with {c.principal_minor} more "
+            f"it would pass the limit of {policy.borrower_limit_minor}",
+        )
+    all_in = all_in_rate_bps(
+        c.principal_minor - c.fee_minor,
+        [item.principal_minor + item.interest_minor for item in schedule],
+        PERIODS_PER_YEAR[c.frequency],
+    )
+    if all_in is None or all_in > policy.annual_cap_bps:
+        shown = "above 10,000%" if all_in is None else f"{all_in / 100:.2f}%"
+        return reject(
+            RejectCode.LOAN_COST_ABOVE_CAP,
+            f"the loan's all-in cost is {shown} a year (interest and fees), above the cap "
+            f"of {policy.annual_cap_bps / 100:.2f}%",
+        )
+    chart = state.policy.chart
+    currency = chart.currency
+    net = c.principal_minor - c.fee_minor
+    postings = post(
+        legs(
+            (Debit, chart.loan_principal, c.principal_minor, currency),
+            (Credit, account.id, c.principal_minor, currency),
+            (Debit, account.id, c.fee_minor, currency),
+            (Credit, chart.loan_deferred_fees, c.fee_minor, currency),
+            (Debit, chart.bank_trust, net, currency),
+            (Credit, chart.loan_bank, net, currency),
+        ),
+        state,
+    )
+    if isinstance(postings, Rejected):
+        return postings
+    event = LoanDisbursed(
+        postings=postings,
+        loan=c.loan,
+        borrower=c.borrower,
+        wallet=account.id,
+        principal_minor=c.principal_minor,
+        fee_minor=c.fee_minor,
+        annual_rate_bps=c.annual_rate_bps,
+        default_rate_bps=min(c.annual_rate_bps + policy.default_margin_bps, policy.annual_cap_bps),
+        frequency=c.frequency,
+        on=day,
+        schedule=schedule,
+        all_in_rate_bps=all_in,
+        cap_bps=policy.annual_cap_bps,
+        borrower_limit_minor=policy.borrower_limit_minor,
+        borrower_owed_minor=owed,
+    )
+    borrower = borrower_stream(c.borrower)
+    added = BorrowerLoanAdded(borrower=c.borrower, loan=c.loan, principal_minor=c.principal_minor)
+    return [
+        NewEvent(stream, 1, event, state.now_us),
+        NewEvent(borrower, state.stream_version(borrower) + 1, added, state.now_us),
+    ]
+
+
+def _rate_problem(annual_rate_bps: int) -> Rejected | None:
+    if 0 <= annual_rate_bps <= 10_000:
+        return None
+    return reject(
+        RejectCode.FIELD_INVALID,
+        f"annual_rate_bps {annual_rate_bps} is not 0..10000 basis points a year",
+    )
+
+
+def _installments_problem(installments: int) -> Rejected | None:
+    if 1 <= installments <= INSTALLMENTS_MAX:
+        return None
+    return reject(
+        RejectCode.FIELD_INVALID,
+        f"installments {installments} is not 1..{INSTALLMENTS_MAX}",
+    )
+
+
+def _first_due_problem(first_due: date, day: date, frequency: str) -> Rejected | None:
+    latest = first_due_latest(day, frequency)
+    if day < first_due <= latest:
+        return None
+    return reject(
+        RejectCode.FIELD_INVALID,
+        f"first_due {first_due} must be after today ({day}) and at most two {frequency} "
+        f"periods on ({latest})",
+    )
+
+
+def _borrower_owed(state: State, borrower: str) -> int:
+    """Principal the borrower still owes on its active loans."""
+    owed = 0
+    for event in state.stream_events(borrower_stream(borrower)):
+        if isinstance(event, BorrowerLoanAdded):
+            loan = read_loan(state, event.loan)
+            if loan is not None and loan.status == "active":
+                owed += loan.principal_outstanding
+    return owed
+
+
+# --- repayment ------------------------------------------------------------------------
+
+
+def allocate(loan: Loan, day: date, amount_minor: int) -> tuple[Allocation, ...]:
+    """Split ``amount_minor`` over what is due on ``day``: oldest installment first, and
+    in each its interest, then default interest, then principal."""
+    left = amount_minor
+    allocations = []
+    for p in loan.due_parts(day):
+        interest = min(left, p.interest_owed)
+        left -= interest
+        default = min(left, p.default_owed)
+        left -= default
+        principal = min(left, p.principal_owed)
+        left -= principal
+        if interest or default or principal:
+            allocations.append(
+                Allocation(
+                    number=p.number,
+                    interest_minor=interest,
+                    default_interest_minor=default,
+                    principal_minor=principal,
+                )
+            )
+        if not left:
+            break
+    return tuple(allocations)
+
+
+def due_minor(loan: Loan, day: date) -> int:
+    """Everything due on ``day``: interest, default interest and principal of the
+    installments due by then."""
+    return sum(p.interest_owed + p.default_owed + p.principal_owed for p in loan.due_parts(day))
+
+
+def decide_repay_loan(command: RepayLoan, state: State) -> list[NewEvent] | Rejected:
+    """Rejects, in order: field_invalid (loan id), amount_invalid, loan_not_found,
+    loan_not_active, nothing_due (nothing due today, after accruing), the wallet
+    (account_not_found for one never opened or malformed, field_invalid, account_frozen,
+    account_closed), then the entry's own rejections (insufficient_funds: the wallet
+    holds less than it would pay)."""
+    c = command
+    problem = first_problem(
+        check_party("loan", c.loan), check_amount("amount_minor", c.amount_minor)
+    )
+    if problem is not None:
+        return problem
+    loan = _active(state, c.loan)
+    if isinstance(loan, Rejected):
+        return loan
+    day = today(state)
+    accrued, accrual_legs = _catch_up(loan, state)
+    new = [] if accrued is None else [_loan_event(loan, accrued, state)]
+    owed = due_minor(loan, day)
+    if not owed:
+        upcoming = [p.due for p in loan.live_parts if not p.settled]
+        return reject(
+            RejectCode.NOTHING_DUE,
+            f"loan {c.loan} has nothing due today ({day})"
+            + (f"; its next installment is due on {min(upcoming)}" if upcoming else ""),
+        )
+    account = wallet(state, c.wallet if c.wallet is not None else loan.disbursed.wallet)
+    if isinstance(account, Rejected):
+        return account
+    taken = min(c.amount_minor, owed)
+    allocations = allocate(loan, day, taken)
+    # an installment due by today has all its interest accrued: paying all that is due
+    # pays the loan off once no installment is left to fall due
+    paid_off = taken == owed and all(p.due <= day for p in loan.live_parts if not p.settled)
+    fee = loan.fee_unrecognised if paid_off else 0
+    released = loan.allowance_minor if paid_off else 0  # nothing left to lose on it
+    interest = sum(a.interest_minor for a in allocations)
+    default = sum(a.default_interest_minor for a in allocations)
+    principal = sum(a.principal_minor for a in allocations)
+    chart = state.policy.chart
+    currency = chart.currency
+    repay_legs = legs(
+        (Debit, account.id, taken, currency),
+        (Credit, chart.loan_interest_receivable, interest, currency),
+        (Credit, chart.loan_default_receivable, default, currency),
+        (Credit, chart.loan_principal, principal, currency),
+        (Debit, chart.loan_bank, taken, currency),
+        (Credit, chart.bank_trust, taken, currency),
+        (Debit, chart.loan_deferred_fees, fee, currency),
+        (Credit, chart.loan_fee_income, fee, currency),
+        (Debit, chart.loan_allowance, released, currency),
+        (Credit, chart.ecl_expense, released, currency),
+    )
+    posted = _post_groups([accrual_legs, repay_legs], state)
+    if isinstance(posted, Rejected):
+        return posted
+    if accrued is not None:
+        new[0] = attrs.evolve(new[0], event=replace(accrued, postings=posted[0]))
+    event = LoanRepaid(
+        postings=posted[1],
+        loan=c.loan,
+        wallet=account.id,
+        on=day,
+        requested_minor=c.amount_minor,
+        amount_minor=taken,
+        allocations=allocations,
+        paid_off=paid_off,
+        fee_minor=fee,
+        allowance_released_minor=released,
+    )
+    return [*new, _loan_event(loan, event, state)]
+
+
+# --- provisioning ---------------------------------------------------------------------
+
+
+def decide_provision_loans(command: ProvisionLoans, state: State) -> list[NewEvent] | Rejected:
+    """True up each active loan disbursed by ``as_of``: allowance = its exposure as of
+    ``as_of`` (principal, interest and default interest owed, as accrued) x its stage's
+    rate, rounded half up; at most LOANS_PER_RUN_MAX loans changed, by id. Rejects:
+    field_invalid (``as_of`` after today), nothing_due (every allowance is right)."""
+    day = today(state)
+    if command.as_of > day:
+        return reject(
+            RejectCode.FIELD_INVALID,
+            f"as_of {command.as_of} is after today ({day}); provisions look at the past",
+        )
+    policy = state.policy.loans
+    chart = state.policy.chart
+    new: list[NewEvent] = []
+    for loan in _open_loans(state):
+        if len(new) == LOANS_PER_RUN_MAX:
+            break
+        then = loan
+        if command.as_of < day:
+            events = state.stream_events(loan_stream(loan.loan))
+            folded = fold_loan(loan.loan, events, command.as_of)
+            if folded is None:
+                continue  # disbursed after as_of
+            then = folded
+        stage = then.stage(command.as_of, policy)
+        rate = policy.provision_bps[stage - 1]
+        exposure = then.exposure_minor
+        allowance = half_up(Fraction(exposure * rate, 10_000))
+        change = allowance - loan.allowance_minor
+        if not change:
+            continue
+        side_up, side_down = (Debit, Credit) if change > 0 else (Credit, Debit)
+        postings = post(
+            [
+                side_up(chart.ecl_expense, abs(change), chart.currency),
+                side_down(chart.loan_allowance, abs(change), chart.currency),
+            ],
+            state,
+        )
+        if isinstance(postings, Rejected):  # only a damaged store gets here
+            return postings
+        event = LoanProvisioned(
+            postings=postings,
+            loan=loan.loan,
+            on=day,
+            as_of=command.as_of,
+            days_past_due=then.days_past_due(command.as_of),
+            stage=stage,
+            exposure_minor=exposure,
+            rate_bps=rate,
+            allowance_minor=allowance,
+        )
+        new.append(_loan_event(loan, event, state))
+    if not new:
+        return reject(
+            RejectCode.NOTHING_DUE, f"every loan's allowance is right as of {command.as_of}"
+        )
+    return new
+
+
+# --- write-off and recovery -----------------------------------------------------------
+
+
+def decide_write_off_loan(command: WriteOffLoan, state: State) -> list[NewEvent] | Rejected:
+    """Rejects, in order: field_invalid (loan id), loan_not_found, loan_not_active."""
+    problem = check_party("loan", command.loan)
+    if problem is not None:
+        return problem
+    loan = _active(state, command.loan)
+    if isinstance(loan, Rejected):
+        return loan
+    day = today(state)
+    accrued, accrual_legs = _catch_up(loan, state)
+    new = [] if accrued is None else [_loan_event(loan, accrued, state)]
+    chart = state.policy.chart
+    currency = chart.currency
+    principal, interest = loan.principal_outstanding, loan.interest_outstanding
+    default = loan.default_outstanding
+    exposure = principal + interest + default
+    top_up = exposure - loan.allowance_minor
+    fee = loan.fee_unrecognised
+    off_legs = legs(
+        (Debit if top_up > 0 else Credit, chart.ecl_expense, abs(top_up), currency),
+        (Debit, chart.loan_allowance, loan.allowance_minor, currency),
+        (Credit, chart.loan_principal, principal, currency),
+        (Credit, chart.loan_interest_receivable, interest, currency),
+        (Credit, chart.loan_default_receivable, default, currency),
+        (Debit, chart.loan_deferred_fees, fee, currency),
+        (Credit, chart.loan_fee_income, fee, currency),
+    )
+    posted = _post_groups([accrual_legs, off_legs], state)
+    if isinstance(posted, Rejected):
+        return posted
+    if accrued is not None:
+        new[0] = attrs.evolve(new[0], event=replace(accrued, postings=posted[0]))
+    event = LoanWrittenOff(
+        postings=posted[1],
+        loan=loan.loan,
+        on=day,
+        principal_minor=principal,
+        interest_minor=interest,
+        default_interest_minor=default,
+        allowance_used_minor=exposure,
+        fee_minor=fee,
+    )
+    return [*new, _loan_event(loan, event, state)]
+
+
+def decide_recover_loan(command: RecoverLoan, state: State) -> list[NewEvent] | Rejected:
+    """Rejects, in order: field_invalid (loan id), amount_invalid, loan_not_found,
+    loan_not_written_off, recovery_exceeds_written_off, the loan's wallet (when not
+    ``from_bank``: account_frozen, account_closed, …), then the entry's own rejections
+    (insufficient_funds: the wallet holds less)."""
+    c = command
+    problem = first_problem(
+        check_party("loan", c.loan), check_amount("amount_minor", c.amount_minor)
+    )
+    if problem is not None:
+        return problem
+    loan = read_loan(state, c.loan)
+    if loan is None:
+        return reject(RejectCode.LOAN_NOT_FOUND, f"no loan {c.loan!r}")
+    if loan.status != "written_off":
+        return reject(RejectCode.LOAN_NOT_WRITTEN_OFF, f"loan {c.loan} is {loan.status}")
+    left = loan.written_off_minor - loan.recovered_minor
+    if c.amount_minor > left:
+        return reject(
+            RejectCode.RECOVERY_EXCEEDS_WRITTEN_OFF,
+            f"loan {c.loan} has {left} written off and not yet recovered, not {c.amount_minor}",
+        )
+    chart = state.policy.chart
+    currency = chart.currency
+    source: list[Debit | Credit]
+    if c.from_bank:
+        source = [Debit(chart.loan_bank, c.amount_minor, currency)]
+    else:
+        account = wallet(state, loan.disbursed.wallet)
+        if isinstance(account, Rejected):
+            return account
+        source = [
+            Debit(account.id, c.amount_minor, currency),
+            Debit(chart.loan_bank, c.amount_minor, currency),
+            Credit(chart.bank_trust, c.amount_minor, currency),
+        ]
+    postings = post([*source, Credit(chart.loan_recoveries, c.amount_minor, currency)], state)
+    if isinstance(postings, Rejected):
+        return postings
+    event = LoanRecovered(
+        postings=postings,
+        loan=c.loan,
+        on=today(state),
+        amount_minor=c.amount_minor,
+        from_bank=c.from_bank,
+    )
+    return [_loan_event(loan, event, state)]
+
+
+# --- restructuring --------------------------------------------------------------------
+
+
+def decide_restructure_loan(command: RestructureLoan, state: State) -> list[NewEvent] | Rejected:
+    """Rejects, in order: field_invalid (loan id, installments not 1..INSTALLMENTS_MAX),
+    loan_not_found, loan_not_active, field_invalid (first_due not after today or more
+    than two periods on), amount_invalid (too many installments for the principal
+    left)."""
+    c = command
+    problem = first_problem(check_party("loan", c.loan), _installments_problem(c.installments))
+    if problem is not None:
+        return problem
+    loan = _active(state, c.loan)
+    if isinstance(loan, Rejected):
+        return loan
+    day = today(state)
+    d = loan.disbursed
+    problem = _first_due_problem(c.first_due, day, d.frequency)
+    if problem is not None:
+        return problem
+    accrued, accrual_legs = _catch_up(loan, state)
+    new = [] if accrued is None else [_loan_event(loan, accrued, state)]
+    if accrued is not None:
+        postings = post(accrual_legs, state) if accrual_legs else ()
+        if isinstance(postings, Rejected):  # only a damaged store gets here
+            return postings
+        new[0] = attrs.evolve(new[0], event=replace(accrued, postings=postings))
+    unsettled = [p for p in loan.live_parts if not p.settled]
+    principal = sum(p.principal_owed for p in unsettled)
+    schedule = build_schedule(
+        principal,
+        d.annual_rate_bps,
+        c.installments,
+        c.first_due,
+        d.frequency,
+        first_number=max(p.number for p in loan.parts) + 1,
+    )
+    if any(item.principal_minor == 0 for item in schedule):
+        return reject(
+            RejectCode.AMOUNT_INVALID,
+            f"loan {c.loan} has {principal} of principal left: too little for "
+            f"{c.installments} installments",
+        )
+    first = replace(
+        schedule[0],
+        carried_interest_minor=sum(p.interest_owed for p in unsettled),
+        carried_default_minor=sum(p.default_owed for p in unsettled),
+    )
+    event = LoanRestructured(
+        loan=loan.loan,
+        on=day,
+        stage=loan.stage(day, state.policy.loans),
+        cure_payments=state.policy.loans.cure_payments,
+        schedule=(first, *schedule[1:]),
+    )
+    return [*new, _loan_event(loan, event, state)]
+
+
+# --- the loan view ----------------------------------------------------------------------
+
+
+@attrs.frozen
+class LoanStatus:
+    """Where a loan stands on day ``as_of``: what a loan officer's screen shows."""
+
+    loan: str
+    borrower: str
+    as_of: date
+    status: Status
+    days_past_due: int
+    bucket: str
+    stage: int
+    principal_outstanding_minor: int
+    interest_outstanding_minor: int
+    default_interest_outstanding_minor: int
+    due_minor: int
+    """Due by ``as_of`` and unpaid (as accrued)."""
+    allowance_minor: int
+    restructured: bool
+    cured: bool
+    next_due: date | None
+
+
+def bucket_of(days_past_due: int) -> str:
+    """The ageing bucket of DOMAIN.md: current, 1-30, 31-60, 61-90, 91-180, 181-360, over
+    360."""
+    for name, first, last in AGEING_BUCKETS:
+        if days_past_due >= first and (last is None or days_past_due <= last):
+            return name
+    raise ValueError(f"days past due cannot be negative: {days_past_due}")
+
+
+def loan_status(loan: Loan, as_of: date, policy: LoanPolicy) -> LoanStatus:
+    """The view of ``loan`` (folded up to ``as_of``) on day ``as_of``."""
+    dpd = loan.days_past_due(as_of) if loan.status == "active" else 0
+    upcoming = [p.due for p in loan.live_parts if not p.settled and p.due >= as_of]
+    return LoanStatus(
+        loan=loan.loan,
+        borrower=loan.borrower,
+        as_of=as_of,
+        status=loan.status,
+        days_past_due=dpd,
+        bucket=bucket_of(dpd),
+        stage=loan.stage(as_of, policy),
+        principal_outstanding_minor=loan.principal_outstanding,
+        interest_outstanding_minor=loan.interest_outstanding,
+        default_interest_outstanding_minor=loan.default_outstanding,
+        due_minor=due_minor(loan, as_of) if loan.status == "active" else 0,
+        allowance_minor=loan.allowance_minor,
+        restructured=loan.restructured is not None,
+        cured=loan.restructured is not None and loan.cured(as_of),
+        next_due=min(upcoming) if upcoming and loan.status == "active" else None,
+    )
+
+
+@attrs.frozen
+class AgeingRow:
+    """One bucket of the ageing table: active loans, their principal and allowance."""
+
+    bucket: str
+    loans: int
+    principal_minor: int
+    allowance_minor: int
+
+
+def ageing(statuses: Sequence[LoanStatus]) -> list[AgeingRow]:
+    """The ageing table of the active loans among ``statuses``: every bucket, in order,
+    empty ones too."""
+    rows = []
+    for name, _, _ in AGEING_BUCKETS:
+        within = [s for s in statuses if s.status == "active" and s.bucket == name]
+        rows.append(
+            AgeingRow(
+                bucket=name,
+                loans=len(within),
+                principal_minor=sum(s.principal_outstanding_minor for s in within),
+                allowance_minor=sum(s.allowance_minor for s in within),
+            )
+        )
+    return rows
