@@ -6,7 +6,7 @@ import itertools
 from pathlib import Path
 
 from ledger import Accepted, Ledger
-from ledger.bench import _throughput, cod_orders, machine, setup_commands, wallet_mix
+from ledger.bench import _throughput, cod_orders, loan_book, machine, setup_commands, wallet_mix
 
 
 def test_machine_line_names_python_and_sqlite() -> None:
@@ -47,3 +47,20 @@ def test_the_cod_suite_walks_every_order_through_and_prints_each_figure(tmp_path
     with Ledger.open(tmp_path / "cod.db") as book:
         assert book.balance(book.chart.available_payable("M1")).balance == 0
         assert book.balance(book.chart.cod_bank).balance == 1_200 * 95_000 - 1_200 * 91_000
+
+
+def test_the_loan_suite_accrues_a_month_and_takes_every_first_installment(tmp_path: Path) -> None:
+    lines: list[str] = []
+    figures = loan_book(tmp_path / "loans.db", 30, lines.append)
+    assert [f.name for f in figures] == [
+        "loans: DisburseLoan, batches of 1,000",
+        "loans: AccrueInterest, a day's run",
+        "loans: RepayLoan, batches of 1,000",
+        "loans: Ledger.loans(), the portfolio view",
+        "loans: AccrueInterest with nothing due",
+    ]
+    assert all(f.value > 0 for f in figures) and len(lines) == len(figures)
+    assert "31 commands" in figures[1].note
+    with Ledger.open(tmp_path / "loans.db") as book:
+        assert book.balance("loans:principal").balance == 30 * (1_000_000 - 157_206)
+        assert book.balance("income:loan_interest").balance == 30 * 23_333

@@ -260,14 +260,115 @@ def cod_orders(path: Path, orders: int, out: Callable[[str], None] = print) -> l
     return figures
 
 
+def loan_book(path: Path, loans: int, out: Callable[[str], None] = print) -> list[Figure]:
+    """The loan flows over ``loans`` 6-month loans, one per borrower: disbursements in
+    batches of 1,000, a month of daily accrual runs (each ``AccrueInterest`` folds every
+    active loan's stream, which grows by a day's event per loan), then every first
+    installment repaid on its due date in batches of 1,000 (docs/flows/loans.md)."""
+    from datetime import date
+
+    from ledger.commands import AccrueInterest, DisburseLoan, RepayLoan
+    from ledger.results import Rejected
+
+    now = [datetime(2026, 1, 15, 5, 0, tzinfo=UTC)]  # noon in Bangkok
+    figures: list[Figure] = []
+
+    def report(name: str, value: float, unit: str, note: str) -> None:
+        figures.append(_printed(out, Figure(name, value, unit, note)))
+
+    batches = [range(i, min(loans, i + 1_000)) for i in range(0, loans, 1_000)]
+    with Ledger.open(path, clock=lambda: now[0]) as book:
+        chart = book.chart
+        book.open_chart(loans=True)
+        book.submit_many(
+            [
+                OpenAccount(id="eq", account="equity:capital", type="equity", currency="THB"),
+                PostEntry(
+                    id="capital",
+                    kind="capital",
+                    postings=[Debit(chart.loan_bank, 10**15), Credit("equity:capital", 10**15)],
+                ),
+            ]
+        )
+        for batch in batches:
+            book.submit_many(chart.open_wallet(f"wallet:U{i}") for i in batch)
+        start = time.perf_counter()
+        for batch in batches:
+            results = book.submit_many(
+                DisburseLoan(
+                    id=f"d{i}",
+                    loan=f"L{i}",
+                    borrower=f"U{i}",
+                    wallet=f"wallet:U{i}",
+                    principal_minor=1_000_000,
+                    annual_rate_bps=2_800,
+                    installments=6,
+                    first_due=date(2026, 2, 15),
+                    fee_minor=10_000,
+                )
+                for i in batch
+            )
+            assert all(isinstance(r, Accepted) for r in results)
+        elapsed = time.perf_counter() - start
+        report(
+            "loans: DisburseLoan, batches of 1,000", loans / elapsed, "loans/s", f"{loans:,} loans"
+        )
+        runs, start = 0, time.perf_counter()
+        for day in range(1, 32):
+            now[0] += timedelta(days=1)
+            as_of = date(2026, 1, 15) + timedelta(days=day)
+            while isinstance(
+                book.submit(AccrueInterest(id=f"a{day}-{runs}", as_of=as_of)), Accepted
+            ):
+                runs += 1
+        elapsed = time.perf_counter() - start
+        report(
+            "loans: AccrueInterest, a day's run",
+            elapsed / 31 * 1_000,
+            "ms",
+            f"{loans:,} loans a day for 31 days, {runs} commands of up to 1,000 loans",
+        )
+        start = time.perf_counter()
+        for batch in batches:
+            results = book.submit_many(
+                RepayLoan(id=f"r{i}", loan=f"L{i}", amount_minor=180_539) for i in batch
+            )
+            assert all(isinstance(r, Accepted) for r in results)
+        elapsed = time.perf_counter() - start
+        report(
+            "loans: RepayLoan, batches of 1,000",
+            loans / elapsed,
+            "repayments/s",
+            f"{loans:,} first installments, after 31 days of accrual",
+        )
+        start = time.perf_counter()
+        statuses = book.loans()
+        report(
+            "loans: Ledger.loans(), the portfolio view",
+            (time.perf_counter() - start) * 1_000,
+            "ms",
+            f"{len(statuses):,} loans folded from their streams",
+        )
+        start = time.perf_counter()
+        assert isinstance(book.submit(AccrueInterest(id="none", as_of=date(2026, 2, 15))), Rejected)
+        report(
+            "loans: AccrueInterest with nothing due",
+            (time.perf_counter() - start) * 1_000,
+            "ms",
+            f"a fold of {loans:,} loan streams",
+        )
+    return figures
+
+
 def run(
     out: Callable[[str], None] = print,
     *,
     quick: bool = False,
     directory: str | None = None,
-    suites: tuple[str, ...] = ("wallet", "cod"),
+    suites: tuple[str, ...] = ("wallet", "cod", "loans"),
 ) -> list[Figure]:
-    """Run the benchmarks (the wallet mix and the COD flows, or those in ``suites``) and
+    """Run the benchmarks (the wallet mix, the COD and the loan flows, or those in
+    ``suites``) and
     print each figure as it is measured."""
     for line in machine():
         out(line)
@@ -279,6 +380,10 @@ def run(
             orders = 2_000 if quick else 20_000
             out(f"workload: {orders:,} COD orders, one courier, one merchant")
             figures += cod_orders(Path(tmp) / "bench-cod.db", orders, out)
+        if "loans" in suites:
+            count = 500 if quick else 2_000
+            out(f"workload: {count:,} loans of 10,000.00 THB over 6 months, one per borrower")
+            figures += loan_book(Path(tmp) / "bench-loans.db", count, out)
     return figures
 
 

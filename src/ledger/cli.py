@@ -149,14 +149,14 @@ def verify(db: str, as_json: bool) -> None:
 @click.option("--dir", "directory", default=None, help="Where to put the benchmark files.")
 @click.option(
     "--suite",
-    type=click.Choice(["all", "wallet", "cod"]),
+    type=click.Choice(["all", "wallet", "cod", "loans"]),
     default="all",
-    help="The wallet mix, the COD flows, or both.",
+    help="The wallet mix, the COD flows, the loan flows, or all.",
 )
 def bench(quick: bool, directory: str | None, suite: str) -> None:
-    """Measure durable commands/s by batch size, replay events/s and the COD flows; print
-    the figures."""
+    """Measure durable commands/s by batch size, replay events/s, the COD and the loan
+    flows; print the figures."""
     from ledger.bench import run
 
-    suites = ("wallet", "cod") if suite == "all" else (suite,)
+    suites = ("wallet", "cod", "loans") if suite == "all" else (suite,)
     run(click.echo, quick=quick, directory=directory, suites=suites)
