@@ -718,7 +718,7 @@ def test_the_lender_cannot_lend_money_it_does_not_have(book: Ledger, clock: Fake
             principal_minor=100,
             annual_rate_bps=0,
             installments=1,
-            first_due=date(2026, 2, 1),
+            first_due=date(2026, 2, 15),
         ),
         RejectCode.INSUFFICIENT_FUNDS,
     )
@@ -835,12 +835,14 @@ def test_the_ageing_table(lender: Ledger, clock: FakeClock) -> None:
         borrower="U3",
         wallet="wallet:U3",
         principal_minor=200_000,
-        first_due=date(2026, 2, 10),
+        first_due=date(2026, 2, 8),
+        installments=4,
+        frequency="weekly",
     )
     clock.now = at(date(2026, 3, 15))
     rows = {r.bucket: (r.loans, r.principal_minor) for r in ageing(lender.loans())}
     assert list(rows) == ["current", "1-30", "31-60", "61-90", "91-180", "181-360", "over 360"]
-    # L1 due 15 Feb: 28 days; L3 due 10 Feb: 33 days; L2 due 1 Mar: 14 days
+    # L1 due 15 Feb: 28 days; L3 due 8 Feb: 35 days; L2 due 1 Mar: 14 days
     assert rows["1-30"] == (2, 1_500_000)
     assert rows["31-60"] == (1, 200_000)
     assert rows["current"] == (0, 0)
@@ -1041,13 +1043,13 @@ def test_a_late_payment_restarts_the_cure(lender: Ledger, clock: FakeClock) -> N
 def test_restructure_rejections(lender: Ledger, clock: FakeClock) -> None:
     assert_rejected(
         lender,
-        RestructureLoan(id="re", loan="L9", installments=3, first_due=date(2026, 2, 1)),
+        RestructureLoan(id="re", loan="L9", installments=3, first_due=date(2026, 2, 15)),
         RejectCode.LOAN_NOT_FOUND,
     )
     disburse(lender, principal_minor=10, installments=1)
     assert_rejected(
         lender,
-        RestructureLoan(id="re", loan="L1", installments=0, first_due=date(2026, 2, 1)),
+        RestructureLoan(id="re", loan="L1", installments=0, first_due=date(2026, 2, 15)),
         RejectCode.FIELD_INVALID,
     )
     assert_rejected(
@@ -1057,7 +1059,7 @@ def test_restructure_rejections(lender: Ledger, clock: FakeClock) -> None:
     )
     assert_rejected(
         lender,
-        RestructureLoan(id="re", loan="L1", installments=11, first_due=date(2026, 2, 1)),
+        RestructureLoan(id="re", loan="L1", installments=11, first_due=date(2026, 2, 15)),
         RejectCode.AMOUNT_INVALID,
     )
 
@@ -1120,3 +1122,86 @@ def test_a_loan_account_is_no_wallet(lender: Ledger) -> None:
         ),
         RejectCode.FIELD_INVALID,
     )
+
+
+def test_a_loan_a_fraction_of_a_basis_point_above_the_cap_is_refused(lender: Ledger) -> None:
+    """100,000.00 at 30% over 12 months: a fee of 1,497.03 makes it cost 33% all in
+    (its installments are worth what the borrower received at 33%, to rounding); 1,499.45
+    would be 33.0049%, which rounds to 33.00% but is above the cap all the same."""
+    cmd: dict[str, object] = {
+        "borrower": "U1",
+        "wallet": "wallet:U1",
+        "principal_minor": 10_000_000,
+        "annual_rate_bps": 3_000,
+        "installments": 12,
+        "first_due": date(2026, 2, 15),
+    }
+    rejected = assert_rejected(
+        lender,
+        DisburseLoan(id="over", loan="L1", fee_minor=149_945, **cmd),  # type: ignore[arg-type]
+        RejectCode.LOAN_COST_ABOVE_CAP,
+    )
+    assert "33.00%" in rejected.detail
+    event = disburse(lender, "L2", fee_minor=149_703, **cmd)
+    assert event.all_in_rate_bps == 3_300
+
+
+@pytest.mark.parametrize(
+    "frequency, earliest, latest",
+    [
+        ("monthly", date(2026, 2, 15), date(2026, 3, 15)),
+        ("biweekly", date(2026, 1, 29), date(2026, 2, 12)),
+        ("weekly", date(2026, 1, 22), date(2026, 1, 29)),
+    ],
+)
+def test_the_first_period_is_one_to_two_periods(
+    lender: Ledger, frequency: str, earliest: date, latest: date
+) -> None:
+    """Each installment is charged a whole period's interest, so a first period shorter
+    than one (a month's interest for a day) is refused, as is one of more than two."""
+    for k, (day, ok) in enumerate(
+        [
+            (START + timedelta(days=1), False),
+            (earliest - timedelta(days=1), False),
+            (earliest, True),
+            (latest, True),
+            (latest + timedelta(days=1), False),
+        ]
+    ):
+        command = DisburseLoan(
+            id=f"d{k}",
+            loan=f"L{k}",
+            borrower=f"B{k}",
+            wallet="wallet:U1",
+            principal_minor=100_000,
+            annual_rate_bps=3_300,
+            installments=3,
+            first_due=day,
+            frequency=frequency,
+        )
+        if ok:
+            assert_accepted(lender, command)
+        else:
+            assert_rejected(lender, command, RejectCode.FIELD_INVALID)
+
+
+def test_on_a_tiny_loan_the_rounding_of_interest_is_the_cost(lender: Ledger) -> None:
+    """1.00 THB for a week at 33%: 0.63 satang of interest rounds up to 1, which is 52% a
+    year; refused, as is any contract rate above the cap however small the loan."""
+    for rate in (3_300, 3_600):
+        rejected = assert_rejected(
+            lender,
+            DisburseLoan(
+                id=f"tiny-{rate}",
+                loan="L1",
+                borrower="U1",
+                wallet="wallet:U1",
+                principal_minor=100,
+                annual_rate_bps=rate,
+                installments=1,
+                first_due=date(2026, 1, 22),
+                frequency="weekly",
+            ),
+            RejectCode.LOAN_COST_ABOVE_CAP,
+        )
+        assert "52.00%" in rejected.detail

@@ -159,13 +159,16 @@ def _add_months(day: date, months: int) -> date:
     return date(year, month + 1, min(day.day, last))
 
 
-def first_due_latest(start: date, frequency: str) -> date:
-    """The latest first due date a schedule starting on ``start`` may have: two periods
-    on (a first period much longer than the others would carry interest the periodic
-    rate does not price)."""
+def first_due_range(start: date, frequency: str) -> tuple[date, date]:
+    """The earliest and latest first due date a schedule starting on ``start`` may have:
+    one period on at least and two at most. Every installment is charged a whole
+    period's interest, so a first period shorter than one would cost the borrower more
+    than the rate (a month's interest for a day), and a much longer one would carry
+    interest the periodic rate does not price."""
     if frequency == "monthly":
-        return _add_months(start, 2)
-    return start + timedelta(days=14 if frequency == "weekly" else 28)
+        return _add_months(start, 1), _add_months(start, 2)
+    days = 7 if frequency == "weekly" else 14
+    return start + timedelta(days=days), start + timedelta(days=2 * days)
 
 
 def build_schedule(
@@ -235,6 +238,22 @@ def all_in_rate_bps(net_minor: int, payments: Sequence[int], periods_per_year: i
         else:
             low = middle + 1
     return (low + 50) // 100
+
+
+def within_cap(
+    net_minor: int, payments: Sequence[int], periods_per_year: int, cap_bps: int
+) -> bool:
+    """True if ``payments`` are worth at most ``net_minor`` at the cap's periodic rate —
+    the all-in rate is at most the cap — allowing half a minor unit per payment, the most
+    the schedule's rounding of each interest half up can add (a loan at exactly the cap
+    with no fee passes). Exact: no division, no rounding of the rate."""
+    d = 10_000 * periods_per_year
+    q, total, d_power = d + cap_bps, 0, 1
+    for pay in payments:
+        d_power *= d
+        total = total * q + pay * d_power
+    allowed: int = (2 * net_minor + len(payments)) * q ** len(payments)
+    return 2 * total <= allowed
 
 
 # --- a loan's state -------------------------------------------------------------------
@@ -647,12 +666,14 @@ def decide_accrue_interest(command: AccrueInterest, state: State) -> list[NewEve
 
 def decide_disburse_loan(command: DisburseLoan, state: State) -> list[NewEvent] | Rejected:
     """Rejects, in order: field_invalid (loan or borrower id, rate not 0..10000 bps,
-    installments not 1..INSTALLMENTS_MAX, frequency, first_due not after today or more
-    than two periods on), amount_invalid (principal; fee not 0 or an amount below the
+    installments not 1..INSTALLMENTS_MAX, frequency, first_due less than one period or
+    more than two after today), amount_invalid (principal; fee not 0 or an amount below the
     principal; a principal too small to give every installment some), loan_exists, the
     wallet (account_not_found, field_invalid, account_frozen, account_closed,
-    limit_exceeded), borrower_limit_exceeded, loan_cost_above_cap, then the entry's own
-    rejections (insufficient_funds: the lender's bank is short)."""
+    limit_exceeded), borrower_limit_exceeded, loan_cost_above_cap (its all-in rate
+    above the cap to the basis point, or its payments worth more at the cap than the
+    borrower received beyond half a satang each of rounding),
+    then the entry's own rejections (insufficient_funds: the lender's bank is short)."""
     c = command
     day = today(state)
     problem = first_problem(
@@ -699,12 +720,12 @@ def decide_disburse_loan(command: DisburseLoan, state: State) -> list[NewEvent] 
             f"borrower {c.borrower} owes {owed} in principal; with {c.principal_minor} more "
             f"it would pass the limit of {policy.borrower_limit_minor}",
         )
-    all_in = all_in_rate_bps(
-        c.principal_minor - c.fee_minor,
-        [item.principal_minor + item.interest_minor for item in schedule],
-        PERIODS_PER_YEAR[c.frequency],
-    )
-    if all_in is None or all_in > policy.annual_cap_bps:
+    payments = [item.principal_minor + item.interest_minor for item in schedule]
+    periods = PERIODS_PER_YEAR[c.frequency]
+    net = c.principal_minor - c.fee_minor
+    all_in = all_in_rate_bps(net, payments, periods)
+    cap = policy.annual_cap_bps
+    if all_in is None or all_in > cap or not within_cap(net, payments, periods, cap):
         shown = "above 10,000%" if all_in is None else f"{all_in / 100:.2f}%"
         return reject(
             RejectCode.LOAN_COST_ABOVE_CAP,
@@ -713,7 +734,6 @@ def decide_disburse_loan(command: DisburseLoan, state: State) -> list[NewEvent] 
         )
     chart = state.policy.chart
     currency = chart.currency
-    net = c.principal_minor - c.fee_minor
     postings = post(
         legs(
             (Debit, chart.loan_principal, c.principal_minor, currency),
@@ -771,13 +791,13 @@ def _installments_problem(installments: int) -> Rejected | None:
 
 
 def _first_due_problem(first_due: date, day: date, frequency: str) -> Rejected | None:
-    latest = first_due_latest(day, frequency)
-    if day < first_due <= latest:
+    earliest, latest = first_due_range(day, frequency)
+    if earliest <= first_due <= latest:
         return None
     return reject(
         RejectCode.FIELD_INVALID,
-        f"first_due {first_due} must be after today ({day}) and at most two {frequency} "
-        f"periods on ({latest})",
+        f"first_due {first_due} must be one to two {frequency} periods after today ({day}): "
+        f"{earliest} to {latest}",
     )
 
 
@@ -1065,8 +1085,8 @@ def decide_recover_loan(command: RecoverLoan, state: State) -> list[NewEvent] | 
 
 def decide_restructure_loan(command: RestructureLoan, state: State) -> list[NewEvent] | Rejected:
     """Rejects, in order: field_invalid (loan id, installments not 1..INSTALLMENTS_MAX),
-    loan_not_found, loan_not_active, field_invalid (first_due not after today or more
-    than two periods on), amount_invalid (too many installments for the principal
+    loan_not_found, loan_not_active, field_invalid (first_due less than one period or
+    more than two after today), amount_invalid (too many installments for the principal
     left)."""
     c = command
     problem = first_problem(check_party("loan", c.loan), _installments_problem(c.installments))
