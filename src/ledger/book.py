@@ -406,7 +406,7 @@ class Ledger:
         for stream, rows in streams.items():
             found = fold_loan(stream.removeprefix("loan:"), [r.event for r in rows], day)
             if found is not None:
-                statuses.append(loan_status(found, day, self._policy.loans))
+                statuses.append(loan_status(found, day))
         return statuses
 
     @contextmanager

@@ -406,7 +406,8 @@ class LoanDisbursed(MoneyEvent, frozen=True, kw_only=True, tag="loan_disbursed")
     """``principal_minor`` lent into ``wallet`` on day ``on``, less the upfront fee
     ``fee_minor``, to be repaid by ``schedule``. The policy that applied is recorded:
     the cap and the all-in rate the loan was checked against, the borrower limit and
-    what the borrower already owed, the default interest rate."""
+    what the borrower already owed, the default interest rate, and the days past due
+    after which it is in stage 2 and 3."""
 
     REVERSIBLE: ClassVar[bool] = False
     loan: str
@@ -423,6 +424,8 @@ class LoanDisbursed(MoneyEvent, frozen=True, kw_only=True, tag="loan_disbursed")
     cap_bps: int
     borrower_limit_minor: int
     borrower_owed_minor: int = 0
+    stage_2_after_days: int = 30
+    stage_3_after_days: int = 90
 
 
 class BorrowerLoanAdded(EventBase, frozen=True, kw_only=True, tag="borrower_loan_added"):

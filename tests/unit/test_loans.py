@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, getcontext
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -1205,3 +1206,55 @@ def test_on_a_tiny_loan_the_rounding_of_interest_is_the_cost(lender: Ledger) -> 
             RejectCode.LOAN_COST_ABOVE_CAP,
         )
         assert "52.00%" in rejected.detail
+
+
+def test_a_written_off_loan_still_counts_against_the_limit(
+    lender: Ledger, clock: FakeClock
+) -> None:
+    disburse(lender, "L1", principal_minor=8_000_000)
+    clock.now = at(date(2026, 3, 1))
+    assert_accepted(lender, WriteOffLoan(id="off", loan="L1"))
+    second = DisburseLoan(
+        id="d2",
+        loan="L2",
+        borrower="U1",
+        wallet="wallet:U1",
+        principal_minor=2_000_001,
+        annual_rate_bps=2_800,
+        installments=6,
+        first_due=date(2026, 4, 1),
+    )
+    assert_rejected(lender, second, RejectCode.BORROWER_LIMIT_EXCEEDED)
+    assert_accepted(lender, RecoverLoan(id="rec", loan="L1", amount_minor=1, from_bank=True))
+    assert_accepted(lender, second)  # one satang recovered: one more of principal may be lent
+
+
+def test_provisioning_for_a_past_day_uses_that_days_stage(lender: Ledger, clock: FakeClock) -> None:
+    disburse(lender)
+    clock.now = at(date(2026, 3, 20))
+    top_up(lender, "wallet:U1", 1_000_000)
+    repay(lender, "catch-up", 1_000_000)  # current again today: stage 1
+    # as of 18 March it was 31 days past due: stage 2, and only what had accrued then
+    assert_accepted(lender, ProvisionLoans(id="p", as_of=date(2026, 3, 18)))
+    event = written(lender, "p")[0].event
+    assert isinstance(event, LoanProvisioned)
+    assert (event.as_of, event.days_past_due, event.stage, event.rate_bps) == (
+        date(2026, 3, 18),
+        31,
+        2,
+        2_000,
+    )
+    assert event.exposure_minor == lender.loan("L1", as_of=date(2026, 3, 18)).exposure_minor
+    assert event.exposure_minor == 1_000_000  # nothing had been accrued by then
+
+
+def test_a_later_policy_changes_no_loans_stage(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    clock = FakeClock(at(START))
+    with Ledger.open(path, clock=clock) as book:
+        _lender_with(book, clock)
+        disburse(book)
+    clock.now = at(date(2026, 3, 20))  # 33 days past due
+    strict = LoanPolicy(stage_2_after_days=5, stage_3_after_days=10)
+    with Ledger.open(path, clock=clock, loans=strict) as book:
+        assert book.loans()[0].stage == 2  # by the thresholds it was lent under, 30 and 90

@@ -107,7 +107,8 @@ class LoanPolicy:
     rewrites a loan's history."""
 
     borrower_limit_minor: int = attrs.field(default=10_000_000, validator=_positive)
-    """The most one borrower may owe in principal across open loans: 100,000.00 THB."""
+    """The most one borrower may owe in principal across its loans (active ones, and
+    written-off ones until recovered): 100,000.00 THB."""
     annual_cap_bps: int = attrs.field(default=3_300, validator=_bps)
     """The all-in cap on a loan's annual cost (interest and fees): 33%."""
     default_margin_bps: int = attrs.field(default=300, validator=_bps)

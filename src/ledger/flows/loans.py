@@ -33,9 +33,9 @@ movement of e-money also moves its cash between the two):
   loan off, the rest of the fee: Dr deferred fees / Cr fee income, and its whole
   allowance released: Dr allowance / Cr ECL expense.
 * ``ProvisionLoans``: Dr ECL expense / Cr allowance (or back, when it falls).
-* ``WriteOffLoan``: Dr ECL expense / Cr allowance (the top-up to the exposure, or back);
-  Dr allowance / Cr principal, interest and default interest receivable; the rest of
-  the fee to income.
+* ``WriteOffLoan``: Dr allowance (all it holds for the loan) and Dr ECL expense (what the
+  exposure is beyond it; Cr ECL expense for what it holds beyond the exposure) / Cr
+  principal, interest and default interest receivable; the rest of the fee to income.
 * ``RecoverLoan``: Dr wallet / Cr recoveries and Dr lender's bank / Cr bank trust, or
   Dr lender's bank / Cr recoveries.
 * ``RestructureLoan`` moves no money: the receivables stay, only when they fall due
@@ -82,7 +82,6 @@ from ledger.events import (
     Posting,
 )
 from ledger.flows.base import (
-    LoanPolicy,
     NewEvent,
     State,
     check_amount,
@@ -331,6 +330,7 @@ class Loan:
     first_restructured_number: int = 0
     repayments: list[LoanRepaid] = attrs.field(factory=list)
     provisioned: LoanProvisioned | None = None
+    written_off: LoanWrittenOff | None = None
 
     @property
     def borrower(self) -> str:
@@ -397,16 +397,15 @@ class Loan:
                 return True
         return False
 
-    def stage(self, as_of: date, policy: LoanPolicy) -> int:
+    def stage(self, as_of: date) -> int:
         """1 (at most ``stage_2_after_days`` past due), 2, or 3 (non-performing, over
-        ``stage_3_after_days``); a written-off loan is 3, and a restructured loan stays at
-        least at its stage when restructured until it is cured."""
+        ``stage_3_after_days``), by the thresholds recorded when the loan was disbursed; a
+        written-off loan is 3, and a restructured loan stays at least at its stage when
+        restructured until it is cured."""
         if self.status == "written_off":
             return 3
-        dpd = self.days_past_due(as_of)
-        by_days = (
-            1 if dpd <= policy.stage_2_after_days else 2 if dpd <= policy.stage_3_after_days else 3
-        )
+        dpd, d = self.days_past_due(as_of), self.disbursed
+        by_days = 1 if dpd <= d.stage_2_after_days else 2 if dpd <= d.stage_3_after_days else 3
         if self.restructured is not None and not self.cured(as_of):
             return max(by_days, self.restructured.stage)
         return by_days
@@ -499,6 +498,7 @@ def apply_event(loan: Loan, event: Event) -> None:
         loan.first_restructured_number = event.schedule[0].number
     elif isinstance(event, LoanWrittenOff):
         loan.status = "written_off"
+        loan.written_off = event
         loan.written_off_minor = (
             event.principal_minor + event.interest_minor + event.default_interest_minor
         )
@@ -763,6 +763,8 @@ def decide_disburse_loan(command: DisburseLoan, state: State) -> list[NewEvent] 
         cap_bps=policy.annual_cap_bps,
         borrower_limit_minor=policy.borrower_limit_minor,
         borrower_owed_minor=owed,
+        stage_2_after_days=policy.stage_2_after_days,
+        stage_3_after_days=policy.stage_3_after_days,
     )
     borrower = borrower_stream(c.borrower)
     added = BorrowerLoanAdded(borrower=c.borrower, loan=c.loan, principal_minor=c.principal_minor)
@@ -802,13 +804,19 @@ def _first_due_problem(first_due: date, day: date, frequency: str) -> Rejected |
 
 
 def _borrower_owed(state: State, borrower: str) -> int:
-    """Principal the borrower still owes on its active loans."""
+    """Principal the borrower still owes: on its active loans, and on its written-off
+    loans what recoveries have not covered."""
     owed = 0
     for event in state.stream_events(borrower_stream(borrower)):
         if isinstance(event, BorrowerLoanAdded):
             loan = read_loan(state, event.loan)
-            if loan is not None and loan.status == "active":
+            if loan is None:
+                continue
+            if loan.status == "active":
                 owed += loan.principal_outstanding
+            elif loan.status == "written_off" and loan.written_off is not None:
+                # still owed: what recoveries have not yet covered of its principal
+                owed += max(0, loan.written_off.principal_minor - loan.recovered_minor)
     return owed
 
 
@@ -947,7 +955,7 @@ def decide_provision_loans(command: ProvisionLoans, state: State) -> list[NewEve
             if folded is None:
                 continue  # disbursed after as_of
             then = folded
-        stage = then.stage(command.as_of, policy)
+        stage = then.stage(command.as_of)
         rate = policy.provision_bps[stage - 1]
         exposure = then.exposure_minor
         allowance = half_up(Fraction(exposure * rate, 10_000))
@@ -1131,7 +1139,7 @@ def decide_restructure_loan(command: RestructureLoan, state: State) -> list[NewE
     event = LoanRestructured(
         loan=loan.loan,
         on=day,
-        stage=loan.stage(day, state.policy.loans),
+        stage=loan.stage(day),
         cure_payments=state.policy.loans.cure_payments,
         schedule=(first, *schedule[1:]),
     )
@@ -1172,7 +1180,7 @@ def bucket_of(days_past_due: int) -> str:
     raise ValueError(f"days past due cannot be negative: {days_past_due}")
 
 
-def loan_status(loan: Loan, as_of: date, policy: LoanPolicy) -> LoanStatus:
+def loan_status(loan: Loan, as_of: date) -> LoanStatus:
     """The view of ``loan`` (folded up to ``as_of``) on day ``as_of``."""
     dpd = loan.days_past_due(as_of) if loan.status == "active" else 0
     upcoming = [p.due for p in loan.live_parts if not p.settled and p.due >= as_of]
@@ -1183,7 +1191,7 @@ def loan_status(loan: Loan, as_of: date, policy: LoanPolicy) -> LoanStatus:
         status=loan.status,
         days_past_due=dpd,
         bucket=bucket_of(dpd),
-        stage=loan.stage(as_of, policy),
+        stage=loan.stage(as_of),
         principal_outstanding_minor=loan.principal_outstanding,
         interest_outstanding_minor=loan.interest_outstanding,
         default_interest_outstanding_minor=loan.default_outstanding,
