@@ -607,28 +607,38 @@ def _accrual_legs(event: LoanAccrued, state: State) -> list[Debit | Credit]:
     )
 
 
-def _post_groups(
-    groups: Sequence[list[Debit | Credit]], state: State
-) -> list[tuple[Posting, ...]] | Rejected:
-    """Post several events' legs as one entry (so each is checked against the balances
-    the others leave), then split the postings back by event. Each group balances by
-    itself; a group may be empty."""
-    flat = [leg for group in groups for leg in group]
-    postings = post(flat, state)
-    if isinstance(postings, Rejected):
-        return postings
-    split, at = [], 0
-    for group in groups:
-        split.append(postings[at : at + len(group)])
-        at += len(group)
-    return split
+@attrs.define
+class _CatchUp:
+    """The accrual that brings a loan to today before a command changes it, and the
+    posting of it together with the command's own legs."""
+
+    events: list[NewEvent]
+    """The accrual's event (none if nothing changed); its postings come with :meth:`post`."""
+    accrued: LoanAccrued | None
+    legs: list[Debit | Credit]
+
+    def post(self, own: list[Debit | Credit], state: State) -> tuple[Posting, ...] | Rejected:
+        """Post the accrual's legs and ``own`` as one entry (so each is checked against
+        the balances the other leaves), give the accrual event its share, and return the
+        rest: the command's own postings. Each group balances by itself."""
+        flat = [*self.legs, *own]
+        postings = post(flat, state) if flat else ()
+        if isinstance(postings, Rejected):
+            return postings
+        if self.accrued is not None:
+            mine = replace(self.accrued, postings=postings[: len(self.legs)])
+            self.events[0] = attrs.evolve(self.events[0], event=mine)
+        return postings[len(self.legs) :]
 
 
-def _catch_up(loan: Loan, state: State) -> tuple[LoanAccrued | None, list[Debit | Credit]]:
-    """The accrual that brings ``loan`` to today before a command changes it."""
+def _catch_up(loan: Loan, state: State) -> _CatchUp:
+    """Accrue ``loan`` to today (folded into ``loan`` at once) before a command changes
+    it; its postings wait for :meth:`_CatchUp.post`."""
     day = today(state)
     event = accrual(loan, day, day)
-    return event, ([] if event is None else _accrual_legs(event, state))
+    if event is None:
+        return _CatchUp([], None, [])
+    return _CatchUp([_loan_event(loan, event, state)], event, _accrual_legs(event, state))
 
 
 def decide_accrue_interest(command: AccrueInterest, state: State) -> list[NewEvent] | Rejected:
@@ -871,8 +881,7 @@ def decide_repay_loan(command: RepayLoan, state: State) -> list[NewEvent] | Reje
     if isinstance(loan, Rejected):
         return loan
     day = today(state)
-    accrued, accrual_legs = _catch_up(loan, state)
-    new = [] if accrued is None else [_loan_event(loan, accrued, state)]
+    catch_up = _catch_up(loan, state)
     owed = due_minor(loan, day)
     if not owed:
         upcoming = [p.due for p in loan.live_parts if not p.settled]
@@ -908,13 +917,11 @@ def decide_repay_loan(command: RepayLoan, state: State) -> list[NewEvent] | Reje
         (Debit, chart.loan_allowance, released, currency),
         (Credit, chart.ecl_expense, released, currency),
     )
-    posted = _post_groups([accrual_legs, repay_legs], state)
-    if isinstance(posted, Rejected):
-        return posted
-    if accrued is not None:
-        new[0] = attrs.evolve(new[0], event=replace(accrued, postings=posted[0]))
+    postings = catch_up.post(repay_legs, state)
+    if isinstance(postings, Rejected):
+        return postings
     event = LoanRepaid(
-        postings=posted[1],
+        postings=postings,
         loan=c.loan,
         wallet=account.id,
         on=day,
@@ -925,7 +932,7 @@ def decide_repay_loan(command: RepayLoan, state: State) -> list[NewEvent] | Reje
         fee_minor=fee,
         allowance_released_minor=released,
     )
-    return [*new, _loan_event(loan, event, state)]
+    return [*catch_up.events, _loan_event(loan, event, state)]
 
 
 # --- provisioning ---------------------------------------------------------------------
@@ -1003,8 +1010,7 @@ def decide_write_off_loan(command: WriteOffLoan, state: State) -> list[NewEvent]
     if isinstance(loan, Rejected):
         return loan
     day = today(state)
-    accrued, accrual_legs = _catch_up(loan, state)
-    new = [] if accrued is None else [_loan_event(loan, accrued, state)]
+    catch_up = _catch_up(loan, state)
     chart = state.policy.chart
     currency = chart.currency
     principal, interest = loan.principal_outstanding, loan.interest_outstanding
@@ -1021,13 +1027,11 @@ def decide_write_off_loan(command: WriteOffLoan, state: State) -> list[NewEvent]
         (Debit, chart.loan_deferred_fees, fee, currency),
         (Credit, chart.loan_fee_income, fee, currency),
     )
-    posted = _post_groups([accrual_legs, off_legs], state)
-    if isinstance(posted, Rejected):
-        return posted
-    if accrued is not None:
-        new[0] = attrs.evolve(new[0], event=replace(accrued, postings=posted[0]))
+    postings = catch_up.post(off_legs, state)
+    if isinstance(postings, Rejected):
+        return postings
     event = LoanWrittenOff(
-        postings=posted[1],
+        postings=postings,
         loan=loan.loan,
         on=day,
         principal_minor=principal,
@@ -1036,7 +1040,7 @@ def decide_write_off_loan(command: WriteOffLoan, state: State) -> list[NewEvent]
         allowance_used_minor=exposure,
         fee_minor=fee,
     )
-    return [*new, _loan_event(loan, event, state)]
+    return [*catch_up.events, _loan_event(loan, event, state)]
 
 
 def decide_recover_loan(command: RecoverLoan, state: State) -> list[NewEvent] | Rejected:
@@ -1108,13 +1112,10 @@ def decide_restructure_loan(command: RestructureLoan, state: State) -> list[NewE
     problem = _first_due_problem(c.first_due, day, d.frequency)
     if problem is not None:
         return problem
-    accrued, accrual_legs = _catch_up(loan, state)
-    new = [] if accrued is None else [_loan_event(loan, accrued, state)]
-    if accrued is not None:
-        postings = post(accrual_legs, state) if accrual_legs else ()
-        if isinstance(postings, Rejected):  # only a damaged store gets here
-            return postings
-        new[0] = attrs.evolve(new[0], event=replace(accrued, postings=postings))
+    catch_up = _catch_up(loan, state)
+    posted = catch_up.post([], state)
+    if isinstance(posted, Rejected):  # only a damaged store gets here
+        return posted
     unsettled = [p for p in loan.live_parts if not p.settled]
     principal = sum(p.principal_owed for p in unsettled)
     schedule = build_schedule(
@@ -1143,7 +1144,7 @@ def decide_restructure_loan(command: RestructureLoan, state: State) -> list[NewE
         cure_payments=state.policy.loans.cure_payments,
         schedule=(first, *schedule[1:]),
     )
-    return [*new, _loan_event(loan, event, state)]
+    return [*catch_up.events, _loan_event(loan, event, state)]
 
 
 # --- the loan view ----------------------------------------------------------------------
