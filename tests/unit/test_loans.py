@@ -280,7 +280,7 @@ def _accrue_daily(book: Ledger, clock: FakeClock, first: date, last: date, step:
 
 
 @pytest.mark.parametrize("late", [False, True])
-def test_accruing_day_by_day_equals_accruing_once(tmp_path: object, late: bool) -> None:
+def test_accruing_day_by_day_equals_accruing_once(late: bool) -> None:
     """Three ledgers, the same loan (with a fee, never paid, so default interest runs
     too): one accrues every day, one every 13 days, one only at the end. At the end
     every receivable and income is the same to the satang."""
@@ -288,16 +288,7 @@ def test_accruing_day_by_day_equals_accruing_once(tmp_path: object, late: bool) 
     for step in (1, 13, 200):
         clock = FakeClock(at(START))
         with Ledger.open(":memory:", clock=clock) as book:
-            book.open_chart(loans=True)
-            book.submit(book.chart.open_wallet("wallet:U1"))
-            book.submit(OpenAccount(id="eq", account="equity:c", type="equity", currency="THB"))
-            book.submit(
-                PostEntry(
-                    id="cap",
-                    kind="capital",
-                    postings=[Debit("bank:lending", LENDER_CASH), Credit("equity:c", LENDER_CASH)],
-                )
-            )
+            _lender_with(book, clock)
             disburse(book, fee_minor=7_777)
             end = date(2026, 9, 1) if late else date(2026, 4, 30)
             _accrue_daily(book, clock, START + timedelta(days=1), end, step)
@@ -625,7 +616,7 @@ def _lender_with(book: Ledger, clock: FakeClock) -> Ledger:
     return book
 
 
-def test_a_policy_sets_every_figure_and_the_event_records_it(tmp_path: object) -> None:
+def test_a_policy_sets_every_figure_and_the_event_records_it() -> None:
     clock = FakeClock(at(START))
     policy = LoanPolicy(borrower_limit_minor=500_000, annual_cap_bps=2_500, default_margin_bps=100)
     with Ledger.open(":memory:", clock=clock, loans=policy) as book:

@@ -516,18 +516,19 @@ def read_loan(state: State, loan: str) -> Loan | None:
     return fold_loan(loan, state.stream_events(loan_stream(loan)))
 
 
-def _open_loans(state: State) -> list[Loan]:
-    """Every active loan, folded (one range scan of the loan streams' last events, then
-    one read per active loan), by id."""
+def _open_loans(state: State) -> list[tuple[Loan, list[Event]]]:
+    """Every active loan, folded, with the stream it was folded from (one range scan of
+    the loan streams' last events, then one read per active loan), by id."""
     found = []
     for stream, last in state.latest_events("loan:").items():
         if isinstance(last, (LoanWrittenOff, LoanRecovered)) or (
             isinstance(last, LoanRepaid) and last.paid_off
         ):
             continue
-        loan = fold_loan(stream.removeprefix("loan:"), state.stream_events(stream))
+        events = state.stream_events(stream)
+        loan = fold_loan(stream.removeprefix("loan:"), events)
         assert loan is not None
-        found.append(loan)
+        found.append((loan, events))
     return found
 
 
@@ -651,7 +652,10 @@ def decide_accrue_interest(command: AccrueInterest, state: State) -> list[NewEve
             RejectCode.FIELD_INVALID,
             f"as_of {command.as_of} is after today ({day}); interest accrues for days begun",
         )
-    loans = sorted(_open_loans(state), key=lambda loan: (loan.accrued_through, loan.loan))
+    loans = sorted(
+        (loan for loan, _ in _open_loans(state)),
+        key=lambda loan: (loan.accrued_through, loan.loan),
+    )
     new: list[NewEvent] = []
     for loan in loans:
         if len(new) == LOANS_PER_RUN_MAX:
@@ -952,12 +956,11 @@ def decide_provision_loans(command: ProvisionLoans, state: State) -> list[NewEve
     policy = state.policy.loans
     chart = state.policy.chart
     new: list[NewEvent] = []
-    for loan in _open_loans(state):
+    for loan, events in _open_loans(state):
         if len(new) == LOANS_PER_RUN_MAX:
             break
         then = loan
         if command.as_of < day:
-            events = state.stream_events(loan_stream(loan.loan))
             folded = fold_loan(loan.loan, events, command.as_of)
             if folded is None:
                 continue  # disbursed after as_of
