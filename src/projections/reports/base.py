@@ -1,0 +1,169 @@
+"""What every report is: typed rows in named sections, exported as CSV, JSON or a table.
+
+A report function takes a :class:`~projections.runner.Runner` (it catches the read
+models up first, so the report reflects the whole committed log) and a day or a period,
+and returns a :class:`Report`. Rows are frozen attrs classes; amounts are ``int`` minor
+units in columns named ``*_minor``, exact in CSV and JSON and formatted only in the
+terminal table. ``findings`` holds what must not be missed (a safeguarding shortfall):
+``Report.ok`` is False and ``satang report`` exits non-zero when there are any.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from typing import Any, Literal
+
+import attrs
+
+from ledger.money import format_amount
+
+
+@attrs.frozen
+class Section:
+    """One table of a report: rows of one attrs class."""
+
+    name: str
+    row_type: type
+    rows: tuple[Any, ...]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(f.name for f in attrs.fields(self.row_type))
+
+    def records(self) -> list[dict[str, Any]]:
+        """Each row as a dict of plain JSON values (dates and times in ISO 8601)."""
+        return [{c: _plain(getattr(r, c)) for c in self.columns} for r in self.rows]
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
+
+
+@attrs.frozen
+class Report:
+    """A report as of a day or for a period, in one or more sections."""
+
+    name: str
+    title: str
+    parameters: dict[str, str]
+    """What it was asked for (day, period, time zone, thresholds), as text."""
+    sections: tuple[Section, ...]
+    currency: str = "THB"
+    findings: tuple[str, ...] = ()
+    """Breaches a reader must not miss; empty when all is well."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def section(self, name: str) -> Section:
+        for s in self.sections:
+            if s.name == name:
+                return s
+        raise KeyError(f"report {self.name} has no section {name!r}")
+
+    def rows(self, name: str) -> tuple[Any, ...]:
+        return self.section(name).rows
+
+    def to_json(self) -> str:
+        """The whole report as one JSON document."""
+        return json.dumps(
+            {
+                "report": self.name,
+                "title": self.title,
+                "parameters": self.parameters,
+                "currency": self.currency,
+                "ok": self.ok,
+                "findings": list(self.findings),
+                "sections": {s.name: s.records() for s in self.sections},
+            },
+            indent=2,
+        )
+
+    def to_csv(self, section: str | None = None) -> str:
+        """One section as CSV (header row, then rows), or every section, each headed
+        by a ``# section: NAME`` line and separated by a blank line."""
+        chosen = self.sections if section is None else (self.section(section),)
+        blocks = []
+        for s in chosen:
+            out = io.StringIO()
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(s.columns)
+            for record in s.records():
+                writer.writerow(
+                    [" ".join(map(str, v)) if isinstance(v, list) else v for v in record.values()]
+                )
+            text = out.getvalue()
+            blocks.append(text if section is not None else f"# section: {s.name}\n{text}")
+        return "\n".join(blocks)
+
+    def to_table(self) -> str:
+        """A readable text rendering: amounts formatted in the currency, aligned."""
+        lines = [self.title, "  " + "  ".join(f"{k}={v}" for k, v in self.parameters.items())]
+        for s in self.sections:
+            lines += ["", f"{s.name}:"]
+            lines += _table(s, self.currency)
+        if self.findings:
+            lines.append("")
+            lines += [f"!! {finding}" for finding in self.findings]
+        return "\n".join(lines) + "\n"
+
+
+def _cell(column: str, value: object, currency: str) -> str:
+    if value is None:
+        return "-"
+    if column.endswith("_minor") and type(value) is int:
+        return format_amount(value, currency)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, tuple | list):
+        return " ".join(map(str, value))
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def _table(section: Section, currency: str) -> list[str]:
+    headers = [c.removesuffix("_minor") for c in section.columns]
+    cells = [[_cell(c, getattr(r, c), currency) for c in section.columns] for r in section.rows]
+    if not cells:
+        return ["  (none)"]
+    widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(headers)]
+    numeric = [all(_is_number(row[i]) for row in cells) for i in range(len(headers))]
+
+    def line(values: Sequence[str]) -> str:
+        return (
+            "  "
+            + "  ".join(
+                v.rjust(w) if num else v.ljust(w)
+                for v, w, num in zip(values, widths, numeric, strict=True)
+            ).rstrip()
+        )
+
+    return [line(headers), "  " + "  ".join("-" * w for w in widths), *(line(r) for r in cells)]
+
+
+def _is_number(text: str) -> bool:
+    return text == "-" or text.replace(",", "").replace(".", "").lstrip("-").isdigit()
+
+
+Period = Literal["day", "range"]
+
+
+@attrs.frozen
+class ReportSpec:
+    """A report as ``satang report NAME`` knows it: whether it is as of a day
+    (``--date``) or for a period (``--from``/``--to``), and the function that makes it."""
+
+    name: str
+    period: Period
+    make: Callable[..., Report]
+    summary: str

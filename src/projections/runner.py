@@ -1,0 +1,279 @@
+"""The runner: catches every projection up from its checkpoint, rebuilds what changed.
+
+Read models live in a SQLite database of their own choosing: by default the ledger's own
+file (tables ``proj_*`` beside the log), or any other file, or memory. Each projection's
+checkpoint — the last ``seq`` it has folded, and its version — sits in
+``proj_checkpoints`` and moves in the same transaction as the rows it covers, so a crash
+leaves a projection exactly at some checkpoint, never between.
+
+Several runners (threads or processes) may catch the same database up at once: each page
+is applied under ``BEGIN IMMEDIATE`` after the checkpoints are read again inside it, so
+an event is folded exactly once whoever gets there first. Events are read from the
+ledger outside that lock, in pages, and only committed events are ever read, so a
+projection never runs ahead of the log.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from datetime import tzinfo
+from types import TracebackType
+
+import attrs
+import sqlite_utils
+
+from ledger.book import Ledger
+from ledger.errors import InvalidCommand, StoreCorrupt, StoreError
+from ledger.flows.chart import Chart
+from ledger.store.base import RecordedEvent
+from ledger.store.sqlite import SqliteStore
+from projections.base import Database, Projection, canonical_dump, digest
+
+PAGE_EVENTS = 1_000
+"""Events folded per transaction."""
+BUSY_TIMEOUT_MS = 5_000
+
+Progress = Callable[[int, int], None]
+"""Called after each page with (events folded so far, events to fold in all)."""
+
+_CHECKPOINTS = """
+CREATE TABLE IF NOT EXISTS proj_checkpoints (
+    name    TEXT    PRIMARY KEY,
+    version INTEGER NOT NULL,
+    seq     INTEGER NOT NULL
+)
+"""
+
+
+@attrs.frozen
+class Checkpoint:
+    name: str
+    version: int
+    seq: int
+
+
+def default_projections() -> tuple[Projection, ...]:
+    """One of each read model, in the order they are folded."""
+    from projections.cod import CodOrders
+    from projections.holds import Holds
+    from projections.loans import Loans
+    from projections.statements import Statements
+    from projections.transactions import Transactions
+
+    return (Statements(), Transactions(), Holds(), CodOrders(), Loans())
+
+
+def _connect(path: str) -> Database:
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if path != ":memory:":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: cannot open the read models: {exc}") from exc
+    return sqlite_utils.Database(conn)
+
+
+class Runner:
+    """The read side of one ledger: its projections, in one database, kept caught up.
+
+    ``Runner(book)`` keeps them in the ledger's own file (in memory for a ``:memory:``
+    ledger); ``Runner(book, db="reads.db")`` in another file. Reports and views call
+    :meth:`catch_up` before they read, so they always reflect the whole committed log.
+    """
+
+    def __init__(
+        self,
+        book: Ledger,
+        db: str | os.PathLike[str] | Database | None = None,
+        *,
+        projections: Sequence[Projection] | None = None,
+        page_events: int = PAGE_EVENTS,
+    ) -> None:
+        if not isinstance(book, Ledger):
+            raise InvalidCommand(f"Runner reads a ledger.Ledger, not {book!r}")
+        if type(page_events) is not int or not 1 <= page_events <= 100_000:
+            raise InvalidCommand(f"page_events is an int in 1..100000, not {page_events!r}")
+        self.book = book
+        if db is None:
+            store = book.store
+            path = store.path if isinstance(store, SqliteStore) else ":memory:"
+            self.db = _connect(path)
+        elif isinstance(db, sqlite_utils.Database):
+            self.db = db
+        elif isinstance(db, (str, os.PathLike)):
+            self.db = _connect(os.fspath(db))
+        else:
+            raise InvalidCommand(f"db is a path, a sqlite_utils.Database or None, not {db!r}")
+        self.projections = tuple(default_projections() if projections is None else projections)
+        names = [p.name for p in self.projections]
+        if len(set(names)) != len(names):
+            raise InvalidCommand(f"two projections share a name: {names}")
+        self._page = page_events
+        self._prepare()
+
+    # --- context manager ----------------------------------------------------------------
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    @property
+    def chart(self) -> Chart:
+        return self.book.chart
+
+    @property
+    def timezone(self) -> tzinfo:
+        return self.book.policy.timezone
+
+    # --- checkpoints --------------------------------------------------------------------
+
+    def _prepare(self) -> None:
+        """Create what is missing; drop and recreate a projection whose version changed
+        or whose tables are gone (it then folds again from seq 1)."""
+        with self._write():
+            self.db.execute(_CHECKPOINTS)
+            known = self._read_checkpoints()
+            tables = set(self.db.table_names())
+            for p in self.projections:
+                found = known.get(p.name)
+                intact = all(t.name in tables for t in p.tables)
+                if found is None or found.version != p.version or not intact:
+                    self._reset(p)
+
+    def _reset(self, projection: Projection) -> None:
+        projection.drop(self.db)
+        projection.create(self.db)
+        self.db.execute(
+            "INSERT OR REPLACE INTO proj_checkpoints (name, version, seq) VALUES (?, ?, 0)",
+            (projection.name, projection.version),
+        )
+
+    def _read_checkpoints(self) -> dict[str, Checkpoint]:
+        rows = self.db.execute("SELECT name, version, seq FROM proj_checkpoints").fetchall()
+        return {name: Checkpoint(name, version, seq) for name, version, seq in rows}
+
+    def checkpoints(self) -> dict[str, Checkpoint]:
+        """Each projection's checkpoint: its version and the last seq it has folded."""
+        found = self._read_checkpoints()
+        return {p.name: found[p.name] for p in self.projections}
+
+    def _write(self) -> _WriteTx:
+        return _WriteTx(self.db.conn)
+
+    # --- folding ------------------------------------------------------------------------
+
+    def catch_up(self, *, until: int | None = None, progress: Progress | None = None) -> int:
+        """Fold every committed event past each projection's checkpoint (up to seq
+        ``until`` if given); return how many events were read. Safe to run from several
+        processes at once."""
+        if until is not None and (type(until) is not int or until < 0):
+            raise InvalidCommand(f"until is a seq (int >= 0) or None, not {until!r}")
+        head = self.book.head()[0]
+        target = head if until is None else min(until, head)
+        start = min((c.seq for c in self.checkpoints().values()), default=target)
+        total = max(0, target - start)
+        done = 0
+        after = start
+        while after < target:
+            page = [r for r in self.book.events(after=after, limit=min(self._page, target - after))]
+            if not page:
+                raise StoreCorrupt(f"the log ends before seq {target}; its head said {head}")
+            with self._write():
+                current = self._read_checkpoints()
+                for p in self.projections:
+                    self._fold(p, current[p.name].seq, page)
+            after = page[-1].seq
+            done += len(page)
+            if progress is not None:
+                progress(done, total)
+        return done
+
+    def _fold(self, projection: Projection, checkpoint: int, page: list[RecordedEvent]) -> None:
+        last = page[-1].seq
+        if checkpoint >= last:
+            return
+        handles = projection.handles
+        for record in page:
+            if record.seq > checkpoint and type(record.event) in handles:
+                projection.apply(self.db, record)
+        self.db.execute(
+            "UPDATE proj_checkpoints SET seq = ? WHERE name = ?", (last, projection.name)
+        )
+
+    def rebuild(
+        self, names: Iterable[str] | None = None, *, progress: Progress | None = None
+    ) -> int:
+        """Drop the named projections (all if None) and fold them again from seq 1."""
+        wanted = set(p.name for p in self.projections) if names is None else set(names)
+        unknown = wanted - {p.name for p in self.projections}
+        if unknown:
+            raise InvalidCommand(f"no projection named {sorted(unknown)}")
+        with self._write():
+            for p in self.projections:
+                if p.name in wanted:
+                    self._reset(p)
+        return self.catch_up(progress=progress)
+
+    def rebuild_into(
+        self, db: str | os.PathLike[str] | Database, *, progress: Progress | None = None
+    ) -> Runner:
+        """A new runner over the same ledger, its projections folded from seq 1 into
+        ``db`` (a fresh file or memory) up to this runner's checkpoint: what an audit
+        compares against this one."""
+        other = Runner(
+            self.book,
+            db,
+            projections=[type(p)() for p in self.projections],
+            page_events=self._page,
+        )
+        until = min(c.seq for c in self.checkpoints().values())
+        other.catch_up(until=until, progress=progress)
+        return other
+
+    # --- comparing ----------------------------------------------------------------------
+
+    def dump(self) -> bytes:
+        """The canonical dump of every projection's rows (see :func:`canonical_dump`)."""
+        return canonical_dump(self.db, self.projections)
+
+    def digest(self) -> str:
+        """SHA-256 of :meth:`dump`: two runners at one checkpoint agree iff it is equal."""
+        return digest(self.db, self.projections)
+
+
+class _WriteTx:
+    """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back if the block raises."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __enter__(self) -> None:
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write the read models: {exc}") from exc
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self._conn.execute("COMMIT")
+        else:
+            self._conn.execute("ROLLBACK")

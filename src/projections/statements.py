@@ -1,0 +1,442 @@
+"""Accounts and their statements: every posting with the running balance after it, and
+balances and the trial balance as of any seq, effective time or business day.
+
+Tables (projection ``statements``):
+
+* ``proj_accounts`` — each account as opened (type, currency, normal side, wallet type
+  from its metadata), its status and KYC tier now, and its four counters now.
+* ``proj_postings`` — one row per leg: seq, leg, effective and recorded time, side,
+  phase, amount, the event type and command, the other accounts of the entry, and the
+  account's balance and available funds after it, in log order.
+* ``proj_account_tiers`` — every tier assignment with its seq and effective time.
+
+A statement in effective-time order computes its running balance in the query (a
+backdated posting changes every later line's running balance in that order, and rows
+once written are never rewritten), opening each page with the sum before it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any, Literal
+
+import attrs
+import msgspec
+
+from ledger.accounts import AccountType, Balance, Counters
+from ledger.errors import InvalidCommand, UnknownAccount
+from ledger.events import (
+    AccountClosed,
+    AccountFrozen,
+    AccountOpened,
+    AccountUnfrozen,
+    MoneyEvent,
+    TierAssigned,
+)
+from ledger.store.base import RecordedEvent
+from ledger.times import from_us, to_us
+from projections.base import Database, Projection, Table, money_events, one
+
+_metadata = msgspec.json.Encoder(order="sorted")
+
+ACCOUNTS = Table(
+    "proj_accounts",
+    {
+        "account": str,
+        "type": str,
+        "currency": str,
+        "normal_side": str,
+        "no_overdraft": int,
+        "wallet_type": str,
+        "metadata": str,
+        "status": str,
+        "tier": str,
+        "opened_seq": int,
+        "opened_at": int,
+        "debits_posted": int,
+        "credits_posted": int,
+        "debits_pending": int,
+        "credits_pending": int,
+        "last_seq": int,
+    },
+    pk=("account",),
+    nullable=frozenset({"tier", "wallet_type"}),
+)
+POSTINGS = Table(
+    "proj_postings",
+    {
+        "account": str,
+        "seq": int,
+        "leg": int,
+        "effective_at": int,
+        "recorded_at": int,
+        "side": str,
+        "phase": str,
+        "amount_minor": int,
+        "signed_minor": int,
+        "currency": str,
+        "type": str,
+        "command_id": str,
+        "counterparties": str,
+        "balance_minor": int,
+        "available_minor": int,
+    },
+    pk=("account", "seq", "leg"),
+    indexes=(("account", "effective_at", "seq", "leg"), ("effective_at",), ("seq",)),
+)
+TIERS = Table(
+    "proj_account_tiers",
+    {"account": str, "seq": int, "effective_at": int, "tier": str},
+    pk=("account", "seq"),
+)
+
+_STATUS = {AccountFrozen: "frozen", AccountUnfrozen: "open", AccountClosed: "closed"}
+
+
+class Statements(Projection):
+    name = "statements"
+    version = 1
+    handles = money_events() | {
+        AccountOpened,
+        AccountFrozen,
+        AccountUnfrozen,
+        AccountClosed,
+        TierAssigned,
+    }
+    tables = (ACCOUNTS, POSTINGS, TIERS)
+
+    def apply(self, db: Database, record: RecordedEvent) -> None:
+        event = record.event
+        if isinstance(event, MoneyEvent):
+            self._post(db, record, event)
+        elif isinstance(event, AccountOpened):
+            side = AccountType(event.account_type).normal_side
+            db.execute(
+                "INSERT INTO proj_accounts VALUES (?, ?, ?, ?, ?, ?, ?, 'open', NULL, ?, ?,"
+                " 0, 0, 0, 0, ?)",
+                (
+                    event.account,
+                    event.account_type,
+                    event.currency,
+                    side,
+                    int(event.no_overdraft),
+                    event.metadata.get("wallet_type"),
+                    _metadata.encode(event.metadata).decode(),
+                    record.seq,
+                    to_us(record.effective_at),
+                    record.seq,
+                ),
+            )
+        elif isinstance(event, AccountFrozen | AccountUnfrozen | AccountClosed):
+            db.execute(
+                "UPDATE proj_accounts SET status = ?, last_seq = ? WHERE account = ?",
+                (_STATUS[type(event)], record.seq, event.account),
+            )
+        elif isinstance(event, TierAssigned):
+            db.execute(
+                "UPDATE proj_accounts SET tier = ?, last_seq = ? WHERE account = ?",
+                (event.tier, record.seq, event.account),
+            )
+            db.execute(
+                "INSERT INTO proj_account_tiers VALUES (?, ?, ?, ?)",
+                (event.account, record.seq, to_us(record.effective_at), event.tier),
+            )
+
+    def _post(self, db: Database, record: RecordedEvent, event: MoneyEvent) -> None:
+        effective_us = to_us(record.effective_at)
+        recorded_us = to_us(record.recorded_at)
+        accounts = list(dict.fromkeys(p.account for p in event.postings))
+        for leg, p in enumerate(event.postings):
+            row = one(
+                db,
+                "SELECT normal_side, debits_posted, credits_posted, debits_pending,"
+                " credits_pending FROM proj_accounts WHERE account = ?",
+                (p.account,),
+            )
+            if row is None:
+                raise InvalidCommand(f"seq {record.seq} posts to {p.account!r}, never opened")
+            side, *values = row
+            counters = Counters(*values).add(p.side, p.amount_minor, p.phase)
+            signed = 0
+            if p.phase == "posted":
+                signed = p.amount_minor if p.side == side else -p.amount_minor
+            db.execute(
+                "UPDATE proj_accounts SET debits_posted = ?, credits_posted = ?,"
+                " debits_pending = ?, credits_pending = ?, last_seq = ? WHERE account = ?",
+                (*attrs.astuple(counters), record.seq, p.account),
+            )
+            db.execute(
+                "INSERT INTO proj_postings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    p.account,
+                    record.seq,
+                    leg,
+                    effective_us,
+                    recorded_us,
+                    p.side,
+                    p.phase,
+                    p.amount_minor,
+                    signed,
+                    p.currency,
+                    record.type,
+                    record.command_id,
+                    " ".join(a for a in accounts if a != p.account),
+                    counters.balance(side),
+                    counters.available(side),
+                ),
+            )
+
+
+# --- reading ----------------------------------------------------------------------------
+
+AsOf = int | datetime | date
+"""A log position (seq), an effective time (aware datetime) or a business day (the
+postings effective before the next day starts in the ledger's time zone)."""
+
+
+def day_start_us(day: date, zone: tzinfo) -> int:
+    """UTC microseconds at which business day ``day`` starts in ``zone``."""
+    return to_us(datetime.combine(day, time(0), tzinfo=zone))
+
+
+def day_end_us(day: date, zone: tzinfo) -> int:
+    """The first microsecond after business day ``day`` in ``zone`` (its cut-off)."""
+    return day_start_us(day + timedelta(days=1), zone)
+
+
+def local_day(effective_us: int, zone: tzinfo) -> date:
+    """The business day in ``zone`` an effective time falls on."""
+    return from_us(effective_us).astimezone(zone).date()
+
+
+def as_of_clause(as_of: AsOf | None, zone: tzinfo) -> tuple[str, tuple[int, ...]]:
+    """SQL restricting ``proj_postings`` to what counts by ``as_of``."""
+    if as_of is None:
+        return "1", ()
+    if isinstance(as_of, datetime):
+        if as_of.tzinfo is None:
+            raise InvalidCommand("as_of needs a timezone-aware datetime")
+        return "effective_at <= ?", (to_us(as_of),)
+    if isinstance(as_of, date):
+        return "effective_at < ?", (day_end_us(as_of, zone),)
+    if type(as_of) is int and 0 <= as_of <= 2**63 - 1:
+        return "seq <= ?", (as_of,)
+    raise InvalidCommand(f"as_of is a seq (int >= 0), an aware datetime or a date, not {as_of!r}")
+
+
+@attrs.frozen
+class AccountRow:
+    account: str
+    type: str
+    currency: str
+    normal_side: str
+    no_overdraft: bool
+    wallet_type: str | None
+    status: str
+    tier: str | None
+    opened_seq: int
+    opened_at: datetime
+
+
+def accounts(db: Database) -> list[AccountRow]:
+    """Every account the projection has seen, by id."""
+    rows = db.execute(
+        "SELECT account, type, currency, normal_side, no_overdraft, wallet_type, status,"
+        " tier, opened_seq, opened_at FROM proj_accounts ORDER BY account"
+    ).fetchall()
+    return [
+        AccountRow(
+            account=r[0],
+            type=r[1],
+            currency=r[2],
+            normal_side=r[3],
+            no_overdraft=bool(r[4]),
+            wallet_type=r[5],
+            status=r[6],
+            tier=r[7],
+            opened_seq=r[8],
+            opened_at=from_us(r[9]),
+        )
+        for r in rows
+    ]
+
+
+def balances_as_of(
+    db: Database, as_of: AsOf | None, zone: tzinfo, accounts_: list[str] | None = None
+) -> dict[str, Balance]:
+    """Every account's balance (or those in ``accounts_``) as of ``as_of``, by id; an
+    account opened but without postings by then is at zero."""
+    where, params = as_of_clause(as_of, zone)
+    sums: dict[str, list[int]] = {}
+    for account, side, phase, total in db.execute(
+        f"SELECT account, side, phase, SUM(amount_minor) FROM proj_postings WHERE {where}"
+        " GROUP BY account, side, phase",
+        params,
+    ):
+        sums_ = sums.setdefault(account, [0, 0, 0, 0])
+        if phase == "posted":
+            sums_[0 if side == "debit" else 1] += total
+        elif phase == "pending":
+            sums_[2 if side == "debit" else 3] += total
+        else:
+            sums_[2 if side == "debit" else 3] -= total
+    out = {}
+    for account, currency, normal_side in db.execute(
+        "SELECT account, currency, normal_side FROM proj_accounts ORDER BY account"
+    ):
+        if accounts_ is not None and account not in accounts_:
+            continue
+        out[account] = Balance.from_counters(
+            account, currency, normal_side, Counters(*sums.get(account, (0, 0, 0, 0)))
+        )
+    return out
+
+
+@attrs.frozen
+class TrialBalanceRow:
+    account: str
+    type: str
+    currency: str
+    debit_minor: int
+    """The net balance when it is on the debit side, else 0."""
+    credit_minor: int
+
+
+@attrs.frozen
+class TrialBalance:
+    rows: tuple[TrialBalanceRow, ...]
+    totals: dict[str, tuple[int, int]]
+    """Per currency: (debits, credits). Equal in a sound ledger."""
+
+    @property
+    def balanced(self) -> bool:
+        return all(d == c for d, c in self.totals.values())
+
+
+def trial_balance(db: Database, as_of: AsOf | None, zone: tzinfo) -> TrialBalance:
+    """Every account's posted net balance as of ``as_of`` in a debit or a credit column,
+    with the totals per currency."""
+    found = balances_as_of(db, as_of, zone)
+    types = dict(db.execute("SELECT account, type FROM proj_accounts").fetchall())
+    rows = []
+    totals: dict[str, tuple[int, int]] = {}
+    for account, b in found.items():
+        net = b.debits_posted - b.credits_posted
+        row = TrialBalanceRow(account, types[account], b.currency, max(net, 0), max(-net, 0))
+        rows.append(row)
+        debits, credits = totals.get(b.currency, (0, 0))
+        totals[b.currency] = (debits + row.debit_minor, credits + row.credit_minor)
+    return TrialBalance(tuple(rows), dict(sorted(totals.items())))
+
+
+Order = Literal["recorded", "effective"]
+
+
+@attrs.frozen
+class StatementLine:
+    seq: int
+    leg: int
+    effective_at: datetime
+    recorded_at: datetime
+    type: str
+    command_id: str
+    counterparties: tuple[str, ...]
+    side: str
+    phase: str
+    amount_minor: int
+    signed_minor: int
+    """The change to the balance: + on the account's normal side, - against it, 0 for a
+    hold's pending or released leg."""
+    balance_minor: int
+    """The posted balance after this line, in the statement's order."""
+
+
+@attrs.frozen
+class StatementPage:
+    account: str
+    currency: str
+    order: Order
+    opening_minor: int
+    """The balance before the first line of this page."""
+    lines: tuple[StatementLine, ...]
+    next_after: tuple[int, int, int] | None
+    """Pass as ``after`` for the next page; None on the last page."""
+
+
+STATEMENT_PAGE_MAX = 10_000
+
+
+def statement(
+    db: Database,
+    account: str,
+    *,
+    order: Order = "recorded",
+    after: tuple[int, int, int] | None = None,
+    limit: int = 100,
+) -> StatementPage:
+    """One page of ``account``'s statement: in log order (``recorded``: the running balance
+    is what ``balance(as_of=seq)`` gives) or by effective time (``effective``: backdated
+    postings in the place their value date puts them). ``after`` is the previous page's
+    ``next_after``."""
+    if order not in ("recorded", "effective"):
+        raise InvalidCommand(f"order is 'recorded' or 'effective', not {order!r}")
+    if type(limit) is not int or not 1 <= limit <= STATEMENT_PAGE_MAX:
+        raise InvalidCommand(f"limit is an int in 1..{STATEMENT_PAGE_MAX}, not {limit!r}")
+    found = one(db, "SELECT currency FROM proj_accounts WHERE account = ?", (account,))
+    if found is None:
+        raise UnknownAccount(f"no account {account!r} in the read models")
+    cursor: tuple[int, int, int] = (-(2**63), 0, -1) if after is None else after
+    if not (isinstance(cursor, tuple) and len(cursor) == 3 and all(type(v) is int for v in cursor)):
+        raise InvalidCommand(f"after is a page's next_after (three ints), not {after!r}")
+    if order == "effective":
+        key, bound = "effective_at, seq, leg", cursor
+    else:
+        key, bound = "seq, leg", cursor[1:]
+    marks = ", ".join("?" * len(bound))
+    opening_row = one(
+        db,
+        f"SELECT COALESCE(SUM(signed_minor), 0) FROM proj_postings"
+        f" WHERE account = ? AND ({key}) <= ({marks})",
+        (account, *bound),
+    )
+    opening = int(opening_row[0]) if opening_row else 0
+    rows: list[Any] = db.execute(
+        f"SELECT seq, leg, effective_at, recorded_at, type, command_id, counterparties, side,"
+        f" phase, amount_minor, signed_minor FROM proj_postings"
+        f" WHERE account = ? AND ({key}) > ({marks}) ORDER BY {key} LIMIT ?",
+        (account, *bound, limit + 1),
+    ).fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    lines = []
+    running = opening
+    for seq, leg, eff, rec, type_, command_id, others, side, phase, amount, signed in rows:
+        running += signed
+        lines.append(
+            StatementLine(
+                seq=seq,
+                leg=leg,
+                effective_at=from_us(eff),
+                recorded_at=from_us(rec),
+                type=type_,
+                command_id=command_id,
+                counterparties=tuple(others.split()),
+                side=side,
+                phase=phase,
+                amount_minor=amount,
+                signed_minor=signed,
+                balance_minor=running,
+            )
+        )
+    last = rows[-1] if more and rows else None
+    next_after = None
+    if last is not None:
+        next_after = (last[2] if order == "effective" else 0, last[0], last[1])
+    return StatementPage(
+        account=account,
+        currency=found[0],
+        order=order,
+        opening_minor=opening,
+        lines=tuple(lines),
+        next_after=next_after,
+    )

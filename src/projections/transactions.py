@@ -1,0 +1,199 @@
+"""Customer transactions: one row per money movement a customer made or received, with
+what the activity and AML reports group by.
+
+Table (projection ``transactions``): ``proj_transactions`` — seq, effective time, the
+category (``top_up``, ``payment``, ``bill_payment``, ``p2p``, ``cash_out``, ``refund``,
+``hold_capture``, ``exchange``, ``loan_disbursement``, ``loan_repayment``,
+``merchant_payout``, ``agent_settlement``), the top-up channel, the customer (``party``:
+the wallet that paid, or that received a top-up, refund or loan), the counterparty, the
+agent for counter top-ups, whether cash changed hands (``cash``), the amount and fee.
+
+Journal entries, holds being placed or released, COD order steps and loan accruals,
+provisioning and write-offs are not customer transactions and are left out (they are all
+on the statements).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from ledger.events import (
+    AgentSettled,
+    BillPaid,
+    Exchanged,
+    HoldCaptured,
+    LoanDisbursed,
+    LoanRepaid,
+    MerchantPaidOut,
+    PaymentMade,
+    Refunded,
+    TopUpReceived,
+    Transferred,
+    Withdrawn,
+)
+from ledger.store.base import RecordedEvent
+from ledger.times import to_us
+from projections.base import Database, Projection, Table
+
+CASH_CHANNELS = frozenset({"counter", "agent"})
+"""Top-up channels where the customer hands over cash (at a shop counter or an agent)."""
+
+CATEGORIES = (
+    "top_up",
+    "payment",
+    "bill_payment",
+    "p2p",
+    "cash_out",
+    "refund",
+    "hold_capture",
+    "exchange",
+    "loan_disbursement",
+    "loan_repayment",
+    "merchant_payout",
+    "agent_settlement",
+)
+
+TRANSACTIONS = Table(
+    "proj_transactions",
+    {
+        "seq": int,
+        "effective_at": int,
+        "command_id": str,
+        "category": str,
+        "channel": str,
+        "party": str,
+        "counterparty": str,
+        "agent": str,
+        "cash": int,
+        "amount_minor": int,
+        "fee_minor": int,
+        "currency": str,
+    },
+    pk=("seq",),
+    indexes=(("effective_at",), ("party", "effective_at")),
+    nullable=frozenset({"channel", "agent"}),
+)
+
+
+@attrs.frozen
+class _Row:
+    category: str
+    party: str
+    counterparty: str
+    amount_minor: int
+    fee_minor: int = 0
+    channel: str | None = None
+    agent: str | None = None
+    cash: bool = False
+
+
+def _row(event: Any) -> _Row | None:
+    match event:
+        case TopUpReceived():
+            cash = event.channel in CASH_CHANNELS
+            return _Row(
+                "top_up",
+                event.wallet,
+                event.funding_account,
+                event.amount_minor,
+                event.fee_minor,
+                channel=event.channel,
+                agent=event.funding_account if cash else None,
+                cash=cash,
+            )
+        case PaymentMade():
+            return _Row(
+                "payment", event.wallet, event.merchant, event.amount_minor, event.fee_minor
+            )
+        case BillPaid():
+            return _Row(
+                "bill_payment", event.wallet, event.biller, event.amount_minor, event.fee_minor
+            )
+        case Transferred():
+            return _Row("p2p", event.source, event.destination, event.amount_minor)
+        case Withdrawn():
+            return _Row("cash_out", event.wallet, "", event.amount_minor, event.fee_minor)
+        case Refunded():
+            return _Row("refund", event.wallet, event.merchant, event.amount_minor, event.fee_minor)
+        case HoldCaptured():
+            if not event.amount_minor:
+                return None
+            debit = next(
+                (p for p in event.postings if p.side == "debit" and p.phase == "posted"), None
+            )
+            credit = next(
+                (p for p in event.postings if p.side == "credit" and p.phase == "posted"), None
+            )
+            return _Row(
+                "hold_capture",
+                debit.account if debit else "",
+                credit.account if credit else "",
+                event.amount_minor,
+            )
+        case Exchanged():
+            return _Row("exchange", event.source, event.destination, event.sell_amount_minor)
+        case LoanDisbursed():
+            return _Row(
+                "loan_disbursement",
+                event.wallet,
+                event.loan,
+                event.principal_minor,
+                event.fee_minor,
+            )
+        case LoanRepaid():
+            return _Row("loan_repayment", event.wallet, event.loan, event.amount_minor)
+        case MerchantPaidOut():
+            return _Row(
+                "merchant_payout", event.merchant, event.to, event.paid_minor, channel=event.to
+            )
+        case AgentSettled():
+            return _Row("agent_settlement", event.agent, "", event.amount_minor)
+    return None
+
+
+class Transactions(Projection):
+    name = "transactions"
+    version = 1
+    handles = frozenset(
+        {
+            TopUpReceived,
+            PaymentMade,
+            BillPaid,
+            Transferred,
+            Withdrawn,
+            Refunded,
+            HoldCaptured,
+            Exchanged,
+            LoanDisbursed,
+            LoanRepaid,
+            MerchantPaidOut,
+            AgentSettled,
+        }
+    )
+    tables = (TRANSACTIONS,)
+
+    def apply(self, db: Database, record: RecordedEvent) -> None:
+        row = _row(record.event)
+        if row is None:
+            return
+        postings = getattr(record.event, "postings", ())
+        currency = postings[0].currency if postings else ""
+        db.execute(
+            "INSERT INTO proj_transactions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.seq,
+                to_us(record.effective_at),
+                record.command_id,
+                row.category,
+                row.channel,
+                row.party,
+                row.counterparty,
+                row.agent,
+                int(row.cash),
+                row.amount_minor,
+                row.fee_minor,
+                currency,
+            ),
+        )
