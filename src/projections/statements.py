@@ -388,10 +388,8 @@ def statement(
     cursor: tuple[int, int, int] = (-(2**63), 0, -1) if after is None else after
     if not (isinstance(cursor, tuple) and len(cursor) == 3 and all(type(v) is int for v in cursor)):
         raise InvalidCommand(f"after is a page's next_after (three ints), not {after!r}")
-    if order == "effective":
-        key, bound = "effective_at, seq, leg", cursor
-    else:
-        key, bound = "seq, leg", cursor[1:]
+    key = "effective_at, seq, leg" if order == "effective" else "seq, leg"
+    bound: tuple[int, ...] = cursor if order == "effective" else cursor[1:]
     marks = ", ".join("?" * len(bound))
     opening_row = one(
         db,
