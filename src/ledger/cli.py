@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 
 import attrs
 import click
@@ -14,8 +14,10 @@ import click
 from ledger.audit import verify as verify_ledger
 from ledger.book import Ledger
 from ledger.errors import LedgerError
-from ledger.money import format_amount
+from ledger.money import format_amount, parse_amount
 from ledger.store.base import RecordedEvent
+from projections.reports import REPORTS
+from projections.runner import Runner
 
 _db = click.option(
     "--db",
@@ -33,10 +35,10 @@ def main() -> None:
 
 
 @contextmanager
-def _ledger(db: str) -> Iterator[Ledger]:
+def _ledger(db: str, timezone: str = "Asia/Bangkok") -> Iterator[Ledger]:
     """The ledger in ``db`` (never a new one); any LedgerError becomes a one-line message."""
     try:
-        with Ledger.open(db, create=False) as book:
+        with Ledger.open(db, create=False, timezone=timezone) as book:
             yield book
     except LedgerError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -160,3 +162,111 @@ def bench(quick: bool, directory: str | None, suite: str) -> None:
 
     suites = ("wallet", "cod", "loans") if suite == "all" else (suite,)
     run(click.echo, quick=quick, directory=directory, suites=suites)
+
+
+def _day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a day (YYYY-MM-DD)", param_hint=option) from exc
+
+
+PROGRESS_FROM_EVENTS = 10_000
+"""A catch-up longer than this shows a progress bar (on stderr)."""
+
+
+def _catch_up(runner: Runner) -> None:
+    """Fold what the read models lack, with a progress bar on stderr when that is long."""
+    backlog = runner.book.head()[0] - min(c.seq for c in runner.checkpoints().values())
+    if backlog < PROGRESS_FROM_EVENTS:
+        runner.catch_up()
+        return
+    with click.progressbar(
+        length=backlog, label="folding the log into the read models", file=sys.stderr
+    ) as bar:
+        shown = [0]
+
+        def step(done: int, total: int) -> None:
+            bar.update(done - shown[0])
+            shown[0] = done
+
+        runner.catch_up(progress=step)
+
+
+@main.command()
+@click.argument("name", type=click.Choice(list(REPORTS)))
+@_db
+@click.option("--date", "day", help="The day (YYYY-MM-DD): as of its end, or a one-day period.")
+@click.option("--from", "start", help="First day of the period (YYYY-MM-DD).")
+@click.option("--to", "end", help="Last day of the period (YYYY-MM-DD), inclusive.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.option("--equity", help="safeguarding: the issuer's equity (e.g. 1500000.00).")
+@click.option(
+    "--timezone",
+    default="Asia/Bangkok",
+    show_default=True,
+    help="Where business days start and end.",
+)
+@click.option(
+    "--reads",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Keep the read models in this file (':memory:' for none) instead of the ledger's.",
+)
+def report(
+    name: str,
+    db: str,
+    day: str | None,
+    start: str | None,
+    end: str | None,
+    fmt: str,
+    equity: str | None,
+    timezone: str,
+    reads: str | None,
+) -> None:
+    """Print report NAME as of --date, or for --from/--to; exit 1 if it has a finding."""
+    spec = REPORTS[name]
+    on, first, last = _day(day, "--date"), _day(start, "--from"), _day(end, "--to")
+    options: dict[str, object] = {}
+    if equity is not None:
+        if name != "safeguarding":
+            raise click.UsageError("--equity is an option of the safeguarding report")
+        try:
+            options["equity_minor"] = parse_amount(equity, "THB")
+        except LedgerError as exc:
+            raise click.BadParameter(str(exc), param_hint="--equity") from exc
+    if spec.period == "day":
+        if on is None or first is not None or last is not None:
+            raise click.UsageError(f"report {name} is as of one day: give --date")
+        args: tuple[date, ...] = (on,)
+    elif on is not None and first is None and last is None:
+        args = (on, on)
+    elif on is None and first is not None and last is not None:
+        args = (first, last)
+    else:
+        raise click.UsageError(f"report {name} covers a period: give --from and --to, or --date")
+    with _ledger(db, timezone) as book:
+        try:
+            with Runner(book, reads) as runner:
+                _catch_up(runner)
+                made = spec.load()(runner, *args, **options)
+        except LedgerError as exc:
+            raise click.ClickException(str(exc)) from exc
+    if fmt == "json":
+        click.echo(made.to_json())
+    elif fmt == "csv":
+        click.echo(made.to_csv(), nl=False)
+    else:
+        click.echo(made.to_table(), nl=False)
+    for finding in made.findings:
+        if fmt != "table":
+            click.echo(f"FINDING: {finding}", err=True)
+    sys.exit(0 if made.ok else 1)

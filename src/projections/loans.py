@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import attrs
+
 from ledger.events import (
     Event,
     LoanAccrued,
@@ -144,3 +146,61 @@ def loan_statuses(db: Database, as_of: date) -> list[LoanStatus]:
         if found is not None:
             statuses.append(loan_status(found, as_of))
     return statuses
+
+
+@attrs.frozen
+class LoanRow:
+    """A loan after its latest event (``last_day``): what the loan list shows."""
+
+    loan: str
+    borrower: str
+    wallet: str
+    principal_minor: int
+    disbursed_on: date
+    status: str
+    principal_outstanding_minor: int
+    interest_outstanding_minor: int
+    default_interest_outstanding_minor: int
+    allowance_minor: int
+    written_off_minor: int
+    recovered_minor: int
+    last_day: date
+
+
+def loan_rows(
+    db: Database, *, borrower: str | None = None, status: str | None = None
+) -> list[LoanRow]:
+    """Every loan (or one borrower's, or those in one status) by loan id."""
+    clauses, params = [], []
+    if borrower is not None:
+        clauses.append("borrower = ?")
+        params.append(borrower)
+    if status is not None:
+        clauses.append("status = ?")
+        params.append(status)
+    rows = db.execute(
+        "SELECT loan, borrower, wallet, principal_minor, disbursed_on, status,"
+        " principal_outstanding_minor, interest_outstanding_minor,"
+        " default_interest_outstanding_minor, allowance_minor, written_off_minor,"
+        f" recovered_minor, last_day FROM proj_loans WHERE {' AND '.join(clauses) or '1'}"
+        " ORDER BY loan",
+        params,
+    ).fetchall()
+    return [
+        LoanRow(
+            loan=r[0],
+            borrower=r[1],
+            wallet=r[2],
+            principal_minor=r[3],
+            disbursed_on=date.fromisoformat(r[4]),
+            status=r[5],
+            principal_outstanding_minor=r[6],
+            interest_outstanding_minor=r[7],
+            default_interest_outstanding_minor=r[8],
+            allowance_minor=r[9],
+            written_off_minor=r[10],
+            recovered_minor=r[11],
+            last_day=date.fromisoformat(r[12]),
+        )
+        for r in rows
+    ]

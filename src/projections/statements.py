@@ -264,9 +264,11 @@ def accounts(db: Database) -> list[AccountRow]:
 def balances_as_of(
     db: Database, as_of: AsOf | None, zone: tzinfo, accounts_: list[str] | None = None
 ) -> dict[str, Balance]:
-    """Every account's balance (or those in ``accounts_``) as of ``as_of``, by id; an
-    account opened but without postings by then is at zero."""
+    """Every account's balance (or those in ``accounts_``) as of ``as_of``, by id: the
+    accounts opened by then (at zero if nothing was posted to them yet) and any other with
+    a posting effective by then (a backdated entry to an account opened later)."""
     where, params = as_of_clause(as_of, zone)
+    opened = where.replace("effective_at", "opened_at").replace("seq", "opened_seq")
     sums: dict[str, list[int]] = {}
     for account, side, phase, total in db.execute(
         f"SELECT account, side, phase, SUM(amount_minor) FROM proj_postings WHERE {where}"
@@ -281,10 +283,11 @@ def balances_as_of(
         else:
             sums_[2 if side == "debit" else 3] -= total
     out = {}
-    for account, currency, normal_side in db.execute(
-        "SELECT account, currency, normal_side FROM proj_accounts ORDER BY account"
+    for account, currency, normal_side, is_open in db.execute(
+        f"SELECT account, currency, normal_side, {opened} FROM proj_accounts ORDER BY account",
+        params,
     ):
-        if accounts_ is not None and account not in accounts_:
+        if (accounts_ is not None and account not in accounts_) or not (is_open or account in sums):
             continue
         out[account] = Balance.from_counters(
             account, currency, normal_side, Counters(*sums.get(account, (0, 0, 0, 0)))

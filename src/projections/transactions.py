@@ -4,9 +4,12 @@ what the activity and AML reports group by.
 Table (projection ``transactions``): ``proj_transactions`` — seq, effective time, the
 category (``top_up``, ``payment``, ``bill_payment``, ``p2p``, ``cash_out``, ``refund``,
 ``hold_capture``, ``exchange``, ``loan_disbursement``, ``loan_repayment``,
-``merchant_payout``, ``agent_settlement``), the top-up channel, the customer (``party``:
+``merchant_payout``, ``agent_settlement``, and ``reversal`` of any of them, with the
+reversed category as its channel), the top-up channel, the customer (``party``:
 the wallet that paid, or that received a top-up, refund or loan), the counterparty, the
-agent for counter top-ups, whether cash changed hands (``cash``), the amount and fee.
+agent's receivable account for counter and agent top-ups and agent settlements, whether
+the customer handed over cash (``cash``: counter and agent top-ups), the amount and fee.
+A merchant payout names the merchant as party and ``bank`` or ``wallet`` as its channel.
 
 Journal entries, holds being placed or released, COD order steps and loan accruals,
 provisioning and write-offs are not customer transactions and are left out (they are all
@@ -22,6 +25,7 @@ import attrs
 from ledger.events import (
     AgentSettled,
     BillPaid,
+    EntryReversed,
     Exchanged,
     HoldCaptured,
     LoanDisbursed,
@@ -53,6 +57,7 @@ CATEGORIES = (
     "loan_repayment",
     "merchant_payout",
     "agent_settlement",
+    "reversal",
 )
 
 TRANSACTIONS = Table(
@@ -149,7 +154,10 @@ def _row(event: Any) -> _Row | None:
                 "merchant_payout", event.merchant, event.to, event.paid_minor, channel=event.to
             )
         case AgentSettled():
-            return _Row("agent_settlement", event.agent, "", event.amount_minor)
+            # The agent's receivable (the account the settlement credits), as top-ups name it.
+            receivable = next((p.account for p in event.postings if p.side == "credit"), "")
+            bank = next((p.account for p in event.postings if p.side == "debit"), "")
+            return _Row("agent_settlement", receivable, bank, event.amount_minor, agent=receivable)
     return None
 
 
@@ -170,11 +178,15 @@ class Transactions(Projection):
             LoanRepaid,
             MerchantPaidOut,
             AgentSettled,
+            EntryReversed,
         }
     )
     tables = (TRANSACTIONS,)
 
     def apply(self, db: Database, record: RecordedEvent) -> None:
+        if isinstance(record.event, EntryReversed):
+            self._reversal(db, record, record.event)
+            return
         row = _row(record.event)
         if row is None:
             return
@@ -196,4 +208,16 @@ class Transactions(Projection):
                 row.fee_minor,
                 currency,
             ),
+        )
+
+    def _reversal(self, db: Database, record: RecordedEvent, event: EntryReversed) -> None:
+        """A ``Reverse`` of a customer transaction: a ``reversal`` row with the original's
+        customer, counterparty, amount and fee, its category as the channel, and no cash
+        handed over (``cash`` 0: the reversal is a book entry, not a counter). A reversed
+        journal entry was no customer transaction, so its reversal is none either."""
+        db.execute(
+            "INSERT INTO proj_transactions SELECT ?, ?, ?, 'reversal', category, party,"
+            " counterparty, agent, 0, amount_minor, fee_minor, currency"
+            " FROM proj_transactions WHERE command_id = ? AND category != 'reversal'",
+            (record.seq, to_us(record.effective_at), record.command_id, event.reverses),
         )

@@ -11,6 +11,7 @@ terminal table. ``findings`` holds what must not be missed (a safeguarding short
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import json
 from collections.abc import Callable, Sequence
@@ -161,9 +162,15 @@ Period = Literal["day", "range"]
 @attrs.frozen
 class ReportSpec:
     """A report as ``satang report NAME`` knows it: whether it is as of a day
-    (``--date``) or for a period (``--from``/``--to``), and the function that makes it."""
+    (``--date``) or for a period (``--from``/``--to``), and where its function lives
+    (``module:function``, imported when first used)."""
 
     name: str
     period: Period
-    make: Callable[..., Report]
+    target: str
     summary: str
+
+    def load(self) -> Callable[..., Report]:
+        module, function = self.target.split(":")
+        made: Callable[..., Report] = getattr(importlib.import_module(module), function)
+        return made

@@ -1,0 +1,257 @@
+"""The projection engine: checkpoints move with the rows, catch-up from anywhere folds each
+event exactly once, a changed version rebuilds, a rebuild elsewhere equals incremental."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from ledger import Credit, Debit, Ledger, OpenAccount, PostEntry
+from ledger.errors import InvalidCommand
+from ledger.events import EventBase
+from ledger.store.base import RecordedEvent
+from projections.base import Database, Projection, Table, money_events
+from projections.holds import Holds
+from projections.runner import Runner, default_projections
+from projections.statements import Statements
+
+T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+WALLETS = 20
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+
+def _entries(first: int, count: int) -> list[PostEntry]:
+    return [
+        PostEntry(
+            id=f"e{n}",
+            kind="top_up",
+            postings=[Debit("bank:trust", 100 + n), Credit(f"wallet:U{n % WALLETS}", 100 + n)],
+        )
+        for n in range(first, first + count)
+    ]
+
+
+def _fill(book: Ledger, entries: int) -> None:
+    book.submit_many(
+        [OpenAccount(id="o-bank", account="bank:trust", type="asset", currency="THB")]
+        + [
+            OpenAccount(id=f"o-{i}", account=f"wallet:U{i}", type="liability", currency="THB")
+            for i in range(WALLETS)
+        ]
+    )
+    for first in range(0, entries, 500):
+        book.submit_many(_entries(first, min(500, entries - first)))
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "ledger.db"
+
+
+@pytest.fixture
+def book(path: Path) -> Iterator[Ledger]:
+    with Ledger.open(path, clock=Clock()) as ledger:
+        _fill(ledger, 1_200)
+        yield ledger
+
+
+def _rows(db: Database, table: str) -> int:
+    return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+
+def test_catch_up_folds_everything_and_moves_every_checkpoint(book: Ledger) -> None:
+    with Runner(book, page_events=100) as runner:
+        head = book.head()[0]
+        assert runner.catch_up() == head
+        assert {c.seq for c in runner.checkpoints().values()} == {head}
+        assert _rows(runner.db, "proj_postings") == 2 * 1_200
+        assert runner.catch_up() == 0, "a caught-up runner reads nothing"
+        book.submit_many(_entries(5_000, 3))
+        assert runner.catch_up() == 3
+        assert _rows(runner.db, "proj_postings") == 2 * 1_203
+
+
+def test_the_read_models_live_in_the_ledger_file_by_default(book: Ledger, path: Path) -> None:
+    with Runner(book) as runner:
+        runner.catch_up()
+    tables = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")}
+    assert {"proj_checkpoints", "proj_postings", "events"} <= tables
+    with Runner(book) as again:
+        assert again.catch_up() == 0, "the checkpoints were kept in the file"
+
+
+def test_a_memory_ledger_keeps_its_read_models_in_memory() -> None:
+    with Ledger.open(":memory:", clock=Clock()) as book:
+        _fill(book, 10)
+        with Runner(book) as runner:
+            assert runner.catch_up() == book.head()[0]
+
+
+def _catch_up_in_another_process(path: str, page: int) -> int:
+    with Ledger.open(path, create=False) as book, Runner(book, page_events=page) as runner:
+        return runner.catch_up()
+
+
+def test_another_process_catches_up_the_same_file(book: Ledger, path: Path) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        folded = pool.apply(_catch_up_in_another_process, (str(path), 250))
+    assert folded == book.head()[0]
+    with Runner(book) as here:
+        assert here.catch_up() == 0
+        assert here.digest() == here.rebuild_into(":memory:").digest()
+
+
+def test_two_processes_catching_up_at_once_fold_each_event_exactly_once(
+    book: Ledger, path: Path
+) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        results = [pool.apply_async(_catch_up_in_another_process, (str(path), 7)) for _ in range(2)]
+        read = [r.get(timeout=120) for r in results]
+    assert sum(read) >= book.head()[0], "between them they read the whole log"
+    with Runner(book) as runner:
+        assert runner.catch_up() == 0
+        assert _rows(runner.db, "proj_postings") == 2 * 1_200, "no posting folded twice"
+        assert runner.digest() == runner.rebuild_into(":memory:").digest()
+
+
+class Exploding(Projection):
+    """Folds postings, and raises at one chosen seq: a crash in the middle of a page."""
+
+    name = "exploding"
+    version = 1
+    handles: ClassVar[frozenset[type[EventBase]]] = money_events()
+    tables = (Table("proj_exploding", {"seq": int, "leg": int}, pk=("seq", "leg")),)
+    explode_at: ClassVar[int | None] = None
+
+    def apply(self, db: Database, record: RecordedEvent) -> None:
+        if record.seq == self.explode_at:
+            raise RuntimeError(f"boom at {record.seq}")
+        for leg, _ in enumerate(record.event.postings):  # type: ignore[union-attr]
+            db.execute("INSERT INTO proj_exploding VALUES (?, ?)", (record.seq, leg))
+
+
+def test_a_failure_mid_page_leaves_every_projection_at_its_last_checkpoint(
+    book: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Exploding, "explode_at", 250)
+    with Runner(book, ":memory:", projections=[Statements(), Exploding()], page_events=100) as r:
+        with pytest.raises(RuntimeError, match="boom at 250"):
+            r.catch_up()
+        assert {c.seq for c in r.checkpoints().values()} == {200}
+        assert _rows(r.db, "proj_exploding") == int(
+            r.db.execute("SELECT COUNT(*) FROM proj_postings").fetchone()[0]
+        ), "the rows stop where the checkpoint does"
+        assert r.db.execute("SELECT MAX(seq) FROM proj_postings").fetchone()[0] == 200
+        monkeypatch.setattr(Exploding, "explode_at", None)
+        r.catch_up()
+        assert r.dump() == r.rebuild_into(":memory:").dump()
+
+
+class HoldsV2(Holds):
+    version = 2
+
+
+def test_a_new_version_rebuilds_that_projection_and_leaves_the_others(book: Ledger) -> None:
+    with Runner(book) as runner:
+        runner.catch_up()
+        # Mark both projections' tables, so we can see which one is rebuilt.
+        runner.db.execute("UPDATE proj_postings SET command_id = 'marked' WHERE seq = 30")
+        runner.db.execute(
+            "INSERT INTO proj_holds VALUES"
+            " ('stale', 'w', 'd', 1, 'pending', 0, 0, 0, 0, NULL, 1, 1)"
+        )
+    others = [p for p in default_projections() if p.name != "holds"]
+    with Runner(book, projections=[*others, HoldsV2()]) as runner:
+        found = runner.checkpoints()
+        assert found["holds"].version == 2 and found["holds"].seq == 0
+        assert found["statements"].seq == book.head()[0]
+        assert _rows(runner.db, "proj_holds") == 0, "holds was dropped and recreated"
+        assert runner.db.execute(
+            "SELECT command_id FROM proj_postings WHERE seq = 30"
+        ).fetchone() == ("marked",), "statements was left alone"
+        assert runner.catch_up() == book.head()[0], "holds folds again from seq 1"
+
+
+def test_a_dropped_table_rebuilds_its_projection(book: Ledger) -> None:
+    with Runner(book) as runner:
+        runner.catch_up()
+        runner.db.execute("DROP TABLE proj_account_tiers")
+    with Runner(book) as runner:
+        assert runner.checkpoints()["statements"].seq == 0
+        runner.catch_up()
+        assert _rows(runner.db, "proj_postings") == 2 * 1_200
+
+
+def test_rebuild_folds_again_and_reports_progress(book: Ledger) -> None:
+    with Runner(book, ":memory:", page_events=400) as runner:
+        runner.catch_up()
+        before = runner.dump()
+        seen: list[tuple[int, int]] = []
+        runner.rebuild(["statements"], progress=lambda done, total: seen.append((done, total)))
+        head = book.head()[0]
+        assert seen[-1] == (head, head) and len(seen) == -(-head // 400)
+        assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+        assert runner.dump() == before
+        with pytest.raises(InvalidCommand, match="no projection named"):
+            runner.rebuild(["nope"])
+
+
+def test_rebuilt_in_a_second_database_equals_incremental_page_by_page(
+    book: Ledger, tmp_path: Path
+) -> None:
+    with Runner(book, tmp_path / "incremental.db", page_events=1) as incremental:
+        for n in range(40):
+            book.submit(_entries(9_000 + n, 1)[0])
+            incremental.catch_up()
+        other = incremental.rebuild_into(tmp_path / "rebuilt.db")
+        assert other.checkpoints() == incremental.checkpoints()
+        assert other.dump() == incremental.dump()
+        assert other.digest() == incremental.digest()
+        changed = other.db.execute(
+            "UPDATE proj_postings SET amount_minor = amount_minor + 1 WHERE seq = 30"
+        )
+        assert changed.rowcount == 2
+        assert other.digest() != incremental.digest(), "the dump sees a changed amount"
+        other.close()
+
+
+def test_catch_up_until_a_seq_stops_there(book: Ledger) -> None:
+    with Runner(book, ":memory:") as runner:
+        assert runner.catch_up(until=100) == 100
+        assert {c.seq for c in runner.checkpoints().values()} == {100}
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"page_events": 0}, {"page_events": True}, {"db": 42}, {"projections": [Statements()] * 2}],
+    ids=["page-0", "page-bool", "db-int", "duplicate-name"],
+)
+def test_bad_arguments_are_typed_errors(book: Ledger, kwargs: dict[str, object]) -> None:
+    with pytest.raises(InvalidCommand):
+        Runner(book, **kwargs)  # type: ignore[arg-type]
+
+
+def test_bad_catch_up_arguments_and_a_non_ledger_are_refused(book: Ledger) -> None:
+    with pytest.raises(InvalidCommand):
+        Runner("ledger.db")  # type: ignore[arg-type]
+    with Runner(book, ":memory:") as runner:
+        for until in (-1, 1.5, "3"):
+            with pytest.raises(InvalidCommand):
+                runner.catch_up(until=until)  # type: ignore[arg-type]
+        assert {c.seq for c in runner.checkpoints().values()} == {0}
