@@ -38,10 +38,9 @@ def show(page: StatementPage) -> None:
     print(f"statement of {page.account}, {page.order} order:")
     for line in page.lines:
         when = line.effective_at.astimezone(BANGKOK).strftime("%a %H:%M")
-        print(
-            f"  seq {line.seq:>2}  {when}  {line.type:<16}"
-            f" {format_amount(line.signed_minor, 'THB'):>9}  -> {format_amount(line.balance_minor, 'THB'):>8}"
-        )
+        change = format_amount(line.signed_minor, "THB")
+        after = format_amount(line.balance_minor, "THB")
+        print(f"  seq {line.seq:>2}  {when}  {line.type:<16} {change:>9}  -> {after:>8}")
 
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -94,9 +93,8 @@ with tempfile.TemporaryDirectory() as tmp:
                     f" {format_amount(row.credit_minor, 'THB'):>9}"
                 )
             debits, credits = monday.totals["THB"]
-            print(
-                f"  {'total':<20} {format_amount(debits, 'THB'):>9} {format_amount(credits, 'THB'):>9}"
-            )
+            total_dr, total_cr = format_amount(debits, "THB"), format_amount(credits, "THB")
+            print(f"  {'total':<20} {total_dr:>9} {total_cr:>9}")
             assert monday.balanced
 
             rebuilt = runner.rebuild_into(Path(tmp) / "rebuilt.db")

@@ -89,7 +89,19 @@ def test_all_is_pinned() -> None:
 
 
 def test_projections_exports() -> None:
-    assert set(projections.__all__) == {"rebuild", "totals_by_currency"}
+    assert set(projections.__all__) == {
+        "Checkpoint",
+        "Projection",
+        "Runner",
+        "Table",
+        "balances_as_of",
+        "canonical_dump",
+        "default_projections",
+        "rebuild",
+        "statement",
+        "totals_by_currency",
+        "trial_balance",
+    }
 
 
 def test_reject_codes_are_pinned() -> None:
