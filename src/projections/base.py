@@ -91,6 +91,15 @@ def one(db: Database, sql: str, parameters: Iterable[Any] = ()) -> tuple[Any, ..
     return row
 
 
+def matching(**filters: object) -> tuple[str, list[object]]:
+    """A WHERE clause (``column = ?`` for every filter that is not None, ``1`` if none)
+    and its parameters: how the views filter their rows. Column names are the keyword
+    names, never caller data."""
+    given = {column: value for column, value in filters.items() if value is not None}
+    clause = " AND ".join(f"[{column}] = ?" for column in given) or "1"
+    return clause, list(given.values())
+
+
 def canonical_dump(db: Database, projections: Iterable[Projection]) -> bytes:
     """Every row of every table of ``projections``, in primary-key order, as JSON lines
     headed by the table's name: equal bytes mean equal read models."""

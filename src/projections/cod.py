@@ -22,7 +22,7 @@ from ledger.events import (
 )
 from ledger.store.base import RecordedEvent
 from ledger.times import to_us
-from projections.base import Database, Projection, Table
+from projections.base import Database, Projection, Table, matching
 
 _STEPS = ("delivered_at", "remitted_at", "released_at", "paid_out_at", "returned_at", "refunded_at")
 
@@ -162,7 +162,7 @@ class OrderRow:
 
 def order_rows(db: Database, *, status: str | None = None) -> list[OrderRow]:
     """Every order (or those in ``status`` now), by order id."""
-    where, params = ("status = ?", (status,)) if status is not None else ("1", ())
+    where, params = matching(status=status)
     rows = db.execute(
         "SELECT order_id, merchant, courier, amount_minor, commission_minor, shipping_minor,"
         " courier_fee_minor, refund_minor, status, return_stage, failed_at, "

@@ -14,7 +14,7 @@ import attrs
 from ledger.events import HoldCaptured, HoldExpired, HoldPlaced, HoldReleased
 from ledger.store.base import RecordedEvent
 from ledger.times import from_us, to_us
-from projections.base import Database, Projection, Table
+from projections.base import Database, Projection, Table, matching
 
 HOLDS = Table(
     "proj_holds",
@@ -91,14 +91,7 @@ class HoldView:
 
 def holds(db: Database, *, wallet: str | None = None, status: str | None = None) -> list[HoldView]:
     """Holds by id, optionally only one wallet's or only those in one status."""
-    clauses, params = [], []
-    if wallet is not None:
-        clauses.append("wallet = ?")
-        params.append(wallet)
-    if status is not None:
-        clauses.append("status = ?")
-        params.append(status)
-    where = " AND ".join(clauses) or "1"
+    where, params = matching(wallet=wallet, status=status)
     rows = db.execute(
         "SELECT hold, wallet, destination, amount_minor, status, captured_minor, released_minor,"
         f" placed_at, expires_at, ended_at FROM proj_holds WHERE {where} ORDER BY hold",

@@ -32,7 +32,7 @@ from ledger.events import (
 )
 from ledger.flows.loans import LoanStatus, fold_loan, loan_status
 from ledger.store.base import RecordedEvent
-from projections.base import Database, Projection, Table
+from projections.base import Database, Projection, Table, matching
 
 EVENTS = Table(
     "proj_loan_events",
@@ -171,18 +171,12 @@ def loan_rows(
     db: Database, *, borrower: str | None = None, status: str | None = None
 ) -> list[LoanRow]:
     """Every loan (or one borrower's, or those in one status) by loan id."""
-    clauses, params = [], []
-    if borrower is not None:
-        clauses.append("borrower = ?")
-        params.append(borrower)
-    if status is not None:
-        clauses.append("status = ?")
-        params.append(status)
+    where, params = matching(borrower=borrower, status=status)
     rows = db.execute(
         "SELECT loan, borrower, wallet, principal_minor, disbursed_on, status,"
         " principal_outstanding_minor, interest_outstanding_minor,"
         " default_interest_outstanding_minor, allowance_minor, written_off_minor,"
-        f" recovered_minor, last_day FROM proj_loans WHERE {' AND '.join(clauses) or '1'}"
+        f" recovered_minor, last_day FROM proj_loans WHERE {where}"
         " ORDER BY loan",
         params,
     ).fetchall()
