@@ -14,12 +14,9 @@ from datetime import date
 import attrs
 
 from ledger.commands import TOP_UP_CHANNELS
-from ledger.errors import InvalidCommand
 from ledger.times import from_us
-from projections.reports.base import Report, Section
+from projections.reports.base import Report, Section, check_period, check_runner
 from projections.reports.safeguarding import (
-    check_day,
-    check_runner,
     is_wallet,
     type_order,
     wallet_type,
@@ -56,13 +53,6 @@ class AccountsRow:
     wallets: int
     active: int
     """Of those, wallets that were the party of at least one transaction in the period."""
-
-
-def check_period(start: object, end: object) -> tuple[date, date]:
-    first, last = check_day(start, "start"), check_day(end, "end")
-    if first > last:
-        raise InvalidCommand(f"the period starts {first}, after its end {last}")
-    return first, last
 
 
 def activity(runner: Runner, start: date, end: date) -> Report:

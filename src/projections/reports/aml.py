@@ -18,9 +18,8 @@ import attrs
 from ledger.errors import InvalidCommand
 from ledger.money import AMOUNT_MAX_MINOR, format_amount
 from ledger.times import from_us
-from projections.reports.activity import check_period
-from projections.reports.base import Report, Section
-from projections.reports.safeguarding import check_runner, is_wallet
+from projections.reports.base import Report, Section, check_period, check_runner
+from projections.reports.safeguarding import is_wallet
 from projections.runner import Runner
 from projections.statements import accounts, day_end_us, day_start_us, local_day
 from projections.transactions import CATEGORIES

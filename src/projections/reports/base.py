@@ -15,12 +15,14 @@ import importlib
 import io
 import json
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 import attrs
 
+from ledger.errors import InvalidCommand
 from ledger.money import format_amount
+from projections.runner import Runner
 
 
 @attrs.frozen
@@ -154,6 +156,29 @@ def _table(section: Section, currency: str) -> list[str]:
 
 def _is_number(text: str) -> bool:
     return text == "-" or text.replace(",", "").replace(".", "").lstrip("-").isdigit()
+
+
+def check_day(day: object, name: str = "day") -> date:
+    """A business day: a ``date`` (not a ``datetime``, whose time would be ignored)."""
+    if not isinstance(day, date) or isinstance(day, datetime):
+        raise InvalidCommand(f"{name} is a datetime.date (a business day), not {day!r}")
+    if not date.min < day < date.max - timedelta(days=1):
+        raise InvalidCommand(f"{name} {day} is too close to the ends of the calendar")
+    return day
+
+
+def check_period(start: object, end: object) -> tuple[date, date]:
+    """A period of business days, ``start`` to ``end`` inclusive."""
+    first, last = check_day(start, "start"), check_day(end, "end")
+    if first > last:
+        raise InvalidCommand(f"the period starts {first}, after its end {last}")
+    return first, last
+
+
+def check_runner(runner: object) -> Runner:
+    if not isinstance(runner, Runner):
+        raise InvalidCommand(f"a report reads a projections.runner.Runner, not {runner!r}")
+    return runner
 
 
 Period = Literal["day", "range"]

@@ -23,8 +23,7 @@ import attrs
 from ledger.accounts import is_valid_id
 from ledger.money import format_amount
 from projections.cod import OrderRow, order_rows
-from projections.reports.base import Report, Section
-from projections.reports.loan_portfolio import check_day
+from projections.reports.base import Report, Section, check_day, check_runner
 from projections.runner import Runner
 from projections.statements import balances_as_of, day_end_us, local_day
 
@@ -91,6 +90,7 @@ def cod_outstanding(runner: Runner, day: date) -> Report:
     """COD outstanding as of the end of business day ``day`` in the ledger's time zone:
     sections ``couriers``, ``open_orders`` and ``merchants`` (docs/reports/cod.md).
     Raises InvalidCommand unless ``day`` is a ``datetime.date``."""
+    check_runner(runner)
     check_day(day)
     runner.catch_up()
     chart, zone = runner.chart, runner.timezone

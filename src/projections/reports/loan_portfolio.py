@@ -14,17 +14,16 @@ finding, never a silent line (a manual entry into a loan account, a damaged log)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 
 import attrs
 
-from ledger.errors import InvalidCommand
 from ledger.events import EventBase, LoanRecovered, LoanWrittenOff, decode_event
 from ledger.flows.loans import AGEING_BUCKETS, LoanStatus
 from ledger.money import format_amount
 from projections.base import Database
 from projections.loans import loan_statuses
-from projections.reports.base import Report, Section
+from projections.reports.base import Report, Section, check_day, check_runner
 from projections.runner import Runner
 from projections.statements import balances_as_of
 
@@ -100,18 +99,11 @@ class LoanRow:
     next_due: date | None
 
 
-def check_day(day: object) -> date:
-    """``day`` if it is a calendar day: a report is as of the end of a business day, so a
-    ``datetime`` (which is also a ``date``) is refused rather than silently truncated."""
-    if not isinstance(day, date) or isinstance(day, datetime):
-        raise InvalidCommand(f"day is a datetime.date (the business day), not {day!r}")
-    return day
-
-
 def loan_portfolio(runner: Runner, day: date) -> Report:
     """The loan portfolio as of the end of business day ``day`` in the ledger's time zone:
     sections ``summary``, ``ageing``, ``stages`` and ``loans`` (docs/reports/
     loan-portfolio.md). Raises InvalidCommand unless ``day`` is a ``datetime.date``."""
+    check_runner(runner)
     check_day(day)
     runner.catch_up()
     statuses = loan_statuses(runner.db, day)

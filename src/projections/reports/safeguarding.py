@@ -11,14 +11,14 @@ docs/reports/safeguarding.md defines every column.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date
 
 import attrs
 
 from ledger.errors import InvalidCommand
 from ledger.money import AMOUNT_MAX_MINOR, format_amount
 from ledger.times import from_us, to_us
-from projections.reports.base import Report, Section
+from projections.reports.base import Report, Section, check_day, check_runner
 from projections.runner import Runner
 from projections.statements import AccountRow, accounts, balances_as_of, day_end_us
 
@@ -77,21 +77,6 @@ def type_order(types: set[str]) -> list[str]:
     """The three chart types always, then any other type found by name, unclassified last."""
     others = sorted(t for t in types if t not in WALLET_TYPES and t != UNCLASSIFIED)
     return [*WALLET_TYPES, *others, *([UNCLASSIFIED] if UNCLASSIFIED in types else [])]
-
-
-def check_day(day: object, name: str = "day") -> date:
-    """A business day: a ``date`` (not a ``datetime``, whose time would be ignored)."""
-    if not isinstance(day, date) or isinstance(day, datetime):
-        raise InvalidCommand(f"{name} is a datetime.date (a business day), not {day!r}")
-    if not date.min < day < date.max - timedelta(days=1):
-        raise InvalidCommand(f"{name} {day} is too close to the ends of the calendar")
-    return day
-
-
-def check_runner(runner: object) -> Runner:
-    if not isinstance(runner, Runner):
-        raise InvalidCommand(f"a report reads a projections.runner.Runner, not {runner!r}")
-    return runner
 
 
 def safeguarding(
