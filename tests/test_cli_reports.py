@@ -175,3 +175,35 @@ def test_a_long_catch_up_shows_progress(
     assert code == 0
     assert "folding the log into the read models" in err
     assert "folding" not in out
+
+
+def test_known_at_gives_the_report_as_filed(logs: dict[str, Path]) -> None:
+    db = str(logs["wallet"])
+    code, out, _ = run(
+        "report",
+        "safeguarding",
+        "--db",
+        db,
+        "--date",
+        "2026-03-02",
+        "--known-at",
+        "34",
+        "--format",
+        "json",
+    )
+    filed = json.loads(out)
+    assert code == 0 and filed["log_seq"] == 34
+    assert filed["sections"]["check"][0]["trust_minor"] == 15_750_000
+    code, out, _ = run(
+        "report",
+        "safeguarding",
+        "--db",
+        db,
+        "--date",
+        "2026-03-02",
+        "--reads",
+        ":memory:",
+        "--format",
+        "json",
+    )
+    assert json.loads(out)["sections"]["check"][0]["trust_minor"] == 15_850_000

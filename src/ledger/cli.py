@@ -14,6 +14,7 @@ import click
 from ledger.audit import verify as verify_ledger
 from ledger.book import Ledger
 from ledger.errors import LedgerError
+from ledger.flows.chart import Chart
 from ledger.money import format_amount, parse_amount
 from ledger.store.base import RecordedEvent
 from projections.reports import REPORTS
@@ -216,6 +217,12 @@ def _catch_up(runner: Runner) -> None:
     help="Where business days start and end.",
 )
 @click.option(
+    "--known-at",
+    type=click.IntRange(0, 2**63 - 1),
+    default=None,
+    help="Only what the log held up to this seq (a report's log_seq): the report as filed.",
+)
+@click.option(
     "--reads",
     type=click.Path(dir_okay=False),
     default=None,
@@ -230,6 +237,7 @@ def report(
     fmt: str,
     equity: str | None,
     timezone: str,
+    known_at: int | None,
     reads: str | None,
 ) -> None:
     """Print report NAME as of --date, or for --from/--to; exit 1 if it has a finding."""
@@ -240,7 +248,8 @@ def report(
         if name != "safeguarding":
             raise click.UsageError("--equity is an option of the safeguarding report")
         try:
-            options["equity_minor"] = parse_amount(equity, "THB")
+            # the CLI opens ledgers with the default chart: its currency is the chart's
+            options["equity_minor"] = parse_amount(equity, Chart().currency)
         except LedgerError as exc:
             raise click.BadParameter(str(exc), param_hint="--equity") from exc
     if spec.period == "day":
@@ -255,7 +264,9 @@ def report(
         raise click.UsageError(f"report {name} covers a period: give --from and --to, or --date")
     with _ledger(db, timezone) as book:
         try:
-            with Runner(book, reads) as runner:
+            if known_at is not None and reads is None:
+                reads = ":memory:"  # the file's own read models are past it
+            with Runner(book, reads, until=known_at) as runner:
                 _catch_up(runner)
                 made = spec.load()(runner, *args, **options)
         except LedgerError as exc:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import abc
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import attrs
@@ -89,6 +90,21 @@ def one(db: Database, sql: str, parameters: Iterable[Any] = ()) -> tuple[Any, ..
     """The first row of a query, None if there is none."""
     row: tuple[Any, ...] | None = db.execute(sql, tuple(parameters)).fetchone()
     return row
+
+
+@contextmanager
+def snapshot(db: Database) -> Iterator[None]:
+    """Every read in the block sees one committed state of the read models, even while
+    another runner commits pages (a report's several queries must agree). Inside a
+    transaction already, the block joins it."""
+    if db.conn.in_transaction:
+        yield
+        return
+    db.execute("BEGIN")
+    try:
+        yield
+    finally:
+        db.execute("COMMIT")
 
 
 def matching(**filters: object) -> tuple[str, list[object]]:

@@ -6,11 +6,12 @@ Tables (projection ``loans``):
   and payload, so a loan can be folded as it stood on any day by
   :func:`ledger.flows.loans.fold_loan`, the one reader of a loan's state machine.
 * ``proj_loans`` — one row per loan: borrower, wallet, principal lent, the day it was
-  disbursed, and after its latest event its status and what is outstanding (principal,
-  interest, default interest), its allowance, what was written off and recovered.
+  disbursed, and the day and seq of its latest event.
 
-Days past due, the ageing bucket and the stage depend on the day they are asked for, so
-they are computed by :func:`loan_statuses` for a day, not stored.
+What is outstanding, the status, days past due, the ageing bucket and the stage are
+folded from the loan's events when asked (:func:`loan_rows`, :func:`loan_statuses`): one
+pass over each loan's events per read, where keeping them in the table would refold the
+whole stream at every daily accrual.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from datetime import date
 
 import attrs
 
+from ledger.errors import StoreCorrupt
 from ledger.events import (
     Event,
     LoanAccrued,
@@ -32,7 +34,7 @@ from ledger.events import (
 )
 from ledger.flows.loans import LoanStatus, fold_loan, loan_status
 from ledger.store.base import RecordedEvent
-from projections.base import Database, Projection, Table, matching
+from projections.base import Database, Projection, Table, matching, snapshot
 
 EVENTS = Table(
     "proj_loan_events",
@@ -55,18 +57,11 @@ LOANS = Table(
         "wallet": str,
         "principal_minor": int,
         "disbursed_on": str,
-        "status": str,
-        "principal_outstanding_minor": int,
-        "interest_outstanding_minor": int,
-        "default_interest_outstanding_minor": int,
-        "allowance_minor": int,
-        "written_off_minor": int,
-        "recovered_minor": int,
         "last_day": str,
         "last_seq": int,
     },
     pk=("loan",),
-    indexes=(("borrower",), ("status",)),
+    indexes=(("borrower",),),
 )
 
 
@@ -102,28 +97,24 @@ class Loans(Projection):
                 record.payload,
             ),
         )
-        loan = fold_loan(loan_id, _events(db, loan_id))
-        assert loan is not None, f"loan {loan_id} has events but folds to nothing"
-        d = loan.disbursed
-        db.execute(
-            "INSERT OR REPLACE INTO proj_loans VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                loan_id,
-                d.borrower,
-                d.wallet,
-                d.principal_minor,
-                d.on.isoformat(),
-                loan.status,
-                loan.principal_outstanding,
-                loan.interest_outstanding,
-                loan.default_outstanding,
-                loan.allowance_minor,
-                loan.written_off_minor,
-                loan.recovered_minor,
-                day.isoformat(),
-                record.seq,
-            ),
-        )
+        if isinstance(event, LoanDisbursed):
+            db.execute(
+                "INSERT INTO proj_loans VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    loan_id,
+                    event.borrower,
+                    event.wallet,
+                    event.principal_minor,
+                    event.on.isoformat(),
+                    day.isoformat(),
+                    record.seq,
+                ),
+            )
+        else:
+            db.execute(
+                "UPDATE proj_loans SET last_day = ?, last_seq = ? WHERE loan = ?",
+                (day.isoformat(), record.seq, loan_id),
+            )
 
 
 def _events(db: Database, loan: str) -> list[Event]:
@@ -139,12 +130,14 @@ def loan_statuses(db: Database, as_of: date) -> list[LoanStatus]:
     its events of days up to ``as_of``, so a later event changes nothing and a backdated
     one lands on its day."""
     statuses = []
-    for (loan_id,) in db.execute(
-        "SELECT loan FROM proj_loans WHERE disbursed_on <= ? ORDER BY loan", (as_of.isoformat(),)
-    ).fetchall():
-        found = fold_loan(loan_id, _events(db, loan_id), as_of)
-        if found is not None:
-            statuses.append(loan_status(found, as_of))
+    with snapshot(db):
+        for (loan_id,) in db.execute(
+            "SELECT loan FROM proj_loans WHERE disbursed_on <= ? ORDER BY loan",
+            (as_of.isoformat(),),
+        ).fetchall():
+            found = fold_loan(loan_id, _events(db, loan_id), as_of)
+            if found is not None:
+                statuses.append(loan_status(found, as_of))
     return statuses
 
 
@@ -170,31 +163,34 @@ class LoanRow:
 def loan_rows(
     db: Database, *, borrower: str | None = None, status: str | None = None
 ) -> list[LoanRow]:
-    """Every loan (or one borrower's, or those in one status) by loan id."""
-    where, params = matching(borrower=borrower, status=status)
-    rows = db.execute(
-        "SELECT loan, borrower, wallet, principal_minor, disbursed_on, status,"
-        " principal_outstanding_minor, interest_outstanding_minor,"
-        " default_interest_outstanding_minor, allowance_minor, written_off_minor,"
-        f" recovered_minor, last_day FROM proj_loans WHERE {where}"
-        " ORDER BY loan",
-        params,
-    ).fetchall()
+    """Every loan (or one borrower's, or those in one status) after its latest event, by
+    loan id."""
+    where, params = matching(borrower=borrower)
+    found = []
+    with snapshot(db):
+        for loan_id, last_day in db.execute(
+            f"SELECT loan, last_day FROM proj_loans WHERE {where} ORDER BY loan", params
+        ).fetchall():
+            loan = fold_loan(loan_id, _events(db, loan_id))
+            if loan is None:
+                raise StoreCorrupt(f"loan {loan_id} is listed but has no events")
+            if status is None or loan.status == status:
+                found.append((loan, date.fromisoformat(last_day)))
     return [
         LoanRow(
-            loan=r[0],
-            borrower=r[1],
-            wallet=r[2],
-            principal_minor=r[3],
-            disbursed_on=date.fromisoformat(r[4]),
-            status=r[5],
-            principal_outstanding_minor=r[6],
-            interest_outstanding_minor=r[7],
-            default_interest_outstanding_minor=r[8],
-            allowance_minor=r[9],
-            written_off_minor=r[10],
-            recovered_minor=r[11],
-            last_day=date.fromisoformat(r[12]),
+            loan=loan.loan,
+            borrower=loan.borrower,
+            wallet=loan.disbursed.wallet,
+            principal_minor=loan.disbursed.principal_minor,
+            disbursed_on=loan.disbursed.on,
+            status=loan.status,
+            principal_outstanding_minor=loan.principal_outstanding,
+            interest_outstanding_minor=loan.interest_outstanding,
+            default_interest_outstanding_minor=loan.default_outstanding,
+            allowance_minor=loan.allowance_minor,
+            written_off_minor=loan.written_off_minor,
+            recovered_minor=loan.recovered_minor,
+            last_day=last_day,
         )
-        for r in rows
+        for loan, last_day in found
     ]

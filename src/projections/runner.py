@@ -7,10 +7,16 @@ checkpoint — the last ``seq`` it has folded, and its version — sits in
 leaves a projection exactly at some checkpoint, never between.
 
 Several runners (threads or processes) may catch the same database up at once: each page
-is applied under ``BEGIN IMMEDIATE`` after the checkpoints are read again inside it, so
-an event is folded exactly once whoever gets there first. Events are read from the
-ledger outside that lock, in pages, and only committed events are ever read, so a
-projection never runs ahead of the log.
+is applied under ``BEGIN IMMEDIATE`` after the checkpoints are read again inside it, and
+a page that no longer starts right after a projection's checkpoint (another runner got
+there first, or reset that projection) is dropped and read again, so an event is folded
+exactly once, never skipped. Events are read from the ledger outside that lock, in pages,
+and only committed events are ever read, so a projection never runs ahead of the log.
+
+Each checkpoint also holds the hash of the event at its seq, and every catch-up first
+checks the ledger still has that event there: read models built from another ledger, or
+from a log since cut short (a restored backup), are refused (:class:`ReadModelsStale`),
+never served.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from datetime import tzinfo
 from types import TracebackType
 
@@ -29,7 +36,7 @@ from ledger.errors import InvalidCommand, StoreCorrupt, StoreError
 from ledger.flows.chart import Chart
 from ledger.store.base import RecordedEvent
 from ledger.store.sqlite import SqliteStore
-from projections.base import Database, Projection, canonical_dump, digest
+from projections.base import Database, Projection, canonical_dump, digest, snapshot
 
 PAGE_EVENTS = 1_000
 """Events folded per transaction."""
@@ -42,9 +49,15 @@ _CHECKPOINTS = """
 CREATE TABLE IF NOT EXISTS proj_checkpoints (
     name    TEXT    PRIMARY KEY,
     version INTEGER NOT NULL,
-    seq     INTEGER NOT NULL
+    seq     INTEGER NOT NULL,
+    hash    TEXT    NOT NULL
 )
 """
+
+
+class ReadModelsStale(StoreError):
+    """The read models were folded from a log this ledger does not have (another ledger,
+    or this one before it was cut short): rebuild them (``Runner.rebuild()``)."""
 
 
 @attrs.frozen
@@ -52,6 +65,8 @@ class Checkpoint:
     name: str
     version: int
     seq: int
+    hash: str
+    """Hex hash of the event at ``seq`` ("" at seq 0)."""
 
 
 def default_projections() -> tuple[Projection, ...]:
@@ -92,12 +107,19 @@ class Runner:
         *,
         projections: Sequence[Projection] | None = None,
         page_events: int = PAGE_EVENTS,
+        until: int | None = None,
     ) -> None:
         if not isinstance(book, Ledger):
             raise InvalidCommand(f"Runner reads a ledger.Ledger, not {book!r}")
         if type(page_events) is not int or not 1 <= page_events <= 100_000:
             raise InvalidCommand(f"page_events is an int in 1..100000, not {page_events!r}")
+        if until is not None and (type(until) is not int or until < 0):
+            raise InvalidCommand(f"until is a seq (int >= 0) or None, not {until!r}")
         self.book = book
+        self.until = until
+        """Never fold past this seq: the read models (and every report on them) as the
+        log stood then, e.g. a report reproduced exactly as it was filed."""
+        self._owns_db = not isinstance(db, sqlite_utils.Database)
         if db is None:
             store = book.store
             path = store.path if isinstance(store, SqliteStore) else ":memory:"
@@ -114,6 +136,12 @@ class Runner:
             raise InvalidCommand(f"two projections share a name: {names}")
         self._page = page_events
         self._prepare()
+        if until is not None and any(c.seq > until for c in self.checkpoints().values()):
+            self.close()
+            raise InvalidCommand(
+                f"these read models are folded past seq {until}: pin a runner to a past seq "
+                "on a fresh database (db=':memory:' or a new file)"
+            )
 
     # --- context manager ----------------------------------------------------------------
 
@@ -129,7 +157,9 @@ class Runner:
         self.close()
 
     def close(self) -> None:
-        self.db.conn.close()
+        """Close the read models' connection, if this runner opened it."""
+        if self._owns_db:
+            self.db.conn.close()
 
     @property
     def chart(self) -> Chart:
@@ -158,13 +188,14 @@ class Runner:
         projection.drop(self.db)
         projection.create(self.db)
         self.db.execute(
-            "INSERT OR REPLACE INTO proj_checkpoints (name, version, seq) VALUES (?, ?, 0)",
+            "INSERT OR REPLACE INTO proj_checkpoints (name, version, seq, hash)"
+            " VALUES (?, ?, 0, '')",
             (projection.name, projection.version),
         )
 
     def _read_checkpoints(self) -> dict[str, Checkpoint]:
-        rows = self.db.execute("SELECT name, version, seq FROM proj_checkpoints").fetchall()
-        return {name: Checkpoint(name, version, seq) for name, version, seq in rows}
+        rows = self.db.execute("SELECT name, version, seq, hash FROM proj_checkpoints").fetchall()
+        return {row[0]: Checkpoint(*row) for row in rows}
 
     def checkpoints(self) -> dict[str, Checkpoint]:
         """Each projection's checkpoint: its version and the last seq it has folded."""
@@ -178,47 +209,83 @@ class Runner:
 
     def catch_up(self, *, until: int | None = None, progress: Progress | None = None) -> int:
         """Fold every committed event past each projection's checkpoint (up to seq
-        ``until`` if given); return how many events were read. Safe to run from several
-        processes at once."""
+        ``until`` if given, and never past the runner's own ``until``); return how many
+        events were folded into at least one projection's checkpoint range. Safe to run
+        from several processes at once. :class:`ReadModelsStale` if a checkpoint names an
+        event this ledger does not have."""
         if until is not None and (type(until) is not int or until < 0):
             raise InvalidCommand(f"until is a seq (int >= 0) or None, not {until!r}")
         head = self.book.head()[0]
-        target = head if until is None else min(until, head)
-        start = min((c.seq for c in self.checkpoints().values()), default=target)
-        total = max(0, target - start)
+        target = min(x for x in (head, until, self.until) if x is not None)
+        self._check_anchors(self.checkpoints().values(), head)
+        after = min((c.seq for c in self.checkpoints().values()), default=target)
+        total = max(0, target - after)
         done = 0
-        after = start
         while after < target:
-            page = [r for r in self.book.events(after=after, limit=min(self._page, target - after))]
-            if not page:
-                raise StoreCorrupt(f"the log ends before seq {target}; its head said {head}")
+            page = list(self.book.events(after=after, limit=min(self._page, target - after)))
+            if not page or page[0].seq != after + 1:
+                raise StoreCorrupt(f"the log has no seq {after + 1}; its head said {head}")
             with self._write():
                 current = self._read_checkpoints()
-                for p in self.projections:
-                    self._fold(p, current[p.name].seq, page)
+                mine = [current[p.name] for p in self.projections]
+                for p, c in zip(self.projections, mine, strict=True):
+                    if c.version != p.version:
+                        raise StoreError(
+                            f"projection {p.name} in this database is version {c.version}, "
+                            f"this code folds version {p.version}: run the newer code, or "
+                            "open the database again to rebuild it"
+                        )
+                if min(c.seq for c in mine) != after:
+                    # Another runner moved or reset a checkpoint since the page was read:
+                    # fold nothing of it, and read again from where they stand now.
+                    after = min(c.seq for c in mine)
+                    self._check_anchors(mine, head)
+                    total = max(total, done + target - after)
+                    continue
+                for p, c in zip(self.projections, mine, strict=True):
+                    self._fold(p, c.seq, page)
             after = page[-1].seq
             done += len(page)
             if progress is not None:
                 progress(done, total)
         return done
 
+    def _check_anchors(self, checkpoints: Iterable[Checkpoint], head: int) -> None:
+        """Every checkpoint's seq must hold, in this ledger, the event it was folded from."""
+        for seq, folded_hash in sorted({(c.seq, c.hash) for c in checkpoints if c.seq}):
+            found = next(iter(self.book.events(after=seq - 1, limit=1)), None)
+            if found is None or found.seq != seq:
+                problem = f"this ledger has no seq {seq} (its head is {head})"
+            elif found.hash != folded_hash:
+                problem = f"this ledger holds another event at seq {seq}"
+            else:
+                continue
+            raise ReadModelsStale(
+                f"the read models were folded up to seq {seq}, but {problem}: they belong "
+                "to another ledger, or to this one before it was cut short; rebuild them "
+                "with Runner.rebuild()"
+            )
+
     def _fold(self, projection: Projection, checkpoint: int, page: list[RecordedEvent]) -> None:
-        last = page[-1].seq
-        if checkpoint >= last:
+        last = page[-1]
+        if checkpoint >= last.seq:
             return
         handles = projection.handles
         for record in page:
             if record.seq > checkpoint and type(record.event) in handles:
                 projection.apply(self.db, record)
         self.db.execute(
-            "UPDATE proj_checkpoints SET seq = ? WHERE name = ?", (last, projection.name)
+            "UPDATE proj_checkpoints SET seq = ?, hash = ? WHERE name = ?",
+            (last.seq, last.hash, projection.name),
         )
 
     def rebuild(
         self, names: Iterable[str] | None = None, *, progress: Progress | None = None
     ) -> int:
         """Drop the named projections (all if None) and fold them again from seq 1."""
-        wanted = set(p.name for p in self.projections) if names is None else set(names)
+        if isinstance(names, str):
+            raise InvalidCommand(f"names is a list of projection names, not the string {names!r}")
+        wanted = {p.name for p in self.projections} if names is None else set(names)
         unknown = wanted - {p.name for p in self.projections}
         if unknown:
             raise InvalidCommand(f"no projection named {sorted(unknown)}")
@@ -234,15 +301,41 @@ class Runner:
         """A new runner over the same ledger, its projections folded from seq 1 into
         ``db`` (a fresh file or memory) up to this runner's checkpoint: what an audit
         compares against this one."""
+        own = self._path()
+        same = (
+            isinstance(db, (str, os.PathLike))
+            and bool(own)
+            and os.path.exists(db)
+            and os.path.samefile(db, own)
+        )
+        if same:
+            raise InvalidCommand("rebuild_into needs another database than this runner's")
         other = Runner(
             self.book,
             db,
             projections=[type(p)() for p in self.projections],
             page_events=self._page,
         )
-        until = min(c.seq for c in self.checkpoints().values())
-        other.catch_up(until=until, progress=progress)
+        with other._write():
+            for p in other.projections:
+                other._reset(p)  # whatever the target held, it is folded from seq 1
+        other.catch_up(until=self.seq, progress=progress)
         return other
+
+    def _path(self) -> str:
+        """The file of this runner's database ("" in memory)."""
+        rows = self.db.execute("PRAGMA database_list").fetchall()
+        return str(next((r[2] for r in rows if r[1] == "main"), ""))
+
+    def reading(self) -> AbstractContextManager[None]:
+        """One consistent read of the read models for the block (what a report runs in,
+        after catching up): pages other runners commit meanwhile are not seen."""
+        return snapshot(self.db)
+
+    @property
+    def seq(self) -> int:
+        """The log position every projection has folded up to (the lowest checkpoint)."""
+        return min(c.seq for c in self.checkpoints().values())
 
     # --- comparing ----------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ from ledger.events import (
 )
 from ledger.store.base import RecordedEvent
 from ledger.times import from_us, to_us
-from projections.base import Database, Projection, Table, money_events, one
+from projections.base import Database, Projection, Table, money_events, one, snapshot
 
 _metadata = msgspec.json.Encoder(order="sorted")
 
@@ -269,29 +269,32 @@ def balances_as_of(
     a posting effective by then (a backdated entry to an account opened later)."""
     where, params = as_of_clause(as_of, zone)
     opened = where.replace("effective_at", "opened_at").replace("seq", "opened_seq")
-    sums: dict[str, list[int]] = {}
-    for account, side, phase, total in db.execute(
-        f"SELECT account, side, phase, SUM(amount_minor) FROM proj_postings WHERE {where}"
-        " GROUP BY account, side, phase",
-        params,
-    ):
-        sums_ = sums.setdefault(account, [0, 0, 0, 0])
-        if phase == "posted":
-            sums_[0 if side == "debit" else 1] += total
-        elif phase == "pending":
-            sums_[2 if side == "debit" else 3] += total
-        else:
-            sums_[2 if side == "debit" else 3] -= total
-    out = {}
-    for account, currency, normal_side, is_open in db.execute(
-        f"SELECT account, currency, normal_side, {opened} FROM proj_accounts ORDER BY account",
-        params,
-    ):
-        if (accounts_ is not None and account not in accounts_) or not (is_open or account in sums):
-            continue
-        out[account] = Balance.from_counters(
-            account, currency, normal_side, Counters(*sums.get(account, (0, 0, 0, 0)))
-        )
+    with snapshot(db):
+        sums: dict[str, list[int]] = {}
+        for account, side, phase, total in db.execute(
+            f"SELECT account, side, phase, SUM(amount_minor) FROM proj_postings WHERE {where}"
+            " GROUP BY account, side, phase",
+            params,
+        ):
+            sums_ = sums.setdefault(account, [0, 0, 0, 0])
+            if phase == "posted":
+                sums_[0 if side == "debit" else 1] += total
+            elif phase == "pending":
+                sums_[2 if side == "debit" else 3] += total
+            else:
+                sums_[2 if side == "debit" else 3] -= total
+        out = {}
+        for account, currency, normal_side, is_open in db.execute(
+            f"SELECT account, currency, normal_side, {opened} FROM proj_accounts ORDER BY account",
+            params,
+        ):
+            if (accounts_ is not None and account not in accounts_) or not (
+                is_open or account in sums
+            ):
+                continue
+            out[account] = Balance.from_counters(
+                account, currency, normal_side, Counters(*sums.get(account, (0, 0, 0, 0)))
+            )
     return out
 
 
@@ -319,8 +322,9 @@ class TrialBalance:
 def trial_balance(db: Database, as_of: AsOf | None, zone: tzinfo) -> TrialBalance:
     """Every account's posted net balance as of ``as_of`` in a debit or a credit column,
     with the totals per currency."""
-    found = balances_as_of(db, as_of, zone)
-    types = dict(db.execute("SELECT account, type FROM proj_accounts").fetchall())
+    with snapshot(db):
+        found = balances_as_of(db, as_of, zone)
+        types = dict(db.execute("SELECT account, type FROM proj_accounts").fetchall())
     rows = []
     totals: dict[str, tuple[int, int]] = {}
     for account, b in found.items():
@@ -385,7 +389,8 @@ def statement(
         raise InvalidCommand(f"order is 'recorded' or 'effective', not {order!r}")
     if type(limit) is not int or not 1 <= limit <= STATEMENT_PAGE_MAX:
         raise InvalidCommand(f"limit is an int in 1..{STATEMENT_PAGE_MAX}, not {limit!r}")
-    found = one(db, "SELECT currency FROM proj_accounts WHERE account = ?", (account,))
+    with snapshot(db):
+        found = one(db, "SELECT currency FROM proj_accounts WHERE account = ?", (account,))
     if found is None:
         raise UnknownAccount(f"no account {account!r} in the read models")
     cursor: tuple[int, int, int] = (-(2**63), 0, -1) if after is None else after
@@ -394,19 +399,31 @@ def statement(
     key = "effective_at, seq, leg" if order == "effective" else "seq, leg"
     bound: tuple[int, ...] = cursor if order == "effective" else cursor[1:]
     marks = ", ".join("?" * len(bound))
-    opening_row = one(
-        db,
-        f"SELECT COALESCE(SUM(signed_minor), 0) FROM proj_postings"
-        f" WHERE account = ? AND ({key}) <= ({marks})",
-        (account, *bound),
-    )
-    opening = int(opening_row[0]) if opening_row else 0
-    rows: list[Any] = db.execute(
-        f"SELECT seq, leg, effective_at, recorded_at, type, command_id, counterparties, side,"
-        f" phase, amount_minor, signed_minor FROM proj_postings"
-        f" WHERE account = ? AND ({key}) > ({marks}) ORDER BY {key} LIMIT ?",
-        (account, *bound, limit + 1),
-    ).fetchall()
+    with snapshot(db):
+        # In log order the stored running balance of the previous page's last line opens
+        # this page (one row read); by value date it is the sum of everything before it.
+        stored = (
+            one(
+                db,
+                "SELECT balance_minor FROM proj_postings WHERE account = ? AND seq = ? AND leg = ?",
+                (account, *bound),
+            )
+            if order == "recorded" and after is not None
+            else None
+        )
+        opening_row = stored or one(
+            db,
+            f"SELECT COALESCE(SUM(signed_minor), 0) FROM proj_postings"
+            f" WHERE account = ? AND ({key}) <= ({marks})",
+            (account, *bound),
+        )
+        opening = int(opening_row[0]) if opening_row else 0
+        rows: list[Any] = db.execute(
+            f"SELECT seq, leg, effective_at, recorded_at, type, command_id, counterparties, side,"
+            f" phase, amount_minor, signed_minor FROM proj_postings"
+            f" WHERE account = ? AND ({key}) > ({marks}) ORDER BY {key} LIMIT ?",
+            (account, *bound, limit + 1),
+        ).fetchall()
     more = len(rows) > limit
     rows = rows[:limit]
     lines = []

@@ -13,12 +13,12 @@ from typing import ClassVar
 import pytest
 
 from ledger import Credit, Debit, Ledger, OpenAccount, PostEntry
-from ledger.errors import InvalidCommand
+from ledger.errors import InvalidCommand, StoreError
 from ledger.events import EventBase
 from ledger.store.base import RecordedEvent
 from projections.base import Database, Projection, Table, money_events
 from projections.holds import Holds
-from projections.runner import Runner, default_projections
+from projections.runner import ReadModelsStale, Runner, default_projections
 from projections.statements import Statements
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
@@ -255,3 +255,97 @@ def test_bad_catch_up_arguments_and_a_non_ledger_are_refused(book: Ledger) -> No
             with pytest.raises(InvalidCommand):
                 runner.catch_up(until=until)  # type: ignore[arg-type]
         assert {c.seq for c in runner.checkpoints().values()} == {0}
+
+
+def test_a_reset_by_another_runner_while_a_page_is_in_flight_skips_nothing(
+    book: Ledger, path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads = tmp_path / "reads.db"
+    with Runner(book, reads, page_events=100) as first:
+        first.catch_up(until=50)
+        with Ledger.open(path, create=False) as other_book, Runner(other_book, reads) as other:
+            read_page = book.events
+            fired = []
+
+            def events_then_reset(*args: object, **kwargs: object) -> Iterator[RecordedEvent]:
+                page = list(read_page(*args, **kwargs))  # type: ignore[arg-type]
+                if not fired:  # between reading the page and folding it, another runner
+                    fired.append(True)  # drops and recreates the statements projection
+                    with other._write():
+                        other._reset(next(p for p in other.projections if p.name == "statements"))
+                return iter(page)
+
+            monkeypatch.setattr(book, "events", events_then_reset)
+            first.catch_up()
+        assert fired
+        assert {c.seq for c in first.checkpoints().values()} == {book.head()[0]}
+        assert _rows(first.db, "proj_postings") == 2 * 1_200, "every posting, once"
+        assert first.dump() == first.rebuild_into(":memory:").dump()
+
+
+def test_read_models_of_another_ledger_are_refused(book: Ledger, tmp_path: Path) -> None:
+    reads = tmp_path / "reads.db"
+    with Runner(book, reads) as runner:
+        runner.catch_up()
+    with Ledger.open(tmp_path / "other.db", clock=Clock()) as other:
+        _fill(other, 10)  # a shorter log, with other events
+        with Runner(other, reads) as runner, pytest.raises(ReadModelsStale, match="no seq"):
+            runner.catch_up()
+        with Runner(other, reads) as runner:
+            runner.rebuild()
+            assert runner.checkpoints()["statements"].seq == other.head()[0]
+    later = Clock()
+    later.now += timedelta(hours=1)
+    with Ledger.open(tmp_path / "third.db", clock=later) as third:
+        _fill(third, 1_300)  # as long, but other events at that seq (recorded an hour on)
+        with Runner(third, reads) as runner, pytest.raises(ReadModelsStale, match="another"):
+            runner.catch_up()
+
+
+def test_rebuild_into_resets_its_target_and_refuses_its_own_file(
+    book: Ledger, path: Path, tmp_path: Path
+) -> None:
+    with Runner(book) as live:
+        live.catch_up()
+        with pytest.raises(InvalidCommand, match="another database"):
+            live.rebuild_into(path)
+        target = tmp_path / "target.db"
+        with Runner(book, target) as stale:
+            stale.catch_up()
+            stale.db.execute("UPDATE proj_postings SET amount_minor = 1 WHERE seq = 30")
+        rebuilt = live.rebuild_into(target)
+        assert rebuilt.dump() == live.dump(), "the tampered target was folded afresh"
+        rebuilt.close()
+
+
+def test_a_runner_refuses_to_fold_a_version_it_does_not_know(book: Ledger) -> None:
+    with Runner(book) as old:
+        old.catch_up(until=100)
+        others = [p for p in default_projections() if p.name != "holds"]
+        with Runner(book, projections=[*others, HoldsV2()]):
+            pass  # a newer deployment opened the file and rebuilt holds as version 2
+        with pytest.raises(StoreError, match="holds in this database is version 2"):
+            old.catch_up()
+
+
+def test_reads_in_one_block_see_one_state_while_another_runner_folds(
+    book: Ledger, tmp_path: Path, path: Path
+) -> None:
+    reads = tmp_path / "reads.db"
+    with Runner(book, reads) as reader:
+        reader.catch_up(until=200)
+        with Ledger.open(path, create=False) as other_book, Runner(other_book, reads) as writer:
+            with reader.reading():
+                before = _rows(reader.db, "proj_postings")
+                writer.catch_up()
+                assert _rows(reader.db, "proj_postings") == before
+            assert _rows(reader.db, "proj_postings") == 2 * 1_200
+
+
+def test_a_pinned_runner_stops_at_its_seq(book: Ledger) -> None:
+    with Runner(book, ":memory:", until=120) as pinned:
+        assert pinned.catch_up() == 120
+        assert pinned.seq == 120
+        assert pinned.catch_up(until=500) == 0
+    with pytest.raises(InvalidCommand):
+        Runner(book, ":memory:", until=-1)

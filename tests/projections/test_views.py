@@ -79,7 +79,7 @@ from ledger.testing.strategies import balanced_entries, open_accounts
 from ledger.times import from_us, to_us
 from projections.cod import order_rows
 from projections.holds import HoldView, holds
-from projections.loans import loan_statuses
+from projections.loans import LoanRow, loan_rows, loan_statuses
 from projections.runner import Runner
 from projections.statements import (
     AsOf,
@@ -834,14 +834,6 @@ def at(day: date) -> datetime:
     return datetime.combine(day, time(12), BKK)
 
 
-LOAN_ROW = (
-    "loan, borrower, wallet, principal_minor, disbursed_on, status,"
-    " principal_outstanding_minor, interest_outstanding_minor,"
-    " default_interest_outstanding_minor, allowance_minor, written_off_minor,"
-    " recovered_minor, last_seq"
-)
-
-
 def test_loans_view_matches_the_ledgers_loans_on_every_day(
     book: Ledger, clock: Clock, tmp_path: Path
 ) -> None:
@@ -933,28 +925,34 @@ def test_loans_view_matches_the_ledgers_loans_on_every_day(
     }
 
     streams = book.store.read_streams("loan:")
-    rows = runner.db.execute(f"SELECT {LOAN_ROW} FROM proj_loans ORDER BY loan").fetchall()
-    assert [r[0] for r in rows] == ["L1", "L2", "L3"]
+    rows = loan_rows(runner.db)
+    assert [r.loan for r in rows] == ["L1", "L2", "L3"]
+    assert [r.loan for r in loan_rows(runner.db, status="written_off")] == ["L3"]
+    assert [r.loan for r in loan_rows(runner.db, borrower=rows[0].borrower)] == ["L1"]
     for row in rows:
-        loan = book.loan(row[0])
+        loan = book.loan(row.loan)
         d = loan.disbursed
-        assert row == (
-            loan.loan,
-            d.borrower,
-            d.wallet,
-            d.principal_minor,
-            d.on.isoformat(),
-            loan.status,
-            loan.principal_outstanding,
-            loan.interest_outstanding,
-            loan.default_outstanding,
-            loan.allowance_minor,
-            loan.written_off_minor,
-            loan.recovered_minor,
-            streams[f"loan:{row[0]}"][-1].seq,
+        assert row == LoanRow(
+            loan=loan.loan,
+            borrower=d.borrower,
+            wallet=d.wallet,
+            principal_minor=d.principal_minor,
+            disbursed_on=d.on,
+            status=loan.status,
+            principal_outstanding_minor=loan.principal_outstanding,
+            interest_outstanding_minor=loan.interest_outstanding,
+            default_interest_outstanding_minor=loan.default_outstanding,
+            allowance_minor=loan.allowance_minor,
+            written_off_minor=loan.written_off_minor,
+            recovered_minor=loan.recovered_minor,
+            last_day=streams[f"loan:{row.loan}"][-1].event.on,  # type: ignore[union-attr]
         )
-    assert rows[0][6] == 1_000_000 - 157_206  # L1 repaid installment 1's principal
-    assert (rows[2][5], rows[2][11]) == ("written_off", 10_000)
+        (last_seq,) = runner.db.execute(
+            "SELECT last_seq FROM proj_loans WHERE loan = ?", (row.loan,)
+        ).fetchone()
+        assert last_seq == streams[f"loan:{row.loan}"][-1].seq
+    assert rows[0].principal_outstanding_minor == 1_000_000 - 157_206  # L1 repaid inst. 1
+    assert (rows[2].status, rows[2].recovered_minor) == ("written_off", 10_000)
     assert [s.restructured for s in book.loans(date(2026, 4, 30))] == [False, True, False]
     _check_as_of(book)
 

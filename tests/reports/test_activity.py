@@ -140,7 +140,7 @@ def test_a_period_before_anything_lists_every_category_at_zero(runner: Runner) -
 
 def _json(golden: Path, start: date, end: date) -> str:
     with Ledger.open(golden, create=False) as book, Runner(book) as r:
-        return activity(r, start, end).to_json()
+        return activity(r, start, end).content()
 
 
 def test_a_past_period_is_unchanged_by_later_events(golden: Path) -> None:
@@ -162,9 +162,9 @@ def test_a_past_period_is_unchanged_by_later_events(golden: Path) -> None:
 
 
 def test_rebuilt_read_models_give_the_same_report(runner: Runner, tmp_path: Path) -> None:
-    here = activity(runner, DAY_1, DAY_3).to_json()
+    here = activity(runner, DAY_1, DAY_3).content()
     with runner.rebuild_into(tmp_path / "other.db") as other:
-        assert activity(other, DAY_1, DAY_3).to_json() == here
+        assert activity(other, DAY_1, DAY_3).content() == here
 
 
 def test_csv_and_json_round_trip(runner: Runner) -> None:

@@ -203,7 +203,7 @@ def test_rules_are_configuration(counter: tuple[Ledger, Runner, ManualClock]) ->
 
 def _json(golden: Path, start: date, end: date) -> str:
     with Ledger.open(golden, create=False) as book, Runner(book) as r:
-        return aml(r, start, end).to_json()
+        return aml(r, start, end).content()
 
 
 def test_a_past_period_is_unchanged_by_later_events(golden: Path) -> None:
@@ -229,9 +229,9 @@ def test_a_past_period_is_unchanged_by_later_events(golden: Path) -> None:
 
 
 def test_rebuilt_read_models_give_the_same_report(runner: Runner, tmp_path: Path) -> None:
-    here = aml(runner, DAY_1, DAY_3).to_json()
+    here = aml(runner, DAY_1, DAY_3).content()
     with runner.rebuild_into(tmp_path / "other.db") as other:
-        assert aml(other, DAY_1, DAY_3).to_json() == here
+        assert aml(other, DAY_1, DAY_3).content() == here
 
 
 def test_csv_and_json_round_trip(runner: Runner) -> None:

@@ -184,7 +184,7 @@ def test_a_day_before_any_account(golden: Path) -> None:
 
 
 def test_a_past_day_is_unchanged_by_later_events(ledger_file: Path) -> None:
-    day_a, day_b = report(ledger_file, DAY_A).to_json(), report(ledger_file, DAY_B).to_json()
+    day_a, day_b = report(ledger_file, DAY_A).content(), report(ledger_file, DAY_B).content()
     next_day = END + timedelta(hours=13)  # 13 May, 10:00
     submit(
         ledger_file,
@@ -196,8 +196,8 @@ def test_a_past_day_is_unchanged_by_later_events(ledger_file: Path) -> None:
                      courier_fee_minor=1_000),
         CodReturned(id="return-O12", order="O12"),  # the buyer refuses it, K2 has the cash
     )  # fmt: skip
-    assert report(ledger_file, DAY_A).to_json() == day_a
-    assert report(ledger_file, DAY_B).to_json() == day_b
+    assert report(ledger_file, DAY_A).content() == day_a
+    assert report(ledger_file, DAY_B).content() == day_b
     made = report(ledger_file, next_day.date())
     assert made.ok, made.findings
     assert made.rows("open_orders") == (
@@ -212,7 +212,7 @@ def test_a_past_day_is_unchanged_by_later_events(ledger_file: Path) -> None:
 
 
 def test_a_backdated_entry_changes_the_day_it_belongs_to(ledger_file: Path) -> None:
-    before = report(ledger_file, date(2026, 5, 11)).to_json()
+    before = report(ledger_file, date(2026, 5, 11)).content()
     # Recorded after day B's end, effective at 09:00 on day B: a 50.00 keying error into
     # K1's COD receivable, and a 100.00 charge to M2 (which it now owes).
     effective = datetime(2026, 5, 12, 9, 0, tzinfo=BANGKOK)
@@ -226,7 +226,7 @@ def test_a_backdated_entry_changes_the_day_it_belongs_to(ledger_file: Path) -> N
                   postings=[Debit("merchant:M2:receivable", 10_000),
                             Credit("income:rto_fees", 10_000)]),
     )  # fmt: skip
-    assert report(ledger_file, date(2026, 5, 11)).to_json() == before
+    assert report(ledger_file, date(2026, 5, 11)).content() == before
     made = report(ledger_file, DAY_B)
     assert made.rows("couriers")[0] == CourierRow(
         "K1", 1, 90_000, 1, 90_000, 0, 0, 0, 95_000, 0, 5_000
@@ -260,9 +260,9 @@ def test_csv_and_json_round_trip(golden: Path) -> None:
 
 def test_rebuilt_read_models_give_the_same_report(ledger_file: Path, tmp_path: Path) -> None:
     with Ledger.open(ledger_file, create=False) as book, Runner(book) as runner:
-        here = [cod_outstanding(runner, d).to_json() for d in (DAY_A, DAY_B)]
+        here = [cod_outstanding(runner, d).content() for d in (DAY_A, DAY_B)]
         with runner.rebuild_into(tmp_path / "other.db") as other:
-            assert [cod_outstanding(other, d).to_json() for d in (DAY_A, DAY_B)] == here
+            assert [cod_outstanding(other, d).content() for d in (DAY_A, DAY_B)] == here
 
 
 @pytest.mark.parametrize("day", [datetime(2026, 3, 10, tzinfo=UTC), "2026-03-10", None, 20260310])

@@ -230,7 +230,7 @@ def test_a_day_before_any_loan(golden: Path) -> None:
 
 
 def test_a_past_day_is_unchanged_by_later_events(ledger_file: Path) -> None:
-    day_a, day_b = report(ledger_file, DAY_A).to_json(), report(ledger_file, DAY_B).to_json()
+    day_a, day_b = report(ledger_file, DAY_A).content(), report(ledger_file, DAY_B).content()
     # The next day: fon pays L6 (7,300 + 7,300 interest + 3 days x 300 default = 738,200);
     # a provisioning for 10 March run now, and one for today.
     next_day = END + timedelta(hours=14)  # 13 May, 11:00
@@ -242,8 +242,8 @@ def test_a_past_day_is_unchanged_by_later_events(ledger_file: Path) -> None:
         ProvisionLoans(id="provision-again-0310", as_of=DAY_A),
         AccrueInterest(id="accrue-0513", as_of=next_day.date()),
     )
-    assert report(ledger_file, DAY_A).to_json() == day_a
-    assert report(ledger_file, DAY_B).to_json() == day_b
+    assert report(ledger_file, DAY_A).content() == day_a
+    assert report(ledger_file, DAY_B).content() == day_b
     [summary] = report(ledger_file, next_day.date()).rows("summary")
     assert summary.loans == 2  # L6 paid off
     # The provisioning for 10 March is booked on 13 May, the day it ran: L3's allowance
@@ -253,7 +253,7 @@ def test_a_past_day_is_unchanged_by_later_events(ledger_file: Path) -> None:
 
 def test_a_backdated_entry_changes_the_day_it_belongs_to(ledger_file: Path) -> None:
     before_day_b = report(ledger_file, DAY_B)
-    before = report(ledger_file, date(2026, 5, 11)).to_json()
+    before = report(ledger_file, date(2026, 5, 11)).content()
     # Recorded after day B's end, effective at 09:00 on day B: a manual top-up of the
     # allowance, which no loan holds.
     submit(
@@ -267,7 +267,7 @@ def test_a_backdated_entry_changes_the_day_it_belongs_to(ledger_file: Path) -> N
             effective_at=datetime(2026, 5, 12, 9, 0, tzinfo=BANGKOK),
         ),
     )  # fmt: skip
-    assert report(ledger_file, date(2026, 5, 11)).to_json() == before
+    assert report(ledger_file, date(2026, 5, 11)).content() == before
     made = report(ledger_file, DAY_B)
     [summary] = made.rows("summary")
     assert summary.allowance_minor == 1_547_879  # 1,546,879 + 1,000
@@ -319,7 +319,7 @@ def _typed(row_type: type, record: dict[str, str]) -> Any:
 
 def round_trips(made: Report) -> None:
     """Every section survives CSV and JSON exactly, amounts as integers."""
-    document = json.loads(made.to_json())
+    document = json.loads(made.content())
     assert document["report"] == made.name and document["ok"] == made.ok
     for s in made.sections:
         assert isinstance(s, Section)
@@ -344,10 +344,10 @@ def test_csv_and_json_round_trip(golden: Path) -> None:
 
 def test_rebuilt_read_models_give_the_same_report(ledger_file: Path, tmp_path: Path) -> None:
     with Ledger.open(ledger_file, create=False) as book, Runner(book) as runner:
-        here = [loan_portfolio(runner, d).to_json() for d in (DAY_A, DAY_B)]
+        here = [loan_portfolio(runner, d).content() for d in (DAY_A, DAY_B)]
         with runner.rebuild_into(tmp_path / "other.db") as other:
             assert other.digest() == runner.digest()
-            assert [loan_portfolio(other, d).to_json() for d in (DAY_A, DAY_B)] == here
+            assert [loan_portfolio(other, d).content() for d in (DAY_A, DAY_B)] == here
 
 
 @pytest.mark.parametrize(
@@ -372,5 +372,5 @@ def test_the_golden_script_runs(tmp_path: Path) -> None:
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    assert report(out, DAY_B).to_json() == report(out, DAY_B).to_json()
+    assert report(out, DAY_B).content() == report(out, DAY_B).content()
     assert report(out, DAY_A).rows("summary")[0].allowance_minor == 543_427

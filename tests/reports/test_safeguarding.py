@@ -168,7 +168,7 @@ def test_day_3_and_a_day_before_anything(runner: Runner) -> None:
 
 def _figures(golden: Path, day: date) -> str:
     with Ledger.open(golden, create=False) as book, Runner(book) as r:
-        return safeguarding(r, day, equity_minor=15_000_000).to_json()
+        return safeguarding(r, day, equity_minor=15_000_000).content()
 
 
 def test_a_past_day_is_unchanged_by_later_events(golden: Path) -> None:
@@ -317,3 +317,27 @@ def test_trust_debited_without_the_wallet_is_a_shortfall(small: tuple[Ledger, Ru
     assert check.shortfall_minor == 12_345 and check.surplus_minor == 0
     assert check.equity_ratio_bps == 7_692  # 100_000 * 10_000 // 130_000 = 7_692.3
     assert not check.ok
+
+
+def test_a_report_as_filed_is_reproduced_by_a_runner_pinned_to_its_log_seq(golden: Path) -> None:
+    """The report of 2 March as filed that evening (the log then ended at seq 34, before
+    the late credit of 3 March was backdated into 2 March) comes back exactly from a
+    runner pinned to seq 34, while today's report of 2 March includes the late credit."""
+    with Ledger.open(golden, create=False) as book:
+        with Runner(book, ":memory:", until=34) as pinned:
+            as_filed = safeguarding(pinned, DAY_1)
+        with Runner(book, ":memory:") as now:
+            today = safeguarding(now, DAY_1)
+        assert as_filed.log_seq == 34 and today.log_seq == 47
+        # 15_850_000 today less the 100_000 late credit (seq 41) = 15_750_000 as filed
+        assert as_filed.rows("check")[0].trust_minor == 15_750_000
+        assert today.rows("check")[0].trust_minor == 15_850_000
+        # legacy-1 held only the late credit: at zero as filed
+        filed_types = {r.wallet_type: r.balance_minor for r in as_filed.rows("outstanding")}
+        assert filed_types["unclassified"] == 0
+        with Runner(book, ":memory:", until=as_filed.log_seq) as again:
+            assert safeguarding(again, DAY_1).to_json() == as_filed.to_json()
+        with Runner(book) as live:  # the ledger file's own read models, at the head
+            live.catch_up()
+        with pytest.raises(InvalidCommand, match="folded past seq 34"):
+            Runner(book, until=34)

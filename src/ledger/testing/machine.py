@@ -212,12 +212,14 @@ class AuditedMachine(RuleBasedStateMachine):
     @invariant()
     def projections_caught_up(self) -> None:
         """Every read model folds each step's events incrementally (in pages of a few
-        events, so page boundaries fall everywhere); teardown compares it with a rebuild."""
+        events, so page boundaries fall everywhere), across reopenings of the ledger as a
+        process restart would; teardown compares it with a rebuild."""
         from projections.runner import Runner
 
         runner = getattr(self, "_runner", None)
-        if runner is None or runner.book is not self.book:
+        if runner is None:
             runner = self._runner = Runner(self.book, ":memory:", page_events=3)
+        runner.book = self.book  # the same read models go on after a reopen
         runner.catch_up()
 
     def teardown(self) -> None:
@@ -226,7 +228,9 @@ class AuditedMachine(RuleBasedStateMachine):
         report = verify(self.book)
         assert report.ok, report.findings
         runner = getattr(self, "_runner", None)
-        if runner is not None and runner.book is self.book:
+        if runner is not None:
+            runner.book = self.book
+            runner.catch_up()
             rebuilt = runner.rebuild_into(":memory:")
             assert rebuilt.dump() == runner.dump(), "rebuilt read models differ from incremental"
             rebuilt.close()

@@ -61,78 +61,80 @@ def activity(runner: Runner, start: date, end: date) -> Report:
     check_runner(runner)
     check_period(start, end)
     runner.catch_up()
-    db = runner.db
-    zone = runner.timezone
-    currency = runner.chart.currency
-    start_us, cut_off_us = day_start_us(start, zone), day_end_us(end, zone)
+    with runner.reading():
+        db = runner.db
+        zone = runner.timezone
+        currency = runner.chart.currency
+        start_us, cut_off_us = day_start_us(start, zone), day_end_us(end, zone)
 
-    found: dict[tuple[str, str | None], tuple[int, int, int]] = {}
-    for category, channel, count, amount, fee in db.execute(
-        "SELECT category, channel, COUNT(*), SUM(amount_minor), SUM(fee_minor)"
-        " FROM proj_transactions WHERE effective_at >= ? AND effective_at < ? AND currency = ?"
-        " GROUP BY category, channel",
-        (start_us, cut_off_us, currency),
-    ):
-        keys_ = [(category, None)]
-        if category == "top_up":
-            keys_.append((category, channel))  # a top-up counts in its channel's row too
-        for key in keys_:
-            n, total, fees = found.get(key, (0, 0, 0))
-            found[key] = (n + count, total + amount, fees + fee)
-    categories = [*CATEGORIES, *sorted({c for c, _ in found} - set(CATEGORIES))]
-    channels = [*TOP_UP_CHANNELS, *sorted({ch for _, ch in found if ch} - set(TOP_UP_CHANNELS))]
-    keys: list[tuple[str, str | None]] = []
-    for category in categories:
-        keys.append((category, None))
-        if category == "top_up":
-            keys += [(category, channel) for channel in channels]
-    transactions = tuple(TransactionsRow(k[0], k[1], *found.get(k, (0, 0, 0))) for k in keys)
-
-    parties = {
-        party
-        for (party,) in db.execute(
-            "SELECT DISTINCT party FROM proj_transactions"
-            " WHERE effective_at >= ? AND effective_at < ? AND currency = ?",
+        found: dict[tuple[str, str | None], tuple[int, int, int]] = {}
+        for category, channel, count, amount, fee in db.execute(
+            "SELECT category, channel, COUNT(*), SUM(amount_minor), SUM(fee_minor)"
+            " FROM proj_transactions WHERE effective_at >= ? AND effective_at < ? AND currency = ?"
+            " GROUP BY category, channel",
             (start_us, cut_off_us, currency),
+        ):
+            keys_ = [(category, None)]
+            if category == "top_up":
+                keys_.append((category, channel))  # a top-up counts in its channel's row too
+            for key in keys_:
+                n, total, fees = found.get(key, (0, 0, 0))
+                found[key] = (n + count, total + amount, fees + fee)
+        categories = [*CATEGORIES, *sorted({c for c, _ in found} - set(CATEGORIES))]
+        channels = [*TOP_UP_CHANNELS, *sorted({ch for _, ch in found if ch} - set(TOP_UP_CHANNELS))]
+        keys: list[tuple[str, str | None]] = []
+        for category in categories:
+            keys.append((category, None))
+            if category == "top_up":
+                keys += [(category, channel) for channel in channels]
+        transactions = tuple(TransactionsRow(k[0], k[1], *found.get(k, (0, 0, 0))) for k in keys)
+
+        parties = {
+            party
+            for (party,) in db.execute(
+                "SELECT DISTINCT party FROM proj_transactions"
+                " WHERE effective_at >= ? AND effective_at < ? AND currency = ?",
+                (start_us, cut_off_us, currency),
+            )
+        }
+        tiers: dict[str, str] = {}
+        for account, tier in db.execute(
+            "SELECT account, tier FROM proj_account_tiers WHERE effective_at < ? ORDER BY seq",
+            (cut_off_us,),
+        ):
+            tiers[account] = tier
+        cut_off = from_us(cut_off_us)
+        wallets = [a for a in accounts(db) if is_wallet(runner, a) and a.opened_at < cut_off]
+
+        def row(dimension: str, value: str | None, of: list[str]) -> AccountsRow:
+            return AccountsRow(dimension, value, len(of), sum(1 for w in of if w in parties))
+
+        by_tier: dict[str, list[str]] = {}
+        by_type: dict[str, list[str]] = {}
+        for a in wallets:
+            by_tier.setdefault(tiers.get(a.account, NO_TIER), []).append(a.account)
+            by_type.setdefault(wallet_type(a), []).append(a.account)
+        tier_names = [*sorted(set(by_tier) - {NO_TIER}), NO_TIER]
+        account_rows = (
+            row("all", None, [a.account for a in wallets]),
+            *(row("tier", t, by_tier.get(t, [])) for t in tier_names),
+            *(row("wallet_type", t, by_type.get(t, [])) for t in type_order(set(by_type))),
         )
-    }
-    tiers: dict[str, str] = {}
-    for account, tier in db.execute(
-        "SELECT account, tier FROM proj_account_tiers WHERE effective_at < ? ORDER BY seq",
-        (cut_off_us,),
-    ):
-        tiers[account] = tier
-    cut_off = from_us(cut_off_us)
-    wallets = [a for a in accounts(db) if is_wallet(runner, a) and a.opened_at < cut_off]
-
-    def row(dimension: str, value: str | None, of: list[str]) -> AccountsRow:
-        return AccountsRow(dimension, value, len(of), sum(1 for w in of if w in parties))
-
-    by_tier: dict[str, list[str]] = {}
-    by_type: dict[str, list[str]] = {}
-    for a in wallets:
-        by_tier.setdefault(tiers.get(a.account, NO_TIER), []).append(a.account)
-        by_type.setdefault(wallet_type(a), []).append(a.account)
-    tier_names = [*sorted(set(by_tier) - {NO_TIER}), NO_TIER]
-    account_rows = (
-        row("all", None, [a.account for a in wallets]),
-        *(row("tier", t, by_tier.get(t, [])) for t in tier_names),
-        *(row("wallet_type", t, by_type.get(t, [])) for t in type_order(set(by_type))),
-    )
-    parameters = {
-        "from": start.isoformat(),
-        "to": end.isoformat(),
-        "timezone": str(zone),
-        "start": from_us(start_us).astimezone(zone).isoformat(),
-        "cut_off": from_us(cut_off_us).astimezone(zone).isoformat(),
-    }
-    return Report(
-        name="activity",
-        title=f"E-money activity from {start} to {end} ({zone})",
-        parameters=parameters,
-        sections=(
-            Section("transactions", TransactionsRow, transactions),
-            Section("accounts", AccountsRow, account_rows),
-        ),
-        currency=currency,
-    )
+        parameters = {
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "timezone": str(zone),
+            "start": from_us(start_us).astimezone(zone).isoformat(),
+            "cut_off": from_us(cut_off_us).astimezone(zone).isoformat(),
+        }
+        return Report(
+            log_seq=runner.seq,
+            name="activity",
+            title=f"E-money activity from {start} to {end} ({zone})",
+            parameters=parameters,
+            sections=(
+                Section("transactions", TransactionsRow, transactions),
+                Section("accounts", AccountsRow, account_rows),
+            ),
+            currency=currency,
+        )

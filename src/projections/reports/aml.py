@@ -142,79 +142,83 @@ def aml(
     check_period(start, end)
     chosen = _check_rules(rules)
     runner.catch_up()
-    db = runner.db
-    zone = runner.timezone
-    currency = runner.chart.currency
-    start_us, cut_off_us = day_start_us(start, zone), day_end_us(end, zone)
-    rows = db.execute(
-        "SELECT seq, effective_at, category, channel, party, counterparty, agent, cash,"
-        " amount_minor FROM proj_transactions"
-        " WHERE effective_at >= ? AND effective_at < ? AND currency = ?"
-        " ORDER BY effective_at, seq",
-        (start_us, cut_off_us, currency),
-    ).fetchall()
+    with runner.reading():
+        db = runner.db
+        zone = runner.timezone
+        currency = runner.chart.currency
+        start_us, cut_off_us = day_start_us(start, zone), day_end_us(end, zone)
+        rows = db.execute(
+            "SELECT seq, effective_at, category, channel, party, counterparty, agent, cash,"
+            " amount_minor FROM proj_transactions"
+            " WHERE effective_at >= ? AND effective_at < ? AND currency = ?"
+            " ORDER BY effective_at, seq",
+            (start_us, cut_off_us, currency),
+        ).fetchall()
 
-    threshold: list[ThresholdRow] = []
-    structuring: list[StructuringRow] = []
-    for rule in chosen:
-        pieces: dict[tuple[date, str], list[int]] = {}
-        reached: set[tuple[date, str]] = set()
-        for seq, eff, category, channel, party, counterparty, agent, cash, amount in rows:
-            if not rule.covers(category, bool(cash)):
-                continue
-            day = local_day(eff, zone)
-            if amount >= rule.threshold_minor:
-                reached.add((day, party))
-                threshold.append(
-                    ThresholdRow(
-                        rule=rule.name,
-                        seq=seq,
-                        effective_at=from_us(eff).astimezone(zone),
-                        day=day,
-                        category=category,
-                        channel=channel,
-                        party=party,
-                        counterparty=counterparty or None,
-                        agent=agent,
-                        amount_minor=amount,
+        threshold: list[ThresholdRow] = []
+        structuring: list[StructuringRow] = []
+        for rule in chosen:
+            pieces: dict[tuple[date, str], list[int]] = {}
+            reached: set[tuple[date, str]] = set()
+            for seq, eff, category, channel, party, counterparty, agent, cash, amount in rows:
+                if not rule.covers(category, bool(cash)):
+                    continue
+                day = local_day(eff, zone)
+                if amount >= rule.threshold_minor:
+                    reached.add((day, party))
+                    threshold.append(
+                        ThresholdRow(
+                            rule=rule.name,
+                            seq=seq,
+                            effective_at=from_us(eff).astimezone(zone),
+                            day=day,
+                            category=category,
+                            channel=channel,
+                            party=party,
+                            counterparty=counterparty or None,
+                            agent=agent,
+                            amount_minor=amount,
+                        )
                     )
-                )
-            else:
-                pieces.setdefault((day, party), []).append(amount)
-        for (day, party), amounts in sorted(pieces.items()):
-            if (day, party) not in reached and sum(amounts) >= rule.threshold_minor:
-                structuring.append(
-                    StructuringRow(rule.name, party, day, len(amounts), sum(amounts), max(amounts))
-                )
+                else:
+                    pieces.setdefault((day, party), []).append(amount)
+            for (day, party), amounts in sorted(pieces.items()):
+                if (day, party) not in reached and sum(amounts) >= rule.threshold_minor:
+                    structuring.append(
+                        StructuringRow(
+                            rule.name, party, day, len(amounts), sum(amounts), max(amounts)
+                        )
+                    )
 
-    wallets = {a.account for a in accounts(db) if is_wallet(runner, a)}
-    daily: dict[tuple[str, date], tuple[int, int, int]] = {}
-    for _seq, eff, _category, _channel, party, _cp, _agent, cash, amount in rows:
-        if party in wallets:
-            key = (party, local_day(eff, zone))
-            count, total, cash_total = daily.get(key, (0, 0, 0))
-            daily[key] = (count + 1, total + amount, cash_total + (amount if cash else 0))
+        wallets = {a.account for a in accounts(db) if is_wallet(runner, a)}
+        daily: dict[tuple[str, date], tuple[int, int, int]] = {}
+        for _seq, eff, _category, _channel, party, _cp, _agent, cash, amount in rows:
+            if party in wallets:
+                key = (party, local_day(eff, zone))
+                count, total, cash_total = daily.get(key, (0, 0, 0))
+                daily[key] = (count + 1, total + amount, cash_total + (amount if cash else 0))
 
-    parameters = {
-        "from": start.isoformat(),
-        "to": end.isoformat(),
-        "timezone": str(zone),
-        "start": from_us(start_us).astimezone(zone).isoformat(),
-        "cut_off": from_us(cut_off_us).astimezone(zone).isoformat(),
-        "rules": "; ".join(r.describe(currency) for r in chosen),
-    }
-    return Report(
-        name="aml",
-        title=f"AML thresholds and daily aggregates from {start} to {end} ({zone})",
-        parameters=parameters,
-        sections=(
-            Section("threshold", ThresholdRow, tuple(threshold)),
-            Section("structuring", StructuringRow, tuple(structuring)),
-            Section(
-                "daily",
-                DailyRow,
-                tuple(DailyRow(c, d, *v) for (c, d), v in sorted(daily.items())),
+        parameters = {
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "timezone": str(zone),
+            "start": from_us(start_us).astimezone(zone).isoformat(),
+            "cut_off": from_us(cut_off_us).astimezone(zone).isoformat(),
+            "rules": "; ".join(r.describe(currency) for r in chosen),
+        }
+        return Report(
+            log_seq=runner.seq,
+            name="aml",
+            title=f"AML thresholds and daily aggregates from {start} to {end} ({zone})",
+            parameters=parameters,
+            sections=(
+                Section("threshold", ThresholdRow, tuple(threshold)),
+                Section("structuring", StructuringRow, tuple(structuring)),
+                Section(
+                    "daily",
+                    DailyRow,
+                    tuple(DailyRow(c, d, *v) for (c, d), v in sorted(daily.items())),
+                ),
             ),
-        ),
-        currency=currency,
-    )
+            currency=currency,
+        )

@@ -62,6 +62,10 @@ class Report:
     currency: str = "THB"
     findings: tuple[str, ...] = ()
     """Breaches a reader must not miss; empty when all is well."""
+    log_seq: int = 0
+    """The log position the read models stood at: a runner pinned to it
+    (``Runner(book, ":memory:", until=log_seq)``) reproduces this report exactly, even
+    after backdated entries have changed the day's figures since."""
 
     @property
     def ok(self) -> bool:
@@ -77,8 +81,16 @@ class Report:
         return self.section(name).rows
 
     def to_json(self) -> str:
-        """The whole report as one JSON document."""
-        return json.dumps(
+        """The whole report as one JSON document, with the log position it was made at."""
+        return json.dumps({"log_seq": self.log_seq, **self._document()}, indent=2)
+
+    def content(self) -> str:
+        """The JSON of what the report says, without the log position: equal for two
+        computations of one day's report that saw the same facts."""
+        return json.dumps(self._document(), indent=2)
+
+    def _document(self) -> dict[str, Any]:
+        return dict(
             {
                 "report": self.name,
                 "title": self.title,
@@ -87,8 +99,7 @@ class Report:
                 "ok": self.ok,
                 "findings": list(self.findings),
                 "sections": {s.name: s.records() for s in self.sections},
-            },
-            indent=2,
+            }
         )
 
     def to_csv(self, section: str | None = None) -> str:
@@ -110,7 +121,8 @@ class Report:
 
     def to_table(self) -> str:
         """A readable text rendering: amounts formatted in the currency, aligned."""
-        lines = [self.title, "  " + "  ".join(f"{k}={v}" for k, v in self.parameters.items())]
+        given = {**self.parameters, "log_seq": str(self.log_seq)}
+        lines = [self.title, "  " + "  ".join(f"{k}={v}" for k, v in given.items())]
         for s in self.sections:
             lines += ["", f"{s.name}:"]
             lines += _table(s, self.currency)

@@ -93,127 +93,135 @@ def cod_outstanding(runner: Runner, day: date) -> Report:
     check_runner(runner)
     check_day(day)
     runner.catch_up()
-    chart, zone = runner.chart, runner.timezone
-    cut_us = day_end_us(day, zone)
+    with runner.reading():
+        chart, zone = runner.chart, runner.timezone
+        cut_us = day_end_us(day, zone)
 
-    def by_then(at_us: int | None) -> bool:
-        return at_us is not None and at_us < cut_us
+        def by_then(at_us: int | None) -> bool:
+            return at_us is not None and at_us < cut_us
 
-    delivered = [o for o in order_rows(runner.db) if by_then(o.delivered_at)]
-    open_orders = sorted(
-        (o for o in delivered if not by_then(o.remitted_at)),
-        key=lambda o: (o.courier, o.delivered_at, o.order),
-    )
-    opened = [
-        account
-        for (account,) in runner.db.execute(
-            "SELECT account FROM proj_accounts WHERE opened_at < ? ORDER BY account", (cut_us,)
+        delivered = [o for o in order_rows(runner.db) if by_then(o.delivered_at)]
+        open_orders = sorted(
+            (o for o in delivered if not by_then(o.remitted_at)),
+            key=lambda o: (o.courier, o.delivered_at, o.order),
         )
-    ]
-    balances = {a: b.balance for a, b in balances_as_of(runner.db, day, zone).items()}
-    couriers = _parties(
-        opened, chart.courier_cod_receivable, "courier", (o.courier for o in delivered)
-    )
-    merchants = _parties(
-        opened, chart.merchant_pending_payable, "merchant", (o.merchant for o in delivered)
-    )
-
-    def age(o: OrderRow) -> int:
-        assert o.delivered_at is not None
-        return (day - local_day(o.delivered_at, zone)).days
-
-    currency = chart.currency
-    findings: list[str] = []
-    open_by_courier = _group(open_orders, lambda o: o.courier)
-    delivered_by_merchant = _group(delivered, lambda o: o.merchant)
-    courier_rows = []
-    for courier in couriers:
-        mine = open_by_courier.get(courier, [])
-        ages = [age(o) for o in mine]
-        by_bucket = [
-            sum(
-                o.amount_minor
-                for o, a in zip(mine, ages, strict=True)
-                if a >= first and (last is None or a <= last)
+        opened = [
+            account
+            for (account,) in runner.db.execute(
+                "SELECT account FROM proj_accounts WHERE opened_at < ? ORDER BY account", (cut_us,)
             )
-            for _, first, last in AGE_BUCKETS
         ]
-        cash = sum(o.amount_minor for o in mine)
-        receivable = balances.get(chart.cod_receivable(courier), 0)
-        row = CourierRow(
-            courier=courier,
-            orders=len(mine),
-            cash_minor=cash,
-            oldest_days=max(ages) if ages else None,
-            age_0_7_minor=by_bucket[0],
-            age_8_14_minor=by_bucket[1],
-            age_15_30_minor=by_bucket[2],
-            age_over_30_minor=by_bucket[3],
-            receivable_minor=receivable,
-            dispute_minor=balances.get(chart.dispute_receivable(courier), 0),
-            difference_minor=receivable - cash,
+        balances = {a: b.balance for a, b in balances_as_of(runner.db, day, zone).items()}
+        couriers = _parties(
+            opened, chart.courier_cod_receivable, "courier", (o.courier for o in delivered)
         )
-        courier_rows.append(row)
-        if row.difference_minor:
-            findings.append(
-                f"courier {courier}: {chart.cod_receivable(courier)} holds "
-                f"{format_amount(receivable, currency)} but its {len(mine)} open order(s) "
-                f"hold {format_amount(cash, currency)} of cash"
-            )
-    merchant_rows = []
-    for merchant in merchants:
-        mine = [o for o in delivered_by_merchant.get(merchant, []) if not by_then(o.returned_at)]
-        pending = [o for o in mine if not by_then(o.released_at)]
-        available = [o for o in mine if by_then(o.released_at) and not by_then(o.paid_out_at)]
-        row_ = MerchantRow(
-            merchant=merchant,
-            pending_minor=balances.get(chart.pending_payable(merchant), 0),
-            available_minor=balances.get(chart.available_payable(merchant), 0),
-            owed_minor=balances.get(chart.owed_by(merchant), 0),
-            net_minor=balances.get(chart.available_payable(merchant), 0)
-            - balances.get(chart.owed_by(merchant), 0),
-            pending_orders=len(pending),
-            available_orders=len(available),
+        merchants = _parties(
+            opened, chart.merchant_pending_payable, "merchant", (o.merchant for o in delivered)
         )
-        merchant_rows.append(row_)
-        for what, booked, orders in (
-            (chart.pending_payable(merchant), row_.pending_minor, pending),
-            (chart.available_payable(merchant), row_.available_minor, available),
-        ):
-            shares = sum(_share(o) for o in orders)
-            if booked != shares:
-                findings.append(
-                    f"merchant {merchant}: {what} holds {format_amount(booked, currency)} but "
-                    f"its {len(orders)} order(s) there come to {format_amount(shares, currency)}"
+
+        def age(o: OrderRow) -> int:
+            assert o.delivered_at is not None
+            return (day - local_day(o.delivered_at, zone)).days
+
+        currency = chart.currency
+        findings: list[str] = []
+        open_by_courier = _group(open_orders, lambda o: o.courier)
+        delivered_by_merchant = _group(delivered, lambda o: o.merchant)
+        courier_rows = []
+        for courier in couriers:
+            mine = open_by_courier.get(courier, [])
+            ages = [age(o) for o in mine]
+            by_bucket = [
+                sum(
+                    o.amount_minor
+                    for o, a in zip(mine, ages, strict=True)
+                    if a >= first and (last is None or a <= last)
                 )
-    return Report(
-        name=NAME,
-        title=f"COD outstanding as of the end of {day.isoformat()}",
-        parameters={"date": day.isoformat(), "timezone": str(zone)},
-        sections=(
-            Section("couriers", CourierRow, tuple(courier_rows)),
-            Section(
-                "open_orders",
-                OpenOrderRow,
-                tuple(
-                    OpenOrderRow(
-                        courier=o.courier,
-                        order=o.order,
-                        merchant=o.merchant,
-                        delivered_on=local_day(o.delivered_at, zone),
-                        age_days=age(o),
-                        amount_minor=o.amount_minor,
-                        returned=by_then(o.returned_at),
+                for _, first, last in AGE_BUCKETS
+            ]
+            cash = sum(o.amount_minor for o in mine)
+            receivable = balances.get(chart.cod_receivable(courier), 0)
+            row = CourierRow(
+                courier=courier,
+                orders=len(mine),
+                cash_minor=cash,
+                oldest_days=max(ages) if ages else None,
+                age_0_7_minor=by_bucket[0],
+                age_8_14_minor=by_bucket[1],
+                age_15_30_minor=by_bucket[2],
+                age_over_30_minor=by_bucket[3],
+                receivable_minor=receivable,
+                dispute_minor=balances.get(chart.dispute_receivable(courier), 0),
+                difference_minor=receivable - cash,
+            )
+            courier_rows.append(row)
+            if row.difference_minor:
+                findings.append(
+                    f"courier {courier}: {chart.cod_receivable(courier)} holds "
+                    f"{format_amount(receivable, currency)} but its {len(mine)} open order(s) "
+                    f"hold {format_amount(cash, currency)} of cash"
+                )
+        merchant_rows = []
+        for merchant in merchants:
+            mine = [
+                o for o in delivered_by_merchant.get(merchant, []) if not by_then(o.returned_at)
+            ]
+            pending = [o for o in mine if not by_then(o.released_at)]
+            available = [o for o in mine if by_then(o.released_at) and not by_then(o.paid_out_at)]
+            row_ = MerchantRow(
+                merchant=merchant,
+                pending_minor=balances.get(chart.pending_payable(merchant), 0),
+                available_minor=balances.get(chart.available_payable(merchant), 0),
+                owed_minor=balances.get(chart.owed_by(merchant), 0),
+                net_minor=balances.get(chart.available_payable(merchant), 0)
+                - balances.get(chart.owed_by(merchant), 0),
+                pending_orders=len(pending),
+                available_orders=len(available),
+            )
+            merchant_rows.append(row_)
+            for what, booked, orders in (
+                (chart.pending_payable(merchant), row_.pending_minor, pending),
+                (chart.available_payable(merchant), row_.available_minor, available),
+            ):
+                shares = sum(_share(o) for o in orders)
+                if booked != shares:
+                    findings.append(
+                        f"merchant {merchant}: {what} holds {format_amount(booked, currency)}"
+                        f" but its {len(orders)} order(s) there come to"
+                        f" {format_amount(shares, currency)}"
                     )
-                    for o in open_orders
-                    if o.delivered_at is not None
+        return Report(
+            log_seq=runner.seq,
+            name=NAME,
+            title=f"COD outstanding as of the end of {day.isoformat()}",
+            parameters={
+                "date": day.isoformat(),
+                "timezone": str(zone),
+            },
+            sections=(
+                Section("couriers", CourierRow, tuple(courier_rows)),
+                Section(
+                    "open_orders",
+                    OpenOrderRow,
+                    tuple(
+                        OpenOrderRow(
+                            courier=o.courier,
+                            order=o.order,
+                            merchant=o.merchant,
+                            delivered_on=local_day(o.delivered_at, zone),
+                            age_days=age(o),
+                            amount_minor=o.amount_minor,
+                            returned=by_then(o.returned_at),
+                        )
+                        for o in open_orders
+                        if o.delivered_at is not None
+                    ),
                 ),
+                Section("merchants", MerchantRow, tuple(merchant_rows)),
             ),
-            Section("merchants", MerchantRow, tuple(merchant_rows)),
-        ),
-        currency=currency,
-        findings=tuple(findings),
-    )
+            currency=currency,
+            findings=tuple(findings),
+        )
 
 
 def _group(orders: Iterable[OrderRow], key: Callable[[OrderRow], str]) -> dict[str, list[OrderRow]]:

@@ -106,76 +106,81 @@ def loan_portfolio(runner: Runner, day: date) -> Report:
     check_runner(runner)
     check_day(day)
     runner.catch_up()
-    statuses = loan_statuses(runner.db, day)
-    active = [s for s in statuses if s.status == "active"]
-    chart, zone = runner.chart, runner.timezone
-    accounts = [
-        chart.loan_principal,
-        chart.loan_interest_receivable,
-        chart.loan_default_receivable,
-        chart.loan_allowance,
-    ]
-    found = balances_as_of(runner.db, day, zone, accounts)
-    booked = {a: found[a].balance if a in found else 0 for a in accounts}
-    allowance_booked = -booked[chart.loan_allowance]  # a contra-asset: its credit side
-    written_off, recovered = _written_off(runner.db, day)
-    principal = sum(s.principal_outstanding_minor for s in active)
-    npl = [s for s in active if s.stage == NPL_STAGE]
-    npl_principal = sum(s.principal_outstanding_minor for s in npl)
-    summary = SummaryRow(
-        loans=len(active),
-        principal_outstanding_minor=principal,
-        interest_outstanding_minor=sum(s.interest_outstanding_minor for s in active),
-        default_interest_outstanding_minor=sum(
-            s.default_interest_outstanding_minor for s in active
-        ),
-        allowance_minor=allowance_booked,
-        npl_loans=len(npl),
-        npl_principal_minor=npl_principal,
-        npl_ratio_bps=npl_principal * 10_000 // principal if principal else None,
-        coverage_bps=allowance_booked * 10_000 // npl_principal if npl_principal else None,
-        written_off_loans=len(written_off),
-        written_off_minor=sum(written_off.values()),
-        recovered_minor=recovered,
-    )
-    currency = chart.currency
-    findings = _reconcile(
-        currency,
-        [
-            (chart.loan_principal, booked[chart.loan_principal], principal, "principal"),
-            (
-                chart.loan_interest_receivable,
-                booked[chart.loan_interest_receivable],
-                summary.interest_outstanding_minor,
-                "interest",
+    with runner.reading():
+        statuses = loan_statuses(runner.db, day)
+        active = [s for s in statuses if s.status == "active"]
+        chart, zone = runner.chart, runner.timezone
+        accounts = [
+            chart.loan_principal,
+            chart.loan_interest_receivable,
+            chart.loan_default_receivable,
+            chart.loan_allowance,
+        ]
+        found = balances_as_of(runner.db, day, zone, accounts)
+        booked = {a: found[a].balance if a in found else 0 for a in accounts}
+        allowance_booked = -booked[chart.loan_allowance]  # a contra-asset: its credit side
+        written_off, recovered = _written_off(runner.db, day)
+        principal = sum(s.principal_outstanding_minor for s in active)
+        npl = [s for s in active if s.stage == NPL_STAGE]
+        npl_principal = sum(s.principal_outstanding_minor for s in npl)
+        summary = SummaryRow(
+            loans=len(active),
+            principal_outstanding_minor=principal,
+            interest_outstanding_minor=sum(s.interest_outstanding_minor for s in active),
+            default_interest_outstanding_minor=sum(
+                s.default_interest_outstanding_minor for s in active
             ),
-            (
-                chart.loan_default_receivable,
-                booked[chart.loan_default_receivable],
-                summary.default_interest_outstanding_minor,
-                "default interest",
+            allowance_minor=allowance_booked,
+            npl_loans=len(npl),
+            npl_principal_minor=npl_principal,
+            npl_ratio_bps=npl_principal * 10_000 // principal if principal else None,
+            coverage_bps=allowance_booked * 10_000 // npl_principal if npl_principal else None,
+            written_off_loans=len(written_off),
+            written_off_minor=sum(written_off.values()),
+            recovered_minor=recovered,
+        )
+        currency = chart.currency
+        findings = _reconcile(
+            currency,
+            [
+                (chart.loan_principal, booked[chart.loan_principal], principal, "principal"),
+                (
+                    chart.loan_interest_receivable,
+                    booked[chart.loan_interest_receivable],
+                    summary.interest_outstanding_minor,
+                    "interest",
+                ),
+                (
+                    chart.loan_default_receivable,
+                    booked[chart.loan_default_receivable],
+                    summary.default_interest_outstanding_minor,
+                    "default interest",
+                ),
+                (
+                    chart.loan_allowance,
+                    allowance_booked,
+                    sum(s.allowance_minor for s in statuses),
+                    "allowances",
+                ),
+            ],
+        )
+        return Report(
+            log_seq=runner.seq,
+            name=NAME,
+            title=f"Loan portfolio as of the end of {day.isoformat()}",
+            parameters={
+                "date": day.isoformat(),
+                "timezone": str(zone),
+            },
+            sections=(
+                Section("summary", SummaryRow, (summary,)),
+                Section("ageing", AgeingRow, tuple(_ageing(active))),
+                Section("stages", StageRow, tuple(_stages(active))),
+                Section("loans", LoanRow, tuple(_loan_row(s) for s in statuses)),
             ),
-            (
-                chart.loan_allowance,
-                allowance_booked,
-                sum(s.allowance_minor for s in statuses),
-                "allowances",
-            ),
-        ],
-    )
-    return Report(
-        name=NAME,
-        title=f"Loan portfolio as of the end of {day.isoformat()}",
-        parameters={"date": day.isoformat(), "timezone": str(zone)},
-        sections=(
-            Section("summary", SummaryRow, (summary,)),
-            Section("ageing", AgeingRow, tuple(_ageing(active))),
-            Section("stages", StageRow, tuple(_stages(active))),
-            Section("loans", LoanRow, tuple(_loan_row(s) for s in statuses)),
-        ),
-        currency=currency,
-        findings=tuple(findings),
-    )
+            currency=currency,
+            findings=tuple(findings),
+        )
 
 
 def _written_off(db: Database, day: date) -> tuple[dict[str, int], int]:

@@ -103,90 +103,94 @@ def safeguarding(
             f"min_equity_bps is an int of basis points in 0..1000000, not {min_equity_bps!r}"
         )
     runner.catch_up()
-    chart = runner.chart
-    zone = runner.timezone
-    currency = chart.currency
-    cut_off_us = day_end_us(day, zone)
-    balances = balances_as_of(runner.db, day, zone)
+    with runner.reading():
+        chart = runner.chart
+        zone = runner.timezone
+        currency = chart.currency
+        cut_off_us = day_end_us(day, zone)
+        balances = balances_as_of(runner.db, day, zone)
 
-    counts: dict[str, int] = {}
-    sums: dict[str, int] = {}
-    in_transit_minor = 0
+        counts: dict[str, int] = {}
+        sums: dict[str, int] = {}
+        in_transit_minor = 0
 
-    def balance_minor(account: str) -> int:
-        found = balances.get(account)  # an account not opened by the cut-off holds nothing
-        return found.balance if found is not None else 0
+        def balance_minor(account: str) -> int:
+            found = balances.get(account)  # an account not opened by the cut-off holds nothing
+            return found.balance if found is not None else 0
 
-    for account in accounts(runner.db):
-        if is_wallet(runner, account):
-            found = balances.get(account.account)
-            reached = found is not None and bool(found.debits_posted or found.credits_posted)
-            if to_us(account.opened_at) >= cut_off_us and not reached:
-                continue  # opened later: not there yet (a backdated entry would count it)
-            kind = wallet_type(account)
-            counts[kind] = counts.get(kind, 0) + 1
-            sums[kind] = sums.get(kind, 0) + balance_minor(account.account)
-        elif chart.agent_of(account.account) is not None and account.currency == currency:
-            in_transit_minor += balance_minor(account.account)
-    trust = balances.get(chart.bank_trust)
-    trust_minor = trust.balance if trust is not None and trust.currency == currency else 0
+        for account in accounts(runner.db):
+            if is_wallet(runner, account):
+                found = balances.get(account.account)
+                reached = found is not None and bool(found.debits_posted or found.credits_posted)
+                if to_us(account.opened_at) >= cut_off_us and not reached:
+                    continue  # opened later: not there yet (a backdated entry would count it)
+                kind = wallet_type(account)
+                counts[kind] = counts.get(kind, 0) + 1
+                sums[kind] = sums.get(kind, 0) + balance_minor(account.account)
+            elif chart.agent_of(account.account) is not None and account.currency == currency:
+                in_transit_minor += balance_minor(account.account)
+        trust = balances.get(chart.bank_trust)
+        trust_minor = trust.balance if trust is not None and trust.currency == currency else 0
 
-    outstanding = [
-        OutstandingRow(kind, counts.get(kind, 0), sums.get(kind, 0))
-        for kind in type_order(set(counts))
-    ]
-    emoney_minor = sum(r.balance_minor for r in outstanding)
-    outstanding.append(OutstandingRow("total", sum(r.wallets for r in outstanding), emoney_minor))
-
-    safeguarded_minor = trust_minor + in_transit_minor
-    shortfall_minor = max(0, emoney_minor - safeguarded_minor)
-    ratio_bps = None
-    if equity_minor is not None and emoney_minor > 0:
-        ratio_bps = equity_minor * 10_000 // emoney_minor
-
-    def money(amount_minor: int) -> str:
-        return f"{format_amount(amount_minor, currency)} {currency}"
-
-    findings = []
-    if shortfall_minor:
-        findings.append(
-            f"SAFEGUARDING SHORTFALL on {day}: e-money outstanding {money(emoney_minor)}"
-            f" exceeds safeguarded funds {money(safeguarded_minor)} (trust"
-            f" {money(trust_minor)} + in transit {money(in_transit_minor)}) by"
-            f" {money(shortfall_minor)}"
+        outstanding = [
+            OutstandingRow(kind, counts.get(kind, 0), sums.get(kind, 0))
+            for kind in type_order(set(counts))
+        ]
+        emoney_minor = sum(r.balance_minor for r in outstanding)
+        outstanding.append(
+            OutstandingRow("total", sum(r.wallets for r in outstanding), emoney_minor)
         )
-    if ratio_bps is not None and equity_minor is not None and ratio_bps < min_equity_bps:
-        findings.append(
-            f"EQUITY BELOW MINIMUM on {day}: equity {money(equity_minor)} is {ratio_bps} bps"
-            f" of e-money outstanding {money(emoney_minor)}; the minimum is"
-            f" {min_equity_bps} bps"
+
+        safeguarded_minor = trust_minor + in_transit_minor
+        shortfall_minor = max(0, emoney_minor - safeguarded_minor)
+        ratio_bps = None
+        if equity_minor is not None and emoney_minor > 0:
+            ratio_bps = equity_minor * 10_000 // emoney_minor
+
+        def money(amount_minor: int) -> str:
+            return f"{format_amount(amount_minor, currency)} {currency}"
+
+        findings = []
+        if shortfall_minor:
+            findings.append(
+                f"SAFEGUARDING SHORTFALL on {day}: e-money outstanding {money(emoney_minor)}"
+                f" exceeds safeguarded funds {money(safeguarded_minor)} (trust"
+                f" {money(trust_minor)} + in transit {money(in_transit_minor)}) by"
+                f" {money(shortfall_minor)}"
+            )
+        if ratio_bps is not None and equity_minor is not None and ratio_bps < min_equity_bps:
+            findings.append(
+                f"EQUITY BELOW MINIMUM on {day}: equity {money(equity_minor)} is {ratio_bps} bps"
+                f" of e-money outstanding {money(emoney_minor)}; the minimum is"
+                f" {min_equity_bps} bps"
+            )
+        check = CheckRow(
+            trust_minor=trust_minor,
+            in_transit_minor=in_transit_minor,
+            safeguarded_minor=safeguarded_minor,
+            emoney_minor=emoney_minor,
+            surplus_minor=max(0, safeguarded_minor - emoney_minor),
+            shortfall_minor=shortfall_minor,
+            equity_minor=equity_minor,
+            equity_ratio_bps=ratio_bps,
+            ok=not findings,
         )
-    check = CheckRow(
-        trust_minor=trust_minor,
-        in_transit_minor=in_transit_minor,
-        safeguarded_minor=safeguarded_minor,
-        emoney_minor=emoney_minor,
-        surplus_minor=max(0, safeguarded_minor - emoney_minor),
-        shortfall_minor=shortfall_minor,
-        equity_minor=equity_minor,
-        equity_ratio_bps=ratio_bps,
-        ok=not findings,
-    )
-    parameters = {
-        "date": day.isoformat(),
-        "timezone": str(zone),
-        "cut_off": from_us(cut_off_us).astimezone(zone).isoformat(),
-        "equity_minor": "-" if equity_minor is None else str(equity_minor),
-        "min_equity_bps": str(min_equity_bps),
-    }
-    return Report(
-        name="safeguarding",
-        title=f"E-money safeguarding at the end of {day} ({zone})",
-        parameters=parameters,
-        sections=(
-            Section("outstanding", OutstandingRow, tuple(outstanding)),
-            Section("check", CheckRow, (check,)),
-        ),
-        currency=currency,
-        findings=tuple(findings),
-    )
+        parameters = {
+            "date": day.isoformat(),
+            "timezone": str(zone),
+            "cut_off": from_us(cut_off_us).astimezone(zone).isoformat(),
+            "equity_minor": "-" if equity_minor is None else str(equity_minor),
+            "min_equity_bps": str(min_equity_bps),
+        }
+        return Report(
+            log_seq=runner.seq,
+            name="safeguarding",
+            title=f"E-money safeguarding at the end of {day} ({zone})",
+            parameters=parameters,
+            sections=(
+                Section("outstanding", OutstandingRow, tuple(outstanding)),
+                Section("check", CheckRow, (check,)),
+            ),
+            currency=currency,
+            findings=tuple(findings),
+        )
