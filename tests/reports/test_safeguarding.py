@@ -341,3 +341,16 @@ def test_a_report_as_filed_is_reproduced_by_a_runner_pinned_to_its_log_seq(golde
             live.catch_up()
         with pytest.raises(InvalidCommand, match="folded past seq 34"):
             Runner(book, until=34)
+
+
+def test_e_money_in_another_currency_is_listed_apart(runner: Runner) -> None:
+    """ploy-usd holds the 28.50 USD of the exchange at 19:30 on 2 March: owed to its holder,
+    outside the THB check, listed in its own section in its own minor units."""
+    from projections.reports.safeguarding import OtherCurrencyRow
+
+    assert safeguarding(runner, DAY_1).rows("other_currencies") == (
+        OtherCurrencyRow("USD", 1, 2_850),
+    )
+    table = safeguarding(runner, DAY_1).to_table()
+    assert "  USD             1    28.50" in table
+    assert safeguarding(runner, date(2026, 3, 1)).rows("other_currencies") == ()

@@ -21,7 +21,7 @@ from typing import Any, Literal
 import attrs
 
 from ledger.errors import InvalidCommand
-from ledger.money import format_amount
+from ledger.money import CURRENCIES, format_amount
 from projections.runner import Runner
 
 
@@ -148,7 +148,10 @@ def _cell(column: str, value: object, currency: str) -> str:
 
 def _table(section: Section, currency: str) -> list[str]:
     headers = [c.removesuffix("_minor") for c in section.columns]
-    cells = [[_cell(c, getattr(r, c), currency) for c in section.columns] for r in section.rows]
+    cells = [
+        [_cell(c, getattr(r, c), _currency_of(r, currency)) for c in section.columns]
+        for r in section.rows
+    ]
     if not cells:
         return ["  (none)"]
     widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(headers)]
@@ -164,6 +167,12 @@ def _table(section: Section, currency: str) -> list[str]:
         )
 
     return [line(headers), "  " + "  ".join("-" * w for w in widths), *(line(r) for r in cells)]
+
+
+def _currency_of(row: object, default: str) -> str:
+    """A row with a ``currency`` of its own has its amounts in that currency."""
+    code = getattr(row, "currency", None)
+    return code if isinstance(code, str) and code in CURRENCIES else default
 
 
 def _is_number(text: str) -> bool:

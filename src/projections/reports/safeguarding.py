@@ -43,6 +43,18 @@ class OutstandingRow:
 
 
 @attrs.frozen
+class OtherCurrencyRow:
+    """E-money in wallets of a currency other than the chart's at the cut-off: owed to
+    their holders too, but outside the check, whose trust account holds the chart's
+    currency; each such float needs its own safeguarded account."""
+
+    currency: str
+    wallets: int
+    balance_minor: int
+    """In that currency's minor units."""
+
+
+@attrs.frozen
 class CheckRow:
     """Safeguarded cash against e-money outstanding at the cut-off."""
 
@@ -66,6 +78,16 @@ def is_wallet(runner: Runner, account: AccountRow) -> bool:
         and account.no_overdraft
         and account.currency == chart.currency
         and not chart.flow_account(account.account)
+    )
+
+
+def _foreign_wallet(runner: Runner, account: AccountRow) -> bool:
+    """A wallet (as :func:`is_wallet` has it) in another currency than the chart's."""
+    return (
+        account.type == "liability"
+        and account.no_overdraft
+        and account.currency != runner.chart.currency
+        and not runner.chart.flow_account(account.account)
     )
 
 
@@ -118,6 +140,7 @@ def safeguarding(
             found = balances.get(account)  # an account not opened by the cut-off holds nothing
             return found.balance if found is not None else 0
 
+        foreign: dict[str, tuple[int, int]] = {}
         for account in accounts(runner.db):
             if is_wallet(runner, account):
                 found = balances.get(account.account)
@@ -129,6 +152,9 @@ def safeguarding(
                 sums[kind] = sums.get(kind, 0) + balance_minor(account.account)
             elif chart.agent_of(account.account) is not None and account.currency == currency:
                 in_transit_minor += balance_minor(account.account)
+            elif _foreign_wallet(runner, account) and account.account in balances:
+                n, total = foreign.get(account.currency, (0, 0))
+                foreign[account.currency] = (n + 1, total + balance_minor(account.account))
         trust = balances.get(chart.bank_trust)
         trust_minor = trust.balance if trust is not None and trust.currency == currency else 0
 
@@ -190,6 +216,11 @@ def safeguarding(
             sections=(
                 Section("outstanding", OutstandingRow, tuple(outstanding)),
                 Section("check", CheckRow, (check,)),
+                Section(
+                    "other_currencies",
+                    OtherCurrencyRow,
+                    tuple(OtherCurrencyRow(c, *foreign[c]) for c in sorted(foreign)),
+                ),
             ),
             currency=currency,
             findings=tuple(findings),
