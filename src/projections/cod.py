@@ -151,13 +151,19 @@ class OrderRow:
     refund_minor: int
     status: str
     return_stage: str | None
-    failed_at: int | None
-    delivered_at: int | None
-    remitted_at: int | None
-    released_at: int | None
-    paid_out_at: int | None
-    returned_at: int | None
-    refunded_at: int | None
+    failed_at_us: int | None
+    delivered_at_us: int | None
+    remitted_at_us: int | None
+    released_at_us: int | None
+    paid_out_at_us: int | None
+    returned_at_us: int | None
+    refunded_at_us: int | None
+
+    @property
+    def merchant_share_minor(self) -> int:
+        """What the merchant gets of the cash: amount less commission and shipping (as
+        ``ledger.flows.cod.Order.merchant_share_minor``; 0 for a failed delivery)."""
+        return self.amount_minor - self.commission_minor - self.shipping_minor
 
 
 def order_rows(db: Database, *, status: str | None = None) -> list[OrderRow]:

@@ -24,7 +24,7 @@ import attrs
 import msgspec
 
 from ledger.accounts import AccountType, Balance, Counters
-from ledger.errors import InvalidCommand, UnknownAccount
+from ledger.errors import InvalidCommand, StoreCorrupt, UnknownAccount
 from ledger.events import (
     AccountClosed,
     AccountFrozen,
@@ -154,7 +154,7 @@ class Statements(Projection):
                 (p.account,),
             )
             if row is None:
-                raise InvalidCommand(f"seq {record.seq} posts to {p.account!r}, never opened")
+                raise StoreCorrupt(f"seq {record.seq} posts to {p.account!r}, never opened")
             side, *values = row
             counters = Counters(*values).add(p.side, p.amount_minor, p.phase)
             signed = 0
@@ -267,6 +267,10 @@ def balances_as_of(
     """Every account's balance (or those in ``accounts_``) as of ``as_of``, by id: the
     accounts opened by then (at zero if nothing was posted to them yet) and any other with
     a posting effective by then (a backdated entry to an account opened later)."""
+    if accounts_ is not None and (
+        isinstance(accounts_, str) or not all(isinstance(a, str) for a in accounts_)
+    ):
+        raise InvalidCommand(f"accounts_ is a list of account ids or None, not {accounts_!r}")
     where, params = as_of_clause(as_of, zone)
     opened = where.replace("effective_at", "opened_at").replace("seq", "opened_seq")
     with snapshot(db):
@@ -385,6 +389,8 @@ def statement(
     is what ``balance(as_of=seq)`` gives) or by effective time (``effective``: backdated
     postings in the place their value date puts them). ``after`` is the previous page's
     ``next_after``."""
+    if not isinstance(account, str):
+        raise InvalidCommand(f"account is an account id (str), not {account!r}")
     if order not in ("recorded", "effective"):
         raise InvalidCommand(f"order is 'recorded' or 'effective', not {order!r}")
     if type(limit) is not int or not 1 <= limit <= STATEMENT_PAGE_MAX:

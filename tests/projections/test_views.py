@@ -683,13 +683,13 @@ def test_holds_view_follows_every_hold(book: Ledger, clock: Clock, tmp_path: Pat
 # --- 4. cash on delivery ------------------------------------------------------------------
 
 _STEP_OF = {
-    CodOrderDelivered: "delivered_at",
-    CodOrderFailed: "failed_at",
-    CodOrderRemitted: "remitted_at",
-    CodOrderReleased: "released_at",
-    CodOrderPaidOut: "paid_out_at",
-    CodOrderReturned: "returned_at",
-    CodBuyerRefunded: "refunded_at",
+    CodOrderDelivered: "delivered_at_us",
+    CodOrderFailed: "failed_at_us",
+    CodOrderRemitted: "remitted_at_us",
+    CodOrderReleased: "released_at_us",
+    CodOrderPaidOut: "paid_out_at_us",
+    CodOrderReturned: "returned_at_us",
+    CodBuyerRefunded: "refunded_at_us",
 }
 
 
@@ -1231,3 +1231,20 @@ def test_a_reversed_customer_transaction_is_a_reversal_row(tmp_path: Path) -> No
         ("undo", "reversal", "top_up", "wallet:U1", agent, agent, 0, 40_000, 100),
     ]
     assert rows[1][0] == undo.seq
+
+
+def test_views_refuse_arguments_of_the_wrong_type(book: Ledger) -> None:
+    from zoneinfo import ZoneInfo
+
+    from projections.statements import balances_as_of, statement
+
+    with Runner(book, ":memory:") as runner:
+        runner.catch_up()
+        for account in (None, 42, b"wallet:U1"):
+            with pytest.raises(InvalidCommand, match="account id"):
+                statement(runner.db, account)  # type: ignore[arg-type]
+        for accounts_ in ("wallet:U1", [1, 2]):
+            with pytest.raises(InvalidCommand, match="list of account ids"):
+                balances_as_of(runner.db, None, ZoneInfo("UTC"), accounts_)  # type: ignore[arg-type]
+        with pytest.raises(InvalidCommand, match="list of projection names"):
+            runner.rebuild("holds")  # type: ignore[arg-type]

@@ -43,7 +43,7 @@ def _fields(template: str) -> list[str | None] | None:
         return None
 
 
-def _party_of(template: str, placeholder: str, account_id: str) -> str | None:
+def party_of(template: str, placeholder: str, account_id: str) -> str | None:
     """The party whose account ``account_id`` is under ``template``, or None."""
     prefix, suffix = template.split("{" + placeholder + "}")
     if not (account_id.startswith(prefix) and account_id.endswith(suffix)):
@@ -221,8 +221,8 @@ class Chart:
         )
         return (
             account_id in system
-            or any(_party_of(t, "courier", account_id) is not None for t in couriers)
-            or any(_party_of(t, "merchant", account_id) is not None for t in merchants)
+            or any(party_of(t, "courier", account_id) is not None for t in couriers)
+            or any(party_of(t, "merchant", account_id) is not None for t in merchants)
         )
 
     def loan_accounts(self) -> tuple[str, ...]:
@@ -248,11 +248,11 @@ class Chart:
 
     def agent_of(self, account_id: str) -> str | None:
         """The agent whose receivable ``account_id`` is, None if it is no agent's."""
-        return _party_of(self.agent_receivable, "agent", account_id)
+        return party_of(self.agent_receivable, "agent", account_id)
 
     def fx_of(self, account_id: str) -> str | None:
         """The currency whose FX position ``account_id`` is, None if it is none."""
-        return _party_of(self.fx_position, "currency", account_id)
+        return party_of(self.fx_position, "currency", account_id)
 
     # --- the commands that open the chart's accounts ----------------------------------
 

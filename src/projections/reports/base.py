@@ -112,9 +112,7 @@ class Report:
             writer = csv.writer(out, lineterminator="\n")
             writer.writerow(s.columns)
             for record in s.records():
-                writer.writerow(
-                    [" ".join(map(str, v)) if isinstance(v, list) else v for v in record.values()]
-                )
+                writer.writerow([_csv_safe(v) for v in record.values()])
             text = out.getvalue()
             blocks.append(text if section is not None else f"# section: {s.name}\n{text}")
         return "\n".join(blocks)
@@ -132,7 +130,32 @@ class Report:
         return "\n".join(lines) + "\n"
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_safe(value: object) -> object:
+    """A CSV cell a spreadsheet will not run: text (an account id, a wallet type a backend
+    wrote) that starts like a formula is prefixed with ``'``. Numbers stay numbers."""
+    if isinstance(value, list):
+        value = " ".join(map(str, value))
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _printable(text: str) -> str:
+    """Text for a terminal: control characters (an escape sequence in an account's
+    metadata) are shown escaped, never sent."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 def _cell(column: str, value: object, currency: str) -> str:
+    return _printable(_raw_cell(column, value, currency))
+
+
+def _raw_cell(column: str, value: object, currency: str) -> str:
     if value is None:
         return "-"
     if column.endswith("_minor") and type(value) is int:

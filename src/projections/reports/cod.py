@@ -20,7 +20,7 @@ from datetime import date
 
 import attrs
 
-from ledger.accounts import is_valid_id
+from ledger.flows.chart import party_of
 from ledger.money import format_amount
 from projections.cod import OrderRow, order_rows
 from projections.reports.base import Report, Section, check_day, check_runner
@@ -100,10 +100,10 @@ def cod_outstanding(runner: Runner, day: date) -> Report:
         def by_then(at_us: int | None) -> bool:
             return at_us is not None and at_us < cut_us
 
-        delivered = [o for o in order_rows(runner.db) if by_then(o.delivered_at)]
+        delivered = [o for o in order_rows(runner.db) if by_then(o.delivered_at_us)]
         open_orders = sorted(
-            (o for o in delivered if not by_then(o.remitted_at)),
-            key=lambda o: (o.courier, o.delivered_at, o.order),
+            (o for o in delivered if not by_then(o.remitted_at_us)),
+            key=lambda o: (o.courier, o.delivered_at_us, o.order),
         )
         opened = [
             account
@@ -120,8 +120,8 @@ def cod_outstanding(runner: Runner, day: date) -> Report:
         )
 
         def age(o: OrderRow) -> int:
-            assert o.delivered_at is not None
-            return (day - local_day(o.delivered_at, zone)).days
+            assert o.delivered_at_us is not None
+            return (day - local_day(o.delivered_at_us, zone)).days
 
         currency = chart.currency
         findings: list[str] = []
@@ -164,10 +164,12 @@ def cod_outstanding(runner: Runner, day: date) -> Report:
         merchant_rows = []
         for merchant in merchants:
             mine = [
-                o for o in delivered_by_merchant.get(merchant, []) if not by_then(o.returned_at)
+                o for o in delivered_by_merchant.get(merchant, []) if not by_then(o.returned_at_us)
             ]
-            pending = [o for o in mine if not by_then(o.released_at)]
-            available = [o for o in mine if by_then(o.released_at) and not by_then(o.paid_out_at)]
+            pending = [o for o in mine if not by_then(o.released_at_us)]
+            available = [
+                o for o in mine if by_then(o.released_at_us) and not by_then(o.paid_out_at_us)
+            ]
             row_ = MerchantRow(
                 merchant=merchant,
                 pending_minor=balances.get(chart.pending_payable(merchant), 0),
@@ -183,7 +185,7 @@ def cod_outstanding(runner: Runner, day: date) -> Report:
                 (chart.pending_payable(merchant), row_.pending_minor, pending),
                 (chart.available_payable(merchant), row_.available_minor, available),
             ):
-                shares = sum(_share(o) for o in orders)
+                shares = sum(o.merchant_share_minor for o in orders)
                 if booked != shares:
                     findings.append(
                         f"merchant {merchant}: {what} holds {format_amount(booked, currency)}"
@@ -208,13 +210,13 @@ def cod_outstanding(runner: Runner, day: date) -> Report:
                             courier=o.courier,
                             order=o.order,
                             merchant=o.merchant,
-                            delivered_on=local_day(o.delivered_at, zone),
+                            delivered_on=local_day(o.delivered_at_us, zone),
                             age_days=age(o),
                             amount_minor=o.amount_minor,
-                            returned=by_then(o.returned_at),
+                            returned=by_then(o.returned_at_us),
                         )
                         for o in open_orders
-                        if o.delivered_at is not None
+                        if o.delivered_at_us is not None
                     ),
                 ),
                 Section("merchants", MerchantRow, tuple(merchant_rows)),
@@ -232,28 +234,10 @@ def _group(orders: Iterable[OrderRow], key: Callable[[OrderRow], str]) -> dict[s
     return groups
 
 
-def _share(o: OrderRow) -> int:
-    """The merchant's share of an order: its cash less commission and shipping."""
-    return o.amount_minor - o.commission_minor - o.shipping_minor
-
-
 def _parties(
     accounts: Iterable[str], template: str, placeholder: str, named: Iterable[str]
 ) -> list[str]:
     """The parties with an account under ``template`` among ``accounts``, and those
     ``named`` by their orders, sorted."""
-    party_of = _party_reader(template, placeholder)
-    found = {p for p in (party_of(a) for a in accounts) if p is not None}
+    found = {p for p in (party_of(template, placeholder, a) for a in accounts) if p is not None}
     return sorted(found | {p for p in named if p})
-
-
-def _party_reader(template: str, placeholder: str) -> Callable[[str], str | None]:
-    prefix, suffix = template.split("{" + placeholder + "}")
-
-    def party_of(account: str) -> str | None:
-        if not (account.startswith(prefix) and account.endswith(suffix)):
-            return None
-        party = account[len(prefix) : len(account) - len(suffix)]
-        return party if is_valid_id(party) else None
-
-    return party_of
