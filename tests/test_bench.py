@@ -64,3 +64,22 @@ def test_the_loan_suite_accrues_a_month_and_takes_every_first_installment(tmp_pa
     with Ledger.open(tmp_path / "loans.db") as book:
         assert book.balance("loans:principal").balance == 30 * (1_000_000 - 157_206)
         assert book.balance("income:loan_interest").balance == 30 * 23_333
+
+
+def test_the_reads_suite_folds_reports_and_pages_and_prints_each_figure(tmp_path: Path) -> None:
+    from ledger.bench import read_models
+
+    lines: list[str] = []
+    figures = read_models(tmp_path / "reads.db", 2_000, lines.append)
+    assert [f.name for f in figures] == [
+        "reads: fold every projection",
+        "reads: catch up 1,000 new entries",
+        "reads: safeguarding report",
+        "reads: trial balance as of a day",
+        "reads: statement page of 100, recorded order",
+        "reads: statement page of 100, effective order",
+    ]
+    assert all(f.value > 0 for f in figures)
+    assert "22,102 events from seq 1" in figures[0].note  # 10,100 opens + 10,000 + 2,000
+    assert figures[1].note == "1,000 events"
+    assert len(lines) == len(figures)

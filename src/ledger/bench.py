@@ -164,7 +164,8 @@ def _throughput(
 
 
 def _printed(out: Callable[[str], None], f: Figure) -> Figure:
-    out(f"{f.name:<45} {f.value:>12,.0f} {f.unit}  ({f.note})")
+    value = f"{f.value:>12,.2f}" if f.value < 100 else f"{f.value:>12,.0f}"
+    out(f"{f.name:<45} {value} {f.unit}  ({f.note})")
     return f
 
 
@@ -360,12 +361,102 @@ def loan_book(path: Path, loans: int, out: Callable[[str], None] = print) -> lis
     return figures
 
 
+def read_models(path: Path, commands: int, out: Callable[[str], None] = print) -> list[Figure]:
+    """The read side over a wallet-mix log of ``commands`` entries (written with
+    durability normal, batches of 1,000): every projection folded from seq 1 into the
+    ledger's own file, a catch-up of 1,000 new entries, a safeguarding report, the trial
+    balance as of a day, and every statement page (100 lines) of the busiest account."""
+    from projections.reports.safeguarding import safeguarding
+    from projections.runner import Runner
+    from projections.statements import statement, trial_balance
+
+    wallets, merchants = 10_000, 100
+    figures: list[Figure] = []
+    with Ledger.open(path, durability="normal") as book:
+        opens = setup_commands(wallets, merchants)
+        for i in range(0, len(opens), 1_000):
+            book.submit_many(opens[i : i + 1_000])
+        stream = wallet_mix(3, wallets, merchants, prefix="r")
+        for _ in range(commands // 1_000):
+            book.submit_many([next(stream) for _ in range(1_000)])
+        events = book.head()[0]
+        with Runner(book) as runner:
+            start = time.perf_counter()
+            runner.catch_up()
+            fold_rate = events / (time.perf_counter() - start)
+            figures.append(
+                _printed(
+                    out,
+                    Figure(
+                        "reads: fold every projection",
+                        fold_rate,
+                        "events/s",
+                        f"{events:,} events from seq 1, into the ledger file",
+                    ),
+                )
+            )
+            book.submit_many([next(stream) for _ in range(1_000)])
+            start = time.perf_counter()
+            folded = runner.catch_up()
+            rate = folded / (time.perf_counter() - start)
+            figures.append(
+                _printed(
+                    out,
+                    Figure(
+                        "reads: catch up 1,000 new entries", rate, "events/s", f"{folded:,} events"
+                    ),
+                )
+            )
+            day = book.today()
+            for name, call in (
+                ("reads: safeguarding report", lambda: safeguarding(runner, day)),
+                (
+                    "reads: trial balance as of a day",
+                    lambda: trial_balance(runner.db, day, runner.timezone),
+                ),
+            ):
+                start = time.perf_counter()
+                call()
+                ms = (time.perf_counter() - start) * 1_000
+                figures.append(
+                    _printed(out, Figure(name, ms, "ms", f"{wallets + merchants + 2:,} accounts"))
+                )
+            (busiest, lines), *_ = runner.db.execute(
+                "SELECT account, COUNT(*) n FROM proj_postings"
+                " GROUP BY account ORDER BY n DESC LIMIT 1"
+            ).fetchall()
+            for order in ("recorded", "effective"):
+                took = []
+                after = None
+                while True:
+                    start = time.perf_counter()
+                    page = statement(runner.db, busiest, order=order, after=after)
+                    took.append((time.perf_counter() - start) * 1_000)
+                    after = page.next_after
+                    if after is None:
+                        break
+                took.sort()
+                p99 = took[min(len(took) - 1, int(len(took) * 0.99))]
+                figures.append(
+                    _printed(
+                        out,
+                        Figure(
+                            f"reads: statement page of 100, {order} order",
+                            took[len(took) // 2],
+                            "ms p50",
+                            f"p99 {p99:.2f} ms, {busiest}: {lines:,} lines, {len(took)} pages",
+                        ),
+                    )
+                )
+    return figures
+
+
 def run(
     out: Callable[[str], None] = print,
     *,
     quick: bool = False,
     directory: str | None = None,
-    suites: tuple[str, ...] = ("wallet", "cod", "loans"),
+    suites: tuple[str, ...] = ("wallet", "cod", "loans", "reads"),
 ) -> list[Figure]:
     """Run the benchmarks (the wallet mix, the COD and the loan flows, or those in
     ``suites``) and
@@ -384,6 +475,10 @@ def run(
             count = 500 if quick else 2_000
             out(f"workload: {count:,} loans of 10,000.00 THB over 6 months, one per borrower")
             figures += loan_book(Path(tmp) / "bench-loans.db", count, out)
+        if "reads" in suites:
+            commands = 20_000 if quick else 100_000
+            out(f"workload: the read models over {commands:,} wallet-mix entries")
+            figures += read_models(Path(tmp) / "bench-reads.db", commands, out)
     return figures
 
 

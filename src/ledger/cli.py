@@ -152,16 +152,16 @@ def verify(db: str, as_json: bool) -> None:
 @click.option("--dir", "directory", default=None, help="Where to put the benchmark files.")
 @click.option(
     "--suite",
-    type=click.Choice(["all", "wallet", "cod", "loans"]),
+    type=click.Choice(["all", "wallet", "cod", "loans", "reads"]),
     default="all",
-    help="The wallet mix, the COD flows, the loan flows, or all.",
+    help="The wallet mix, the COD flows, the loan flows, the read models, or all.",
 )
 def bench(quick: bool, directory: str | None, suite: str) -> None:
     """Measure durable commands/s by batch size, replay events/s, the COD and the loan
     flows; print the figures."""
     from ledger.bench import run
 
-    suites = ("wallet", "cod", "loans") if suite == "all" else (suite,)
+    suites = ("wallet", "cod", "loans", "reads") if suite == "all" else (suite,)
     run(click.echo, quick=quick, directory=directory, suites=suites)
 
 

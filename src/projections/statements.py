@@ -163,7 +163,14 @@ class Statements(Projection):
             db.execute(
                 "UPDATE proj_accounts SET debits_posted = ?, credits_posted = ?,"
                 " debits_pending = ?, credits_pending = ?, last_seq = ? WHERE account = ?",
-                (*attrs.astuple(counters), record.seq, p.account),
+                (
+                    counters.debits_posted,
+                    counters.credits_posted,
+                    counters.debits_pending,
+                    counters.credits_pending,
+                    record.seq,
+                    p.account,
+                ),
             )
             db.execute(
                 "INSERT INTO proj_postings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
