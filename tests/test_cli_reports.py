@@ -207,3 +207,16 @@ def test_known_at_gives_the_report_as_filed(logs: dict[str, Path]) -> None:
         "json",
     )
     assert json.loads(out)["sections"]["check"][0]["trust_minor"] == 15_850_000
+
+
+def test_known_at_past_the_head_and_stale_read_models_are_clear_errors(
+    logs: dict[str, Path], tmp_path: Path
+) -> None:
+    db = str(logs["wallet"])
+    code, _, err = run("report", "cod", "--db", db, "--date", "2026-03-03", "--known-at", "999")
+    assert code == 2 and "the log ends at seq 47" in err
+    reads = str(tmp_path / "reads.db")
+    assert run("report", "cod", "--db", db, "--date", "2026-03-03", "--reads", reads)[0] == 0
+    other = str(logs["cod_loans"])
+    code, _, err = run("report", "cod", "--db", other, "--date", "2026-03-03", "--reads", reads)
+    assert code == 1 and "another ledger" in err and "--reads :memory:" in err

@@ -18,7 +18,7 @@ from ledger.flows.chart import Chart
 from ledger.money import format_amount, parse_amount
 from ledger.store.base import RecordedEvent
 from projections.reports import REPORTS
-from projections.runner import Runner
+from projections.runner import ReadModelsStale, Runner
 
 _db = click.option(
     "--db",
@@ -180,7 +180,10 @@ PROGRESS_FROM_EVENTS = 10_000
 
 def _catch_up(runner: Runner) -> None:
     """Fold what the read models lack, with a progress bar on stderr when that is long."""
-    backlog = runner.book.head()[0] - min(c.seq for c in runner.checkpoints().values())
+    head = (
+        runner.book.head()[0] if runner.until is None else min(runner.until, runner.book.head()[0])
+    )
+    backlog = head - runner.seq
     if backlog < PROGRESS_FROM_EVENTS:
         runner.catch_up()
         return
@@ -263,12 +266,21 @@ def report(
     else:
         raise click.UsageError(f"report {name} covers a period: give --from and --to, or --date")
     with _ledger(db, timezone) as book:
+        if known_at is not None and known_at > book.head()[0]:
+            raise click.BadParameter(
+                f"the log ends at seq {book.head()[0]}", param_hint="--known-at"
+            )
         try:
             if known_at is not None and reads is None:
                 reads = ":memory:"  # the file's own read models are past it
             with Runner(book, reads, until=known_at) as runner:
                 _catch_up(runner)
                 made = spec.load()(runner, *args, **options)
+        except ReadModelsStale as exc:
+            raise click.ClickException(
+                f"{exc} (here: --reads :memory: folds them afresh, or delete the file's "
+                "proj_* tables)"
+            ) from exc
         except LedgerError as exc:
             raise click.ClickException(str(exc)) from exc
     if fmt == "json":

@@ -67,7 +67,7 @@ LOANS = Table(
 
 class Loans(Projection):
     name = "loans"
-    version = 1
+    version = 2
     handles = frozenset(
         {
             LoanDisbursed,

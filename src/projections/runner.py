@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import tzinfo
 from types import TracebackType
 
@@ -32,7 +32,7 @@ import attrs
 import sqlite_utils
 
 from ledger.book import Ledger
-from ledger.errors import InvalidCommand, StoreCorrupt, StoreError
+from ledger.errors import InvalidCommand, StoreBusy, StoreCorrupt, StoreError
 from ledger.flows.chart import Chart
 from ledger.store.base import RecordedEvent
 from ledger.store.sqlite import SqliteStore
@@ -41,6 +41,8 @@ from projections.base import Database, Projection, canonical_dump, digest, snaps
 PAGE_EVENTS = 1_000
 """Events folded per transaction."""
 BUSY_TIMEOUT_MS = 5_000
+CONSISTENT_TRIES = 5
+"""Catch-ups :meth:`Runner.consistent` makes before giving up on agreeing checkpoints."""
 CACHE_KIB = 65_536
 """SQLite's page cache for the read models' connection (64 MiB, as the store's): the
 accounts and the index pages a fold touches stay in memory."""
@@ -179,6 +181,9 @@ class Runner:
         """Create what is missing; drop and recreate a projection whose version changed
         or whose tables are gone (it then folds again from seq 1)."""
         with self._write():
+            columns = {r[1] for r in self.db.execute("PRAGMA table_info(proj_checkpoints)")}
+            if columns and "hash" not in columns:  # written before checkpoints kept hashes
+                self.db.execute("DROP TABLE proj_checkpoints")
             self.db.execute(_CHECKPOINTS)
             known = self._read_checkpoints()
             tables = set(self.db.table_names())
@@ -219,6 +224,8 @@ class Runner:
         event this ledger does not have."""
         if until is not None and (type(until) is not int or until < 0):
             raise InvalidCommand(f"until is a seq (int >= 0) or None, not {until!r}")
+        if self.db.conn.in_transaction:
+            raise InvalidCommand("catch_up inside a reading() block: catch up before it")
         head = self.book.head()[0]
         target = min(x for x in (head, until, self.until) if x is not None)
         self._check_anchors(self.checkpoints().values(), head)
@@ -306,11 +313,16 @@ class Runner:
         ``db`` (a fresh file or memory) up to this runner's checkpoint: what an audit
         compares against this one."""
         own = self._path()
-        same = (
-            isinstance(db, (str, os.PathLike))
-            and bool(own)
-            and os.path.exists(db)
-            and os.path.samefile(db, own)
+        if isinstance(db, sqlite_utils.Database):
+            rows = db.execute("PRAGMA database_list").fetchall()
+            other_path = str(next((r[2] for r in rows if r[1] == "main"), ""))
+        else:
+            other_path = os.fspath(db) if isinstance(db, (str, os.PathLike)) else ""
+        same = db is self.db or (
+            bool(own)
+            and bool(other_path)
+            and os.path.exists(other_path)
+            and os.path.samefile(other_path, own)
         )
         if same:
             raise InvalidCommand("rebuild_into needs another database than this runner's")
@@ -330,6 +342,37 @@ class Runner:
         """The file of this runner's database ("" in memory)."""
         rows = self.db.execute("PRAGMA database_list").fetchall()
         return str(next((r[2] for r in rows if r[1] == "main"), ""))
+
+    @contextmanager
+    def consistent(self) -> Iterator[int]:
+        """Catch up, then one read snapshot in which every projection of this runner
+        stands at the same seq, which the block gets: what a report reads in, and the
+        ``log_seq`` it records. If other runners (folding other projections, or pinned
+        elsewhere) leave this runner's checkpoints apart, it catches up again, a few
+        times, then gives up with :class:`StoreBusy`. Inside a ``reading()`` block
+        already, it takes that snapshot as it is, if its checkpoints agree."""
+        nested = self.db.conn.in_transaction
+        for _ in range(CONSISTENT_TRIES):
+            if not nested:
+                self.catch_up()
+            with self.reading():
+                seqs = {c.seq for c in self.checkpoints().values()}
+                (seq,) = seqs if len(seqs) == 1 else (None,)
+                if seq is not None and (self.until is None or seq <= self.until):
+                    yield seq
+                    return
+            if nested:
+                break
+        if self.until is not None and any(s > self.until for s in seqs):
+            raise InvalidCommand(
+                f"another runner folded these read models past this runner's seq "
+                f"{self.until}: pin runners on a database of their own"
+            )
+        raise StoreBusy(
+            f"the read models' checkpoints stand apart ({sorted(seqs)}), moved by other "
+            "runners folding other projections; catch them up, or give this runner a "
+            "database of its own"
+        )
 
     def reading(self) -> AbstractContextManager[None]:
         """One consistent read of the read models for the block (what a report runs in,

@@ -349,3 +349,76 @@ def test_a_pinned_runner_stops_at_its_seq(book: Ledger) -> None:
         assert pinned.catch_up(until=500) == 0
     with pytest.raises(InvalidCommand):
         Runner(book, ":memory:", until=-1)
+
+
+def test_a_report_records_the_one_seq_its_figures_stand_at(
+    book: Ledger, path: Path, tmp_path: Path
+) -> None:
+    """A statements-only runner sharing the file moves that projection ahead; a full
+    runner's report catches the others up to it and records one log_seq, which a pinned
+    runner reproduces."""
+    from projections.reports.safeguarding import safeguarding
+
+    reads = tmp_path / "reads.db"
+    with Runner(book, reads) as full:
+        full.catch_up(until=300)
+        with Runner(book, reads, projections=[Statements()]) as ahead:
+            ahead.catch_up(until=600)
+        report = safeguarding(full, book.today())
+        assert report.log_seq == book.head()[0]
+        assert {c.seq for c in full.checkpoints().values()} == {report.log_seq}
+        with Runner(book, ":memory:", until=report.log_seq) as pinned:
+            assert safeguarding(pinned, book.today()).to_json() == report.to_json()
+
+
+def test_a_pinned_runner_refuses_a_database_another_runner_folded_past_its_pin(
+    book: Ledger, tmp_path: Path
+) -> None:
+    from projections.reports.safeguarding import safeguarding
+
+    reads = tmp_path / "reads.db"
+    with Runner(book, reads, until=100) as pinned:
+        pinned.catch_up()
+        with Runner(book, reads) as full:
+            full.catch_up()
+        with pytest.raises(InvalidCommand, match="past this runner's seq 100"):
+            safeguarding(pinned, book.today())
+
+
+def test_a_report_inside_a_reading_block_uses_that_snapshot(book: Ledger) -> None:
+    from projections.reports.safeguarding import safeguarding
+
+    with Runner(book, ":memory:") as runner:
+        runner.catch_up(until=200)
+        with runner.reading():
+            report = safeguarding(runner, book.today())  # does not fold: reads what is there
+            with pytest.raises(InvalidCommand, match="inside a reading"):
+                runner.catch_up()
+        assert report.log_seq == 200
+
+
+def test_a_report_needs_the_projections_it_reads(book: Ledger) -> None:
+    from projections.reports.activity import activity
+
+    with Runner(book, ":memory:", projections=[Statements()]) as runner:
+        day = book.today()
+        with pytest.raises(InvalidCommand, match="transactions"):
+            activity(runner, day, day)
+
+
+def test_rebuild_into_its_own_database_object_is_refused(book: Ledger) -> None:
+    with Runner(book, ":memory:") as runner:
+        runner.catch_up()
+        with pytest.raises(InvalidCommand, match="another database"):
+            runner.rebuild_into(runner.db)
+        assert runner.seq == book.head()[0]
+
+
+def test_checkpoints_written_without_hashes_are_folded_again(book: Ledger, tmp_path: Path) -> None:
+    reads = tmp_path / "old.db"
+    with sqlite3.connect(reads) as conn:
+        conn.execute("CREATE TABLE proj_checkpoints (name TEXT PRIMARY KEY, version INT, seq INT)")
+        conn.execute("INSERT INTO proj_checkpoints VALUES ('statements', 1, 999)")
+    with Runner(book, reads) as runner:
+        assert runner.seq == 0
+        assert runner.catch_up() == book.head()[0]

@@ -88,7 +88,7 @@ def test_two_business_days(runner: Runner) -> None:
     )
     # lek's three counter pieces of 2 March: 9_900_000 + 9_950_000 + 9_990_000 = 29_840_000,
     # each below 10_000_000, together above it; below 200_000_000 of the other cash rule.
-    # kan's day has a piece over the threshold, so it is no structuring candidate.
+    # kan's day has one piece over the threshold and none below it: no candidate.
     assert report.rows("structuring") == (
         StructuringRow("electronic_transfer_cash", "wallet:lek", DAY_1, 3, 29_840_000, 9_990_000),
     )
@@ -283,3 +283,28 @@ def test_bad_inputs_raise_and_change_nothing(
             aml(r, *args, **kwargs)
         assert r.checkpoints() == before and all(c.seq == 0 for c in before.values())
         assert book.head() == head
+
+
+def test_pieces_below_a_threshold_count_on_a_day_that_also_reached_it(golden: Path) -> None:
+    """On 5 March lek deposits 100,000.00 in cash (reportable) and then five pieces of
+    99,000.00: the pieces, 495,000.00, are a structuring candidate all the same."""
+    with later(golden, at(date(2026, 3, 5), 9)) as book:
+        for n, amount in enumerate([10_000_000] + [9_900_000] * 5):
+            top = TopUp(
+                id=f"cash-{n}",
+                wallet="wallet:lek",
+                amount_minor=amount,
+                channel="counter",
+                funding_account="agent:7eleven-0042:receivable",
+            )
+            assert isinstance(book.submit(top), Accepted)
+    day = date(2026, 3, 5)
+    with Ledger.open(golden, create=False) as book, Runner(book) as r:
+        report = aml(r, day, day)
+    assert [(t.rule, t.amount_minor) for t in report.rows("threshold")] == [
+        ("electronic_transfer_cash", 10_000_000)
+    ]
+    # 5 x 9_900_000 = 49_500_000 >= 10_000_000; largest piece 9_900_000
+    assert report.rows("structuring") == (
+        StructuringRow("electronic_transfer_cash", "wallet:lek", day, 5, 49_500_000, 9_900_000),
+    )

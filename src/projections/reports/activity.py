@@ -58,10 +58,9 @@ class AccountsRow:
 def activity(runner: Runner, start: date, end: date) -> Report:
     """Transactions by category and top-up channel, and wallets total, active, by tier
     and by wallet type, for the business days ``start`` to ``end`` inclusive."""
-    check_runner(runner)
+    check_runner(runner, ("statements", "transactions"))
     check_period(start, end)
-    runner.catch_up()
-    with runner.reading():
+    with runner.consistent() as log_seq:
         db = runner.db
         zone = runner.timezone
         currency = runner.chart.currency
@@ -128,7 +127,7 @@ def activity(runner: Runner, start: date, end: date) -> Report:
             "cut_off": from_us(cut_off_us).astimezone(zone).isoformat(),
         }
         return Report(
-            log_seq=runner.seq,
+            log_seq=log_seq,
             name="activity",
             title=f"E-money activity from {start} to {end} ({zone})",
             parameters=parameters,

@@ -138,11 +138,10 @@ def aml(
 ) -> Report:
     """Threshold transactions, structuring candidates and per-customer daily aggregates
     for the business days ``start`` to ``end`` inclusive, in the ledger's time zone."""
-    check_runner(runner)
+    check_runner(runner, ("statements", "transactions"))
     check_period(start, end)
     chosen = _check_rules(rules)
-    runner.catch_up()
-    with runner.reading():
+    with runner.consistent() as log_seq:
         db = runner.db
         zone = runner.timezone
         currency = runner.chart.currency
@@ -159,13 +158,11 @@ def aml(
         structuring: list[StructuringRow] = []
         for rule in chosen:
             pieces: dict[tuple[date, str], list[int]] = {}
-            reached: set[tuple[date, str]] = set()
             for seq, eff, category, channel, party, counterparty, agent, cash, amount in rows:
                 if not rule.covers(category, bool(cash)):
                     continue
                 day = local_day(eff, zone)
                 if amount >= rule.threshold_minor:
-                    reached.add((day, party))
                     threshold.append(
                         ThresholdRow(
                             rule=rule.name,
@@ -183,7 +180,7 @@ def aml(
                 else:
                     pieces.setdefault((day, party), []).append(amount)
             for (day, party), amounts in sorted(pieces.items()):
-                if (day, party) not in reached and sum(amounts) >= rule.threshold_minor:
+                if sum(amounts) >= rule.threshold_minor:
                     structuring.append(
                         StructuringRow(
                             rule.name, party, day, len(amounts), sum(amounts), max(amounts)
@@ -207,7 +204,7 @@ def aml(
             "rules": "; ".join(r.describe(currency) for r in chosen),
         }
         return Report(
-            log_seq=runner.seq,
+            log_seq=log_seq,
             name="aml",
             title=f"AML thresholds and daily aggregates from {start} to {end} ({zone})",
             parameters=parameters,

@@ -219,9 +219,14 @@ def check_period(start: object, end: object) -> tuple[date, date]:
     return first, last
 
 
-def check_runner(runner: object) -> Runner:
+def check_runner(runner: object, needs: tuple[str, ...] = ()) -> Runner:
+    """``runner`` if it is a Runner that folds every projection in ``needs`` (the tables
+    the report reads)."""
     if not isinstance(runner, Runner):
         raise InvalidCommand(f"a report reads a projections.runner.Runner, not {runner!r}")
+    missing = sorted(set(needs) - {p.name for p in runner.projections})
+    if missing:
+        raise InvalidCommand(f"this report reads the projections {missing}; the runner folds none")
     return runner
 
 

@@ -90,10 +90,9 @@ def cod_outstanding(runner: Runner, day: date) -> Report:
     """COD outstanding as of the end of business day ``day`` in the ledger's time zone:
     sections ``couriers``, ``open_orders`` and ``merchants`` (docs/reports/cod.md).
     Raises InvalidCommand unless ``day`` is a ``datetime.date``."""
-    check_runner(runner)
+    check_runner(runner, ("statements", "cod_orders"))
     check_day(day)
-    runner.catch_up()
-    with runner.reading():
+    with runner.consistent() as log_seq:
         chart, zone = runner.chart, runner.timezone
         cut_us = day_end_us(day, zone)
 
@@ -193,7 +192,7 @@ def cod_outstanding(runner: Runner, day: date) -> Report:
                         f" {format_amount(shares, currency)}"
                     )
         return Report(
-            log_seq=runner.seq,
+            log_seq=log_seq,
             name=NAME,
             title=f"COD outstanding as of the end of {day.isoformat()}",
             parameters={

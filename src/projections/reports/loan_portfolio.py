@@ -103,10 +103,9 @@ def loan_portfolio(runner: Runner, day: date) -> Report:
     """The loan portfolio as of the end of business day ``day`` in the ledger's time zone:
     sections ``summary``, ``ageing``, ``stages`` and ``loans`` (docs/reports/
     loan-portfolio.md). Raises InvalidCommand unless ``day`` is a ``datetime.date``."""
-    check_runner(runner)
+    check_runner(runner, ("statements", "loans"))
     check_day(day)
-    runner.catch_up()
-    with runner.reading():
+    with runner.consistent() as log_seq:
         statuses = loan_statuses(runner.db, day)
         active = [s for s in statuses if s.status == "active"]
         chart, zone = runner.chart, runner.timezone
@@ -165,7 +164,7 @@ def loan_portfolio(runner: Runner, day: date) -> Report:
             ],
         )
         return Report(
-            log_seq=runner.seq,
+            log_seq=log_seq,
             name=NAME,
             title=f"Loan portfolio as of the end of {day.isoformat()}",
             parameters={

@@ -112,7 +112,7 @@ def safeguarding(
     (every posting effective before the next day starts), and the trust and in-transit
     cash against it. A shortfall, or equity under ``min_equity_bps`` of the e-money when
     ``equity_minor`` is given, is a finding."""
-    check_runner(runner)
+    check_runner(runner, ("statements",))
     check_day(day)
     if equity_minor is not None and (
         type(equity_minor) is not int or not 0 <= equity_minor <= AMOUNT_MAX_MINOR
@@ -124,8 +124,7 @@ def safeguarding(
         raise InvalidCommand(
             f"min_equity_bps is an int of basis points in 0..1000000, not {min_equity_bps!r}"
         )
-    runner.catch_up()
-    with runner.reading():
+    with runner.consistent() as log_seq:
         chart = runner.chart
         zone = runner.timezone
         currency = chart.currency
@@ -209,7 +208,7 @@ def safeguarding(
             "min_equity_bps": str(min_equity_bps),
         }
         return Report(
-            log_seq=runner.seq,
+            log_seq=log_seq,
             name="safeguarding",
             title=f"E-money safeguarding at the end of {day} ({zone})",
             parameters=parameters,
