@@ -29,6 +29,7 @@ from ledger.testing import (
     LoanMachine,
     WalletMachine,
 )
+from ledger.testing.machine import AuditedMachine
 
 FAST = settings(
     phases=[Phase.explicit, Phase.generate],  # finding the bug is the point; no shrinking
@@ -38,6 +39,13 @@ FAST = settings(
     database=None,
     suppress_health_check=list(HealthCheck),
 )
+
+
+@pytest.fixture(autouse=True)
+def _flows_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests show the machines catch planted bugs in the flows; the read models are
+    checked by the machines' own runs (tests/property/test_*_machine.py)."""
+    monkeypatch.setattr(AuditedMachine, "check_projections", False)
 
 
 class _ForgetfulState:
