@@ -282,9 +282,9 @@ class Runner:
         if checkpoint >= last.seq:
             return
         handles = projection.handles
-        for record in page:
-            if record.seq > checkpoint and type(record.event) in handles:
-                projection.apply(self.db, record)
+        projection.apply_page(
+            self.db, [r for r in page if r.seq > checkpoint and type(r.event) in handles]
+        )
         self.db.execute(
             "UPDATE proj_checkpoints SET seq = ?, hash = ? WHERE name = ?",
             (last.seq, last.hash, projection.name),

@@ -17,13 +17,14 @@ once written are never rewritten), opening each page with the sum before it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, Literal
 
 import attrs
 import msgspec
 
-from ledger.accounts import AccountType, Balance, Counters
+from ledger.accounts import AccountType, Balance, Counters, Side
 from ledger.errors import InvalidCommand, StoreCorrupt, UnknownAccount
 from ledger.events import (
     AccountClosed,
@@ -106,74 +107,111 @@ class Statements(Projection):
     tables = (ACCOUNTS, POSTINGS, TIERS)
 
     def apply(self, db: Database, record: RecordedEvent) -> None:
-        event = record.event
-        if isinstance(event, MoneyEvent):
-            self._post(db, record, event)
-        elif isinstance(event, AccountOpened):
-            side = AccountType(event.account_type).normal_side
-            db.execute(
-                "INSERT INTO proj_accounts VALUES (?, ?, ?, ?, ?, ?, ?, 'open', NULL, ?, ?,"
-                " 0, 0, 0, 0, ?)",
-                (
-                    event.account,
-                    event.account_type,
-                    event.currency,
-                    side,
-                    int(event.no_overdraft),
-                    event.metadata.get("wallet_type"),
-                    _metadata.encode(event.metadata).decode(),
-                    record.seq,
-                    to_us(record.effective_at),
-                    record.seq,
-                ),
-            )
-        elif isinstance(event, AccountFrozen | AccountUnfrozen | AccountClosed):
-            db.execute(
-                "UPDATE proj_accounts SET status = ?, last_seq = ? WHERE account = ?",
-                (_STATUS[type(event)], record.seq, event.account),
-            )
-        elif isinstance(event, TierAssigned):
-            db.execute(
-                "UPDATE proj_accounts SET tier = ?, last_seq = ? WHERE account = ?",
-                (event.tier, record.seq, event.account),
-            )
-            db.execute(
-                "INSERT INTO proj_account_tiers VALUES (?, ?, ?, ?)",
-                (event.account, record.seq, to_us(record.effective_at), event.tier),
-            )
+        self.apply_page(db, [record])
 
-    def _post(self, db: Database, record: RecordedEvent, event: MoneyEvent) -> None:
+    def apply_page(self, db: Database, records: Sequence[RecordedEvent]) -> None:
+        """Fold a page with one read and one write of each account it touches and one
+        insert of all its postings: the counters are carried in memory for the page only
+        (the runner holds the write lock for it), so the rows are what folding event by
+        event writes."""
+        touched: dict[str, _Touched] = {}
+        postings: list[tuple[object, ...]] = []
+        tiers: list[tuple[object, ...]] = []
+        wanted = {
+            p.account for r in records if isinstance(r.event, MoneyEvent) for p in r.event.postings
+        }
+        ordered = sorted(wanted)
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for account, side, *values in db.execute(
+                "SELECT account, normal_side, debits_posted, credits_posted, debits_pending,"
+                f" credits_pending FROM proj_accounts WHERE account IN ({marks})",
+                chunk,
+            ):
+                touched[account] = _Touched(side, Counters(*values))
+        for record in records:
+            event = record.event
+            if isinstance(event, MoneyEvent):
+                self._post(record, event, touched, postings)
+            elif isinstance(event, AccountOpened):
+                side = AccountType(event.account_type).normal_side
+                db.execute(
+                    "INSERT INTO proj_accounts VALUES (?, ?, ?, ?, ?, ?, ?, 'open', NULL, ?, ?,"
+                    " 0, 0, 0, 0, ?)",
+                    (
+                        event.account,
+                        event.account_type,
+                        event.currency,
+                        side,
+                        int(event.no_overdraft),
+                        event.metadata.get("wallet_type"),
+                        _metadata.encode(event.metadata).decode(),
+                        record.seq,
+                        to_us(record.effective_at),
+                        record.seq,
+                    ),
+                )
+                if event.account in wanted:
+                    touched[event.account] = _Touched(side, Counters())
+            elif isinstance(event, AccountFrozen | AccountUnfrozen | AccountClosed):
+                db.execute(
+                    "UPDATE proj_accounts SET status = ?, last_seq = ? WHERE account = ?",
+                    (_STATUS[type(event)], record.seq, event.account),
+                )
+                if event.account in touched:
+                    touched[event.account].last_seq = record.seq
+            elif isinstance(event, TierAssigned):
+                db.execute(
+                    "UPDATE proj_accounts SET tier = ?, last_seq = ? WHERE account = ?",
+                    (event.tier, record.seq, event.account),
+                )
+                if event.account in touched:
+                    touched[event.account].last_seq = record.seq
+                tiers.append((event.account, record.seq, to_us(record.effective_at), event.tier))
+        db.conn.executemany(
+            "INSERT INTO proj_postings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            postings,
+        )
+        db.conn.executemany("INSERT INTO proj_account_tiers VALUES (?, ?, ?, ?)", tiers)
+        db.conn.executemany(
+            "UPDATE proj_accounts SET debits_posted = ?, credits_posted = ?,"
+            " debits_pending = ?, credits_pending = ?, last_seq = ? WHERE account = ?",
+            [
+                (
+                    t.counters.debits_posted,
+                    t.counters.credits_posted,
+                    t.counters.debits_pending,
+                    t.counters.credits_pending,
+                    t.last_seq,
+                    account,
+                )
+                for account, t in sorted(touched.items())
+                if t.last_seq
+            ],
+        )
+
+    def _post(
+        self,
+        record: RecordedEvent,
+        event: MoneyEvent,
+        touched: dict[str, _Touched],
+        postings: list[tuple[object, ...]],
+    ) -> None:
         effective_us = to_us(record.effective_at)
         recorded_us = to_us(record.recorded_at)
         accounts = list(dict.fromkeys(p.account for p in event.postings))
         for leg, p in enumerate(event.postings):
-            row = one(
-                db,
-                "SELECT normal_side, debits_posted, credits_posted, debits_pending,"
-                " credits_pending FROM proj_accounts WHERE account = ?",
-                (p.account,),
-            )
-            if row is None:
+            found = touched.get(p.account)
+            if found is None:
                 raise StoreCorrupt(f"seq {record.seq} posts to {p.account!r}, never opened")
-            side, *values = row
-            counters = Counters(*values).add(p.side, p.amount_minor, p.phase)
+            found.counters = counters = found.counters.add(p.side, p.amount_minor, p.phase)
+            found.last_seq = record.seq
+            side = found.side
             signed = 0
             if p.phase == "posted":
                 signed = p.amount_minor if p.side == side else -p.amount_minor
-            db.execute(
-                "UPDATE proj_accounts SET debits_posted = ?, credits_posted = ?,"
-                " debits_pending = ?, credits_pending = ?, last_seq = ? WHERE account = ?",
-                (
-                    counters.debits_posted,
-                    counters.credits_posted,
-                    counters.debits_pending,
-                    counters.credits_pending,
-                    record.seq,
-                    p.account,
-                ),
-            )
-            db.execute(
-                "INSERT INTO proj_postings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            postings.append(
                 (
                     p.account,
                     record.seq,
@@ -190,8 +228,19 @@ class Statements(Projection):
                     " ".join(a for a in accounts if a != p.account),
                     counters.balance(side),
                     counters.available(side),
-                ),
+                )
             )
+
+
+class _Touched:
+    """An account's counters while a page is folded, and the last seq that changed it."""
+
+    __slots__ = ("counters", "last_seq", "side")
+
+    def __init__(self, side: Side, counters: Counters) -> None:
+        self.side = side
+        self.counters = counters
+        self.last_seq = 0
 
 
 # --- reading ----------------------------------------------------------------------------
