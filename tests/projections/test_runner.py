@@ -12,7 +12,7 @@ from typing import ClassVar
 
 import pytest
 
-from ledger import Credit, Debit, Ledger, OpenAccount, PostEntry
+from ledger import Accepted, Credit, Debit, Ledger, OpenAccount, PostEntry
 from ledger.errors import InvalidCommand, StoreError
 from ledger.events import EventBase
 from ledger.store.base import RecordedEvent
@@ -422,3 +422,60 @@ def test_checkpoints_written_without_hashes_are_folded_again(book: Ledger, tmp_p
     with Runner(book, reads) as runner:
         assert runner.seq == 0
         assert runner.catch_up() == book.head()[0]
+
+
+def test_a_page_folded_at_once_writes_what_event_by_event_does(tmp_path: Path) -> None:
+    """Postings, freezes, tier assignments and openings interleaved on the same accounts
+    inside one page: the page fold's rows (counters, last_seq, running balances) equal
+    those of pages of one event."""
+    from ledger import AssignTier, DefineTier, FreezeAccount, UnfreezeAccount
+
+    with Ledger.open(tmp_path / "mixed.db", clock=Clock()) as book:
+        _fill(book, 30)
+        tier = DefineTier(
+            id="tier",
+            tier="basic",
+            max_balance_minor=10**9,
+            per_transaction_max_minor=None,
+            daily_outflow_max_minor=None,
+            monthly_outflow_max_minor=None,
+        )
+        assert isinstance(book.submit(tier), Accepted)
+        for command in (
+            FreezeAccount(id="f1", account="wallet:U9"),
+            *_entries(100, 3),
+            UnfreezeAccount(id="u1", account="wallet:U9"),
+            OpenAccount(
+                id="o-t", account="wallet:T", type="liability", currency="THB", no_overdraft=True
+            ),
+            PostEntry(
+                id="t-1", kind="top_up", postings=[Debit("bank:trust", 5), Credit("wallet:T", 5)]
+            ),
+            AssignTier(id="a1", wallet="wallet:T", tier="basic"),
+            *_entries(200, 25),
+            OpenAccount(
+                id="o-late",
+                account="wallet:LATE",
+                type="liability",
+                currency="THB",
+                no_overdraft=True,
+            ),
+            PostEntry(
+                id="late-1",
+                kind="top_up",
+                postings=[Debit("bank:trust", 7), Credit("wallet:LATE", 7)],
+            ),
+            AssignTier(id="a2", wallet="wallet:LATE", tier="basic"),
+        ):
+            result = book.submit(command)
+            assert isinstance(result, Accepted), result
+        one_by_one = Runner(book, ":memory:", page_events=1)
+        at_once = Runner(book, ":memory:", page_events=1_000)
+        assert one_by_one.catch_up() == at_once.catch_up() == book.head()[0]
+        assert one_by_one.dump() == at_once.dump()
+        (last_seq,) = at_once.db.execute(
+            "SELECT last_seq FROM proj_accounts WHERE account = 'wallet:LATE'"
+        ).fetchone()
+        assert last_seq == book.head()[0], "the tier assigned after its posting moved it"
+        one_by_one.close()
+        at_once.close()
