@@ -92,6 +92,7 @@ def test_projections_exports() -> None:
     assert set(projections.__all__) == {
         "Checkpoint",
         "Projection",
+        "ReadModelsStale",
         "Runner",
         "Table",
         "balances_as_of",

@@ -15,12 +15,13 @@
 
 from projections.balances import rebuild, totals_by_currency
 from projections.base import Projection, Table, canonical_dump
-from projections.runner import Checkpoint, Runner, default_projections
+from projections.runner import Checkpoint, ReadModelsStale, Runner, default_projections
 from projections.statements import balances_as_of, statement, trial_balance
 
 __all__ = [
     "Checkpoint",
     "Projection",
+    "ReadModelsStale",
     "Runner",
     "Table",
     "balances_as_of",
