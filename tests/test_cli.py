@@ -141,3 +141,13 @@ def test_read_verbs_leave_a_ledger_byte_for_byte_unchanged(db: Path) -> None:
         code, _ = run(args[0], "--db", str(db), *args[1:])
         assert code == 0, args
     assert db.read_bytes() == before
+
+
+def test_verify_with_an_anchor(db: Path) -> None:
+    code, out = run("head", "--db", str(db))
+    anchor = out.strip()
+    assert run("verify", "--db", str(db), "--anchor", anchor)[0] == 0
+    seq, digest = anchor.split(":")
+    code, out = run("verify", "--db", str(db), "--anchor", f"{int(seq) + 1}:{digest}")
+    assert code == 1 and f"FINDING anchor at seq {int(seq) + 1}" in out
+    assert run("verify", "--db", str(db), "--anchor", "nonsense")[0] == 2

@@ -13,6 +13,8 @@ from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from ledger import (
     Accepted,
     Credit,
@@ -113,7 +115,17 @@ def _repay(book: Ledger, name: str, seed: int) -> list[tuple[str, int]]:
 
 
 def test_two_loans_that_pass_the_limit_together_make_one(tmp_path: Path) -> None:
-    path = tmp_path / "loans.db"
+    # Every round checks every invariant; a round whose repayments happened not to
+    # interleave proves nothing about that race, so it is run again.
+    for attempt in range(3):
+        if _loan_round(tmp_path / f"loans-{attempt}.db"):
+            return
+    pytest.fail("no real race in three rounds: one process took every repayment")
+
+
+def _loan_round(path: Path) -> bool:
+    """Disbursements racing on the borrower limit, then repayments racing on the same
+    installments, every invariant asserted; True if both processes took repayments."""
     _setup(path)
     (_, a), (_, b) = race(_disburse, path, (1, 2), clock=_disbursing_day)
     a_won, b_won = dict(a), dict(b)
@@ -127,7 +139,7 @@ def test_two_loans_that_pass_the_limit_together_make_one(tmp_path: Path) -> None
         assert verify(book).ok
     # both now repay the first installments of the same loans at once
     (_, paid_a), (_, paid_b) = race(_repay, path, (3, 4), clock=_due_day)
-    assert paid_a and paid_b, "a real race: both processes took some repayments"
+    raced = bool(paid_a and paid_b)
     with Ledger.open(path, clock=_due_day) as book:
         repaid = [r.event for r in book.events() if isinstance(r.event, LoanRepaid)]
         assert len(repaid) == len(paid_a) + len(paid_b)
@@ -139,3 +151,4 @@ def test_two_loans_that_pass_the_limit_together_make_one(tmp_path: Path) -> None
         owed = schedule[0].principal_minor + schedule[0].interest_minor
         assert sum(e.amount_minor for e in repaid) == BORROWERS * owed
         assert verify(book).ok
+    return raced

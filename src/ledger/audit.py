@@ -8,12 +8,13 @@ meanwhile is audited as of the moment the walk began. ``satang verify`` prints t
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import attrs
 
-from ledger.accounts import Account, Counters
+from ledger.accounts import Account, AccountType, Balance, Counters
 from ledger.book import Ledger
-from ledger.errors import StoreCorrupt
+from ledger.errors import InvalidCommand, LedgerError, StoreCorrupt
 from ledger.events import MoneyEvent
 from ledger.store.base import GENESIS_HASH, PostingRow, RecordedEvent, chain_hash
 from ledger.times import to_us
@@ -31,6 +32,9 @@ CHECKS = (
     "accounts_rebuild",
     "zero_sum",
     "no_overdraft",
+    "safeguarded",
+    "anchor",
+    "projections",
 )
 """Every check, in the order the walk makes them."""
 
@@ -56,7 +60,17 @@ class Report:
         return not self.findings
 
 
-def verify(book: Ledger) -> Report:
+def parse_anchor(text: str) -> tuple[int, str]:
+    """``SEQ:HASH`` as ``satang head`` prints it; ValueError if it is not one."""
+    seq_text, _, digest = text.partition(":")
+    if not (seq_text.isascii() and seq_text.isdigit() and int(seq_text) >= 1):
+        raise ValueError(f"an anchor is SEQ:HASH with SEQ >= 1, not {text!r}")
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise ValueError(f"an anchor's hash is 64 lowercase hex digits, not {digest!r}")
+    return int(seq_text), digest
+
+
+def verify(book: Ledger, *, anchor: tuple[int, str] | None = None) -> Report:
     """Walk the log once and check everything the store keeps against it.
 
     ``readable`` (every row decodes), ``gapless`` seq, ``hash_chain``, ``recorded_order``
@@ -65,11 +79,21 @@ def verify(book: Ledger) -> Report:
     running counters that ``balance(as_of=seq)`` reads), ``commands_index`` (the
     idempotency index names exactly the commands of the log, with their seqs),
     ``accounts_rebuild`` (attributes, status and counters inline == refolded),
-    ``zero_sum`` per currency, ``no_overdraft`` (from the refolded policy).
+    ``zero_sum`` per currency, ``no_overdraft`` (from the refolded policy),
+    ``safeguarded`` (the chart's wallets covered by its trust account and agents' cash in
+    transit, when the trust account is open), ``anchor`` (the log still holds the event
+    ``anchor`` names, a ``(seq, hex hash)`` recorded earlier: not cut short, not
+    rewritten up to it) and ``projections`` (every read model folds from the log, and the
+    ones kept in the ledger's file equal a rebuild to their checkpoint, table by table).
     """
+    if anchor is not None:
+        seq_, digest_ = anchor
+        if type(seq_) is not int or seq_ < 1 or not isinstance(digest_, str):
+            raise InvalidCommand(f"anchor is (seq >= 1, hex hash), not {anchor!r}")
     with book.snapshot():
         rows = book.store.posting_rows()
         walk = _Walk(rows)
+        walk.anchor_seq = 0 if anchor is None else anchor[0]
         try:
             events = book.events()
             while True:
@@ -86,10 +110,116 @@ def verify(book: Ledger) -> Report:
                     walk.finish(book)
                 except StoreCorrupt as exc:
                     walk.findings.append(Finding("readable", exc.seq or 0, str(exc)))
+            if anchor is not None:
+                walk.check_anchor(*anchor)
+            if not walk.findings:
+                walk.findings += _projections(book)
         finally:
             rows.close()
         seq, digest = book.head()
     return Report(walk.count, seq, digest, tuple(walk.findings))
+
+
+def _projections(book: Ledger) -> list[Finding]:
+    """Every read model folds from the log; those kept in the ledger's own file equal a
+    rebuild up to their checkpoint, table by table (the first differing row is named,
+    with its seq). Read only: the file's read models are opened read-only, and the
+    rebuild is made in memory."""
+    from projections.runner import ReadModelsStale, Runner, default_projections
+
+    findings: list[Finding] = []
+    live = _live_read_models(book)
+    head = book.head()[0]
+    try:
+        if live is None:
+            with Runner(book, ":memory:") as fresh:
+                fresh.catch_up(until=head)
+            return findings
+        checkpoints = {
+            name: (version, seq, digest)
+            for name, version, seq, digest in live.execute(
+                "SELECT name, version, seq, hash FROM proj_checkpoints"
+            )
+        }
+        by_seq: dict[int, list[Any]] = {}
+        for p in default_projections():
+            found = checkpoints.get(p.name)
+            if found is None or found[0] != p.version or found[1] > head:
+                continue  # not there, another version (rebuilt on opening), or past the walk
+            by_seq.setdefault(found[1], []).append(p)
+        for seq, group in sorted(by_seq.items()):
+            with Runner(book, ":memory:", projections=group, until=seq) as fresh:
+                fresh.catch_up()
+                for p in group:
+                    if checkpoints[p.name][2] != (fresh.checkpoints()[p.name].hash if seq else ""):
+                        findings.append(
+                            Finding(
+                                "projections",
+                                seq,
+                                f"{p.name}: its checkpoint names"
+                                " another event at its seq: folded from another log",
+                            )
+                        )
+                        continue
+                    for table in p.tables:
+                        first = _first_difference(live, fresh.db, table)
+                        if first is not None:
+                            findings.append(
+                                Finding("projections", first[0], f"{table.name}: {first[1]}")
+                            )
+    except (ReadModelsStale, StoreCorrupt, LedgerError) as exc:
+        findings.append(Finding("projections", getattr(exc, "seq", 0) or 0, str(exc)))
+    finally:
+        if live is not None:
+            live.conn.close()
+    return findings
+
+
+def _live_read_models(book: Ledger) -> Any:
+    """The ledger file's read models, opened read-only, or None if it keeps none."""
+    import sqlite3
+
+    import sqlite_utils
+
+    from ledger.store.sqlite import SqliteStore
+
+    store = book.store
+    if not isinstance(store, SqliteStore) or store.path == ":memory:":
+        return None
+    conn = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True)
+    db = sqlite_utils.Database(conn)
+    if "proj_checkpoints" not in db.table_names():
+        conn.close()
+        return None
+    return db
+
+
+def _first_difference(live: Any, fresh: Any, table: Any) -> tuple[int, str] | None:
+    """The first row (in primary-key order) where a live table and its rebuild differ, as
+    (the seq it names, what differs); None if they are equal."""
+    columns = list(table.columns)
+    order = ", ".join(f"[{c}]" for c in table.pk)
+    select = f"SELECT {', '.join(f'[{c}]' for c in columns)} FROM [{table.name}] ORDER BY {order}"
+    try:
+        mine = iter(live.execute(select))
+    except Exception as exc:  # a dropped or altered table
+        return 0, f"unreadable ({exc})"
+    for expected in fresh.execute(select):
+        got = next(mine, None)
+        if got != expected:
+            seqs = [_seq_of(columns, row) for row in (got, expected) if row is not None]
+            return min(seqs), f"stored {got}, rebuilt {expected}"
+    extra = next(mine, None)
+    if extra is not None:
+        return _seq_of(columns, extra), f"a row the log does not give: {extra}"
+    return None
+
+
+def _seq_of(columns: list[str], row: tuple[Any, ...]) -> int:
+    for name in ("seq", "last_seq", "placed_seq", "opened_seq"):
+        if name in columns and isinstance(row[columns.index(name)], int):
+            return int(row[columns.index(name)])
+    return 0
 
 
 _FOLD_BROKEN = {"readable", "refold"}
@@ -110,6 +240,25 @@ class _Walk:
         self.history_ok = True
         self.commands: dict[str, tuple[int, int]] = {}
         self.fold = balance_model.Fold()
+        self.hashes_at: dict[int, str] = {}
+        self.anchor_seq = 0
+
+    def check_anchor(self, seq: int, digest: str) -> None:
+        """The anchor's event is still in the log, with its hash."""
+        found = self.hashes_at.get(seq)
+        if seq > self.seq:
+            self._found(
+                "anchor",
+                self.seq + 1,
+                f"the log ends at seq {self.seq}, before the anchor's seq {seq}: cut short",
+            )
+        elif found != digest:
+            self._found(
+                "anchor",
+                seq,
+                f"seq {seq} hashes to {found}, not the anchor's {digest}: the log was rewritten"
+                " at or before it",
+            )
 
     def step(self, rec: RecordedEvent) -> None:
         self.count += 1
@@ -132,6 +281,8 @@ class _Walk:
         if recomputed.hex() != rec.hash:
             self._found("hash_chain", rec.seq, "the hash does not match the row")
         self.previous = bytes.fromhex(rec.hash)
+        if rec.seq == self.anchor_seq:
+            self.hashes_at[rec.seq] = rec.hash
         if recorded_us < self.recorded_us:
             self._found("recorded_order", rec.seq, "recorded_at is before the previous event's")
         self.recorded_us = recorded_us
@@ -198,6 +349,40 @@ class _Walk:
                 self._found(
                     "no_overdraft", 0, f"{account_id} available {balances[account_id].available}"
                 )
+        self._safeguarded(book, refolded, balances)
+
+    def _safeguarded(
+        self,
+        book: Ledger,
+        refolded: dict[str, tuple[Account, Counters]],
+        balances: dict[str, Balance],
+    ) -> None:
+        """The chart's wallets (liabilities with no_overdraft in its currency that are no
+        COD or loan account) are covered by its trust account and agents' cash in transit:
+        the identity DOMAIN.md asks to check. Only a ledger with the trust account open."""
+        chart = book.chart
+        if chart.bank_trust not in refolded:
+            return
+        wallets = in_transit = 0
+        for account_id, (opened, _) in refolded.items():
+            if opened.currency != chart.currency:
+                continue
+            if (
+                opened.type is AccountType.LIABILITY
+                and opened.no_overdraft
+                and not chart.flow_account(account_id)
+            ):
+                wallets += balances[account_id].balance
+            elif chart.agent_of(account_id) is not None:
+                in_transit += balances[account_id].balance
+        covered = balances[chart.bank_trust].balance + in_transit
+        if wallets > covered:
+            self._found(
+                "safeguarded",
+                0,
+                f"wallets owe {wallets} {chart.currency} minor units but the trust account and "
+                f"agents in transit hold {covered}: short by {wallets - covered}",
+            )
 
     def _found(self, check: str, seq: int, detail: str) -> None:
         self.findings.append(Finding(check, seq, detail))

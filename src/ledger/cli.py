@@ -11,6 +11,7 @@ from datetime import date, datetime
 import attrs
 import click
 
+from ledger.audit import parse_anchor
 from ledger.audit import verify as verify_ledger
 from ledger.book import Ledger
 from ledger.errors import LedgerError
@@ -120,10 +121,22 @@ def head(db: str) -> None:
 @main.command()
 @_db
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def verify(db: str, as_json: bool) -> None:
-    """Walk the hash chain, rebuild balances from the log, check the invariants."""
+@click.option(
+    "--anchor",
+    default=None,
+    help="SEQ:HASH printed by `satang head` earlier: the log must still hold that event.",
+)
+def verify(db: str, as_json: bool, anchor: str | None) -> None:
+    """Walk the hash chain, rebuild balances and every read model from the log, check
+    the invariants."""
+    point = None
+    if anchor is not None:
+        try:
+            point = parse_anchor(anchor)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--anchor") from exc
     with _ledger(db) as book:
-        report = verify_ledger(book)
+        report = verify_ledger(book, anchor=point)
     if as_json:
         click.echo(
             json.dumps(

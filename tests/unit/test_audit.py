@@ -12,6 +12,7 @@ import pytest
 
 from ledger import Credit, Debit, FreezeAccount, Ledger, OpenAccount, PostEntry
 from ledger.audit import CHECKS, verify
+from ledger.errors import InvalidCommand
 
 from .conftest import FakeClock, top_up
 
@@ -205,3 +206,85 @@ def test_a_write_inside_a_snapshot_is_refused_and_the_snapshot_holds(db: Path) -
             assert book.head() == head  # still the snapshot's view
         assert book.head()[0] == head[0] + 1
         assert verify(book).ok
+
+
+# --- anchors, read models, safeguarding ----------------------------------------------
+
+
+def test_an_anchor_proves_the_log_up_to_it(db: Path) -> None:
+    from ledger.audit import parse_anchor
+
+    with Ledger.open(db) as book:
+        seq, digest = book.head()
+        assert verify(book, anchor=(seq, digest)).ok
+        assert verify(book, anchor=(2, next(iter(book.events(after=1, limit=1))).hash)).ok
+        cut = verify(book, anchor=(seq + 5, digest))
+        assert {(f.check, f.seq) for f in cut.findings} == {("anchor", seq + 1)}
+        assert "cut short" in cut.findings[0].detail
+        rewritten = verify(book, anchor=(2, "0" * 64))
+        assert {(f.check, f.seq) for f in rewritten.findings} == {("anchor", 2)}
+        for bad in ((0, digest), ("3", digest), (3, 7)):
+            with pytest.raises(InvalidCommand):
+                verify(book, anchor=bad)  # type: ignore[arg-type]
+    assert parse_anchor(f"{seq}:{digest}") == (seq, digest)
+    for text in ("", "3", "0:" + digest, f"3:{digest[:-1]}", f"x:{digest}", f"3:{digest.upper()}"):
+        with pytest.raises(ValueError):
+            parse_anchor(text)
+
+
+def _with_read_models(db: Path) -> None:
+    from projections.runner import Runner
+
+    with Ledger.open(db) as book, Runner(book) as runner:
+        runner.catch_up()
+
+
+def test_live_read_models_equal_to_a_rebuild_are_no_finding(db: Path) -> None:
+    _with_read_models(db)
+    assert _checks(db) == set()
+
+
+def test_a_changed_read_model_row_is_found_with_its_seq(db: Path) -> None:
+    _with_read_models(db)
+    _tamper(db, "UPDATE proj_postings SET amount_minor = 1 WHERE seq = 5")
+    assert _checks(db) == {("projections", 5)}
+
+
+def test_a_deleted_and_an_added_read_model_row_are_found(db: Path) -> None:
+    _with_read_models(db)
+    _tamper(db, "DELETE FROM proj_postings WHERE seq = 4")
+    assert ("projections", 4) in _checks(db)
+    _with_read_models(db)  # still at the head: nothing to fold, the gap stays
+    _tamper(
+        db,
+        "INSERT INTO proj_transactions VALUES"
+        " (99, 0, 'x', 'top_up', NULL, 'wallet:w', '', NULL, 0, 1, 0, 'THB')",
+    )
+    assert ("projections", 99) in _checks(db)
+
+
+def test_read_models_of_another_log_are_found(db: Path) -> None:
+    _with_read_models(db)
+    _tamper(db, "UPDATE proj_checkpoints SET hash = '" + "ab" * 32 + "' WHERE name = 'holds'")
+    found = _checks(db)
+    assert found and {check for check, _ in found} == {"projections"}
+
+
+def test_wallets_not_covered_by_the_trust_account_are_found(tmp_path: Path) -> None:
+    with Ledger.open(tmp_path / "short.db") as book:
+        chart = book.chart
+        book.open_chart()
+        book.submit_many(
+            [
+                chart.open_wallet("wallet:U1"),
+                OpenAccount(id="o-eq", account="equity:owner", type="equity", currency="THB"),
+                PostEntry(
+                    id="bad",
+                    kind="adjustment",
+                    postings=[Debit("equity:owner", 12_345), Credit("wallet:U1", 12_345)],
+                ),
+            ]
+        )
+        report = verify(book)
+    assert [(f.check, f.seq) for f in report.findings] == [("safeguarded", 0)]
+    assert "short by 12345" in report.findings[0].detail
