@@ -151,3 +151,43 @@ def test_verify_with_an_anchor(db: Path) -> None:
     code, out = run("verify", "--db", str(db), "--anchor", f"{int(seq) + 1}:{digest}")
     assert code == 1 and f"FINDING anchor at seq {int(seq) + 1}" in out
     assert run("verify", "--db", str(db), "--anchor", "nonsense")[0] == 2
+
+
+def test_replay_materialises_the_read_models_at_a_seq_or_a_time(db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "at-2.db"
+    code, text = run("replay", "--db", str(db), "--until", "2", "--out", str(out))
+    assert code == 0 and "seq 1..2 of 3" in text
+    with sqlite3.connect(out) as conn:
+        assert {s for (s,) in conn.execute("SELECT seq FROM proj_checkpoints")} == {2}
+        rows = conn.execute("SELECT account, credits_posted FROM proj_accounts").fetchall()
+    assert sorted(rows) == [("bank:trust", 0), ("wallet:U1", 0)]  # opened, the top-up not yet
+    with Ledger.open(db) as book:
+        last = list(book.events())[-1]
+    at_time = tmp_path / "at-time.db"
+    when = last.recorded_at.isoformat()
+    assert run("replay", "--db", str(db), "--until", when, "--out", str(at_time))[0] == 0
+    with sqlite3.connect(at_time) as conn:
+        (credits,) = conn.execute(
+            "SELECT credits_posted FROM proj_accounts WHERE account = 'wallet:U1'"
+        ).fetchone()
+    assert credits == 123_456
+    assert run("replay", "--db", str(db), "--until", "2", "--out", str(out))[0] == 2  # exists
+    assert run("replay", "--db", str(db), "--until", "9", "--out", str(tmp_path / "x.db"))[0] == 2
+    naive = last.recorded_at.replace(tzinfo=None).isoformat()
+    assert run("replay", "--db", str(db), "--until", naive, "--out", str(tmp_path / "y.db"))[0] == 2
+
+
+def test_statement_prints_lines_with_running_balances(db: Path) -> None:
+    code, out = run("statement", "--db", str(db), "wallet:U1", "--reads", ":memory:")
+    assert code == 0
+    (line,) = out.splitlines()
+    assert line.split()[0] == "3" and line.split()[-2:] == ["1,234.56", "1,234.56"]
+    code, out = run("statement", "--db", str(db), "bank:trust", "--json", "--reads", ":memory:")
+    record = json.loads(out)
+    assert (record["seq"], record["signed_minor"], record["balance_minor"]) == (3, 123_456, 123_456)
+    result = CliRunner().invoke(
+        main, ["statement", "--db", str(db), "wallet:U1", "--limit", "1", "--after", "0:0:0"]
+    )
+    assert result.exit_code == 0 and result.stdout.startswith("       3")
+    assert run("statement", "--db", str(db), "wallet:NOPE", "--reads", ":memory:")[0] == 1
+    assert run("statement", "--db", str(db), "wallet:U1", "--after", "x")[0] == 2

@@ -21,6 +21,12 @@ from ledger.store.base import RecordedEvent
 from projections.reports import REPORTS
 from projections.runner import ReadModelsStale, Runner
 
+_reads = click.option(
+    "--reads",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Keep the read models in this file (':memory:' for none) instead of the ledger's.",
+)
 _db = click.option(
     "--db",
     "db",
@@ -238,12 +244,7 @@ def _catch_up(runner: Runner) -> None:
     default=None,
     help="Only what the log held up to this seq (a report's log_seq): the report as filed.",
 )
-@click.option(
-    "--reads",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Keep the read models in this file (':memory:' for none) instead of the ledger's.",
-)
+@_reads
 def report(
     name: str,
     db: str,
@@ -306,3 +307,121 @@ def report(
         if fmt != "table":
             click.echo(f"FINDING: {finding}", err=True)
     sys.exit(0 if made.ok else 1)
+
+
+def _seq_until(book: Ledger, until: str) -> int:
+    """``--until``: a seq, or an ISO-8601 time with offset (the last event recorded at
+    or before it)."""
+    if until.isascii() and until.isdigit():
+        seq = int(until)
+        if seq > book.head()[0]:
+            raise click.BadParameter(f"the log ends at seq {book.head()[0]}", param_hint="--until")
+        return seq
+    try:
+        when = datetime.fromisoformat(until)
+    except ValueError as exc:
+        raise click.BadParameter(f"{until!r} is neither a seq nor an ISO time") from exc
+    if when.tzinfo is None:
+        raise click.BadParameter("give the time with its offset, e.g. +07:00", param_hint="--until")
+    last = 0
+    for rec in book.events():  # recorded_at never goes back along the log (verify checks it)
+        if rec.recorded_at > when:
+            break
+        last = rec.seq
+    return last
+
+
+@main.command()
+@_db
+@click.option("--until", required=True, help="A seq, or an ISO-8601 time with offset.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The new database to write (it must not exist).",
+)
+def replay(db: str, until: str, out: str) -> None:
+    """Materialise every read model (accounts with their balances, postings, statements,
+    holds, COD orders, loans) as the log stood at --until into a new database."""
+    import os
+
+    if os.path.exists(out):
+        raise click.BadParameter(f"{out} exists; give a new file", param_hint="--out")
+    with _ledger(db) as book:
+        seq = _seq_until(book, until)
+        try:
+            with Runner(book, out, until=seq) as runner:
+                runner.catch_up()
+        except LedgerError as exc:
+            raise click.ClickException(str(exc)) from exc
+        head = book.head()[0]
+    click.echo(f"replayed seq 1..{seq} of {head} into {out}")
+
+
+@main.command()
+@_db
+@click.argument("account")
+@click.option(
+    "--order",
+    type=click.Choice(["recorded", "effective"]),
+    default="recorded",
+    show_default=True,
+    help="Log order, or by value date (effective time).",
+)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@click.option("--after", default=None, help="The next_after a previous page printed.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines, one a line.")
+@_reads
+def statement(
+    db: str,
+    account: str,
+    order: str,
+    limit: int,
+    after: str | None,
+    as_json: bool,
+    reads: str | None,
+) -> None:
+    """Print one page of ACCOUNT's statement with its running balance."""
+    from projections.statements import statement as statement_page
+
+    cursor = None
+    if after is not None:
+        try:
+            a, b, c = (int(x) for x in after.split(":"))
+        except ValueError as exc:
+            raise click.BadParameter("--after is N:N:N as a page printed it") from exc
+        cursor = (a, b, c)
+    with _ledger(db) as book:
+        try:
+            with Runner(book, reads) as runner:
+                _catch_up(runner)
+                page = statement_page(
+                    runner.db,
+                    account,
+                    order=order,  # type: ignore[arg-type]
+                    after=cursor,
+                    limit=limit,
+                )
+        except LedgerError as exc:
+            raise click.ClickException(str(exc)) from exc
+    code = page.currency
+    for line in page.lines:
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        **attrs.asdict(line),
+                        "effective_at": line.effective_at.isoformat(),
+                        "recorded_at": line.recorded_at.isoformat(),
+                    }
+                )
+            )
+        else:
+            click.echo(
+                f"{line.seq:>8}  {line.effective_at.isoformat()}  {line.type:<22}"
+                f" {format_amount(line.signed_minor, code):>14}"
+                f" {format_amount(line.balance_minor, code):>14}"
+            )
+    if page.next_after is not None:
+        nxt = ":".join(map(str, page.next_after))
+        click.echo(f"next page: --after {nxt}", err=True)
