@@ -34,6 +34,7 @@ CHECKS = (
     "no_overdraft",
     "safeguarded",
     "anchor",
+    "states",
     "projections",
 )
 """Every check, in the order the walk makes them."""
@@ -113,11 +114,82 @@ def verify(book: Ledger, *, anchor: tuple[int, str] | None = None) -> Report:
             if anchor is not None:
                 walk.check_anchor(*anchor)
             if not walk.findings:
+                walk.findings += _states(book)
+            if not walk.findings:
                 walk.findings += _projections(book)
         finally:
             rows.close()
         seq, digest = book.head()
     return Report(walk.count, seq, digest, tuple(walk.findings))
+
+
+def _states(book: Ledger) -> list[Finding]:
+    """Every hold, COD order and loan stream is in a legal state: it starts with its
+    first event, a hold ends at most once and captures no more than it held, an order is
+    delivered (or fails) once and moves on only from where it stands, a loan folds and
+    owes nothing below zero. Each folded by its flow's own reader."""
+    from ledger.events import (
+        CodOrderDelivered,
+        CodOrderFailed,
+        CodOrderPaidOut,
+        CodOrderReleased,
+        HoldCaptured,
+        HoldPlaced,
+    )
+    from ledger.flows.cod import fold_order
+    from ledger.flows.holds import FINAL
+    from ledger.flows.loans import fold_loan
+
+    findings: list[Finding] = []
+    for stream, rows in book.store.read_streams("hold:").items():
+        placed, *rest = rows
+        if not isinstance(placed.event, HoldPlaced):
+            findings.append(Finding("states", placed.seq, f"{stream} starts with {placed.type}"))
+            continue
+        if len(rest) > 1 or (rest and type(rest[0].event) not in FINAL):
+            findings.append(Finding("states", rest[-1].seq, f"{stream} ends twice or wrongly"))
+            continue
+        final = rest[0].event if rest else None
+        if isinstance(final, HoldCaptured) and (
+            final.amount_minor + final.released_minor != placed.event.amount_minor
+        ):
+            findings.append(
+                Finding("states", rest[0].seq, f"{stream} captured and released != held")
+            )
+    for stream, rows in book.store.read_streams("order:").items():
+        stage = None
+        for rec in rows:
+            event = rec.event
+            wrong = (
+                (isinstance(event, CodOrderDelivered | CodOrderFailed) and rec is not rows[0])
+                or (isinstance(event, CodOrderReleased) and stage is not None)
+                or (isinstance(event, CodOrderPaidOut) and stage != "released")
+            )
+            if wrong:
+                findings.append(Finding("states", rec.seq, f"{stream}: {rec.type} out of order"))
+                break
+            if isinstance(event, CodOrderReleased):
+                stage = "released"
+            elif isinstance(event, CodOrderPaidOut):
+                stage = "paid_out"
+        else:
+            try:
+                fold_order(stream.removeprefix("order:"), [r.event for r in rows])
+            except StoreCorrupt as exc:
+                findings.append(Finding("states", rows[0].seq, f"{stream}: {exc}"))
+    for stream, rows in book.store.read_streams("loan:").items():
+        try:
+            loan = fold_loan(stream.removeprefix("loan:"), [r.event for r in rows])
+        except (StoreCorrupt, KeyError, ValueError) as exc:
+            findings.append(Finding("states", rows[0].seq, f"{stream}: {exc}"))
+            continue
+        if (
+            loan is not None
+            and min(loan.principal_outstanding, loan.interest_outstanding, loan.default_outstanding)
+            < 0
+        ):
+            findings.append(Finding("states", rows[-1].seq, f"{stream} owes less than nothing"))
+    return findings
 
 
 def _projections(book: Ledger) -> list[Finding]:
@@ -358,8 +430,9 @@ class _Walk:
         balances: dict[str, Balance],
     ) -> None:
         """The chart's wallets (liabilities with no_overdraft in its currency that are no
-        COD or loan account) are covered by its trust account and agents' cash in transit:
-        the identity DOMAIN.md asks to check. Only a ledger with the trust account open."""
+        COD or loan account) are covered by its trust account, agents' cash in transit and
+        its FX position in that currency: the identity DOMAIN.md asks to check. Only a
+        ledger with the trust account open."""
         chart = book.chart
         if chart.bank_trust not in refolded:
             return
@@ -373,7 +446,9 @@ class _Walk:
                 and not chart.flow_account(account_id)
             ):
                 wallets += balances[account_id].balance
-            elif chart.agent_of(account_id) is not None:
+            elif chart.agent_of(account_id) is not None or chart.fx_of(account_id) is not None:
+                # agents' cash on its way to the trust; the FX position in this currency,
+                # what exchanges moved between this currency's wallets and another's
                 in_transit += balances[account_id].balance
         covered = balances[chart.bank_trust].balance + in_transit
         if wallets > covered:

@@ -288,3 +288,55 @@ def test_wallets_not_covered_by_the_trust_account_are_found(tmp_path: Path) -> N
         report = verify(book)
     assert [(f.check, f.seq) for f in report.findings] == [("safeguarded", 0)]
     assert "short by 12345" in report.findings[0].detail
+
+
+def _append_unchecked(
+    book: Ledger, command_id: str, stream: str, version: int, event: object
+) -> int:
+    """Append an event with a valid hash chain but no decide function: what a buggy flow
+    or a forged write through the store would leave."""
+    from ledger.flows.base import NewEvent
+
+    now_us = 1_800_000_000_000_000
+    with book.store.transaction(now_us, book.policy) as tx:
+        return tx.append(command_id, bytes(32), [NewEvent(stream, version, event, now_us)])  # type: ignore[arg-type]
+
+
+def test_streams_in_illegal_states_are_found(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from ledger import PlaceHold, ReleaseHold
+    from ledger.events import CodOrderPaidOut, HoldReleased, LoanRecovered
+
+    with Ledger.open(tmp_path / "states.db", clock=FakeClock()) as book:
+        chart = book.chart
+        book.open_chart()
+        book.submit_many([chart.open_wallet("wallet:U1"), chart.open_merchant("M1")])
+        top_up(book, "t1", "wallet:U1", 10_000)
+        expires = datetime(2030, 1, 1, tzinfo=UTC)
+        hold = PlaceHold(
+            id="h",
+            hold="H1",
+            wallet="wallet:U1",
+            destination=chart.merchant("M1"),
+            amount_minor=1_000,
+            expires_at=expires,
+        )
+        book.submit(hold)
+        book.submit(ReleaseHold(id="r", hold="H1"))
+        assert verify(book).ok
+        twice = _append_unchecked(
+            book, "forged-1", "hold:H1", 3, HoldReleased(postings=(), hold="H1", amount_minor=1)
+        )
+        early = _append_unchecked(
+            book, "forged-2", "order:O9", 1, CodOrderPaidOut(order="O9", payout="P1")
+        )
+        orphan = _append_unchecked(
+            book,
+            "forged-3",
+            "loan:L9",
+            1,
+            LoanRecovered(postings=(), loan="L9", on=datetime(2026, 1, 1).date(), amount_minor=1),
+        )
+        found = {(f.check, f.seq) for f in verify(book).findings}
+    assert found == {("states", twice), ("states", early), ("states", orphan)}
