@@ -191,3 +191,12 @@ def test_statement_prints_lines_with_running_balances(db: Path) -> None:
     assert result.exit_code == 0 and result.stdout.startswith("       3")
     assert run("statement", "--db", str(db), "wallet:NOPE", "--reads", ":memory:")[0] == 1
     assert run("statement", "--db", str(db), "wallet:U1", "--after", "x")[0] == 2
+
+
+def test_a_long_verify_shows_progress(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ledger.cli
+
+    monkeypatch.setattr(ledger.cli, "PROGRESS_FROM_EVENTS", 1)
+    result = CliRunner().invoke(main, ["verify", "--db", str(db)])
+    assert result.exit_code == 0
+    assert "verifying the log" in result.stderr and "verifying" not in result.stdout

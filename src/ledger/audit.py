@@ -7,7 +7,7 @@ meanwhile is audited as of the moment the walk began. ``satang verify`` prints t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
@@ -71,7 +71,16 @@ def parse_anchor(text: str) -> tuple[int, str]:
     return int(seq_text), digest
 
 
-def verify(book: Ledger, *, anchor: tuple[int, str] | None = None) -> Report:
+PROGRESS_EVERY = 1_000
+"""Events between two calls of ``verify``'s progress callback."""
+
+
+def verify(
+    book: Ledger,
+    *,
+    anchor: tuple[int, str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Report:
     """Walk the log once and check everything the store keeps against it.
 
     ``readable`` (every row decodes), ``gapless`` seq, ``hash_chain``, ``recorded_order``
@@ -86,6 +95,8 @@ def verify(book: Ledger, *, anchor: tuple[int, str] | None = None) -> Report:
     ``anchor`` names, a ``(seq, hex hash)`` recorded earlier: not cut short, not
     rewritten up to it) and ``projections`` (every read model folds from the log, and the
     ones kept in the ledger's file equal a rebuild to their checkpoint, table by table).
+    ``progress(events walked, events in the log)`` is called every ``PROGRESS_EVERY``
+    events and at the end of the walk.
     """
     if anchor is not None:
         seq_, digest_ = anchor
@@ -95,6 +106,7 @@ def verify(book: Ledger, *, anchor: tuple[int, str] | None = None) -> Report:
         rows = book.store.posting_rows()
         walk = _Walk(rows)
         walk.anchor_seq = 0 if anchor is None else anchor[0]
+        total = book.head()[0]
         try:
             events = book.events()
             while True:
@@ -103,6 +115,8 @@ def verify(book: Ledger, *, anchor: tuple[int, str] | None = None) -> Report:
                     if rec is None:
                         break
                     walk.step(rec)
+                    if progress is not None and walk.count % PROGRESS_EVERY == 0:
+                        progress(walk.count, total)
                 except StoreCorrupt as exc:
                     walk.findings.append(Finding("readable", exc.seq or walk.seq + 1, str(exc)))
                     break
@@ -111,6 +125,8 @@ def verify(book: Ledger, *, anchor: tuple[int, str] | None = None) -> Report:
                     walk.finish(book)
                 except StoreCorrupt as exc:
                     walk.findings.append(Finding("readable", exc.seq or 0, str(exc)))
+            if progress is not None:
+                progress(walk.count, total)
             if anchor is not None:
                 walk.check_anchor(*anchor)
             if not walk.findings:

@@ -21,6 +21,9 @@ from ledger.store.base import RecordedEvent
 from projections.reports import REPORTS
 from projections.runner import ReadModelsStale, Runner
 
+PROGRESS_FROM_EVENTS = 10_000
+"""A verify or a catch-up longer than this shows a progress bar (on stderr)."""
+
 _reads = click.option(
     "--reads",
     type=click.Path(dir_okay=False),
@@ -142,7 +145,20 @@ def verify(db: str, as_json: bool, anchor: str | None) -> None:
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--anchor") from exc
     with _ledger(db) as book:
-        report = verify_ledger(book, anchor=point)
+        events = book.head()[0]
+        if events < PROGRESS_FROM_EVENTS:
+            report = verify_ledger(book, anchor=point)
+        else:
+            with click.progressbar(
+                length=events, label="verifying the log", file=sys.stderr
+            ) as bar:
+                shown = [0]
+
+                def step(done: int, total: int) -> None:
+                    bar.update(done - shown[0])
+                    shown[0] = done
+
+                report = verify_ledger(book, anchor=point, progress=step)
     if as_json:
         click.echo(
             json.dumps(
@@ -191,10 +207,6 @@ def _day(value: str | None, option: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError as exc:
         raise click.BadParameter(f"{value!r} is not a day (YYYY-MM-DD)", param_hint=option) from exc
-
-
-PROGRESS_FROM_EVENTS = 10_000
-"""A catch-up longer than this shows a progress bar (on stderr)."""
 
 
 def _catch_up(runner: Runner) -> None:

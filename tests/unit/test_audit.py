@@ -340,3 +340,15 @@ def test_streams_in_illegal_states_are_found(tmp_path: Path) -> None:
         )
         found = {(f.check, f.seq) for f in verify(book).findings}
     assert found == {("states", twice), ("states", early), ("states", orphan)}
+
+
+def test_verify_reports_progress(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ledger.audit
+
+    monkeypatch.setattr(ledger.audit, "PROGRESS_EVERY", 2)
+    seen: list[tuple[int, int]] = []
+    with Ledger.open(db) as book:
+        head = book.head()[0]
+        assert verify(book, progress=lambda done, total: seen.append((done, total))).ok
+    assert seen[-1] == (head, head)
+    assert [d for d, _ in seen[:-1]] == list(range(2, head + 1, 2))
