@@ -200,3 +200,20 @@ def test_a_long_verify_shows_progress(db: Path, monkeypatch: pytest.MonkeyPatch)
     result = CliRunner().invoke(main, ["verify", "--db", str(db)])
     assert result.exit_code == 0
     assert "verifying the log" in result.stderr and "verifying" not in result.stdout
+
+
+def test_events_tail_and_filters(db: Path) -> None:
+    def seqs(*args: str) -> list[int]:
+        code, out = run("events", "--db", str(db), *args)
+        assert code == 0
+        return [json.loads(line)["seq"] for line in out.splitlines()]
+
+    assert seqs() == [1, 2, 3]
+    assert seqs("--tail", "2") == [2, 3]
+    assert seqs("--type", "account_opened") == [1, 2]
+    assert seqs("--type", "account_opened", "--type", "entry_posted") == [1, 2, 3]
+    assert seqs("--type", "account_opened", "--limit", "1") == [1]
+    assert seqs("--stream", "entry:") == [3]
+    assert seqs("--command", "o2") == [2]
+    assert seqs("--after", "1", "--tail", "3") == [2, 3]
+    assert run("events", "--db", str(db), "--type", "nope")[0] == 2

@@ -111,11 +111,47 @@ def _event_line(rec: RecordedEvent) -> str:
 @click.option(
     "--limit", type=click.IntRange(0, None), default=None, help="Print at most this many."
 )
-def events(db: str, after: int, limit: int | None) -> None:
-    """Print the log as JSON lines, one event a line."""
+@click.option(
+    "--tail",
+    type=click.IntRange(1, 1_000_000),
+    default=None,
+    help="Only the last N events of the log (before the filters).",
+)
+@click.option("--type", "types", multiple=True, help="Only events of this type (repeatable).")
+@click.option("--stream", default=None, help="Only events of streams starting with this.")
+@click.option("--command", "command_id", default=None, help="Only the events of this command.")
+def events(
+    db: str,
+    after: int,
+    limit: int | None,
+    tail: int | None,
+    types: tuple[str, ...],
+    stream: str | None,
+    command_id: str | None,
+) -> None:
+    """Print the log as JSON lines, one event a line: all of it, after a seq, the tail,
+    or the events of some types, streams or one command."""
+    from ledger.events import EVENT_TYPES
+
+    unknown = sorted(set(types) - set(EVENT_TYPES))
+    if unknown:
+        raise click.BadParameter(
+            f"no event type {unknown}; the types are {sorted(EVENT_TYPES)}", param_hint="--type"
+        )
+    printed = 0
     with _ledger(db) as book:
-        for rec in book.events(after=after, limit=limit):
+        start = after if tail is None else max(after, book.head()[0] - tail)
+        for rec in book.events(after=start):
+            if limit is not None and printed >= limit:
+                break
+            if types and rec.type not in types:
+                continue
+            if stream is not None and not rec.stream.startswith(stream):
+                continue
+            if command_id is not None and rec.command_id != command_id:
+                continue
             click.echo(_event_line(rec))
+            printed += 1
 
 
 @main.command()
