@@ -15,6 +15,7 @@ from ledger.audit import parse_anchor
 from ledger.audit import verify as verify_ledger
 from ledger.book import Ledger
 from ledger.errors import LedgerError
+from ledger.export import EXPORTERS, event_record
 from ledger.flows.chart import Chart
 from ledger.money import format_amount, parse_amount
 from ledger.store.base import RecordedEvent
@@ -82,21 +83,7 @@ def balance(db: str, account: str, as_of: str | None, as_json: bool) -> None:
 
 
 def _event_line(rec: RecordedEvent) -> str:
-    return json.dumps(
-        {
-            "seq": rec.seq,
-            "stream": rec.stream,
-            "version": rec.version,
-            "command_id": rec.command_id,
-            "type": rec.type,
-            "schema": rec.schema,
-            "recorded_at": rec.recorded_at.isoformat(),
-            "effective_at": rec.effective_at.isoformat(),
-            "event": json.loads(rec.payload),
-            "hash": rec.hash,
-        },
-        separators=(",", ":"),
-    )
+    return json.dumps(event_record(rec), separators=(",", ":"))
 
 
 @main.command()
@@ -473,3 +460,25 @@ def statement(
     if page.next_after is not None:
         nxt = ":".join(map(str, page.next_after))
         click.echo(f"next page: --after {nxt}", err=True)
+
+
+@main.command()
+@_db
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(EXPORTERS)),
+    required=True,
+    help="jsonl: every event; csv: every posting leg; beancount: a plain-text ledger.",
+)
+@click.option(
+    "--timezone",
+    default="Asia/Bangkok",
+    show_default=True,
+    help="Where business days start (beancount dates).",
+)
+def export(db: str, fmt: str, timezone: str) -> None:
+    """Write the whole log to stdout as JSON lines, CSV postings or a beancount ledger."""
+    with _ledger(db, timezone) as book, book.snapshot():
+        for chunk in EXPORTERS[fmt](book):
+            click.echo(chunk, nl=False)
