@@ -7,7 +7,9 @@ meanwhile is audited as of the moment the walk began. ``satang verify`` prints t
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -90,11 +92,13 @@ def verify(
     idempotency index names exactly the commands of the log, with their seqs),
     ``accounts_rebuild`` (attributes, status and counters inline == refolded),
     ``zero_sum`` per currency, ``no_overdraft`` (from the refolded policy),
-    ``safeguarded`` (the chart's wallets covered by its trust account and agents' cash in
-    transit, when the trust account is open), ``anchor`` (the log still holds the event
-    ``anchor`` names, a ``(seq, hex hash)`` recorded earlier: not cut short, not
-    rewritten up to it) and ``projections`` (every read model folds from the log, and the
-    ones kept in the ledger's file equal a rebuild to their checkpoint, table by table).
+    ``safeguarded`` (the chart's wallets covered by its trust account, agents' cash in
+    transit and its FX position, when the trust account is open), ``anchor`` (the log
+    still holds the event ``anchor`` names, a ``(seq, hex hash)`` recorded earlier: not
+    cut short, not rewritten up to it), ``states`` (holds, COD orders and loans in states
+    their flows can reach) and ``projections`` (every read model folds from the log, and
+    the ones kept in the ledger's file equal a rebuild to their checkpoint, table by
+    table). The last two are made only when everything before them is clean.
     ``progress(events walked, events in the log)`` is called every ``PROGRESS_EVERY``
     events and at the end of the walk.
     """
@@ -257,6 +261,8 @@ def _projections(book: Ledger) -> list[Finding]:
                             )
     except (ReadModelsStale, StoreCorrupt, LedgerError) as exc:
         findings.append(Finding("projections", getattr(exc, "seq", 0) or 0, str(exc)))
+    except sqlite3.Error as exc:  # the file's read models are damaged beyond a row
+        findings.append(Finding("projections", 0, f"the read models cannot be read: {exc}"))
     finally:
         if live is not None:
             live.conn.close()
@@ -265,8 +271,6 @@ def _projections(book: Ledger) -> list[Finding]:
 
 def _live_read_models(book: Ledger) -> Any:
     """The ledger file's read models, opened read-only, or None if it keeps none."""
-    import sqlite3
-
     import sqlite_utils
 
     from ledger.store.sqlite import SqliteStore
@@ -274,7 +278,7 @@ def _live_read_models(book: Ledger) -> Any:
     store = book.store
     if not isinstance(store, SqliteStore) or store.path == ":memory:":
         return None
-    conn = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True)
+    conn = sqlite3.connect(Path(store.path).resolve().as_uri() + "?mode=ro", uri=True)
     db = sqlite_utils.Database(conn)
     if "proj_checkpoints" not in db.table_names():
         conn.close()
@@ -290,14 +294,14 @@ def _first_difference(live: Any, fresh: Any, table: Any) -> tuple[int, str] | No
     select = f"SELECT {', '.join(f'[{c}]' for c in columns)} FROM [{table.name}] ORDER BY {order}"
     try:
         mine = iter(live.execute(select))
-    except Exception as exc:  # a dropped or altered table
+        for expected in fresh.execute(select):
+            got = next(mine, None)
+            if got != expected:
+                seqs = [_seq_of(columns, row) for row in (got, expected) if row is not None]
+                return min(seqs), f"stored {got}, rebuilt {expected}"
+        extra = next(mine, None)
+    except sqlite3.Error as exc:  # a dropped or altered table, a damaged page
         return 0, f"unreadable ({exc})"
-    for expected in fresh.execute(select):
-        got = next(mine, None)
-        if got != expected:
-            seqs = [_seq_of(columns, row) for row in (got, expected) if row is not None]
-            return min(seqs), f"stored {got}, rebuilt {expected}"
-    extra = next(mine, None)
     if extra is not None:
         return _seq_of(columns, extra), f"a row the log does not give: {extra}"
     return None

@@ -352,3 +352,17 @@ def test_verify_reports_progress(db: Path, monkeypatch: pytest.MonkeyPatch) -> N
         assert verify(book, progress=lambda done, total: seen.append((done, total))).ok
     assert seen[-1] == (head, head)
     assert [d for d, _ in seen[:-1]] == list(range(2, head + 1, 2))
+
+
+def test_damaged_read_models_are_a_finding_not_a_crash(db: Path) -> None:
+    _with_read_models(db)
+    _tamper(db, "ALTER TABLE proj_holds RENAME TO proj_holds_gone")
+    assert ("projections", 0) in _checks(db)
+
+
+def test_read_models_in_a_file_whose_name_needs_quoting(tmp_path: Path, db: Path) -> None:
+    odd = tmp_path / "a #1?.db"
+    odd.write_bytes(db.read_bytes())
+    _with_read_models(odd)
+    _tamper(odd, "UPDATE proj_postings SET amount_minor = 1 WHERE seq = 5")
+    assert _checks(odd) == {("projections", 5)}
