@@ -354,8 +354,8 @@ class _Walk:
 
     def step(self, rec: RecordedEvent) -> None:
         self.count += 1
-        if rec.seq != self.seq + 1:
-            self._found("gapless", rec.seq, f"expected seq {self.seq + 1}")
+        if rec.seq != self.seq + 1:  # named by the first seq missing (or out of place)
+            self._found("gapless", self.seq + 1, f"expected seq {self.seq + 1}, found {rec.seq}")
         self.seq = rec.seq
         recorded_us = to_us(rec.recorded_at)
         recomputed = chain_hash(

@@ -366,3 +366,42 @@ def test_read_models_in_a_file_whose_name_needs_quoting(tmp_path: Path, db: Path
     _with_read_models(odd)
     _tamper(odd, "UPDATE proj_postings SET amount_minor = 1 WHERE seq = 5")
     assert _checks(odd) == {("projections", 5)}
+
+
+TAMPERING = {
+    "an amount": (
+        "UPDATE events SET payload = CAST(replace(payload, '10000', '10001') AS BLOB)"
+        " WHERE seq = 4",
+        4,
+    ),
+    "an account": (
+        "UPDATE events SET payload = CAST(replace(payload, 'wallet:f', 'wallet:w') AS BLOB)"
+        " WHERE seq = 5",
+        5,
+    ),
+    "a recorded time": ("UPDATE events SET recorded_at = recorded_at + 1 WHERE seq = 3", 3),
+    "an effective time": ("UPDATE events SET effective_at = effective_at - 1 WHERE seq = 4", 4),
+    "a stream": ("UPDATE events SET stream = 'entry:other' WHERE seq = 4", 4),
+    "a command id": ("UPDATE events SET command_id = 'other' WHERE seq = 2", 2),
+    "a deleted row": ("DELETE FROM events WHERE seq = 3", 3),
+    "two rows swapped": (
+        "UPDATE events SET seq = 100 WHERE seq = 4;"
+        "UPDATE events SET seq = 4 WHERE seq = 5;"
+        "UPDATE events SET seq = 5 WHERE seq = 100",
+        4,
+    ),
+    "a hash": ("UPDATE events SET hash = zeroblob(32) WHERE seq = 2", 2),
+}
+
+
+@pytest.mark.parametrize("how", sorted(TAMPERING))
+def test_every_kind_of_tampering_is_named_at_its_first_bad_seq(db: Path, how: str) -> None:
+    """With the triggers dropped, raw SQL changes one thing in the log; verify finds it and
+    its earliest finding is the seq that was changed (or the first one missing)."""
+    sql, first_bad = TAMPERING[how]
+    _tamper(db, *sql.split(";"))
+    with Ledger.open(db) as book:
+        report = verify(book)
+    assert not report.ok
+    tied = [f.seq for f in report.findings if f.seq]
+    assert min(tied) == first_bad, report.findings
