@@ -45,7 +45,7 @@ from ledger.events import (
 from ledger.flows.base import CodPolicy
 from ledger.flows.chart import Chart
 from ledger.results import Accepted, Rejected, Result
-from ledger.testing.machine import AuditedMachine
+from ledger.testing.machine import RetryingMachine
 from ledger.testing.wallet import ManualClock
 from ledger.times import to_us
 
@@ -362,7 +362,7 @@ _cash = st.integers(1, 30).map(lambda k: k * 5_000)
 _fee = st.sampled_from([0, 0, 500, 1_000, 2_750])
 
 
-class CodMachine(AuditedMachine):
+class CodMachine(RetryingMachine):
     """Random COD lifecycles against :class:`CodModel`, with every invariant of
     docs/flows/cod.md checked after each step; returns at every stage, short remittances,
     retries, a frozen merchant wallet and accounts never opened included. Set ``policy``
@@ -375,7 +375,6 @@ class CodMachine(AuditedMachine):
         self.clock = ManualClock(_START)
         self.book = self.open_ledger(self.clock)
         self.model = CodModel(policy=self.policy)
-        self.accepted: list[tuple[Command, int]] = []
 
     def open_ledger(self, clock: ManualClock) -> Ledger:
         """The ledger under test; override to run the machine on another store (opened
@@ -660,15 +659,6 @@ class CodMachine(AuditedMachine):
             id=self._next_id("status"), account=account
         )
         self._submit(command)
-
-    @precondition(lambda self: bool(self.accepted))
-    @rule(pick=st.integers(0, 10_000))
-    def retry(self, pick: int) -> None:
-        command, seq = self.accepted[pick % len(self.accepted)]
-        before = self.book.head()
-        result = self.book.submit(command)
-        assert result == Accepted(command.id, seq, replayed=True), (command, result)
-        assert self.book.head() == before
 
     # --- invariants -------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import attrs
 from hypothesis import event
 from hypothesis import strategies as st
-from hypothesis.stateful import initialize, invariant, precondition, rule
+from hypothesis.stateful import initialize, invariant, rule
 
 from ledger.accounts import Balance
 from ledger.book import Ledger
@@ -56,7 +56,7 @@ from ledger.events import (
 from ledger.flows.base import LoanPolicy
 from ledger.flows.chart import Chart
 from ledger.results import Accepted, Rejected, Result
-from ledger.testing.machine import AuditedMachine
+from ledger.testing.machine import RetryingMachine
 from ledger.testing.wallet import ManualClock
 
 if TYPE_CHECKING:
@@ -799,7 +799,7 @@ _first_due = st.sampled_from(
 )
 
 
-class LoanMachine(AuditedMachine):
+class LoanMachine(RetryingMachine):
     """Random loan lifecycles against :class:`LoanModel`, every invariant of the loans
     flow checked after each step. Set ``policy`` in a subclass to run it under other
     rules, ``tolerated`` (names from :data:`KNOWN_FLOW_BUGS`) to look past known bugs."""
@@ -812,7 +812,6 @@ class LoanMachine(AuditedMachine):
         self.clock = ManualClock(START)
         self.book = self.open_ledger(self.clock)
         self.model = LoanModel(policy=self.policy)
-        self.accepted: list[tuple[Command, int]] = []
         self._seen = 0
         self._accrued_interest: Counter[tuple[str, int]] = Counter()
         self._accrued_default: Counter[str] = Counter()
@@ -1171,16 +1170,6 @@ class LoanMachine(AuditedMachine):
             id=self._next_id("status"), account=wallet
         )
         self._submit(command)
-
-    @precondition(lambda self: bool(self.accepted))
-    @rule(pick=st.integers(0, 10_000))
-    def retry(self, pick: int) -> None:
-        """An accepted command sent again, even days later: the first answer, nothing new."""
-        command, seq = self.accepted[pick % len(self.accepted)]
-        before = self.book.head()
-        result = self.book.submit(command)
-        assert result == Accepted(command.id, seq, replayed=True), (command, result)
-        assert self.book.head() == before
 
     # --- what the log says, read once ------------------------------------------------
 

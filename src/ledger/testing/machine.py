@@ -243,6 +243,25 @@ class AuditedMachine(RuleBasedStateMachine):
         self.book.close()
 
 
+class RetryingMachine(AuditedMachine):
+    """A machine that keeps the commands it had accepted and sends them again: the first
+    answer comes back, and nothing is appended."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.accepted: list[tuple[Command, int]] = []
+
+    @precondition(lambda self: bool(self.accepted))
+    @rule(pick=st.integers(0, 10_000))
+    def retry(self, pick: int) -> None:
+        """An accepted command sent again, even days later: the first answer, nothing new."""
+        command, seq = self.accepted[pick % len(self.accepted)]
+        before = self.book.head()
+        result = self.book.submit(command)
+        assert result == Accepted(command.id, seq, replayed=True), (command, result)
+        assert self.book.head() == before
+
+
 class LedgerMachine(AuditedMachine):
     """Random command sequences against a ledger, checked against :class:`Model`."""
 
