@@ -13,7 +13,7 @@ PUBLIC = {
     "Ledger", "LedgerClosed", "LedgerError", "OpenAccount", "PostEntry", "Posting",
     "RecordedEvent", "RejectCode", "Rejected", "Result", "Reverse", "SchemaTooNew",
     "StoreBusy", "StoreCorrupt", "StoreError", "UnfreezeAccount", "UnknownAccount",
-    "UnknownCurrency", "__version__", "format_amount", "parse_amount",
+    "UnknownCurrency", "UnknownEventType", "__version__", "format_amount", "parse_amount",
     # wallet flows
     "AssignTier", "CaptureHold", "Chart", "DefineTier", "Exchange", "ExpireHolds", "Pay",
     "PayBill", "PlaceHold", "Refund", "ReleaseHold", "SettleAgent", "TopUp", "Transfer",
@@ -115,7 +115,7 @@ def test_every_public_exception_is_a_ledger_error() -> None:
         for obj in (getattr(ledger, name) for name in PUBLIC)
         if isinstance(obj, type) and issubclass(obj, BaseException)
     ]
-    assert len(exceptions) == 12
+    assert len(exceptions) == 13
     assert all(issubclass(e, LedgerError) for e in exceptions)
 
 

@@ -64,6 +64,7 @@ from ledger.errors import (
     StoreError,
     UnknownAccount,
     UnknownCurrency,
+    UnknownEventType,
     UnknownLoan,
 )
 from ledger.events import Event, Posting
@@ -148,6 +149,7 @@ __all__ = [
     "UnfreezeAccount",
     "UnknownAccount",
     "UnknownCurrency",
+    "UnknownEventType",
     "UnknownLoan",
     "Withdraw",
     "WriteOffLoan",

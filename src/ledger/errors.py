@@ -73,6 +73,20 @@ class StoreCorrupt(StoreError):
         self.seq = seq
 
 
+class UnknownEventType(StoreCorrupt):
+    """A stored event this code cannot read: its type is not in the event union, or its
+    schema is newer than the code's (or has no upcaster). Never skipped: upgrade the
+    package, or register the missing upcaster.
+
+    ``event_type`` and ``schema`` are the row's; ``seq`` is set when a stored row failed.
+    """
+
+    def __init__(self, message: str, event_type: str, schema: int, seq: int | None = None) -> None:
+        super().__init__(message, seq)
+        self.event_type = event_type
+        self.schema = schema
+
+
 class SchemaTooNew(StoreError):
     """The database was written by a newer version of Satang; upgrade the package."""
 

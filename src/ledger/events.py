@@ -18,6 +18,8 @@ from typing import Any, ClassVar, Literal
 
 import msgspec
 
+from ledger.errors import UnknownEventType
+
 
 class Posting(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """One leg of an entry as stored: the account, side, amount and the account's currency.
@@ -619,23 +621,30 @@ def encode_event(event: EventBase) -> bytes:
 
 
 def decode_event(type_: str, schema: int, payload: bytes) -> Event:
-    """Decode a stored payload, upcasting it first if it was written under an older schema."""
+    """Decode a stored payload, upcasting it first if it was written under an older schema.
+
+    Raises :class:`ledger.errors.UnknownEventType` for a type or schema this code cannot
+    read, and ``msgspec`` errors for a payload that is not the shape its type says.
+    """
     cls = EVENT_TYPES.get(type_)
     if cls is None:
-        raise msgspec.ValidationError(f"unknown event type {type_!r}")
+        raise UnknownEventType(f"unknown event type {type_!r}", type_, schema)
+    if schema > cls.SCHEMA:
+        raise UnknownEventType(
+            f"event {type_!r} has schema {schema}, newer than this code's {cls.SCHEMA}",
+            type_,
+            schema,
+        )
     if schema != cls.SCHEMA:
         data = msgspec.json.decode(payload)
-        while schema < cls.SCHEMA:
-            upcast = UPCASTERS.get((type_, schema))
+        at = schema
+        while at < cls.SCHEMA:
+            upcast = UPCASTERS.get((type_, at))
             if upcast is None:
-                raise msgspec.ValidationError(
-                    f"no upcaster for event {type_!r} from schema {schema}"
+                raise UnknownEventType(
+                    f"no upcaster for event {type_!r} from schema {at}", type_, schema
                 )
             data = upcast(data)
-            schema += 1
-        if schema != cls.SCHEMA:
-            raise msgspec.ValidationError(
-                f"event {type_!r} has schema {schema}, newer than this code's {cls.SCHEMA}"
-            )
+            at += 1
         payload = msgspec.json.encode(data)
     return _decoder.decode(payload)

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from ledger import Credit, Debit, Ledger, OpenAccount, PostEntry
+from ledger import Credit, Debit, Ledger, OpenAccount, PostEntry, UnknownEventType
 from ledger.events import UPCASTERS, EntryPosted, Posting, decode_event, encode_event
 
 POSTINGS = (
@@ -63,10 +63,14 @@ def test_a_missing_upcaster_or_a_newer_schema_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     payload = encode_event(EntryPosted(entry_id="e", kind="k", postings=POSTINGS))
-    with pytest.raises(msgspec.ValidationError, match="newer than this code"):
+    with pytest.raises(UnknownEventType, match="newer than this code") as newer:
         decode_event("entry_posted", 7, payload)
-    with pytest.raises(msgspec.ValidationError, match="unknown event type"):
+    assert (newer.value.event_type, newer.value.schema) == ("entry_posted", 7)
+    with pytest.raises(UnknownEventType, match="unknown event type") as unknown:
         decode_event("entry_teleported", 1, payload)
+    assert unknown.value.event_type == "entry_teleported"
     monkeypatch.setattr(EntryPosted, "SCHEMA", 3)
-    with pytest.raises(msgspec.ValidationError, match="no upcaster"):
+    with pytest.raises(UnknownEventType, match="no upcaster"):
         decode_event("entry_posted", 1, payload)
+    with pytest.raises(msgspec.ValidationError):  # a known type, a payload of the wrong shape
+        decode_event("entry_posted", 3, b'{"type":"entry_posted","entry_id":5}')

@@ -27,7 +27,14 @@ import msgspec
 import sqlite_utils
 
 from ledger.accounts import Account, AccountStatus, AccountType, Counters
-from ledger.errors import LedgerError, SchemaTooNew, StoreBusy, StoreCorrupt, StoreError
+from ledger.errors import (
+    LedgerError,
+    SchemaTooNew,
+    StoreBusy,
+    StoreCorrupt,
+    StoreError,
+    UnknownEventType,
+)
 from ledger.events import (
     AccountClosed,
     AccountFrozen,
@@ -571,6 +578,10 @@ def _recorded(row: tuple[Any, ...], path: str) -> RecordedEvent:
             hash=h.hex(),
             payload=payload,
         )
+    except UnknownEventType as exc:
+        raise UnknownEventType(
+            f"{path}: event seq {seq} cannot be read: {exc}", exc.event_type, exc.schema, seq
+        ) from exc
     except (msgspec.MsgspecError, ValueError, OverflowError) as exc:
         raise StoreCorrupt(f"{path}: event seq {seq} does not decode: {exc}", seq) from exc
 
