@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo examples test lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +12,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# A seeded day of wallet, COD and loan activity in satang-demo.db, its reports, verify.
 demo: $(STAMP)
+	$(BIN)/satang demo --db satang-demo.db --overwrite
+
+examples: $(STAMP)
 	@for script in examples/[0-9]*.py; do \
 		echo "== $$script"; \
 		$(BIN)/python $$script || exit 1; \
@@ -32,4 +36,4 @@ bench: $(STAMP)
 	$(BIN)/satang bench
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build site src/*.egg-info .pytest_cache .mypy_cache .ruff_cache satang-demo.db*

@@ -7,13 +7,16 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
+from pathlib import Path
 
 import attrs
 import click
 
+from ledger.audit import Report as VerifyReport
 from ledger.audit import parse_anchor
 from ledger.audit import verify as verify_ledger
 from ledger.book import Ledger
+from ledger.demo import DemoSize, run_demo
 from ledger.errors import LedgerError
 from ledger.export import EXPORTERS, event_record
 from ledger.flows.chart import Chart
@@ -24,6 +27,8 @@ from projections.runner import ReadModelsStale, Runner
 
 PROGRESS_FROM_EVENTS = 10_000
 """A verify or a catch-up longer than this shows a progress bar (on stderr)."""
+DEMO_REPORT_ROWS = 12
+"""``satang demo`` prints this many rows of each report section; ``satang report`` all."""
 
 _reads = click.option(
     "--reads",
@@ -168,20 +173,27 @@ def verify(db: str, as_json: bool, anchor: str | None) -> None:
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--anchor") from exc
     with _ledger(db) as book:
-        events = book.head()[0]
-        if events < PROGRESS_FROM_EVENTS:
-            report = verify_ledger(book, anchor=point)
-        else:
-            with click.progressbar(
-                length=events, label="verifying the log", file=sys.stderr
-            ) as bar:
-                shown = [0]
+        report = _verified(book, point)
+    _print_verification(report, as_json)
+    sys.exit(0 if report.ok else 1)
 
-                def step(done: int, total: int) -> None:
-                    bar.update(done - shown[0])
-                    shown[0] = done
 
-                report = verify_ledger(book, anchor=point, progress=step)
+def _verified(book: Ledger, anchor: tuple[int, str] | None = None) -> VerifyReport:
+    """``verify`` the ledger, with a progress bar on stderr when its log is long."""
+    events = book.head()[0]
+    if events < PROGRESS_FROM_EVENTS:
+        return verify_ledger(book, anchor=anchor)
+    with click.progressbar(length=events, label="verifying the log", file=sys.stderr) as bar:
+        shown = [0]
+
+        def step(done: int, total: int) -> None:
+            bar.update(done - shown[0])
+            shown[0] = done
+
+        return verify_ledger(book, anchor=anchor, progress=step)
+
+
+def _print_verification(report: VerifyReport, as_json: bool) -> None:
     if as_json:
         click.echo(
             json.dumps(
@@ -196,13 +208,12 @@ def verify(db: str, as_json: bool, anchor: str | None) -> None:
                 }
             )
         )
-    else:
-        click.echo(f"events checked: {report.events_checked}")
-        click.echo(f"head: {report.head_seq}:{report.head_hash}")
-        for f in report.findings:
-            click.echo(f"FINDING {f.check} at seq {f.seq}: {f.detail}")
-        click.echo("ok" if report.ok else f"{len(report.findings)} finding(s)")
-    sys.exit(0 if report.ok else 1)
+        return
+    click.echo(f"events checked: {report.events_checked}")
+    click.echo(f"head: {report.head_seq}:{report.head_hash}")
+    for f in report.findings:
+        click.echo(f"FINDING {f.check} at seq {f.seq}: {f.detail}")
+    click.echo("ok" if report.ok else f"{len(report.findings)} finding(s)")
 
 
 @main.command()
@@ -482,3 +493,106 @@ def export(db: str, fmt: str, timezone: str) -> None:
     with _ledger(db, timezone) as book, book.snapshot():
         for chunk in EXPORTERS[fmt](book):
             click.echo(chunk, nl=False)
+
+
+@main.command()
+@click.option(
+    "--db",
+    default="satang-demo.db",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The new ledger file to write.",
+)
+@click.option("--overwrite", is_flag=True, help="Delete --db (and its -wal, -shm) first.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seeds every draw.")
+@click.option("--date", "day", default="2026-12-01", show_default=True, help="The day.")
+@click.option(
+    "--customers", type=click.IntRange(10), default=DemoSize().customers, show_default=True
+)
+@click.option(
+    "--merchants", type=click.IntRange(1), default=DemoSize().merchants, show_default=True
+)
+@click.option("--agents", type=click.IntRange(2), default=DemoSize().agents, show_default=True)
+@click.option("--couriers", type=click.IntRange(1), default=DemoSize().couriers, show_default=True)
+@click.option(
+    "--cod-orders",
+    type=click.IntRange(10),
+    default=DemoSize().cod_orders_per_day,
+    show_default=True,
+    help="COD parcels delivered a day.",
+)
+@click.option("--loans", type=click.IntRange(10), default=DemoSize().loans, show_default=True)
+@click.option("--timezone", default="Asia/Bangkok", show_default=True, help="The ledger's zone.")
+def demo(
+    db: str,
+    overwrite: bool,
+    seed: int,
+    day: str,
+    customers: int,
+    merchants: int,
+    agents: int,
+    couriers: int,
+    cod_orders: int,
+    loans: int,
+    timezone: str,
+) -> None:
+    """Write a seeded, realistic day of wallet, COD and loan activity into a new ledger,
+    print the day's reports, then verify it; exit 1 on any finding."""
+    on = _day(day, "--date")
+    assert on is not None
+    path = Path(db)
+    if path.exists() and path.stat().st_size:
+        if not overwrite:
+            raise click.UsageError(f"{db} exists: give --overwrite to replace it, or another --db")
+        for name in (db, f"{db}-wal", f"{db}-shm"):
+            Path(name).unlink(missing_ok=True)
+    size = DemoSize(
+        customers=customers,
+        merchants=merchants,
+        agents=agents,
+        couriers=couriers,
+        cod_orders_per_day=cod_orders,
+        loans=loans,
+    )
+    click.echo(
+        f"satang demo: {on}, seed {seed}: {customers:,} customers, {merchants:,} merchants, "
+        f"{agents:,} agents, {couriers:,} couriers, {cod_orders:,} COD orders a day, "
+        f"{loans:,} loans -> {db}"
+    )
+    with click.progressbar(
+        length=24 * 6, label=f"{on}", file=sys.stderr, item_show_func=lambda t: t
+    ) as bar:
+
+        def step(when: datetime, done: int) -> None:
+            bar.update(1, when.strftime("%H:%M"))
+
+        outcome = run_demo(path, seed=seed, size=size, day=on, timezone=timezone, progress=step)
+    history = sum(outcome.history.values())
+    submitted = sum(outcome.submitted.values())
+    accepted = sum(outcome.accepted.values())
+    with _ledger(db, timezone) as book:
+        events = book.head()[0]
+        click.echo(
+            f"{history:,} commands before the day (accounts, loans, a week of COD), "
+            f"{submitted:,} on {on} ({accepted:,} accepted): {events:,} events "
+            f"in {outcome.seconds:.1f} s"
+        )
+        click.echo(f"\n  {'the day':<26} {'submitted':>10} {'accepted':>10}")
+        for kind, count in sorted(outcome.submitted.items()):
+            click.echo(f"  {kind:<26} {count:>10,} {outcome.accepted[kind]:>10,}")
+        for code, count in outcome.rejected.most_common():
+            click.echo(f"  rejected as {code}: {count:,}")
+        findings = 0
+        with Runner(book) as runner:
+            _catch_up(runner)
+            for name, spec in REPORTS.items():
+                args = (on,) if spec.period == "day" else (on, on)
+                made = spec.load()(runner, *args)
+                click.echo(f"\n== satang report {name} --db {db} --date {on}")
+                click.echo(made.to_table(max_rows=DEMO_REPORT_ROWS), nl=False)
+                findings += len(made.findings)
+        click.echo(f"\n== satang verify --db {db}")
+        report = _verified(book)
+    _print_verification(report, as_json=False)
+    findings += len(report.findings)
+    sys.exit(0 if findings == 0 else 1)

@@ -117,13 +117,14 @@ class Report:
             blocks.append(text if section is not None else f"# section: {s.name}\n{text}")
         return "\n".join(blocks)
 
-    def to_table(self) -> str:
-        """A readable text rendering: amounts formatted in the currency, aligned."""
+    def to_table(self, max_rows: int | None = None) -> str:
+        """A readable text rendering: amounts formatted in the currency, aligned. With
+        ``max_rows``, each section shows its first rows and says how many it left out."""
         given = {**self.parameters, "log_seq": str(self.log_seq)}
         lines = [self.title, "  " + "  ".join(f"{k}={v}" for k, v in given.items())]
         for s in self.sections:
             lines += ["", f"{s.name}:"]
-            lines += _table(s, self.currency)
+            lines += _table(s, self.currency, max_rows)
         if self.findings:
             lines.append("")
             lines += [f"!! {finding}" for finding in self.findings]
@@ -169,11 +170,11 @@ def _raw_cell(column: str, value: object, currency: str) -> str:
     return str(value)
 
 
-def _table(section: Section, currency: str) -> list[str]:
+def _table(section: Section, currency: str, max_rows: int | None = None) -> list[str]:
     headers = [c.removesuffix("_minor") for c in section.columns]
+    shown = section.rows if max_rows is None else section.rows[:max_rows]
     cells = [
-        [_cell(c, getattr(r, c), _currency_of(r, currency)) for c in section.columns]
-        for r in section.rows
+        [_cell(c, getattr(r, c), _currency_of(r, currency)) for c in section.columns] for r in shown
     ]
     if not cells:
         return ["  (none)"]
@@ -189,7 +190,10 @@ def _table(section: Section, currency: str) -> list[str]:
             ).rstrip()
         )
 
-    return [line(headers), "  " + "  ".join("-" * w for w in widths), *(line(r) for r in cells)]
+    lines = [line(headers), "  " + "  ".join("-" * w for w in widths), *(line(r) for r in cells)]
+    if len(shown) < len(section.rows):
+        lines.append(f"  ... and {len(section.rows) - len(shown):,} more rows")
+    return lines
 
 
 def _currency_of(row: object, default: str) -> str:
