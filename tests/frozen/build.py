@@ -1,0 +1,156 @@
+"""Write a frozen ledger: a small file of every event type, kept in the repo for ever.
+
+Each ``tests/frozen/satang-VERSION.db`` was written by that version of the package and is
+never rewritten; the ``.json`` beside it records what that code made of it (the store's
+schema version, every event type with its schema, the head, and each read model's version
+and digest). ``tests/test_frozen.py`` checks that today's code still opens, verifies and
+rebuilds each one the same way. When an event's ``SCHEMA`` moves on, a new event type is
+added, or a store migration is appended, write a new one (the old ones stay):
+
+    python -m tests.frozen.build tests/frozen/satang-0.2.0.db
+
+The file is the demo's story at its smallest, then a few days more for the events the demo
+does not write: an exchange into a US-dollar wallet, a freeze lifted, a wallet closed, an
+entry reversed, a loan restructured, another written off and part of it recovered.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from ledger import (
+    Accepted,
+    CloseAccount,
+    Command,
+    Credit,
+    Debit,
+    Exchange,
+    Ledger,
+    PostEntry,
+    RecoverLoan,
+    RestructureLoan,
+    Reverse,
+    TopUp,
+    UnfreezeAccount,
+    Withdraw,
+    WriteOffLoan,
+)
+from ledger.demo import DemoSize, months_before, run_demo
+from ledger.events import EVENT_TYPES
+from ledger.store.sqlite import SCHEMA_VERSION
+from projections.base import digest
+from projections.runner import Runner
+
+DAY = date(2026, 12, 1)
+BANGKOK = ZoneInfo("Asia/Bangkok")
+SIZE = DemoSize(customers=40, merchants=3, agents=2, couriers=2, cod_orders_per_day=10, loans=20)
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _accept(book: Ledger, *commands: Command) -> None:
+    for command, result in zip(commands, book.submit_many(commands), strict=True):
+        assert isinstance(result, Accepted), (command, result)
+
+
+def build(path: Path) -> dict[str, object]:
+    """Write the frozen ledger at ``path`` and return its manifest."""
+    run_demo(path, seed=1, size=SIZE, day=DAY)
+    clock = Clock(datetime(2026, 12, 2, 9, tzinfo=BANGKOK))
+    with Ledger.open(path, clock=clock, create=False) as book:
+        chart = book.chart
+        opened = book.open_chart(["USD"], cod=True, loans=True)  # adds the USD position
+        assert all(isinstance(r, Accepted) or r.code == "account_exists" for r in opened)
+        stuck = [s for s in book.loans() if s.days_past_due > 60]
+        late = [s for s in book.loans() if 0 < s.days_past_due <= 60]
+        _accept(
+            book,
+            chart.open_wallet("wallet:C00001-usd", currency="USD"),
+            TopUp(id="frozen-top-up", wallet="wallet:C00001", amount_minor=500_000, channel="bank"),
+            Exchange(
+                id="frozen-fx",
+                source="wallet:C00001",
+                destination="wallet:C00001-usd",
+                sell_amount_minor=350_000,
+                buy_amount_minor=10_000,
+            ),
+            UnfreezeAccount(id="frozen-unfreeze", account="wallet:C00003", reason="cleared"),
+            PostEntry(
+                id="frozen-adjustment",
+                kind="adjustment",
+                postings=[Debit(chart.bank_trust, 1_000), Credit("wallet:C00004", 1_000)],
+                memo="booked to the wrong wallet",
+            ),
+            Reverse(id="frozen-reverse", entry_id="frozen-adjustment", memo="wrong wallet"),
+            RestructureLoan(
+                id="frozen-restructure",
+                loan=late[0].loan,
+                installments=3,
+                first_due=months_before(date(2026, 12, 2), -1),
+            ),
+        )
+        borrowers = {f"wallet:{s.borrower}" for s in book.loans()}
+        wallet = next(
+            w
+            for w in (f"wallet:C{n:05}" for n in range(5, SIZE.customers + 1))
+            if w not in borrowers and book.balance(w).balance == book.balance(w).available
+        )
+        left = book.balance(wallet).balance
+        if left:
+            _accept(book, Withdraw(id="frozen-empty", wallet=wallet, amount_minor=left))
+        _accept(book, CloseAccount(id="frozen-close", account=wallet))
+        clock.now = datetime(2027, 6, 1, 9, tzinfo=BANGKOK)
+        _accept(book, WriteOffLoan(id="frozen-write-off", loan=stuck[0].loan))
+        clock.now += timedelta(days=1)
+        _accept(
+            book,
+            RecoverLoan(
+                id="frozen-recover", loan=stuck[0].loan, amount_minor=10_000, from_bank=True
+            ),
+        )
+        with Runner(book) as runner:
+            runner.catch_up()
+            projections = {
+                p.name: {"version": p.version, "digest": digest(runner.db, [p])}
+                for p in runner.projections
+            }
+        seq, head = book.head()
+    with sqlite3.connect(path) as conn:
+        stored = dict(conn.execute("SELECT DISTINCT type, schema FROM events").fetchall())
+    conn.close()
+    sqlite3.connect(path, isolation_level=None).execute("VACUUM").connection.close()
+    missing = set(EVENT_TYPES) - set(stored)
+    assert not missing, f"the frozen ledger lacks {sorted(missing)}"
+    return {
+        "store_schema": SCHEMA_VERSION,
+        "event_schemas": dict(sorted(stored.items())),
+        "head_seq": seq,
+        "head_hash": head,
+        "projections": projections,
+    }
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print(__doc__)
+        return 2
+    path = Path(argv[1])
+    manifest = build(path)
+    path.with_suffix(".json").write_text(json.dumps(manifest, indent=2) + "\n")
+    print(f"{path}: {manifest['head_seq']} events, head {manifest['head_hash']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

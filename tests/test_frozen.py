@@ -1,0 +1,140 @@
+"""Old ledgers open, verify and rebuild forever: the frozen files in tests/frozen/.
+
+Each frozen file was written by a past version of the code (tests/frozen/build.py) and is
+never rewritten. Every test works on a copy, so opening (which may migrate) never touches
+the file in the repo.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger import Ledger, StoreCorrupt, UnknownEventType
+from ledger.audit import verify
+from ledger.events import EVENT_TYPES
+from ledger.store.base import chain_hash
+from ledger.store.sqlite import SCHEMA_VERSION
+from projections.base import digest
+from projections.runner import Runner
+
+FROZEN = Path(__file__).parent / "frozen"
+FILES = sorted(FROZEN.glob("*.db"))
+
+
+def _manifest(db: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(db.with_suffix(".json").read_text())
+    return loaded
+
+
+@pytest.fixture(params=FILES, ids=[f.name for f in FILES])
+def frozen(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    original: Path = request.param
+    copy = tmp_path / original.name
+    shutil.copyfile(original, copy)
+    return copy, _manifest(original)
+
+
+def test_there_is_a_frozen_file_and_it_is_unchanged_by_the_tests() -> None:
+    assert FILES, "tests/frozen/ must hold at least one frozen ledger"
+    for db in FILES:
+        with sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True) as conn:
+            head = conn.execute("SELECT seq, hex(hash) FROM events ORDER BY seq DESC LIMIT 1")
+            seq, digest_hex = head.fetchone()
+        conn.close()
+        manifest = _manifest(db)
+        assert (seq, digest_hex.lower()) == (manifest["head_seq"], manifest["head_hash"])
+
+
+def test_it_opens_and_its_chain_verifies_over_the_original_bytes(
+    frozen: tuple[Path, dict[str, Any]],
+) -> None:
+    path, manifest = frozen
+    with Ledger.open(path, create=False) as book:
+        assert book.head() == (manifest["head_seq"], manifest["head_hash"])
+        report = verify(book, anchor=(manifest["head_seq"], manifest["head_hash"]))
+        assert report.ok, report.findings
+        assert report.events_checked == manifest["head_seq"]
+        decoded = {(r.type, r.schema) for r in book.events()}
+    assert decoded == set(manifest["event_schemas"].items())
+    with sqlite3.connect(path) as conn:
+        applied = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0]
+    conn.close()
+    assert applied == SCHEMA_VERSION  # migrated in place if it was older
+
+
+def test_it_rebuilds_to_the_same_read_models(
+    frozen: tuple[Path, dict[str, Any]],
+) -> None:
+    """A read model at the version the file was frozen with rebuilds, from seq 1, to the
+    very rows stored in the file; one whose version moved on is rebuilt when the file is
+    caught up, and verify then compares it with a second rebuild."""
+    path, manifest = frozen
+    with Ledger.open(path, create=False) as book, Runner(book) as stored:
+        checkpoints = stored.checkpoints()
+        with stored.rebuild_into(":memory:") as rebuilt:
+            for p in rebuilt.projections:
+                frozen_at = manifest["projections"].get(p.name)
+                if frozen_at is None or frozen_at["version"] != p.version:
+                    continue  # a projection added or changed since: no frozen rows to match
+                assert checkpoints[p.name].seq == manifest["head_seq"], p.name
+                assert digest(stored.db, [p]) == frozen_at["digest"], p.name
+                assert digest(rebuilt.db, [p]) == frozen_at["digest"], p.name
+        stored.catch_up()
+        assert verify(book).ok
+
+
+def test_every_event_type_at_its_current_schema_is_in_a_frozen_file() -> None:
+    """A new event type or a new SCHEMA needs a new frozen file (tests/frozen/build.py), so
+    that the next change is checked against logs this code wrote."""
+    frozen_pairs = {
+        (type_, schema) for db in FILES for type_, schema in _manifest(db)["event_schemas"].items()
+    }
+    current = {(type_, cls.SCHEMA) for type_, cls in EVENT_TYPES.items()}
+    assert current - frozen_pairs == set()
+
+
+def _append_raw(path: Path, type_: str, schema: int, payload: bytes) -> int:
+    """Append a row with a valid hash chain, as a newer Satang would have written it."""
+    with sqlite3.connect(path) as conn:
+        seq, previous, recorded = conn.execute(
+            "SELECT seq, hash, recorded_at FROM events ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        row = (seq + 1, "points:C00001", 1, "newer-satang-1", type_, schema, recorded, recorded)
+        hashed = chain_hash(previous, *row, payload)
+        conn.execute(
+            "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (*row, payload, hashed)
+        )
+    conn.close()
+    return int(seq + 1)
+
+
+@pytest.mark.parametrize(
+    ("type_", "schema"),
+    [("loyalty_points_awarded", 1), ("entry_posted", 99)],
+    ids=["unknown type", "newer schema"],
+)
+def test_an_event_this_code_cannot_read_is_a_typed_error_never_skipped(
+    frozen: tuple[Path, dict[str, Any]], type_: str, schema: int
+) -> None:
+    path, _ = frozen
+    payload = b'{"type":"%s","points":100}' % type_.encode()
+    seq = _append_raw(path, type_, schema, payload)
+    with Ledger.open(path, create=False) as book:
+        with pytest.raises(UnknownEventType) as raised:
+            list(book.events(after=seq - 2))
+        assert (raised.value.seq, raised.value.event_type, raised.value.schema) == (
+            seq,
+            type_,
+            schema,
+        )
+        assert isinstance(raised.value, StoreCorrupt)
+        found = verify(book).findings
+        assert found[0].check == "readable" and found[0].seq == seq
+        with Runner(book, ":memory:") as runner, pytest.raises(UnknownEventType):
+            runner.catch_up()  # the read models stop there: never fold around it
