@@ -12,7 +12,7 @@ import pytest
 
 from ledger import Credit, Debit, FreezeAccount, Ledger, OpenAccount, PostEntry
 from ledger.audit import CHECKS, verify
-from ledger.errors import InvalidCommand
+from ledger.errors import InvalidCommand, StoreError
 
 from .conftest import FakeClock, top_up
 
@@ -405,3 +405,40 @@ def test_every_kind_of_tampering_is_named_at_its_first_bad_seq(db: Path, how: st
     assert not report.ok
     tied = [f.seq for f in report.findings if f.seq]
     assert min(tied) == first_bad, report.findings
+
+
+def _payload_of(db: Path, command_id: str) -> tuple[int, bytes]:
+    with Ledger.open(db) as book:  # closing the last connection folds the WAL into the file
+        found = next(r for r in book.events() if r.command_id == command_id)
+    return found.seq, found.payload
+
+
+def test_a_byte_changed_in_the_file_itself_is_found_at_its_seq(db: Path) -> None:
+    """No SQL at all: one digit of an event's amount changed in the database file."""
+    seq, payload = _payload_of(db, "t2")
+    data = bytearray(db.read_bytes())
+    at = data.find(payload)
+    assert at >= 0 and data.find(payload, at + 1) == -1
+    digit = at + payload.index(b'"amount_minor":') + len(b'"amount_minor":')
+    data[digit] = ord("9") if data[digit] != ord("9") else ord("8")
+    db.write_bytes(bytes(data))
+    found = _checks(db)
+    assert ("hash_chain", seq) in found
+    assert min(s for _, s in found if s) == seq, found  # seq 0: findings of the whole ledger
+
+
+def test_a_zeroed_page_under_the_log_is_a_typed_error_or_a_finding_never_ok(db: Path) -> None:
+    seq, payload = _payload_of(db, "t2")
+    data = bytearray(db.read_bytes())
+    page_size = int.from_bytes(data[16:18], "big")
+    page = data.find(payload) // page_size
+    data[page * page_size : (page + 1) * page_size] = bytes(page_size)
+    db.write_bytes(bytes(data))
+    try:
+        with Ledger.open(db) as book:
+            report = verify(book)
+    except StoreError as exc:  # the file cannot even be opened as a ledger: said so, typed
+        assert str(exc)
+        return
+    assert not report.ok
+    assert min(f.seq for f in report.findings) <= seq

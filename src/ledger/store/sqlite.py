@@ -375,6 +375,8 @@ class SqliteStore:
                     self._conn.execute("COMMIT")
             except sqlite3.ProgrammingError:  # the Ledger was closed inside the block
                 pass
+            except sqlite3.Error as exc:  # a damaged page found while reading
+                raise _store_error(exc, self.path) from exc
 
     # --- reads --------------------------------------------------------------------------
 
