@@ -83,3 +83,21 @@ def test_the_reads_suite_folds_reports_and_pages_and_prints_each_figure(tmp_path
     assert "22,102 events from seq 1" in figures[0].note  # 10,100 opens + 10,000 + 2,000
     assert figures[1].note == "1,000 events"
     assert len(lines) == len(figures)
+
+
+def test_balance_latency_times_each_kind_of_balance_read(tmp_path: Path) -> None:
+    from ledger.bench import balance_latency
+
+    with Ledger.open(tmp_path / "lat.db") as book:
+        book.submit_many(setup_commands(20, 2))
+        stream = wallet_mix(2, 20, 2)
+        book.submit_many([next(stream) for _ in range(200)])
+        figures = balance_latency(book, 20, 30)
+        head = book.head()[0]
+    assert [f.name for f in figures] == [
+        "latency: balance()",
+        "latency: balance(as_of=seq)",
+        "latency: balance(as_of=time)",
+    ]
+    assert all(f.value > 0 and f.unit == "us p50" for f in figures)
+    assert all(f"30 calls, {head:,} events" in f.note for f in figures)

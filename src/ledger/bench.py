@@ -516,4 +516,48 @@ def _wallet_suite(out: Callable[[str], None], quick: bool, tmp: Path) -> list[Fi
     for name, rate in (("replay: rebuild balances", rebuild_rate), ("verify", verify_rate)):
         f = Figure(name, rate, "events/s", f"{events:,} events, findings: {len(report.findings)}")
         figures.append(_printed(out, f))
+    with Ledger.open(replay_path) as book:
+        figures += [
+            _printed(out, f) for f in balance_latency(book, wallets, 500 if quick else 5_000)
+        ]
+    return figures
+
+
+def _percentiles(took: list[float]) -> tuple[float, float, float]:
+    took = sorted(took)
+    return took[len(took) // 2], took[min(len(took) - 1, int(len(took) * 0.99))], took[-1]
+
+
+def balance_latency(book: Ledger, wallets: int, samples: int, seed: int = 7) -> list[Figure]:
+    """p50 (the value), p99 and max of ``balance()`` of a random wallet: now, after a
+    random log position, and as of a random effective time, ``samples`` calls each."""
+    rng = random.Random(seed)
+    head = book.head()[0]
+    first = next(book.events()).effective_at
+    last = next(book.events(after=head - 1)).effective_at
+    span = (last - first).total_seconds()
+    kinds: dict[str, Callable[[str], object]] = {
+        "balance()": book.balance,
+        "balance(as_of=seq)": lambda a: book.balance(a, as_of=rng.randint(1, head)),
+        "balance(as_of=time)": lambda a: book.balance(
+            a, as_of=first + timedelta(seconds=rng.uniform(0, span))
+        ),
+    }
+    figures = []
+    for name, call in kinds.items():
+        took = []
+        for _ in range(samples):
+            account = f"wallet:U{rng.randrange(wallets)}"
+            start = time.perf_counter()
+            call(account)
+            took.append((time.perf_counter() - start) * 1_000_000)
+        p50, p99, most = _percentiles(took)
+        figures.append(
+            Figure(
+                f"latency: {name}",
+                p50,
+                "us p50",
+                f"p99 {p99:,.0f} us, max {most:,.0f} us, {samples:,} calls, {head:,} events",
+            )
+        )
     return figures
