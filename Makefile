@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo examples test lint typecheck bench clean
+.PHONY: demo examples test lint typecheck docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,13 +23,17 @@ examples: $(STAMP)
 	done
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests examples
-	$(BIN)/ruff format --check src tests examples
+	$(BIN)/ruff check src tests examples docs/_hooks
+	$(BIN)/ruff format --check src tests examples docs/_hooks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src/
 
-test: lint typecheck
+# The site from docs/ and the docstrings (mkdocs.yml): strict, so a broken link fails.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --quiet
+
+test: lint typecheck docs
 	$(BIN)/pytest -q
 
 bench: $(STAMP)

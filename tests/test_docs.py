@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import click
 import pytest
+from click.testing import CliRunner
 
 from ledger import RejectCode
 from ledger.cli import main
@@ -43,6 +45,42 @@ def test_every_cli_command_is_documented() -> None:
     text = "\n".join(p.read_text() for p in PAGES)
     for name in main.commands:
         assert f"satang {name}" in text, f"`satang {name}` is not in README.md or docs/"
+
+
+def _cli_rows() -> dict[str, tuple[str, str]]:
+    """docs/cli.md's table: verb -> (its synopsis, the whole row)."""
+    rows = {}
+    text = (ROOT / "docs" / "cli.md").read_text()
+    for match in re.finditer(r"^\| `satang ([^`]+)` \|.*$", text, re.M):
+        verb = match.group(1).split()[0]
+        assert verb not in rows, f"docs/cli.md has two rows for satang {verb}"
+        rows[verb] = (match.group(1), match.group(0))
+    return rows
+
+
+def test_the_cli_reference_has_a_row_for_every_command_and_no_other() -> None:
+    assert set(_cli_rows()) == set(main.commands)
+
+
+@pytest.mark.parametrize("verb", sorted(main.commands))
+def test_the_cli_reference_row_matches_satang_help(verb: str) -> None:
+    """Every option `satang VERB --help` lists is in the row's synopsis and no other;
+    every argument is; every choice of an option or argument is in the row."""
+    synopsis, row = _cli_rows()[verb]
+    shown = CliRunner().invoke(main, [verb, "--help"])
+    assert shown.exit_code == 0, shown.output
+    helped = set(re.findall(r"^\s+(--[a-z][a-z-]*)", shown.output, re.M)) - {"--help"}
+    documented = set(re.findall(r"--[a-z][a-z-]*", synopsis))
+    assert documented == helped, (
+        f"satang {verb}: docs {sorted(documented)}, --help {sorted(helped)}"
+    )
+    command = main.commands[verb]
+    for param in command.params:
+        if isinstance(param, click.Argument):
+            assert param.human_readable_name in synopsis, f"{verb}: {param.human_readable_name}"
+        if isinstance(param.type, click.Choice):
+            for choice in param.type.choices:
+                assert str(choice) in row, f"satang {verb}: choice {choice!r} is not documented"
 
 
 def test_docs_link_to_existing_pages() -> None:
