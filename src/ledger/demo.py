@@ -78,6 +78,7 @@ from ledger.commands import (
     Withdraw,
 )
 from ledger.results import Accepted, Rejected
+from ledger.times import ManualClock
 
 TICK = timedelta(minutes=10)
 BATCH = 500
@@ -127,14 +128,6 @@ Progress = Callable[[datetime, int], None]
 """Called after each tick of the day with the clock and how many ticks are done."""
 
 
-class _Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def run_demo(
     path: str | Path,
     *,
@@ -149,7 +142,7 @@ def run_demo(
         raise FileExistsError(f"{path} exists; the demo writes a new ledger")
     zone = ZoneInfo(timezone)
     start = months_before(day, 4)
-    clock = _Clock(datetime(start.year, start.month, start.day, tzinfo=zone))
+    clock = ManualClock(datetime(start.year, start.month, start.day, tzinfo=zone))
     started = time.perf_counter()
     with Ledger.open(path, clock=clock, timezone=timezone) as book:
         story = _Story(book, clock, random.Random(seed), size or DemoSize(), day, zone)
@@ -179,7 +172,7 @@ class _Story:
     def __init__(
         self,
         book: Ledger,
-        clock: _Clock,
+        clock: ManualClock,
         rng: random.Random,
         size: DemoSize,
         day: date,

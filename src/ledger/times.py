@@ -23,3 +23,21 @@ def from_us(value_us: int) -> datetime:
 def span_us(span: timedelta) -> int:
     """A timedelta as integer microseconds (exact)."""
     return (span.days * 86_400 + span.seconds) * 1_000_000 + span.microseconds
+
+
+class ManualClock:
+    """A clock for ``Ledger.open(clock=...)`` that moves only when told to: the demo,
+    the golden logs and the stateful tests run their days on one."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, by: timedelta) -> None:
+        self.now = self.now + by
+
+    @property
+    def now_us(self) -> int:
+        return to_us(self.now)

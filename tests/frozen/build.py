@@ -43,20 +43,13 @@ from ledger import (
 from ledger.demo import DemoSize, months_before, run_demo
 from ledger.events import EVENT_TYPES
 from ledger.store.sqlite import SCHEMA_VERSION
+from ledger.times import ManualClock
 from projections.base import digest
 from projections.runner import Runner
 
 DAY = date(2026, 12, 1)
 BANGKOK = ZoneInfo("Asia/Bangkok")
 SIZE = DemoSize(customers=40, merchants=3, agents=2, couriers=2, cod_orders_per_day=10, loans=20)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def _accept(book: Ledger, *commands: Command) -> None:
@@ -67,7 +60,7 @@ def _accept(book: Ledger, *commands: Command) -> None:
 def build(path: Path) -> dict[str, object]:
     """Write the frozen ledger at ``path`` and return its manifest."""
     run_demo(path, seed=1, size=SIZE, day=DAY)
-    clock = Clock(datetime(2026, 12, 2, 9, tzinfo=BANGKOK))
+    clock = ManualClock(datetime(2026, 12, 2, 9, tzinfo=BANGKOK))
     with Ledger.open(path, clock=clock, create=False) as book:
         chart = book.chart
         opened = book.open_chart(["USD"], cod=True, loans=True)  # adds the USD position

@@ -78,7 +78,7 @@ from ledger import (
     Transfer,
     Withdraw,
 )
-from ledger.testing.wallet import ManualClock
+from ledger.times import ManualClock
 from projections.reports.base import Report
 
 BANGKOK = ZoneInfo("Asia/Bangkok")

@@ -14,7 +14,7 @@ import pytest
 
 from ledger import Accepted, Credit, Debit, Ledger, OpenAccount, Pay, PostEntry, TopUp
 from ledger.errors import InvalidCommand
-from ledger.testing.wallet import ManualClock
+from ledger.times import ManualClock
 from projections.reports.safeguarding import CheckRow, OutstandingRow, safeguarding
 from projections.runner import Runner
 from tests.golden.wallet_day import BANGKOK, DAY_1, DAY_2, DAY_3, at, build, later, round_trips

@@ -49,7 +49,8 @@ from ledger.testing.strategies import (
     not_amounts,
     open_accounts,
 )
-from ledger.testing.wallet import ManualClock, WalletMachine, WalletModel
+from ledger.testing.wallet import WalletMachine, WalletModel
+from ledger.times import ManualClock
 
 __all__ = [
     "KNOWN_FLOW_BUGS",

@@ -46,8 +46,7 @@ from ledger.flows.base import CodPolicy
 from ledger.flows.chart import Chart
 from ledger.results import Accepted, Rejected, Result
 from ledger.testing.machine import RetryingMachine
-from ledger.testing.wallet import ManualClock
-from ledger.times import to_us
+from ledger.times import ManualClock, to_us
 
 COURIERS = ["K1", "K2", "K9"]
 """K9's accounts are never opened."""

@@ -57,7 +57,7 @@ from ledger.flows.base import LoanPolicy
 from ledger.flows.chart import Chart
 from ledger.results import Accepted, Rejected, Result
 from ledger.testing.machine import RetryingMachine
-from ledger.testing.wallet import ManualClock
+from ledger.times import ManualClock
 
 if TYPE_CHECKING:
     from ledger.flows.loans import LoanStatus

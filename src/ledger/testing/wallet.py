@@ -58,26 +58,9 @@ from ledger.flows.chart import Chart
 from ledger.money import AMOUNT_MAX_MINOR
 from ledger.results import Accepted, Rejected, Result
 from ledger.testing.machine import AuditedMachine
-from ledger.times import to_us
+from ledger.times import ManualClock, to_us
 
 # --- the wallet flows -----------------------------------------------------------------
-
-
-class ManualClock:
-    """A clock for ``Ledger.open(clock=...)`` that moves only when told to."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, by: timedelta) -> None:
-        self.now = self.now + by
-
-    @property
-    def now_us(self) -> int:
-        return to_us(self.now)
 
 
 _DAY_US = 86_400_000_000
