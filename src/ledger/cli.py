@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -178,18 +178,26 @@ def verify(db: str, as_json: bool, anchor: str | None) -> None:
     sys.exit(0 if report.ok else 1)
 
 
-def _verified(book: Ledger, anchor: tuple[int, str] | None = None) -> VerifyReport:
-    """``verify`` the ledger, with a progress bar on stderr when its log is long."""
-    events = book.head()[0]
-    if events < PROGRESS_FROM_EVENTS:
-        return verify_ledger(book, anchor=anchor)
-    with click.progressbar(length=events, label="verifying the log", file=sys.stderr) as bar:
+@contextmanager
+def _progress(length: int, label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A ``progress(done, total)`` callback drawing a bar on stderr, or None when
+    ``length`` is too short to be worth one."""
+    if length < PROGRESS_FROM_EVENTS:
+        yield None
+        return
+    with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
         shown = [0]
 
         def step(done: int, total: int) -> None:
             bar.update(done - shown[0])
             shown[0] = done
 
+        yield step
+
+
+def _verified(book: Ledger, anchor: tuple[int, str] | None = None) -> VerifyReport:
+    """``verify`` the ledger, with a progress bar on stderr when its log is long."""
+    with _progress(book.head()[0], "verifying the log") as step:
         return verify_ledger(book, anchor=anchor, progress=step)
 
 
@@ -248,19 +256,7 @@ def _catch_up(runner: Runner) -> None:
     head = (
         runner.book.head()[0] if runner.until is None else min(runner.until, runner.book.head()[0])
     )
-    backlog = head - runner.seq
-    if backlog < PROGRESS_FROM_EVENTS:
-        runner.catch_up()
-        return
-    with click.progressbar(
-        length=backlog, label="folding the log into the read models", file=sys.stderr
-    ) as bar:
-        shown = [0]
-
-        def step(done: int, total: int) -> None:
-            bar.update(done - shown[0])
-            shown[0] = done
-
+    with _progress(head - runner.seq, "folding the log into the read models") as step:
         runner.catch_up(progress=step)
 
 
