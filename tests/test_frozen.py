@@ -42,8 +42,10 @@ def frozen(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, dict[s
 
 def test_there_is_a_frozen_file_and_it_is_unchanged_by_the_tests() -> None:
     assert FILES, "tests/frozen/ must hold at least one frozen ledger"
+    assert not list(FROZEN.glob("*.db-*")), "something opened a frozen file in place"
     for db in FILES:
-        with sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True) as conn:
+        # immutable: read without a -wal or -shm file beside it, so the repo stays as it is
+        with sqlite3.connect(f"{db.as_uri()}?mode=ro&immutable=1", uri=True) as conn:
             head = conn.execute("SELECT seq, hex(hash) FROM events ORDER BY seq DESC LIMIT 1")
             seq, digest_hex = head.fetchone()
         conn.close()
