@@ -7,6 +7,7 @@ the file in the repo.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sqlite3
@@ -51,6 +52,8 @@ def test_there_is_a_frozen_file_and_it_is_unchanged_by_the_tests() -> None:
         conn.close()
         manifest = _manifest(db)
         assert (seq, digest_hex.lower()) == (manifest["head_seq"], manifest["head_hash"])
+        assert hashlib.sha256(db.read_bytes()).hexdigest() == manifest["sha256"], db.name
+        assert manifest["store_schema"] <= SCHEMA_VERSION
 
 
 def test_it_opens_and_its_chain_verifies_over_the_original_bytes(
@@ -63,7 +66,7 @@ def test_it_opens_and_its_chain_verifies_over_the_original_bytes(
         assert report.ok, report.findings
         assert report.events_checked == manifest["head_seq"]
         decoded = {(r.type, r.schema) for r in book.events()}
-    assert decoded == set(manifest["event_schemas"].items())
+    assert decoded == {(type_, schema) for type_, schema in manifest["event_schemas"]}
     with sqlite3.connect(path) as conn:
         applied = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0]
     conn.close()
@@ -95,7 +98,7 @@ def test_every_event_type_at_its_current_schema_is_in_a_frozen_file() -> None:
     """A new event type or a new SCHEMA needs a new frozen file (tests/frozen/build.py), so
     that the next change is checked against logs this code wrote."""
     frozen_pairs = {
-        (type_, schema) for db in FILES for type_, schema in _manifest(db)["event_schemas"].items()
+        (type_, schema) for db in FILES for type_, schema in _manifest(db)["event_schemas"]
     }
     current = {(type_, cls.SCHEMA) for type_, cls in EVENT_TYPES.items()}
     assert current - frozen_pairs == set()

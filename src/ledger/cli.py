@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 import click
@@ -16,7 +17,7 @@ from ledger.audit import Report as VerifyReport
 from ledger.audit import parse_anchor
 from ledger.audit import verify as verify_ledger
 from ledger.book import Ledger
-from ledger.demo import DemoSize, run_demo
+from ledger.demo import DEMO_MARK, DemoSize, day_ticks, run_demo
 from ledger.errors import LedgerError
 from ledger.export import EXPORTERS, event_record
 from ledger.flows.chart import Chart
@@ -491,6 +492,17 @@ def export(db: str, fmt: str, timezone: str) -> None:
             click.echo(chunk, nl=False)
 
 
+def _refuse_unless_demo(db: str) -> None:
+    """``--overwrite`` replaces a ledger the demo wrote, never another file."""
+    try:
+        with Ledger.open(db, create=False) as book:
+            written = bool(book.store.read_streams(f"entry:{DEMO_MARK}"))
+    except LedgerError as exc:
+        raise click.UsageError(f"{db} is not a ledger the demo wrote ({exc}); kept") from exc
+    if not written:
+        raise click.UsageError(f"{db} is a ledger the demo did not write; kept")
+
+
 @main.command()
 @click.option(
     "--db",
@@ -503,12 +515,12 @@ def export(db: str, fmt: str, timezone: str) -> None:
 @click.option("--seed", type=int, default=1, show_default=True, help="Seeds every draw.")
 @click.option("--date", "day", default="2026-12-01", show_default=True, help="The day.")
 @click.option(
-    "--customers", type=click.IntRange(10), default=DemoSize().customers, show_default=True
+    "--customers", type=click.IntRange(40), default=DemoSize().customers, show_default=True
 )
 @click.option(
     "--merchants", type=click.IntRange(1), default=DemoSize().merchants, show_default=True
 )
-@click.option("--agents", type=click.IntRange(2), default=DemoSize().agents, show_default=True)
+@click.option("--agents", type=click.IntRange(3), default=DemoSize().agents, show_default=True)
 @click.option("--couriers", type=click.IntRange(1), default=DemoSize().couriers, show_default=True)
 @click.option(
     "--cod-orders",
@@ -536,40 +548,61 @@ def demo(
     print the day's reports, then verify it; exit 1 on any finding."""
     on = _day(day, "--date")
     assert on is not None
+    if not date(1971, 1, 1) <= on <= date(9998, 12, 31):
+        raise click.BadParameter(f"{day} is outside 1971..9998", param_hint="--date")
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise click.BadParameter(
+            f"unknown time zone {timezone!r}", param_hint="--timezone"
+        ) from exc
+    try:
+        size = DemoSize(
+            customers=customers,
+            merchants=merchants,
+            agents=agents,
+            couriers=couriers,
+            cod_orders_per_day=cod_orders,
+            loans=loans,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
     path = Path(db)
+    if db == ":memory:":
+        raise click.BadParameter("the demo writes a file", param_hint="--db")
     if path.exists() and path.stat().st_size:
         if not overwrite:
             raise click.UsageError(f"{db} exists: give --overwrite to replace it, or another --db")
+        _refuse_unless_demo(db)
         for name in (db, f"{db}-wal", f"{db}-shm"):
             Path(name).unlink(missing_ok=True)
-    size = DemoSize(
-        customers=customers,
-        merchants=merchants,
-        agents=agents,
-        couriers=couriers,
-        cod_orders_per_day=cod_orders,
-        loans=loans,
-    )
     click.echo(
         f"satang demo: {on}, seed {seed}: {customers:,} customers, {merchants:,} merchants, "
         f"{agents:,} agents, {couriers:,} couriers, {cod_orders:,} COD orders a day, "
         f"{loans:,} loans -> {db}"
     )
     with click.progressbar(
-        length=24 * 6, label=f"{on}", file=sys.stderr, item_show_func=lambda t: t
+        length=len(day_ticks(on, zone)), label=f"{on}", file=sys.stderr, item_show_func=lambda t: t
     ) as bar:
 
-        def step(when: datetime, done: int) -> None:
+        def step(when: datetime, done: int, total: int) -> None:
             bar.update(1, when.strftime("%H:%M"))
 
-        outcome = run_demo(path, seed=seed, size=size, day=on, timezone=timezone, progress=step)
+        try:
+            outcome = run_demo(path, seed=seed, size=size, day=on, timezone=timezone, progress=step)
+        except BaseException as exc:
+            for name in (db, f"{db}-wal", f"{db}-shm"):  # the demo's own half-written file
+                Path(name).unlink(missing_ok=True)
+            if isinstance(exc, LedgerError):
+                raise click.ClickException(str(exc)) from exc
+            raise
     history = sum(outcome.history.values())
     submitted = sum(outcome.submitted.values())
     accepted = sum(outcome.accepted.values())
     with _ledger(db, timezone) as book:
         events = book.head()[0]
         click.echo(
-            f"{history:,} commands before the day (accounts, loans, a week of COD), "
+            f"{history:,} commands accepted before the day (accounts, loans, nine days of COD), "
             f"{submitted:,} on {on} ({accepted:,} accepted): {events:,} events "
             f"in {outcome.seconds:.1f} s"
         )

@@ -4,8 +4,9 @@ The story, in the ledger's time zone (Bangkok by default), for day ``D``:
 
 * **Four months before D**: the platform opens its chart (trust bank, fees, COD and
   lending accounts), its convenience-store counters and cash agents, merchants, billers,
-  couriers, COD merchants and every customer's wallet, defines two KYC tiers and puts
-  capital into the lending and COD banks. The first cohort of micro-loans is disbursed,
+  couriers, COD merchants and every customer's wallet, puts every wallet on a KYC tier
+  (two traders on ``business``, everyone else on ``basic``) and pays capital into the
+  lending and COD banks. The first cohort of micro-loans is disbursed,
   due a month later; it is never repaid (three months past due on D).
 * **Two months before D**: a second cohort, due a month before D; half of it is repaid on
   time (those whose wallets hold enough), half is not.
@@ -37,7 +38,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -89,19 +90,32 @@ HOURLY_WEIGHT = (1, 1, 1, 1, 1, 2, 4, 7, 9, 9, 9, 11, 14, 12, 9, 8, 9, 11, 14, 1
 
 BILLERS = ("MEA", "PEA", "MWA", "TRUE", "AIS")
 
+DEMO_MARK = "satang-demo:capital"
+"""The command id of the demo's paid-in capital: a ledger holding it was written by the
+demo, so ``satang demo --overwrite`` may replace it (and nothing else)."""
+
 
 @attrs.frozen
 class DemoSize:
     """How big the demo's platform is. The defaults are a small city's wallet on a
-    weekday: about 30,000 commands on the day itself."""
+    weekday: about 17,000 commands on the day itself. The story needs at least 40
+    customers (twenty of them hold the expiring bookings), three counters (the split cash)
+    and no more loans than half the customers."""
 
-    customers: int = attrs.field(default=5_000, validator=attrs.validators.ge(10))
+    customers: int = attrs.field(default=5_000, validator=attrs.validators.ge(40))
     merchants: int = attrs.field(default=80, validator=attrs.validators.ge(1))
-    agents: int = attrs.field(default=40, validator=attrs.validators.ge(2))
+    agents: int = attrs.field(default=40, validator=attrs.validators.ge(3))
     couriers: int = attrs.field(default=6, validator=attrs.validators.ge(1))
     cod_merchants: int = attrs.field(default=12, validator=attrs.validators.ge(1))
     cod_orders_per_day: int = attrs.field(default=600, validator=attrs.validators.ge(10))
     loans: int = attrs.field(default=400, validator=attrs.validators.ge(10))
+
+    def __attrs_post_init__(self) -> None:
+        if self.loans > self.customers // 2:
+            raise ValueError(
+                f"{self.loans} loans for {self.customers} customers: at most one loan for "
+                "every two customers"
+            )
 
     @property
     def activity(self) -> int:
@@ -124,8 +138,19 @@ class DemoOutcome:
     seconds: float = 0.0
 
 
-Progress = Callable[[datetime, int], None]
-"""Called after each tick of the day with the clock and how many ticks are done."""
+Progress = Callable[[datetime, int, int], None]
+"""Called after each tick of the day with the clock, the ticks done and the ticks of the
+day."""
+
+
+def day_ticks(day: date, zone: ZoneInfo) -> list[datetime]:
+    """The day's ticks in local time, ten minutes apart in real time from local midnight
+    to the next: 144 on most days, fewer or more on a daylight-saving change."""
+    start = datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
+    following = day + timedelta(days=1)
+    end = datetime(following.year, following.month, following.day, tzinfo=zone).astimezone(UTC)
+    count = (end - start) // TICK
+    return [(start + n * TICK).astimezone(zone) for n in range(count)]
 
 
 def run_demo(
@@ -209,14 +234,15 @@ class _Story:
     def submit(self, when: datetime, commands: Sequence[Command]) -> list[Accepted | Rejected]:
         """Submit ``commands`` at ``when`` (the clock never goes back), in durable batches;
         count them by kind and rejection code."""
-        self.clock.now = max(self.clock.now, when)
+        if when.astimezone(UTC) > self.clock.now.astimezone(UTC):
+            self.clock.now = when
         results: list[Accepted | Rejected] = []
         for start in range(0, len(commands), BATCH):
             results += self.book.submit_many(commands[start : start + BATCH])
         out = self.outcome
         for command, result in zip(commands, results, strict=True):
             kind = _kind(command)
-            if when < self.at(self.day):
+            if when.astimezone(UTC) < self.at(self.day).astimezone(UTC):
                 out.history[kind] += isinstance(result, Accepted)
                 continue
             out.submitted[kind] += 1
@@ -262,7 +288,7 @@ class _Story:
         capital_cod = size.cod_orders_per_day * 100_000
         accounts.append(
             PostEntry(
-                id="capital",
+                id=DEMO_MARK,
                 kind="capital",
                 postings=[
                     Debit(chart.loan_bank, capital_lending),
@@ -292,7 +318,14 @@ class _Story:
                     daily_outflow_max_minor=None,
                     monthly_outflow_max_minor=None,
                 ),
-                AssignTier(id="tier-trader", wallet=self.customers[1], tier="business"),
+                *(
+                    AssignTier(
+                        id=f"tier-{w.removeprefix('wallet:')}",
+                        wallet=w,
+                        tier="business" if n in (1, 2) else "basic",
+                    )
+                    for n, w in enumerate(self.customers)
+                ),
             ],
         )
         borrowers = self.rng.sample(self.customers, size.loans)
@@ -424,19 +457,21 @@ class _Story:
 
     def the_day(self, progress: Progress | None) -> None:
         rng, day = self.rng, self.day
-        ticks = 24 * 60 // (TICK.seconds // 60)
-        weights = [HOURLY_WEIGHT[t * TICK.seconds // 3600] for t in range(ticks)]
+        times = day_ticks(day, self.zone)
+        ticks = len(times)
+        weights = [HOURLY_WEIGHT[t.hour] for t in times]
         per_tick = Counter(rng.choices(range(ticks), weights=weights, k=self.size.activity))
-        cod_ticks = Counter(rng.choices(range(9 * 6, 18 * 6), k=self.size.cod_orders_per_day))
+        open_hours = [n for n, t in enumerate(times) if 9 <= t.hour < 18]
+        cod_ticks = Counter(rng.choices(open_hours, k=self.size.cod_orders_per_day))
         repaying = [w for w in self.cohorts[2] if rng.random() < 0.8]
-        repay_ticks = Counter(rng.choices(range(8 * 6, 22 * 6), k=len(repaying)))
+        waking = [n for n, t in enumerate(times) if 8 <= t.hour < 22]
+        repay_ticks = Counter(rng.choices(waking, k=len(repaying)))
         late = self.cohorts[1][len(self.cohorts[1]) // 2 :][:3]
         returned = self.delivered.get((day - timedelta(days=3), self.couriers[0]), [])[:3]
         new_loans = rng.sample(
             [w for w in self.customers if w not in set(self.cohorts[2])], self.size.loans // 20
         )
-        for tick in range(ticks):
-            when = self.at(day) + tick * TICK
+        for tick, when in enumerate(times):
             commands: list[Command] = [self.settled_hold(hold) for hold in self.due_holds(when)]
             commands += [self.activity(when) for _ in range(per_tick[tick])]
             commands += [self.delivery(day) for _ in range(cod_ticks[tick])]
@@ -489,7 +524,7 @@ class _Story:
             results = self.submit(when, commands)
             self.remember(commands, results, when)
             if progress is not None:
-                progress(when, tick + 1)
+                progress(when, tick + 1, ticks)
         self.clock.now = self.at(day, 23, 59)
 
     def cash_stories(self) -> list[Command]:
@@ -570,10 +605,11 @@ class _Story:
             part = paid if rng.random() < 0.5 else paid * rng.randint(10, 90) // 100
             return Refund(id=f"refund-{payment}", payment=payment, amount_minor=part or paid)
         if roll < 0.75:
+            friend = rng.choice(self.customers[:-1])
             return Transfer(
                 id=self.next_id("p2p"),
                 source=wallet,
-                destination=rng.choice(self.customers),
+                destination=friend if friend != wallet else self.customers[-1],
                 amount_minor=self.amount(20, 5_000),
             )
         if roll < 0.83:

@@ -9,13 +9,14 @@ added, or a store migration is appended, write a new one (the old ones stay):
 
     python -m tests.frozen.build tests/frozen/satang-0.2.0.db
 
-The file is the demo's story at its smallest, then a few days more for the events the demo
+The file is the demo's story at a small size, then a few days more for the events the demo
 does not write: an exchange into a US-dollar wallet, a freeze lifted, a wallet closed, an
 entry reversed, a loan restructured, another written off and part of it recovered.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import sys
@@ -49,7 +50,7 @@ from projections.runner import Runner
 
 DAY = date(2026, 12, 1)
 BANGKOK = ZoneInfo("Asia/Bangkok")
-SIZE = DemoSize(customers=40, merchants=3, agents=2, couriers=2, cod_orders_per_day=10, loans=20)
+SIZE = DemoSize(customers=40, merchants=3, agents=3, couriers=2, cod_orders_per_day=10, loans=20)
 
 
 def _accept(book: Ledger, *commands: Command) -> None:
@@ -120,14 +121,16 @@ def build(path: Path) -> dict[str, object]:
             }
         seq, head = book.head()
     with sqlite3.connect(path) as conn:
-        stored = dict(conn.execute("SELECT DISTINCT type, schema FROM events").fetchall())
+        query = "SELECT DISTINCT type, schema FROM events ORDER BY type, schema"
+        stored = [list(row) for row in conn.execute(query)]
     conn.close()
     sqlite3.connect(path, isolation_level=None).execute("VACUUM").connection.close()
-    missing = set(EVENT_TYPES) - set(stored)
+    missing = set(EVENT_TYPES) - {type_ for type_, _ in stored}
     assert not missing, f"the frozen ledger lacks {sorted(missing)}"
     return {
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
         "store_schema": SCHEMA_VERSION,
-        "event_schemas": dict(sorted(stored.items())),
+        "event_schemas": stored,
         "head_seq": seq,
         "head_hash": head,
         "projections": projections,
