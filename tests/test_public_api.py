@@ -124,3 +124,17 @@ def test_package_ships_type_information() -> None:
 
     assert (Path(ledger.__file__).parent / "py.typed").exists()
     assert (Path(projections.__file__).parent / "py.typed").exists()
+
+
+def test_every_public_class_and_function_has_a_docstring_for_the_api_reference() -> None:
+    """docs/api/ renders docstrings and leaves out what has none."""
+    import inspect
+
+    missing = [
+        f"{module.__name__}.{name}"
+        for module in (ledger, projections)
+        for name in module.__all__
+        if (inspect.isclass(obj := getattr(module, name)) or inspect.isfunction(obj))
+        and not (obj.__doc__ or "").strip()
+    ]
+    assert missing == []

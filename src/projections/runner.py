@@ -67,6 +67,10 @@ class ReadModelsStale(StoreError):
 
 @attrs.frozen
 class Checkpoint:
+    """Where projection ``name`` stands: the ``version`` of the code that folded it and
+    the last ``seq`` folded, with that event's hash (so read models of another log, or of
+    a log since cut short, are recognised)."""
+
     name: str
     version: int
     seq: int
