@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	touch $(STAMP)
 
 # A seeded day of wallet, COD and loan activity in satang-demo.db, its reports, verify.
@@ -23,11 +23,11 @@ examples: $(STAMP)
 	done
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests examples docs/_hooks
-	$(BIN)/ruff format --check src tests examples docs/_hooks
+	$(BIN)/ruff check src tests examples benchmarks docs/_hooks
+	$(BIN)/ruff format --check src tests examples benchmarks docs/_hooks
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict src/
+	$(BIN)/mypy --strict src/ benchmarks/
 
 # The site from docs/ and the docstrings (mkdocs.yml): strict, so a broken link fails.
 docs: $(STAMP)

@@ -226,21 +226,32 @@ def _print_verification(report: VerifyReport, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--quick", is_flag=True, help="A smaller run (seconds, not minutes).")
+@click.option("--quick", is_flag=True, help="A smaller run (a few minutes, not many).")
 @click.option("--dir", "directory", default=None, help="Where to put the benchmark files.")
 @click.option(
     "--suite",
-    type=click.Choice(["all", "wallet", "cod", "loans", "reads"]),
-    default="all",
-    help="The wallet mix, the COD flows, the loan flows, the read models, or all.",
+    type=click.Choice(["all", "wallet", "scale", "peers", "cod", "loans", "reads"]),
+    multiple=True,
+    default=["all"],
+    show_default=True,
+    help="What to run (repeatable): the write path, reads as the log grows, the peers, "
+    "the COD and loan flows, the read models.",
 )
-def bench(quick: bool, directory: str | None, suite: str) -> None:
-    """Measure durable commands/s by batch size, replay events/s, the COD and the loan
-    flows; print the figures."""
-    from ledger.bench import run
+@click.option(
+    "--events-max",
+    type=click.IntRange(10_000),
+    default=1_000_000,
+    show_default=True,
+    help="The largest log of the scale suite (10000000 for the 10M point).",
+)
+def bench(quick: bool, directory: str | None, suite: tuple[str, ...], events_max: int) -> None:
+    """Measure the write path, replay, verify and reads at several log sizes on the
+    standard wallet mix, the same mix on the peers, the COD and loan flows and the read
+    models; print every figure with the machine and versions, then the ratios."""
+    from benchmarks import SUITES, run
 
-    suites = ("wallet", "cod", "loans", "reads") if suite == "all" else (suite,)
-    run(click.echo, quick=quick, directory=directory, suites=suites)
+    suites = SUITES if "all" in suite else tuple(suite)
+    run(click.echo, quick=quick, directory=directory, suites=suites, events_max=events_max)
 
 
 def _day(value: str | None, option: str) -> date | None:
