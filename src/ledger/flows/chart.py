@@ -9,6 +9,7 @@ accounts are templates with one ``{placeholder}``: ``Pay(merchant="M9")`` credit
 
 from __future__ import annotations
 
+import functools
 import string
 from collections.abc import Iterable
 from typing import Any
@@ -243,8 +244,9 @@ class Chart:
 
     def flow_account(self, account_id: str) -> bool:
         """True if ``account_id`` belongs to the COD or the loan flows (:meth:`cod_account`,
-        :meth:`loan_accounts`): no other flow funds from or pays into it."""
-        return self.cod_account(account_id) or account_id in self.loan_accounts()
+        :meth:`loan_accounts`): no other flow funds from or pays into it. A pure function
+        of the chart and the id, so its answers are kept (every payment asks it)."""
+        return _flow_account(self, account_id)
 
     def agent_of(self, account_id: str) -> str | None:
         """The agent whose receivable ``account_id`` is, None if it is no agent's."""
@@ -351,3 +353,8 @@ def _open(account: str, type_: str, currency: str, **kwargs: Any) -> OpenAccount
     return OpenAccount(
         id=f"open:{account}", account=account, type=type_, currency=currency, **kwargs
     )
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _flow_account(chart: Chart, account_id: str) -> bool:
+    return chart.cod_account(account_id) or account_id in chart.loan_accounts()
