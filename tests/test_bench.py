@@ -194,3 +194,24 @@ def test_the_reads_suite_folds_reports_and_pages_and_prints_each_figure(tmp_path
     folded = int(figures[1].note.removesuffix(" events").replace(",", ""))
     assert 1_000 <= folded <= 1_300  # a loan or a delivery writes more than one event
     assert len(lines) == len(figures)
+
+
+def test_the_profile_names_the_hot_functions_and_splits_the_flush_by_table(
+    tmp_path: Path,
+) -> None:
+    from benchmarks.profile import flush_split, profiled
+
+    report = profiled(tmp_path, commands=2_000, wallets=100)
+    assert "submit_many" in report or "_submit_one" in report
+    elapsed, spent = flush_split(tmp_path, commands=2_000, wallets=100)
+    assert {"INSERT INTO events", "INSERT INTO account_postings", "INSERT INTO commands"} <= set(
+        spent
+    )
+    assert 0 < sum(spent.values()) < elapsed
+
+
+def test_every_postings_layout_is_measured(tmp_path: Path) -> None:
+    from benchmarks.postings_layout import LAYOUTS, measure
+
+    for n, ddl in enumerate(LAYOUTS.values()):
+        assert measure(tmp_path / f"{n}.db", ddl, before=500, timed=1_000) > 0

@@ -138,3 +138,22 @@ def test_every_public_class_and_function_has_a_docstring_for_the_api_reference()
         and not (obj.__doc__ or "").strip()
     ]
     assert missing == []
+
+
+def test_every_package_directory_is_installed() -> None:
+    """pyproject.toml lists the packages by hand (src/ and benchmarks/ side by side): a new
+    package directory left out of it would be missing from an installed satang."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    listed = set(
+        tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(init.parent.relative_to(base).parts)
+        for base in (root / "src", root)
+        for top in (("ledger", "projections") if base.name == "src" else ("benchmarks",))
+        for init in (base / top).rglob("__init__.py")
+    }
+    assert found == listed

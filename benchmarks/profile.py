@@ -1,0 +1,107 @@
+"""Where the write path's time goes: ``python -m benchmarks.profile``.
+
+Submits 20,000 commands of the standard mix in batches of 1,000 (durable) on 10,000
+funded wallets, twice: once under cProfile (the functions with the most time of their
+own), and once timing each statement of the batch's flush (microseconds per command
+spent in SQLite, by table). The figures of docs/performance.md's profile come from here.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import io
+import itertools
+import pstats
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks.workload import prepare, wallet_mix
+from ledger.book import Ledger
+from ledger.store import sqlite as store
+
+COMMANDS, BATCH = 20_000, 1_000
+
+
+def _batches(book: Ledger, commands: int, wallets: int) -> list[list[Any]]:
+    stream = wallet_mix(1, wallets, 100, book.today())
+    return [list(itertools.islice(stream, BATCH)) for _ in range(commands // BATCH)]
+
+
+def profiled(directory: Path, commands: int = COMMANDS, wallets: int = 10_000) -> str:
+    """The cProfile report (top 20 by own time) of ``commands`` of the mix."""
+    with Ledger.open(directory / "profile.db") as book:
+        prepare(book, wallets, 100)
+        batches = _batches(book, commands, wallets)
+        profile = cProfile.Profile()
+        profile.enable()
+        for batch in batches:
+            book.submit_many(batch)
+        profile.disable()
+    text = io.StringIO()
+    pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(20)
+    return text.getvalue()
+
+
+class _Timed:
+    """A connection whose ``executemany`` adds its time to ``spent`` by statement."""
+
+    def __init__(self, conn: Any, spent: dict[str, float]) -> None:
+        self.conn, self.spent = conn, spent
+
+    def executemany(self, sql: str, rows: Sequence[Any]) -> Any:
+        start = time.perf_counter()
+        result = self.conn.executemany(sql, rows)
+        key = " ".join(sql.split()[:3])
+        self.spent[key] = self.spent.get(key, 0.0) + time.perf_counter() - start
+        return result
+
+
+def flush_split(
+    directory: Path, commands: int = COMMANDS, wallets: int = 10_000
+) -> tuple[float, dict[str, float]]:
+    """Seconds for ``commands`` of the mix, and the seconds of it each flush statement
+    took."""
+    spent: dict[str, float] = {}
+    flush = store._SqliteTransaction.flush
+
+    def timed(self: Any) -> None:
+        real = self._conn
+        self._conn = _Timed(real, spent)
+        try:
+            flush(self)
+        finally:
+            self._conn = real
+
+    store._SqliteTransaction.flush = timed  # type: ignore[method-assign]
+    try:
+        with Ledger.open(directory / "split.db") as book:
+            prepare(book, wallets, 100)
+            spent.clear()
+            batches = _batches(book, commands, wallets)
+            start = time.perf_counter()
+            for batch in batches:
+                book.submit_many(batch)
+            elapsed = time.perf_counter() - start
+    finally:
+        store._SqliteTransaction.flush = flush  # type: ignore[method-assign]
+    return elapsed, spent
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        print(profiled(Path(tmp)))
+        elapsed, spent = flush_split(Path(tmp))
+    print(f"{COMMANDS:,} commands in {elapsed:.2f} s: {elapsed / COMMANDS * 1e6:.1f} us each")
+    for statement, seconds in sorted(spent.items(), key=lambda kv: -kv[1]):
+        print(f"{seconds / COMMANDS * 1e6:8.1f} us/command  {statement}")
+    rest = elapsed - sum(spent.values())
+    print(f"{rest / COMMANDS * 1e6:8.1f} us/command  everything else (Python, reads, COMMIT)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
