@@ -66,9 +66,7 @@ def read_models(path: Path, commands: int, out: Out = print) -> list[Figure]:
                 start = time.perf_counter()
                 call()
                 ms = (time.perf_counter() - start) * 1_000
-                figures.append(
-                    printed(out, Figure(name, ms, "ms", f"{accounts:,} accounts"))
-                )
+                figures.append(printed(out, Figure(name, ms, "ms", f"{accounts:,} accounts")))
             (busiest, lines), *_ = runner.db.execute(
                 "SELECT account, COUNT(*) n FROM proj_postings"
                 " GROUP BY account ORDER BY n DESC LIMIT 1"
