@@ -94,41 +94,51 @@ def run(
 
 
 def ratios(figures: list[Figure]) -> list[str]:
-    """Satang against the peers and the targets, from figures of one run."""
-    by = {f.name: f.value for f in figures}
+    """Satang against the peers and the targets, from figures of one run: each row a
+    ratio (higher is better) and the target it must reach; a figure the run did not make
+    leaves its row out."""
+    by = {f.name: f for f in figures}
 
-    def get(name: str) -> float | None:
-        return by.get(name)
+    def value(name: str) -> float | None:
+        found = by.get(name)
+        return None if found is None else found.value
 
-    rows = []
-    satang = get("submit_many batch=1,000 durability=full")
-    floor = get("raw floor: batch=1,000 durable")
-    es_rate = get("eventsourcing: one save per command")
-    single = get("submit_many batch=1 durability=full")
-    floor_single = get("raw floor: batch=1 durable")
-    rebuild, floor_rebuild = get("replay: rebuild balances"), get("raw floor: rebuild balances")
-    audit = get("replay: verify")
-    if satang is not None:
-        if floor:
-            rows.append(("batch 1,000 vs the raw floor", satang / floor, 0.8))
-        rows.append(
-            ("batch 1,000 vs TigerBeetle's Python client", satang / TIGERBEETLE_PYTHON_CLIENT, 1.2)
-        )
-        if es_rate:
-            rows.append(("batch 1,000 vs eventsourcing", satang / es_rate, 50.0))
-    if single is not None and floor_single:
-        rows.append(
-            ("one submit vs the raw floor's one per transaction", single / floor_single, 1 / 1.2)
-        )
-    if rebuild is not None and floor_rebuild:
-        rows.append(("replay vs the raw floor's rebuild", rebuild / floor_rebuild, 1.0))
-    if audit is not None:
-        rows.append(("verify vs 50,000 events/s", audit / 50_000, 1.0))
+    def p99(name: str) -> float | None:
+        found = by.get(name)
+        return None if found is None else found.p99
+
+    rows: list[tuple[str, float, float | None]] = []
+
+    def row(name: str, top: float | None, bottom: float | None, target: float | None) -> None:
+        if top is not None and bottom:
+            rows.append((name, top / bottom, target))
+
+    batch = value(wallet.throughput_name(1_000, "full"))
+    single = value(wallet.throughput_name(1, "full"))
+    es_rate = value(wallet.ES_SAVE)
+    row("batch 1,000 vs the raw floor", batch, value(wallet.RAW_BATCH), 0.8)
+    row("batch 1,000 vs TigerBeetle's Python client", batch, TIGERBEETLE_PYTHON_CLIENT, 1.2)
+    row("batch 1,000 vs eventsourcing", batch, es_rate, 50.0)
+    row("batch 1 vs eventsourcing (both one commit each)", single, es_rate, None)
+    row(
+        "one submit vs the raw floor's one per transaction",
+        single,
+        value(wallet.RAW_SINGLE),
+        1 / 1.2,
+    )
+    row("replay vs the raw floor's rebuild", value(wallet.REBUILD), value(wallet.RAW_REBUILD), 1.0)
+    row("verify vs 50,000 events/s", value(wallet.VERIFY), 50_000, 1.0)
+    at_1m = 1_000_000
+    row("1 ms / balance() p99 at 1M events", 1_000, p99(wallet.reads_name(at_1m, "balance()")), 1.0)
+    for read in ("balance(as_of=seq)", "balance(as_of=time)"):
+        row(f"5 ms / {read} p99 at 1M events", 5_000, p99(wallet.reads_name(at_1m, read)), 1.0)
     if not rows:
         return []
     lines = ["", f"{'Satang / peer':<52} {'ratio':>8} {'target':>8}  met"]
-    lines += [
-        f"{name:<52} {value:>8.2f} {target:>8.2f}  {'yes' if value >= target else 'no'}"
-        for name, value, target in rows
-    ]
+    for name, ratio, target in rows:
+        if target is None:
+            lines.append(f"{name:<52} {ratio:>8.2f} {'-':>8}  -")
+        else:
+            met = "yes" if ratio >= target else "no"
+            lines.append(f"{name:<52} {ratio:>8.2f} {target:>8.2f}  {met}")
     return lines

@@ -4,6 +4,7 @@ percentiles, and peak memory measured in a process of its own."""
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import multiprocessing
 import os
 import platform
@@ -29,7 +30,10 @@ class Figure:
     unit: str
     note: str = ""
     peak_mib: float | None = None
-    """Peak resident memory of the process that measured it, when it had one of its own."""
+    """Peak resident memory while it was measured (everything resident then counts, the
+    commands the case built before the clock started too), when known."""
+    p99: float | None = None
+    """The 99th percentile, for a figure whose value is a median."""
 
 
 def machine() -> list[str]:
@@ -71,10 +75,29 @@ def percentiles(took: list[float]) -> tuple[float, float, float]:
     return took[len(took) // 2], took[min(len(took) - 1, int(len(took) * 0.99))], took[-1]
 
 
+def reset_peak() -> None:
+    """Start this process's peak resident memory again from what is resident now (Linux:
+    ``/proc/self/clear_refs``), so the next :func:`peak_rss_mib` is one figure's own."""
+    with contextlib.suppress(OSError):  # not Linux: the peak stays the process's
+        Path("/proc/self/clear_refs").write_text("5")
+
+
 def peak_rss_mib() -> float:
-    """This process's peak resident memory so far, in MiB."""
+    """This process's peak resident memory since the last :func:`reset_peak` (or since it
+    started), in MiB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def measured(figure: Figure) -> Figure:
+    """``figure`` with the peak resident memory since the last :func:`reset_peak`."""
+    return attrs.evolve(figure, peak_mib=peak_rss_mib())
 
 
 def _child(
@@ -93,6 +116,7 @@ def isolated(
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
         figures, peak = pool.submit(_child, case, args, kwargs).result()
+    figures = [f if f.peak_mib is not None else attrs.evolve(f, peak_mib=peak) for f in figures]
     for f in figures:
-        printed(out, attrs.evolve(f, note=f"{f.note}, peak {peak:,.0f} MiB"))
-    return [attrs.evolve(f, peak_mib=peak) for f in figures]
+        printed(out, attrs.evolve(f, note=f"{f.note}, peak {f.peak_mib:,.0f} MiB"))
+    return figures

@@ -2,7 +2,9 @@
 log grows, and the same workload on the peers — ``satang bench --suite wallet|scale|peers``.
 
 Every case runs in a process of its own (:func:`benchmarks.report.isolated`), on a fresh
-SQLite file, so its peak memory is its own and no case warms another's caches.
+SQLite file, so no case warms another's caches; each figure carries the peak resident
+memory of the stretch that measured it. Every case draws the same seeded stream
+(:data:`SEED`), so Satang and the peers see the same commands.
 """
 
 from __future__ import annotations
@@ -15,20 +17,40 @@ from datetime import timedelta
 from pathlib import Path
 
 from benchmarks.peers import es, raw
-from benchmarks.report import Figure, Out, percentiles, printed
-from benchmarks.workload import entry_legs, prepare, wallet, wallet_mix
+from benchmarks.report import Figure, Out, measured, percentiles, printed, reset_peak
+from benchmarks.workload import prepare, wallet, wallet_mix
 from ledger.audit import verify
 from ledger.book import Ledger
 from ledger.commands import Command
+from ledger.events import MoneyEvent
 from ledger.results import Accepted
 from ledger.store.sqlite import Durability
 from projections import balances as balance_model
 
 WALLETS, MERCHANTS = 10_000, 100
+SEED = 41
+"""The seed of the mix every case draws from."""
+
+# The names the ratios look figures up by (benchmarks.ratios).
+RAW_BATCH = "raw floor: batch=1,000 durable"
+RAW_SINGLE = "raw floor: batch=1 durable"
+RAW_REBUILD = "raw floor: rebuild balances"
+ES_SAVE = "eventsourcing: one save per command"
+ES_REPLAY = "eventsourcing: replay"
+REBUILD = "replay: rebuild balances"
+VERIFY = "replay: verify"
 
 
-def _commands(book: Ledger, seed: int, count: int, wallets: int, merchants: int) -> list[Command]:
-    return list(itertools.islice(wallet_mix(seed, wallets, merchants, book.today()), count))
+def throughput_name(batch: int, durability: str) -> str:
+    return f"submit_many batch={batch:,} durability={durability}"
+
+
+def reads_name(events: int, read: str) -> str:
+    return f"reads at {events:,}: {read}"
+
+
+def _commands(book: Ledger, count: int, wallets: int, merchants: int) -> list[Command]:
+    return list(itertools.islice(wallet_mix(SEED, wallets, merchants, book.today()), count))
 
 
 def throughput(
@@ -45,26 +67,21 @@ def throughput(
     (written) commands per second, and the submitted rate beside it."""
     with Ledger.open(path, durability=durability) as book:
         prepare(book, wallets, merchants)
-        commands = _commands(book, batch, total, wallets, merchants)
+        commands = _commands(book, total, wallets, merchants)
         accepted = 0
+        reset_peak()
         start = time.perf_counter()
         for i in range(0, total, batch):
-            accepted += sum(
-                isinstance(r, Accepted) for r in book.submit_many(commands[i : i + batch])
-            )
+            results = book.submit_many(commands[i : i + batch])
+            accepted += sum(isinstance(r, Accepted) for r in results)
         elapsed = time.perf_counter() - start
-    return [
-        printed(
-            out,
-            Figure(
-                f"submit_many batch={batch:,} durability={durability}",
-                accepted / elapsed,
-                "accepted/s",
-                f"{total / elapsed:,.0f} submitted/s, {total:,} commands, "
-                f"{accepted / total:.0%} accepted",
-            ),
-        )
-    ]
+    figure = Figure(
+        throughput_name(batch, durability),
+        accepted / elapsed,
+        "accepted/s",
+        f"{total / elapsed:,.0f} submitted/s, {total:,} commands, {accepted / total:.1%} accepted",
+    )
+    return [printed(out, measured(figure))]
 
 
 def latency(
@@ -81,12 +98,13 @@ def latency(
     figures = []
     with Ledger.open(path) as book:
         prepare(book, wallets, merchants)
-        commands = _commands(book, 11, singles + 1_000 * batches, wallets, merchants)
+        commands = _commands(book, singles + 1_000 * batches, wallets, merchants)
         for name, size, count in (
             ("submit (one command)", 1, singles),
             ("submit_many of 1,000", 1_000, batches),
         ):
             took = []
+            reset_peak()
             for _ in range(count):
                 chunk, commands = commands[:size], commands[size:]
                 start = time.perf_counter()
@@ -96,17 +114,14 @@ def latency(
                     book.submit_many(chunk)
                 took.append((time.perf_counter() - start) * 1_000)
             p50, p99, most = percentiles(took)
-            figures.append(
-                printed(
-                    out,
-                    Figure(
-                        f"latency: {name}",
-                        p50,
-                        "ms p50",
-                        f"p99 {p99:.2f} ms, max {most:.2f} ms, {count:,} calls",
-                    ),
-                )
+            figure = Figure(
+                f"latency: {name}",
+                p50,
+                "ms p50",
+                f"p99 {p99:.2f} ms, max {most:.2f} ms, {count:,} calls",
+                p99=p99,
             )
+            figures.append(printed(out, measured(figure)))
     return figures
 
 
@@ -123,21 +138,31 @@ def replay(
     idempotency index, every read model rebuilt and compared, the invariants)."""
     with Ledger.open(path, durability="normal") as book:
         prepare(book, wallets, merchants)
-        stream = _commands(book, 21, commands, wallets, merchants)
+        stream = _commands(book, commands, wallets, merchants)
         for i in range(0, commands, 8_190):
             book.submit_many(stream[i : i + 8_190])
+        del stream
         events = book.head()[0]
+        reset_peak()
         start = time.perf_counter()
         balance_model.rebuild(book.events())
-        rebuild = events / (time.perf_counter() - start)
+        rebuilt = measured(
+            Figure(
+                REBUILD, events / (time.perf_counter() - start), "events/s", f"{events:,} events"
+            )
+        )
+        reset_peak()
         start = time.perf_counter()
         report = verify(book)
-        audit = events / (time.perf_counter() - start)
-    note = f"{events:,} events, findings: {len(report.findings)}"
-    return [
-        printed(out, Figure("replay: rebuild balances", rebuild, "events/s", note)),
-        printed(out, Figure("replay: verify", audit, "events/s", note)),
-    ]
+        audited = measured(
+            Figure(
+                VERIFY,
+                events / (time.perf_counter() - start),
+                "events/s",
+                f"{events:,} events, findings: {len(report.findings)}",
+            )
+        )
+    return [printed(out, rebuilt), printed(out, audited)]
 
 
 def reads_at(
@@ -150,128 +175,138 @@ def reads_at(
     merchants: int = MERCHANTS,
 ) -> list[Figure]:
     """Grow a log to ``events_wanted`` events, then time ``balance()``, ``balance(as_of=
-    seq)``, ``balance(as_of=time)`` of a random wallet and a statement page (100 lines,
-    from the read models, caught up first), ``samples`` calls each: p50 and p99."""
+    seq)``, ``balance(as_of=time)`` of a random wallet and the first statement page (up to
+    100 lines, from the read models, caught up first), ``samples`` calls each: p50, p99."""
     from projections.runner import Runner
     from projections.statements import statement
 
     with Ledger.open(path, durability="normal") as book:
         prepare(book, wallets, merchants)
-        stream = wallet_mix(31, wallets, merchants, book.today())
+        stream = wallet_mix(SEED, wallets, merchants, book.today())
         while book.head()[0] < events_wanted:
             book.submit_many(list(itertools.islice(stream, 8_190)))
         head = book.head()[0]
         rng = random.Random(7)
         first = next(book.events()).effective_at
         span = (next(book.events(after=head - 1)).effective_at - first).total_seconds()
+        lines: list[int] = []
         with Runner(book, path.with_suffix(".reads.db")) as runner:
             runner.catch_up()
+
+            def page(w: str) -> object:
+                found = statement(runner.db, w, limit=100)
+                lines.append(len(found.lines))
+                return found
+
             kinds: dict[str, Callable[[str], object]] = {
                 "balance()": lambda w: book.balance(w),
                 "balance(as_of=seq)": lambda w: book.balance(w, as_of=rng.randint(1, head)),
                 "balance(as_of=time)": lambda w: book.balance(
                     w, as_of=first + timedelta(seconds=rng.uniform(0, span))
                 ),
-                "statement page of 100": lambda w: statement(runner.db, w, limit=100),
+                "statement page": page,
             }
             figures = []
             for name, call in kinds.items():
                 took = []
+                reset_peak()
                 for _ in range(samples):
                     account = wallet(rng.randrange(wallets))
                     start = time.perf_counter()
                     call(account)
                     took.append((time.perf_counter() - start) * 1_000_000)
                 p50, p99, most = percentiles(took)
-                figures.append(
-                    printed(
-                        out,
-                        Figure(
-                            f"reads at {events_wanted:,}: {name}",
-                            p50,
-                            "us p50",
-                            f"p99 {p99:,.0f} us, max {most:,.0f} us, {samples:,} calls, "
-                            f"{head:,} events",
-                        ),
-                    )
+                filled = f", {sum(lines) / len(lines):.1f} lines a page" if lines else ""
+                figure = Figure(
+                    reads_name(events_wanted, name),
+                    p50,
+                    "us p50",
+                    f"p99 {p99:,.0f} us, max {most:,.0f} us, {samples:,} calls, "
+                    f"{head:,} events{filled}",
+                    p99=p99,
                 )
+                figures.append(printed(out, measured(figure)))
     return figures
 
 
-def _peer_entries(
-    path: Path, count: int, wallets: int, merchants: int
-) -> tuple[list[list[tuple[str, int]]], frozenset[str]]:
-    """The mix's commands as entries of legs, with the wallets that may not go below zero;
-    the opening top-ups first."""
-    with Ledger.open(path) as book:
-        book.open_chart(cod=True, loans=True)
-        commands = _commands(book, 41, count, wallets, merchants)
-        chart = book.chart
-    names = frozenset(wallet(i) for i in range(wallets))
-    opening = [[(chart.bank_trust, 2_000_000), (w, -2_000_000)] for w in sorted(names)]
-    return opening + [entry_legs(c, chart) for c in commands], names
+Entry = list[tuple[str, int]]
+
+
+def peer_entries(
+    path: Path, count: int, wallets: int = WALLETS, merchants: int = MERCHANTS
+) -> tuple[list[Entry], list[Entry], frozenset[str]]:
+    """What Satang wrote for the set-up and for the first ``count`` commands of the mix,
+    as the peers record it: one entry per accepted command, of every posting its events
+    carry as (account, debits positive); and the wallets that may not go below zero. The
+    peers so record exactly the postings Satang decided on (a command Satang refused is
+    not among them)."""
+    with Ledger.open(path, durability="normal") as book:
+        prepare(book, wallets, merchants)
+        setup_head = book.head()[0]
+        commands = _commands(book, count, wallets, merchants)
+        for i in range(0, count, 8_190):
+            book.submit_many(commands[i : i + 8_190])
+        by_command: dict[str, Entry] = {}
+        opening_ids: set[str] = set()
+        for rec in book.events():
+            if not isinstance(rec.event, MoneyEvent):
+                continue
+            legs = by_command.setdefault(rec.command_id, [])
+            legs += [
+                (p.account, p.amount_minor if p.side == "debit" else -p.amount_minor)
+                for p in rec.event.postings
+            ]
+            if rec.seq <= setup_head:
+                opening_ids.add(rec.command_id)
+    opening = [legs for cid, legs in by_command.items() if cid in opening_ids]
+    mix = [legs for cid, legs in by_command.items() if cid not in opening_ids]
+    return opening, mix, frozenset(wallet(i) for i in range(wallets))
 
 
 def peer_raw(
-    path: Path, count: int, out: Out = print, *, wallets: int = WALLETS, merchants: int = MERCHANTS
+    path: Path,
+    count: int,
+    out: Out = print,
+    *,
+    wallets: int = WALLETS,
+    merchants: int = MERCHANTS,
 ) -> list[Figure]:
-    """The raw floor: ``count`` entries of the mix, 1,000 per durable transaction; 2,000
-    of them one per transaction; and the rebuild of balances from the rows."""
-    entries, names = _peer_entries(path.with_suffix(".gen.db"), count, wallets, merchants)
-    opening, mix = entries[: len(names)], entries[len(names) :]
+    """The raw floor: the postings of ``count`` commands of the mix, 1,000 entries per
+    durable transaction; 2,000 of them one per transaction; the rebuild of balances."""
+    opening, mix, names = peer_entries(path.with_suffix(".gen.db"), count, wallets, merchants)
+    reset_peak()
     seconds, written = raw.append(path, opening, mix, 1_000, names)
+    batched = measured(Figure(RAW_BATCH, written / seconds, "entries/s", f"{len(mix):,} entries"))
+    reset_peak()
     single, one_by_one = raw.append(path.with_suffix(".one.db"), opening, mix[:2_000], 1, names)
+    singles = measured(
+        Figure(RAW_SINGLE, one_by_one / single, "entries/s", f"{min(2_000, len(mix)):,} entries")
+    )
+    reset_peak()
     rebuilt_s, rows = raw.rebuild(path)
-    return [
-        printed(
-            out,
-            Figure(
-                "raw floor: batch=1,000 durable",
-                written / seconds,
-                "entries/s",
-                f"{count:,} entries",
-            ),
-        ),
-        printed(
-            out,
-            Figure(
-                "raw floor: batch=1 durable",
-                one_by_one / single,
-                "entries/s",
-                f"{min(2_000, len(mix)):,} entries",
-            ),
-        ),
-        printed(
-            out,
-            Figure("raw floor: rebuild balances", rows / rebuilt_s, "entries/s", f"{rows:,} rows"),
-        ),
-    ]
+    rebuilt = measured(Figure(RAW_REBUILD, rows / rebuilt_s, "entries/s", f"{rows:,} rows"))
+    return [printed(out, batched), printed(out, singles), printed(out, rebuilt)]
 
 
 def peer_eventsourcing(
-    path: Path, count: int, out: Out = print, *, wallets: int = WALLETS, merchants: int = MERCHANTS
+    path: Path,
+    count: int,
+    out: Out = print,
+    *,
+    wallets: int = WALLETS,
+    merchants: int = MERCHANTS,
 ) -> list[Figure]:
-    """The ``eventsourcing`` library: ``count`` entries of the mix, one ``save`` (one
-    durable transaction) each, after the opening top-ups; and the replay of its events."""
+    """The ``eventsourcing`` library: the postings of ``count`` commands of the mix, one
+    ``save`` (one durable transaction) each, after the opening top-ups; and the replay of
+    every event it stored."""
     if not es.AVAILABLE:
         out("eventsourcing: not installed (pip install 'satang[bench]'); skipped")
         return []
-    entries, names = _peer_entries(path.with_suffix(".gen.db"), count, wallets, merchants)
-    opening, mix = entries[: len(names)], entries[len(names) :]
+    opening, mix, names = peer_entries(path.with_suffix(".gen.db"), count, wallets, merchants)
+    reset_peak()
     seconds, written = es.append(path, opening, mix, names)
+    saved = measured(Figure(ES_SAVE, written / seconds, "entries/s", f"{len(mix):,} entries"))
+    reset_peak()
     rebuilt_s, events = es.rebuild(path)
-    return [
-        printed(
-            out,
-            Figure(
-                "eventsourcing: one save per command",
-                written / seconds,
-                "entries/s",
-                f"{count:,} entries",
-            ),
-        ),
-        printed(
-            out,
-            Figure("eventsourcing: replay", events / rebuilt_s, "events/s", f"{events:,} events"),
-        ),
-    ]
+    replayed = measured(Figure(ES_REPLAY, events / rebuilt_s, "events/s", f"{events:,} events"))
+    return [printed(out, saved), printed(out, replayed)]

@@ -1,7 +1,7 @@
 """The standard wallet mix, expressed with Satang's own flow commands.
 
 10,000 wallets and 100 merchants by default. Before the clock starts, every wallet is
-topped up with 20,000.00 THB, the lending and COD banks get their capital, and the
+topped up with 10,000.00 THB, the lending and COD banks get their capital, and the
 couriers and COD merchants are opened. Then an endless, seeded stream:
 
 * 30% ``TopUp`` by bank transfer (``channel="bank"``);
@@ -41,8 +41,9 @@ from ledger.demo import months_before
 from ledger.flows.chart import Chart
 from ledger.results import Accepted
 
-OPENING_BALANCE_MINOR = 2_000_000
-"""Each wallet starts with 20,000.00 THB."""
+OPENING_BALANCE_MINOR = 1_000_000
+"""Each wallet starts with 10,000.00 THB: payments of up to 4,000.00 and transfers of up to
+3,000.00 then overdraw a wallet now and then, and the ledger refuses them."""
 COURIERS = 10
 COD_MERCHANTS = 10
 MIX = (("top_up", 30), ("payment", 45), ("p2p", 10), ("cod", 10), ("loan", 5))
@@ -164,39 +165,3 @@ def wallet_mix(
                 installments=1,
                 first_due=first_due,
             )
-
-
-def entry_legs(command: Command, chart: Chart | None = None) -> list[tuple[str, int]]:
-    """The same command as the peers record it: one entry of (account, signed amount)
-    legs, debits positive, with the main legs of the flow's postings."""
-    chart = chart or Chart()
-    if isinstance(command, TopUp):
-        return [(chart.bank_trust, command.amount_minor), (command.wallet, -command.amount_minor)]
-    if isinstance(command, Pay):
-        fee = command.fee_minor
-        return [
-            (command.wallet, command.amount_minor),
-            (chart.merchant(command.merchant), -(command.amount_minor - fee)),
-            (chart.fee_income, -fee),
-        ]
-    if isinstance(command, Transfer):
-        return [
-            (command.source, command.amount_minor),
-            (command.destination, -command.amount_minor),
-        ]
-    if isinstance(command, CodDelivered):
-        share = command.amount_minor - command.commission_minor - command.shipping_minor
-        return [
-            (chart.courier_cod_receivable.format(courier=command.courier), command.amount_minor),
-            (chart.merchant_pending_payable.format(merchant=command.merchant), -share),
-            (chart.commission_income, -(command.amount_minor - share)),
-        ]
-    if isinstance(command, CodRemitted):
-        courier = chart.courier_cod_receivable.format(courier=command.courier)
-        return [(chart.cod_bank, command.amount_minor), (courier, -command.amount_minor)]
-    if isinstance(command, DisburseLoan):
-        return [
-            (f"loan:{command.loan}", command.principal_minor),
-            (command.wallet, -command.principal_minor),
-        ]
-    raise TypeError(f"no legs for {type(command).__name__}")
