@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Literal
 
 import msgspec
 
-from ledger.errors import UnknownEventType
+from ledger.errors import StoreCorrupt, UnknownEventType
 
 
 class Posting(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -624,7 +624,8 @@ def decode_event(type_: str, schema: int, payload: bytes) -> Event:
     """Decode a stored payload, upcasting it first if it was written under an older schema.
 
     Raises :class:`ledger.errors.UnknownEventType` for a type or schema this code cannot
-    read, and ``msgspec`` errors for a payload that is not the shape its type says.
+    read, and :class:`ledger.errors.StoreCorrupt` for a payload that is not the shape its
+    type says (any bytes at all: the decoder is fuzzed, tests/faults/fuzz_decoder.py).
     """
     cls = EVENT_TYPES.get(type_)
     if cls is None:
@@ -635,16 +636,22 @@ def decode_event(type_: str, schema: int, payload: bytes) -> Event:
             type_,
             schema,
         )
-    if schema != cls.SCHEMA:
-        data = msgspec.json.decode(payload)
-        at = schema
-        while at < cls.SCHEMA:
-            upcast = UPCASTERS.get((type_, at))
-            if upcast is None:
-                raise UnknownEventType(
-                    f"no upcaster for event {type_!r} from schema {at}", type_, schema
-                )
-            data = upcast(data)
-            at += 1
-        payload = msgspec.json.encode(data)
-    return _decoder.decode(payload)
+    try:
+        if schema != cls.SCHEMA:
+            data = msgspec.json.decode(payload)
+            at = schema
+            while at < cls.SCHEMA:
+                upcast = UPCASTERS.get((type_, at))
+                if upcast is None:
+                    raise UnknownEventType(
+                        f"no upcaster for event {type_!r} from schema {at}", type_, schema
+                    )
+                data = upcast(data)
+                at += 1
+            payload = msgspec.json.encode(data)
+        event = _decoder.decode(payload)
+    except (msgspec.MsgspecError, ValueError, TypeError, KeyError, OverflowError) as exc:
+        raise StoreCorrupt(f"event {type_!r} (schema {schema}) does not decode: {exc}") from exc
+    if type(event) is not cls:
+        raise StoreCorrupt(f"a {type_!r} row holds a {type(event).__struct_config__.tag!r}")
+    return event

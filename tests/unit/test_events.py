@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 import pytest
 
-from ledger import Credit, Debit, Ledger, OpenAccount, PostEntry, UnknownEventType
+from ledger import Credit, Debit, Ledger, OpenAccount, PostEntry, StoreCorrupt, UnknownEventType
 from ledger.events import UPCASTERS, EntryPosted, Posting, decode_event, encode_event
 
 POSTINGS = (
@@ -72,5 +71,7 @@ def test_a_missing_upcaster_or_a_newer_schema_is_refused(
     monkeypatch.setattr(EntryPosted, "SCHEMA", 3)
     with pytest.raises(UnknownEventType, match="no upcaster"):
         decode_event("entry_posted", 1, payload)
-    with pytest.raises(msgspec.ValidationError):  # a known type, a payload of the wrong shape
+    with pytest.raises(StoreCorrupt, match="does not decode"):  # a payload of the wrong shape
         decode_event("entry_posted", 3, b'{"type":"entry_posted","entry_id":5}')
+    with pytest.raises(StoreCorrupt, match="holds a 'entry_posted'"):  # the row's type lies
+        decode_event("account_frozen", 1, payload)

@@ -584,7 +584,7 @@ def _recorded(row: tuple[Any, ...], path: str) -> RecordedEvent:
         raise UnknownEventType(
             f"{path}: event seq {seq} cannot be read: {exc}", exc.event_type, exc.schema, seq
         ) from exc
-    except (msgspec.MsgspecError, ValueError, OverflowError) as exc:
+    except (StoreCorrupt, ValueError, OverflowError) as exc:  # from_us out of range, too
         raise StoreCorrupt(f"{path}: event seq {seq} does not decode: {exc}", seq) from exc
 
 
