@@ -76,6 +76,7 @@ with tempfile.TemporaryDirectory() as tmp:
             kind="goodwill",
             memo="Monday's failed top-up, made good",
             effective_at=datetime(2026, 11, 30, 18, 0, tzinfo=BANGKOK),
+            backdated=True,
             postings=[Debit("expense:goodwill", 50_00), Credit("wallet:U1", 50_00)],
         )
         assert isinstance(book.submit(goodwill), Accepted)

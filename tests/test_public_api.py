@@ -9,7 +9,7 @@ from ledger.errors import LedgerError, RejectCode
 PUBLIC = {
     "AMOUNT_MAX_MINOR", "CURRENCIES", "SUBMIT_MANY_MAX", "Accepted", "Account",
     "AccountStatus", "AccountType", "AmountError", "Balance", "BatchTooLarge", "CloseAccount",
-    "Command", "Credit", "Currency", "Debit", "Event", "FreezeAccount", "InvalidCommand",
+    "ClosePeriod", "Command", "Credit", "Currency", "Debit", "Event", "FreezeAccount", "InvalidCommand",
     "Ledger", "LedgerClosed", "LedgerError", "OpenAccount", "PostEntry", "Posting",
     "RecordedEvent", "RejectCode", "Rejected", "Result", "Reverse", "SchemaTooNew",
     "StoreBusy", "StoreCorrupt", "StoreError", "UnfreezeAccount", "UnknownAccount",
@@ -33,6 +33,7 @@ CODES = {
     "FIELD_INVALID": "field_invalid",
     "AMOUNT_INVALID": "amount_invalid",
     "EFFECTIVE_AT_INVALID": "effective_at_invalid",
+    "PERIOD_CLOSED": "period_closed",
     "LINKED_COMMAND_FAILED": "linked_command_failed",
     "NOTHING_DUE": "nothing_due",
     "ACCOUNT_ID_INVALID": "account_id_invalid",

@@ -107,6 +107,7 @@ class RejectCode(enum.StrEnum):
     FIELD_INVALID = "field_invalid"
     AMOUNT_INVALID = "amount_invalid"
     EFFECTIVE_AT_INVALID = "effective_at_invalid"
+    PERIOD_CLOSED = "period_closed"
     LINKED_COMMAND_FAILED = "linked_command_failed"
     NOTHING_DUE = "nothing_due"
     # accounts

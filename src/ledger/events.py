@@ -101,6 +101,13 @@ class EntryReversed(MoneyEvent, frozen=True, kw_only=True, tag="entry_reversed")
     memo: str = ""
 
 
+class PeriodClosed(EventBase, frozen=True, kw_only=True, tag="period_closed"):
+    """The books are closed through ``through``: nothing may be effective at or before it."""
+
+    through: datetime
+    memo: str = ""
+
+
 # --- wallet flows ---------------------------------------------------------------------
 
 
@@ -527,6 +534,7 @@ Event = (
     | AccountClosed
     | EntryPosted
     | EntryReversed
+    | PeriodClosed
     | TopUpReceived
     | AgentSettled
     | PaymentMade
@@ -571,6 +579,7 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
         AccountClosed,
         EntryPosted,
         EntryReversed,
+        PeriodClosed,
         TopUpReceived,
         AgentSettled,
         PaymentMade,

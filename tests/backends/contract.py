@@ -94,7 +94,9 @@ class StoreContract:
     def test_recorded_event_fields(self, book: Ledger, clock: Clock) -> None:
         clock.now = T0 + timedelta(hours=1)
         backdated = T0 - timedelta(days=2)
-        r = book.submit(top_up("t1", "wallet:U1", 12_345, effective_at=backdated, memo="hi"))
+        r = book.submit(
+            top_up("t1", "wallet:U1", 12_345, effective_at=backdated, backdated=True, memo="hi")
+        )
         assert isinstance(r, Accepted)
         (rec,) = list(book.events(after=r.seq - 1))
         assert (rec.seq, rec.stream, rec.version, rec.command_id) == (r.seq, "entry:t1", 1, "t1")
@@ -179,7 +181,9 @@ class StoreContract:
         s1 = book.submit(top_up("t1", "wallet:U1", 1_000)).seq
         clock.now = T0 + timedelta(days=1)
         s2 = book.submit(top_up("t2", "wallet:U1", 2_000)).seq
-        book.submit(top_up("t3", "wallet:U1", 4_000, effective_at=T0 - timedelta(hours=1)))
+        book.submit(
+            top_up("t3", "wallet:U1", 4_000, effective_at=T0 - timedelta(hours=1), backdated=True)
+        )
         assert book.balance("wallet:U1", as_of=s1 - 1).balance == 0
         assert book.balance("wallet:U1", as_of=s1).balance == 1_000
         assert book.balance("wallet:U1", as_of=s2).balance == 3_000

@@ -5,13 +5,15 @@ never rewritten; the ``.json`` beside it records what that code made of it (the 
 schema version, every event type with its schema, the head, and each read model's version
 and digest). ``tests/test_frozen.py`` checks that today's code still opens, verifies and
 rebuilds each one the same way. When an event's ``SCHEMA`` moves on, a new event type is
-added, or a store migration is appended, write a new one (the old ones stay):
+added, or a store migration is appended, write a new one (the old ones stay), named by
+the version and, before that version is released, by what it added:
 
     python -m tests.frozen.build tests/frozen/satang-0.2.0.db
 
 The file is the demo's story at a small size, then a few days more for the events the demo
 does not write: an exchange into a US-dollar wallet, a freeze lifted, a wallet closed, an
-entry reversed, a loan restructured, another written off and part of it recovered.
+entry reversed, a loan restructured, another written off and part of it recovered, an
+entry backdated and a period closed.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from zoneinfo import ZoneInfo
 from ledger import (
     Accepted,
     CloseAccount,
+    ClosePeriod,
     Command,
     Credit,
     Debit,
@@ -111,6 +114,21 @@ def build(path: Path) -> dict[str, object]:
             book,
             RecoverLoan(
                 id="frozen-recover", loan=stuck[0].loan, amount_minor=10_000, from_bank=True
+            ),
+        )
+        clock.now += timedelta(days=1)
+        _accept(
+            book,
+            PostEntry(
+                id="frozen-backdated",
+                kind="adjustment",
+                postings=[Debit(chart.bank_trust, 2_000), Credit("wallet:C00004", 2_000)],
+                memo="a bank credit of two days ago, booked late",
+                effective_at=clock.now - timedelta(days=2),
+                backdated=True,
+            ),
+            ClosePeriod(
+                id="frozen-close-period", through=clock.now - timedelta(hours=12), memo="May"
             ),
         )
         with Runner(book) as runner:

@@ -296,6 +296,7 @@ def build(path: str | os.PathLike[str]) -> None:
                     postings=[Debit("bank:trust", 100_000), Credit("wallet:legacy-1", 100_000)],
                     memo="a bank transfer received on 2 March, booked late",
                     effective_at=at(DAY_1, 20),
+                    backdated=True,
                 ),
             ),
             (13, 0, AssignTier(id="tier-nok", wallet="wallet:nok", tier="plus")),

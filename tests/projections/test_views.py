@@ -230,6 +230,7 @@ def wallet_story(book: Ledger, clock: Clock) -> str:
             id="adj-back",
             kind="adjustment",
             effective_at=paid.effective_at - timedelta(seconds=1),
+            backdated=True,
             postings=[Debit("bank:trust", 7_000), Credit("wallet:U1", 7_000)],
         ),
     )
@@ -508,7 +509,11 @@ def test_balances_and_trial_balance_as_of_any_point_match_the_ledger(data: st.Da
             )
             offset = data.draw(st.none() | st.integers(-3 * 86_400, 240), label="backdate s")
             if offset is not None:
-                entry = attrs.evolve(entry, effective_at=clock.now + timedelta(seconds=offset))
+                entry = attrs.evolve(
+                    entry,
+                    effective_at=clock.now + timedelta(seconds=offset),
+                    backdated=offset < 0,
+                )
             if isinstance(book.submit(entry), Accepted):
                 accepted.append(entry.id)
                 if entry.effective_at is not None:

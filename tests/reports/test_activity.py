@@ -155,6 +155,7 @@ def test_a_past_period_is_unchanged_by_later_events(golden: Path) -> None:
                 kind="adjustment",
                 postings=[Debit("bank:trust", 50_000), Credit("wallet:mai", 50_000)],
                 effective_at=at(DAY_2, 21),
+                backdated=True,
             ),
         ):
             assert isinstance(book.submit(command), Accepted)

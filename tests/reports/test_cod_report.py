@@ -220,9 +220,11 @@ def test_a_backdated_entry_changes_the_day_it_belongs_to(ledger_file: Path) -> N
         ledger_file,
         END + timedelta(hours=2),
         PostEntry(id="keying-error", kind="adjustment", effective_at=effective,
+                  backdated=True,
                   postings=[Debit("courier:K1:cod_receivable", 5_000),
                             Credit("equity:capital", 5_000)]),
         PostEntry(id="charge-M2", kind="adjustment", effective_at=effective,
+                  backdated=True,
                   postings=[Debit("merchant:M2:receivable", 10_000),
                             Credit("income:rto_fees", 10_000)]),
     )  # fmt: skip

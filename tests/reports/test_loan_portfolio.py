@@ -264,7 +264,7 @@ def test_a_backdated_entry_changes_the_day_it_belongs_to(ledger_file: Path) -> N
             kind="adjustment",
             postings=[Debit("expense:expected_credit_loss", 1_000), Credit("loans:allowance",
                                                                             1_000)],
-            effective_at=datetime(2026, 5, 12, 9, 0, tzinfo=BANGKOK),
+            effective_at=datetime(2026, 5, 12, 9, 0, tzinfo=BANGKOK), backdated=True,
         ),
     )  # fmt: skip
     assert report(ledger_file, date(2026, 5, 11)).content() == before

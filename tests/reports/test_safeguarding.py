@@ -191,6 +191,7 @@ def test_a_past_day_is_unchanged_by_later_events(golden: Path) -> None:
             kind="adjustment",
             postings=[Debit("bank:trust", 50_000), Credit("wallet:mai", 50_000)],
             effective_at=at(DAY_2, 21),
+            backdated=True,
         )
         assert isinstance(book.submit(backdated), Accepted)
     assert _figures(golden, DAY_1) == day_1

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import attrs
 import pytest
 
 from ledger import (
@@ -26,6 +28,7 @@ from ledger import (
     Reverse,
     UnknownAccount,
 )
+from ledger.commands import canonical_bytes
 from ledger.errors import RejectCode
 from ledger.events import EntryPosted, EntryReversed, Posting
 
@@ -386,7 +389,13 @@ def test_effective_at_outside_the_window_is_effective_at_invalid(
 ) -> None:
     assert_rejected(
         wallets,
-        entry("e-1", Debit("bank:trust", 1), Credit("wallet:U1", 1), effective_at=T0 + offset),
+        entry(
+            "e-1",
+            Debit("bank:trust", 1),
+            Credit("wallet:U1", 1),
+            effective_at=T0 + offset,
+            backdated=offset < timedelta(0),
+        ),
         RejectCode.EFFECTIVE_AT_INVALID,
     )
 
@@ -398,7 +407,12 @@ def test_effective_at_outside_the_window_is_effective_at_invalid(
 )
 def test_effective_at_inside_the_window_is_kept(wallets: Ledger, offset: timedelta) -> None:
     result = post(
-        wallets, "e-1", Debit("bank:trust", 1), Credit("wallet:U1", 1), effective_at=T0 + offset
+        wallets,
+        "e-1",
+        Debit("bank:trust", 1),
+        Credit("wallet:U1", 1),
+        effective_at=T0 + offset,
+        backdated=offset < timedelta(0),
     )
     [record] = list(wallets.events(after=result.seq - 1))
     assert record.effective_at == T0 + offset
@@ -408,7 +422,12 @@ def test_effective_at_inside_the_window_is_kept(wallets: Ledger, offset: timedel
 def test_effective_at_in_another_zone_is_the_same_instant(wallets: Ledger) -> None:
     bangkok = T0.astimezone(timezone(timedelta(hours=7))) - timedelta(hours=1)
     result = post(
-        wallets, "e-1", Debit("bank:trust", 1), Credit("wallet:U1", 1), effective_at=bangkok
+        wallets,
+        "e-1",
+        Debit("bank:trust", 1),
+        Credit("wallet:U1", 1),
+        effective_at=bangkok,
+        backdated=True,
     )
     [record] = list(wallets.events(after=result.seq - 1))
     assert record.effective_at == T0 - timedelta(hours=1)
@@ -420,7 +439,9 @@ def test_the_window_follows_the_injected_clock(wallets: Ledger, clock: FakeClock
     clock.advance(timedelta(days=30))  # now T0 + 30 days: when is 40 days back
     assert_rejected(
         wallets,
-        entry("e-1", Debit("bank:trust", 1), Credit("wallet:U1", 1), effective_at=when),
+        entry(
+            "e-1", Debit("bank:trust", 1), Credit("wallet:U1", 1), effective_at=when, backdated=True
+        ),
         RejectCode.EFFECTIVE_AT_INVALID,
     )
 
@@ -436,6 +457,7 @@ def test_backdate_limit_is_configurable(tmp_path: Path, clock: FakeClock) -> Non
                 Debit("bank:trust", 1),
                 Credit("wallet:U1", 1),
                 effective_at=T0 - timedelta(days=2),
+                backdated=True,
             ),
             RejectCode.EFFECTIVE_AT_INVALID,
         )
@@ -445,6 +467,7 @@ def test_backdate_limit_is_configurable(tmp_path: Path, clock: FakeClock) -> Non
             Debit("bank:trust", 1),
             Credit("wallet:U1", 1),
             effective_at=T0 - timedelta(hours=23),
+            backdated=True,
         )
 
 
@@ -462,6 +485,7 @@ def test_reverse_posts_the_exact_mirror(wallets: Ledger, clock: FakeClock) -> No
         Credit("income:fees", 30),
         kind="payment",
         effective_at=T0 - timedelta(days=1),
+        backdated=True,
     )
     clock.advance(timedelta(hours=1))
     result = assert_accepted(book, Reverse(id="r-1", entry_id="p-1", memo="customer dispute"))
@@ -588,9 +612,10 @@ def test_a_retry_naming_the_same_effective_instant_in_another_zone_is_a_replay(
     # instead of UTC: equal commands, so the retry must return the first result.
     legs = [Debit("bank:trust", 100), Credit("wallet:U1", 100)]
     when_utc = T0 - timedelta(hours=2)
-    first = post(wallets, "t-1", *legs, effective_at=when_utc)
-    retry = entry("t-1", *legs, effective_at=when_utc.astimezone(timezone(timedelta(hours=7))))
-    assert retry == entry("t-1", *legs, effective_at=when_utc)
+    first = post(wallets, "t-1", *legs, effective_at=when_utc, backdated=True)
+    bangkok = when_utc.astimezone(timezone(timedelta(hours=7)))
+    retry = entry("t-1", *legs, effective_at=bangkok, backdated=True)
+    assert retry == entry("t-1", *legs, effective_at=when_utc, backdated=True)
     with unchanged(wallets):
         assert wallets.submit(retry) == Accepted("t-1", first.seq, replayed=True)
 
@@ -835,6 +860,7 @@ def test_balance_as_of_a_time_counts_backdated_postings(wallets: Ledger) -> None
         Debit("bank:trust", 1_000),
         Credit("wallet:U1", 1_000),
         effective_at=T0 - timedelta(days=10),
+        backdated=True,
     )
     # later in the log, but later in business time too
     now_entry = top_up(book, "t-now", "wallet:U1", 50)
@@ -863,6 +889,7 @@ def test_a_backdated_entry_shows_before_an_earlier_recorded_one_as_of_time(
         Debit("bank:trust", 5),
         Credit("wallet:U1", 5),
         effective_at=T0 - timedelta(days=1),
+        backdated=True,
     )
     assert book.balance("wallet:U1", as_of=first.seq).balance == 10
     assert book.balance("wallet:U1", as_of=T0 - timedelta(hours=1)).balance == 5
@@ -904,3 +931,21 @@ def test_a_rejected_command_writes_nothing_even_to_the_idempotency_index(wallets
     result = wallets.submit(CloseAccount(id="c-1", account="wallet:nobody"))
     assert isinstance(result, Rejected)
     assert snapshot(wallets) == before
+
+
+def test_backdated_joined_the_digest_only_when_true() -> None:
+    # PostEntry.backdated came after PostEntry itself: at its default it is left out of
+    # the digest, so an entry stored before it existed is the same command after it (this
+    # is the digest that entry had then), and its retry stays a replay.
+    old = PostEntry(
+        id="pin-1",
+        kind="adjustment",
+        postings=[Debit("bank:trust", 1_500), Credit("wallet:U1", 1_500, currency="THB")],
+        memo="m",
+        metadata={"b": "2", "a": "1"},
+        effective_at=datetime(2026, 11, 30, 18, tzinfo=UTC),
+    )
+    digest = hashlib.sha256(canonical_bytes(old)).hexdigest()
+    assert digest == "631285f706b710d857150eadd000aa4f5345223d8df8bfee45923fef70cbf804"
+    flagged = attrs.evolve(old, backdated=True)
+    assert canonical_bytes(flagged) != canonical_bytes(old)

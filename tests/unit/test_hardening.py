@@ -136,6 +136,7 @@ def test_an_instant_beyond_the_calendar_is_effective_at_invalid(db: Path, when: 
             kind="top_up",
             postings=[Debit("bank:trust", 1), Credit("wallet:U1", 1)],
             effective_at=when,
+            backdated=True,
         )
         assert_rejected(book, command, RejectCode.EFFECTIVE_AT_INVALID)
 

@@ -29,7 +29,7 @@ from ledger.commands.cod import (
 )
 from ledger.commands.exchange import Exchange
 from ledger.commands.holds import CaptureHold, ExpireHolds, PlaceHold, ReleaseHold
-from ledger.commands.journal import Credit, Debit, Leg, PostEntry, Reverse
+from ledger.commands.journal import ClosePeriod, Credit, Debit, Leg, PostEntry, Reverse
 from ledger.commands.loans import (
     LOAN_FREQUENCIES,
     AccrueInterest,
@@ -54,6 +54,7 @@ __all__ = [
     "AssignTier",
     "CaptureHold",
     "CloseAccount",
+    "ClosePeriod",
     "CodDelivered",
     "CodDeliveryFailed",
     "CodRefunded",

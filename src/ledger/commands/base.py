@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import msgspec
@@ -117,6 +117,11 @@ class Command:
 
     id: str = ID_FIELD
 
+    DIGEST_OPTIONAL: ClassVar[Mapping[str, object]] = {}
+    """Fields added after the class was first released, with their defaults: a field at
+    its default is left out of :func:`canonical_bytes`, so a command stored before the
+    field existed is the same command after it (its retry stays idempotent)."""
+
 
 _digest_encoder = msgspec.json.Encoder(order="sorted")
 
@@ -126,6 +131,18 @@ def canonical_bytes(command: Command) -> bytes:
 
     Fields and dict keys are sorted; a leg carries its ``side``; ``effective_at`` was
     normalised to UTC when the command was built, so the same instant written in two
-    time zones is the same command (an idempotent retry, not a conflict).
+    time zones is the same command (an idempotent retry, not a conflict). Fields of
+    ``DIGEST_OPTIONAL`` at their default are left out.
     """
-    return _digest_encoder.encode([type(command).__name__, command])
+    body: object = command
+    optional = type(command).DIGEST_OPTIONAL
+    if optional:
+        body = {
+            field.name: value
+            for field in attrs.fields(type(command))
+            if (value := getattr(command, field.name)) is not optional.get(field.name, _ABSENT)
+        }
+    return _digest_encoder.encode([type(command).__name__, body])
+
+
+_ABSENT = object()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 import attrs
 
@@ -14,6 +14,7 @@ from ledger.commands.base import (
     aware_datetime,
     in_utc,
     metadata_map,
+    require,
     text,
 )
 from ledger.errors import InvalidCommand
@@ -55,12 +56,18 @@ def _postings(value: object) -> tuple[Leg, ...]:
 class PostEntry(Command):
     """Post a balanced journal entry of explicit legs.
 
-    Rejects, in this order: field_invalid (kind, memo, metadata), effective_at_invalid,
-    postings_invalid, amount_invalid (any leg), then leg by leg account_not_found,
-    account_frozen, account_closed, currency_mismatch; then unbalanced, overflow,
-    insufficient_funds, limit_exceeded. (Before any of these, the ledger itself answers
-    id_invalid and idempotency_conflict.)
+    ``effective_at`` (default: now) more than the policy's ``backdate_grace`` before now
+    is a backdated entry, which must say so with ``backdated=True``; it is still refused
+    outside ``backdate_limit`` and inside a closed period (:class:`ClosePeriod`).
+
+    Rejects, in this order: field_invalid (kind, memo, metadata, ``backdated`` without
+    ``effective_at``), effective_at_invalid, postings_invalid, amount_invalid (any leg),
+    then leg by leg account_not_found, account_frozen, account_closed, currency_mismatch;
+    then unbalanced, overflow, insufficient_funds, limit_exceeded; and period_closed.
+    (Before any of these, the ledger itself answers id_invalid and idempotency_conflict.)
     """
+
+    DIGEST_OPTIONAL: ClassVar[Mapping[str, object]] = {"backdated": False}
 
     kind: str = attrs.field(kw_only=True, validator=text)
     postings: tuple[Leg, ...] = attrs.field(kw_only=True, converter=_postings)
@@ -69,6 +76,22 @@ class PostEntry(Command):
     effective_at: datetime | None = attrs.field(
         default=None, kw_only=True, converter=in_utc, validator=aware_datetime
     )
+    backdated: bool = attrs.field(default=False, kw_only=True, validator=require(bool, "a bool"))
+
+
+@attrs.frozen
+class ClosePeriod(Command):
+    """Close the books through ``through``: from now on nothing may be effective at or
+    before it (a backdated entry, or a writer whose clock is behind, is refused with
+    period_closed), so the figures reported for a closed period never change again.
+
+    Periods close forward only. Rejects: field_invalid (memo), effective_at_invalid
+    (``through`` after now: only the past can be closed), period_closed (``through`` is
+    not after the end of the last closed period).
+    """
+
+    through: datetime = attrs.field(kw_only=True, converter=in_utc, validator=aware_datetime)
+    memo: str = attrs.field(default="", kw_only=True, validator=text)
 
 
 @attrs.frozen

@@ -14,6 +14,7 @@ from ledger.commands import (
     AssignTier,
     CaptureHold,
     CloseAccount,
+    ClosePeriod,
     CodDelivered,
     CodDeliveryFailed,
     CodRefunded,
@@ -47,7 +48,7 @@ from ledger.commands import (
     Withdraw,
     WriteOffLoan,
 )
-from ledger.errors import InvalidCommand
+from ledger.errors import InvalidCommand, RejectCode
 from ledger.flows import (
     accounts,
     cod,
@@ -63,6 +64,7 @@ from ledger.flows import (
 from ledger.flows.base import NewEvent, Policy, State
 from ledger.flows.chart import Chart
 from ledger.results import Rejected
+from ledger.times import from_us
 
 Decider = Callable[[Any, State], "list[NewEvent] | Rejected"]
 
@@ -73,6 +75,7 @@ DECIDERS: dict[type[Command], Decider] = {
     CloseAccount: accounts.decide_close,
     PostEntry: journal.decide_post_entry,
     Reverse: journal.decide_reverse,
+    ClosePeriod: journal.decide_close_period,
     TopUp: topups.decide_top_up,
     SettleAgent: topups.decide_settle_agent,
     Pay: payments.decide_pay,
@@ -106,13 +109,28 @@ DECIDERS: dict[type[Command], Decider] = {
 
 
 def decide(command: Command, state: State) -> list[NewEvent] | Rejected:
-    """Events the command would append, or why it is rejected. Pure: reads ``state`` only."""
+    """Events the command would append, or why it is rejected. Pure: reads ``state`` only.
+
+    Whatever the flow, nothing may be effective inside a closed period (``ClosePeriod``):
+    a backdated entry, or the default time of a writer whose clock is behind the close,
+    is rejected period_closed.
+    """
     decider = DECIDERS.get(type(command))
     if decider is None:
         raise InvalidCommand(
             f"{type(command).__name__} is not a ledger command; see ledger.commands"
         )
-    return decider(command, state)
+    outcome = decider(command, state)
+    if isinstance(outcome, Rejected) or not outcome:
+        return outcome
+    closed = state.closed_through_us
+    if closed and min(new.effective_at_us for new in outcome) <= closed:
+        return Rejected(
+            RejectCode.PERIOD_CLOSED,
+            f"the books are closed through {from_us(closed).isoformat()}; an entry effective "
+            f"{from_us(min(n.effective_at_us for n in outcome)).isoformat()} falls inside",
+        )
+    return outcome
 
 
 __all__ = ["DECIDERS", "Chart", "NewEvent", "Policy", "State", "decide"]

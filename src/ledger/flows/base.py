@@ -139,7 +139,10 @@ class Policy:
     """Rules a ledger is opened with. Every figure is configuration, not a constant."""
 
     backdate_limit: timedelta = timedelta(days=31)
-    """How far before now a caller may set ``effective_at``."""
+    """How far before now a caller may set ``effective_at`` (with ``backdated=True``)."""
+    backdate_grace: timedelta = timedelta(minutes=1)
+    """How far before now ``effective_at`` may be without ``backdated=True``: the clock
+    skew between the caller's server and the ledger's."""
     future_limit: timedelta = timedelta(minutes=5)
     """How far after now ``effective_at`` may be (clock skew between servers)."""
     chart: Chart = attrs.field(factory=Chart)
@@ -185,6 +188,12 @@ class State(Protocol):
 
     def posted_debits_since(self, account_id: str, since_us: int) -> int:
         """The sum of posted debits to the account effective at or after ``since_us``."""
+        ...
+
+    @property
+    def closed_through_us(self) -> int:
+        """The end of the last closed period (``ClosePeriod``), UTC microseconds; 0 if
+        no period was ever closed. Nothing may be effective at or before it."""
         ...
 
 
@@ -237,18 +246,31 @@ def first_problem(*checks: Rejected | None) -> Rejected | None:
     return next((c for c in checks if c is not None), None)
 
 
-def effective_time(when: datetime | None, state: State) -> int | Rejected:
-    """``effective_at`` in UTC microseconds (now if None), within the backdating policy."""
+def effective_time(
+    when: datetime | None, state: State, *, backdated: bool = False
+) -> int | Rejected:
+    """``effective_at`` in UTC microseconds (now if None), within the backdating policy:
+    more than ``backdate_grace`` before now only with ``backdated``, never more than
+    ``backdate_limit``, and never inside a closed period."""
     if when is None:
+        if backdated:
+            return reject(RejectCode.FIELD_INVALID, "backdated=True needs an effective_at")
         return state.now_us
     when_us = to_us(when)
-    earliest = state.now_us - span_us(state.policy.backdate_limit)
-    latest = state.now_us + span_us(state.policy.future_limit)
+    policy = state.policy
+    earliest = state.now_us - span_us(policy.backdate_limit)
+    latest = state.now_us + span_us(policy.future_limit)
     if not earliest <= when_us <= latest:
         return reject(
             RejectCode.EFFECTIVE_AT_INVALID,
             f"effective_at {when.isoformat()} is outside the policy window "
-            f"(at most {state.policy.backdate_limit} back, {state.policy.future_limit} ahead)",
+            f"(at most {policy.backdate_limit} back, {policy.future_limit} ahead)",
+        )
+    if when_us < state.now_us - span_us(policy.backdate_grace) and not backdated:
+        return reject(
+            RejectCode.EFFECTIVE_AT_INVALID,
+            f"effective_at {when.isoformat()} is more than {policy.backdate_grace} before "
+            "now: a backdated entry must say so with backdated=True",
         )
     return when_us
 

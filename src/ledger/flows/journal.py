@@ -1,16 +1,19 @@
-"""Journal entries of explicit legs (``PostEntry``) and their reversal (``Reverse``).
+"""Journal entries of explicit legs (``PostEntry``), their reversal (``Reverse``), and
+the close of a period (``ClosePeriod``).
 
 An entry is the stream ``entry:<command id>``; its reversal is the stream
 ``reversal:<entry id>``, whose unique (stream, version 1) makes "reversed at most once" a
-database fact, not only a check.
+database fact, not only a check. Closed periods are the one stream ``periods``; what
+they forbid (anything effective at or before the last ``through``) is checked for every
+command by :func:`ledger.flows.decide`.
 """
 
 from __future__ import annotations
 
 from ledger.accounts import is_valid_id
-from ledger.commands import PostEntry, Reverse
+from ledger.commands import ClosePeriod, PostEntry, Reverse
 from ledger.errors import RejectCode
-from ledger.events import EntryPosted, EntryReversed
+from ledger.events import EntryPosted, EntryReversed, PeriodClosed
 from ledger.flows.base import (
     NewEvent,
     State,
@@ -25,6 +28,10 @@ from ledger.flows.base import (
     reject,
 )
 from ledger.results import Rejected
+from ledger.times import from_us, to_us
+
+PERIODS_STREAM = "periods"
+"""The stream of ``PeriodClosed`` events, one version per close."""
 
 
 def reversal_stream(entry_id: str) -> str:
@@ -34,7 +41,8 @@ def reversal_stream(entry_id: str) -> str:
 
 def decide_post_entry(command: PostEntry, state: State) -> list[NewEvent] | Rejected:
     """Post a balanced entry. Rejects: see :func:`ledger.flows.base.post`, plus
-    field_invalid (kind, memo, metadata) and effective_at_invalid."""
+    field_invalid (kind, memo, metadata, backdated without effective_at) and
+    effective_at_invalid (outside the window, or backdated without ``backdated=True``)."""
     problem = first_problem(
         check_kind(command.kind),
         check_text("memo", command.memo),
@@ -42,7 +50,7 @@ def decide_post_entry(command: PostEntry, state: State) -> list[NewEvent] | Reje
     )
     if problem is not None:
         return problem
-    effective_at_us = effective_time(command.effective_at, state)
+    effective_at_us = effective_time(command.effective_at, state, backdated=command.backdated)
     if isinstance(effective_at_us, Rejected):
         return effective_at_us
     postings = post(command.postings, state)
@@ -95,3 +103,28 @@ def decide_reverse(command: Reverse, state: State) -> list[NewEvent] | Rejected:
         entry_id=command.id, reverses=command.entry_id, postings=postings, memo=command.memo
     )
     return [NewEvent(stream, 1, event, state.now_us)]
+
+
+def decide_close_period(command: ClosePeriod, state: State) -> list[NewEvent] | Rejected:
+    """Close the books through ``command.through``.
+
+    Rejects: field_invalid (memo), effective_at_invalid (``through`` after now),
+    period_closed (not after the last closed ``through``).
+    """
+    problem = check_text("memo", command.memo)
+    if problem is not None:
+        return problem
+    through_us = to_us(command.through)
+    if through_us > state.now_us:
+        return reject(
+            RejectCode.EFFECTIVE_AT_INVALID,
+            f"through {command.through.isoformat()} is after now: only the past can be closed",
+        )
+    if through_us <= state.closed_through_us:
+        return reject(
+            RejectCode.PERIOD_CLOSED,
+            f"the books are already closed through {from_us(state.closed_through_us).isoformat()}",
+        )
+    event = PeriodClosed(through=command.through, memo=command.memo)
+    version = state.stream_version(PERIODS_STREAM) + 1
+    return [NewEvent(PERIODS_STREAM, version, event, state.now_us)]

@@ -26,6 +26,7 @@ import attrs
 import msgspec
 import sqlite_utils
 
+from ledger import crashpoints
 from ledger.accounts import Account, AccountStatus, AccountType, Counters
 from ledger.errors import (
     LedgerError,
@@ -42,6 +43,7 @@ from ledger.events import (
     AccountUnfrozen,
     Event,
     MoneyEvent,
+    PeriodClosed,
     TierAssigned,
     decode_event,
     encode_event,
@@ -55,7 +57,7 @@ from ledger.store.base import (
     StoredCommand,
     chain_hash,
 )
-from ledger.times import from_us
+from ledger.times import from_us, to_us
 
 Durability = Literal["full", "normal"]
 
@@ -214,6 +216,7 @@ class SqliteStore:
             raise StoreError(f"{self.path!r} is not a usable path: {exc}") from exc
         self._accounts: dict[str, tuple[Account, Counters]] = {}
         self._head: tuple[int, bytes, int] | None = None
+        self._closed_us: int | None = None
         self._data_version = -1
         try:
             self._check_is_ledger(create)
@@ -311,6 +314,7 @@ class SqliteStore:
             if version != self._data_version:
                 self._accounts.clear()
                 self._head = None
+                self._closed_us = None
                 self._data_version = version
             tx = _SqliteTransaction(self, now_us, policy)
         except BaseException as exc:
@@ -329,13 +333,16 @@ class SqliteStore:
             self._rollback()
             return
         try:
+            crashpoints.reach("before_insert")
             tx.flush()
+            crashpoints.reach("before_commit")
             self._conn.execute("COMMIT")
         except BaseException as exc:
             self._rollback()
             if isinstance(exc, sqlite3.Error):
                 raise _store_error(exc, self.path) from exc
             raise
+        crashpoints.reach("after_commit")
         if len(self._accounts) > ACCOUNT_CACHE_MAX:
             self._accounts.clear()
 
@@ -344,6 +351,7 @@ class SqliteStore:
             self._conn.execute("ROLLBACK")
         self._accounts.clear()
         self._head = None
+        self._closed_us = None
 
     def _head_row(self) -> tuple[int, bytes, int]:
         """(seq, hash, recorded_at) of the last event, cached while proven fresh."""
@@ -505,6 +513,19 @@ class SqliteStore:
     def _select_account(self, account_id: str) -> tuple[Account, Counters] | None:
         rows = self._read(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ?", (account_id,))
         return None if not rows else _account_row(rows[0], self.path)
+
+    def checkpoint(self) -> int:
+        """Copy every committed page of the WAL into the database file and empty the WAL
+        (``wal_checkpoint(TRUNCATE)``), e.g. before copying the file for a backup;
+        return the pages copied. Readers and writers of other processes may hold it up
+        (``busy_timeout_ms``); a crash in the middle loses nothing, since the WAL is only
+        emptied after the file is synced."""
+        crashpoints.reach("mid_checkpoint")
+        rows = self._read("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy, _, copied = rows[0]
+        if busy:
+            raise StoreBusy(f"{self.path}: a reader or writer held the checkpoint up")
+        return int(copied)
 
     def close(self) -> None:
         self._conn.close()
@@ -722,6 +743,19 @@ class _SqliteTransaction:
         ).fetchall()
         return [_recorded(row, self._store.path).event for row in rows]
 
+    @property
+    def closed_through_us(self) -> int:
+        store = self._store
+        if store._closed_us is None:
+            rows = self._conn.execute(
+                "SELECT seq, stream, version, command_id, type, schema, recorded_at,"
+                " effective_at, payload, hash FROM events WHERE stream = 'periods'"
+                " ORDER BY version DESC LIMIT 1"
+            ).fetchall()
+            last = _recorded(rows[0], store.path).event if rows else None
+            store._closed_us = to_us(last.through) if isinstance(last, PeriodClosed) else 0
+        return store._closed_us
+
     def find_commands(self, command_ids: Sequence[str]) -> dict[str, StoredCommand]:
         found: dict[str, StoredCommand] = {}
         unique = list(dict.fromkeys(command_ids))
@@ -775,6 +809,8 @@ class _SqliteTransaction:
                 )
             )
             self._streams[new.stream] = new.version
+            if isinstance(event, PeriodClosed):
+                self._store._closed_us = to_us(event.through)
             self._by_command.setdefault(command_id, []).append(event)
             self._by_stream.setdefault(new.stream, []).append(event)
             self._project(seq, new)
