@@ -31,6 +31,7 @@ from types import TracebackType
 import attrs
 import sqlite_utils
 
+from ledger import crashpoints
 from ledger.book import Ledger
 from ledger.errors import InvalidCommand, StoreBusy, StoreCorrupt, StoreError
 from ledger.flows.chart import Chart
@@ -259,6 +260,7 @@ class Runner:
                     continue
                 for p, c in zip(self.projections, mine, strict=True):
                     self._fold(p, c.seq, page)
+                    crashpoints.reach("mid_projection")
             after = page[-1].seq
             done += len(page)
             if progress is not None:

@@ -1,17 +1,26 @@
-"""kill -9 at a random moment: nothing acknowledged is lost, nothing is written twice,
-and the file is whole.
+"""A writer that dies hard: nothing acknowledged is lost, nothing is written twice, and
+the file is whole.
 
 Each round starts a writer (tests/faults/writer.py) that prints a command's id only
-after ``submit`` returned ``Accepted``, kills it with SIGKILL at a random moment, then
-reopens the ledger and checks: SQLite's integrity check passes, ``verify`` finds
-nothing (the hash chain, balances, history, idempotency index, the invariants), every
-acknowledged id is in the log exactly once, and retrying the command that was in flight
-writes it at most once more. ``SATANG_FAULT_ROUNDS`` sets the rounds (a long run: many
-hundreds).
+after ``submit`` returned ``Accepted``, and folds the read models and checkpoints the WAL
+as it goes. It dies in one of two ways:
+
+* **kill -9**: SIGKILL at a random moment once it is writing;
+* **crash points**: a test-only hook (:mod:`ledger.crashpoints`) makes it ``os._exit`` at
+  one point of the write path (before insert, before commit, after commit before the
+  acknowledgement, mid-projection, mid-checkpoint), the n-th time it gets there.
+
+Then the ledger is reopened and checked: SQLite's integrity check passes; ``verify``
+finds nothing (the hash chain, balances, history, idempotency index, the invariants,
+and the read models kept in the file equal a rebuild at their checkpoint); every
+acknowledged id is in the log exactly once; and the command that was in flight, retried
+with the same id, is then in the log exactly once. Rounds run in two lanes (two files)
+at once, one per core. ``SATANG_FAULT_LONG=1`` runs thousands of rounds.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import shutil
@@ -21,6 +30,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -28,10 +39,18 @@ import pytest
 from benchmarks.workload import prepare, wallet_mix
 from ledger import Accepted, Ledger
 from ledger.audit import verify
-from tests.faults.writer import MERCHANTS, WALLETS
+from ledger.crashpoints import POINTS
+from tests.faults.suite import record, scale
+from tests.faults.writer import CRASH_EXIT, MERCHANTS, WALLETS
 
-ROUNDS = int(os.environ.get("SATANG_FAULT_ROUNDS", "20"))
+KILL_ROUNDS = int(os.environ.get("SATANG_FAULT_ROUNDS", scale(120, 5_000)))
+CRASH_ROUNDS = scale(12, 400)
+"""Rounds per crash point."""
+RESET_EVERY = 6
+"""Rounds on one file before it starts again from the prepared copy (keeps verify quick)."""
+LANES = 2
 ROOT = Path(__file__).parent.parent.parent
+SEED = int(os.environ.get("SATANG_FAULT_SEED", "9"))
 
 
 @pytest.fixture(scope="module")
@@ -49,57 +68,184 @@ def _logged_ids(path: Path) -> Counter[str]:
     return Counter(cid for (cid,) in rows)
 
 
-def _rounds(prepared: Path, path: Path, rounds: int, mode: list[str]) -> None:
-    """Kill a writer ``rounds`` times on a copy of ``prepared``, checking after each."""
-    rng = random.Random(int(os.environ.get("SATANG_FAULT_SEED", "9")))
-    shutil.copyfile(prepared, path)
+Stop = Callable[[subprocess.Popen[str], random.Random], str]
+"""Ends a writer; returns what it read of the writer's output."""
+
+
+def _kill_at_random(writer: subprocess.Popen[str], rng: random.Random) -> str:
+    """SIGKILL a moment after the writer's first answer."""
+    assert writer.stdout is not None
+    first = writer.stdout.readline()  # it is writing (or it died early, and is gone)
+    time.sleep(rng.uniform(0, 0.25))
+    writer.send_signal(signal.SIGKILL)
+    return first
+
+
+def _let_it_crash(writer: subprocess.Popen[str], rng: random.Random) -> str:
+    """The crash-point hook ends it; kill it only if it never got there."""
+    try:
+        writer.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        writer.kill()
+    return ""
+
+
+def _rounds(
+    prepared: Path,
+    path: Path,
+    rounds: int,
+    rng: random.Random,
+    args: Callable[[int], list[str]],
+    stop: Stop,
+) -> Counter[str]:
+    """Run ``rounds`` writers on ``path`` (reset from ``prepared`` every RESET_EVERY
+    rounds), stop each with ``stop``, and check the file after each; the counts seen."""
     acknowledged: set[str] = set()
-    killed_mid_stream = 0
+    seen = Counter[str]()
     for round_ in range(rounds):
+        if round_ % RESET_EVERY == 0:
+            for stale in path.parent.glob(path.name + "*"):
+                stale.unlink()
+            shutil.copyfile(prepared, path)
+            acknowledged.clear()
+        first = round_
         writer = subprocess.Popen(
-            [sys.executable, "-m", "tests.faults.writer", str(path), str(round_), *mode],
+            [sys.executable, "-m", "tests.faults.writer", str(path), str(first), *args(round_)],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,
         )
-        time.sleep(rng.uniform(0.3, 0.9))  # the import takes ~0.3 s: most kills land mid-write
-        writer.send_signal(signal.SIGKILL)
-        out, _ = writer.communicate()
-        ids = out.split()
-        killed_mid_stream += bool(ids)
+        head = stop(writer, rng)
+        rest, _ = writer.communicate()
+        out = head + rest
+        answers = [line.split() for line in out.splitlines()]
+        crashed = any(word == "crash" for word, _ in answers)
+        ids = [cid for word, cid in answers if word == "A"]
+        seen["acknowledged"] += len(ids)
+        seen["died_writing"] += bool(ids)
+        seen["crashed_at_point"] += crashed and writer.returncode == CRASH_EXIT
         acknowledged.update(ids)
+        answered = sum(word in "AR" for word, _ in answers)
+        _check(path, acknowledged, round_, first, answered, seen)
+    return seen
 
-        with sqlite3.connect(path) as conn:
-            assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",), round_
-        conn.close()
-        logged = _logged_ids(path)
-        assert acknowledged <= set(logged), f"round {round_}: acknowledged but lost"
-        assert all(n == 1 for n in logged.values())
-        with Ledger.open(path, create=False) as book:
-            report = verify(book)
-            assert report.ok, (round_, report.findings)
-            # the command after the last acknowledged one may have been in flight: a retry
-            # with the same id is written at most once in all
-            stream = wallet_mix(round_, WALLETS, MERCHANTS, book.today(), prefix=f"k{round_}-")
-            for command in stream:
-                if command.id not in acknowledged:
-                    result = book.submit(command)
-                    break
-        after = _logged_ids(path)
-        assert after[command.id] <= 1 and all(n == 1 for n in after.values())
-        if isinstance(result, Accepted):
-            acknowledged.add(command.id)
-    assert killed_mid_stream >= rounds // 2  # the kills really landed while it was writing
+
+def _check(
+    path: Path,
+    acknowledged: set[str],
+    round_: int,
+    first: int,
+    answered: int,
+    seen: Counter[str],
+) -> None:
+    """The file after round ``round_``, whose writer answered ``answered`` commands of
+    its stream before it died."""
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",), round_
+    conn.close()
+    logged = _logged_ids(path)
+    lost = acknowledged - set(logged)
+    assert not lost, f"round {round_}: acknowledged but lost: {sorted(lost)[:3]}"
+    assert all(n == 1 for n in logged.values()), f"round {round_}: a command logged twice"
+    with Ledger.open(path, create=False) as book:
+        report = verify(book)
+        assert report.ok, (round_, report.findings)
+        # the command after the last one answered may have been in flight: retried with
+        # the same id, it is then in the log exactly once
+        stream = wallet_mix(first, WALLETS, MERCHANTS, book.today(), prefix=f"k{first}-")
+        command = next(itertools.islice(stream, answered, None))
+        was_logged = command.id in logged
+        result = book.submit(command)
+    after = _logged_ids(path)
+    assert all(n == 1 for n in after.values())
+    if isinstance(result, Accepted):
+        assert after[command.id] == 1
+        assert result.replayed == was_logged, f"round {round_}: {command.id} was decided twice"
+        seen["in_flight_committed"] += was_logged
+        acknowledged.add(command.id)
+    else:
+        assert after[command.id] == 0
+
+
+def _lanes(
+    prepared: Path, tmp_path: Path, rounds: int, args: Callable[[int], list[str]], stop: Stop
+) -> Counter[str]:
+    per_lane = -(-rounds // LANES)
+    with ThreadPoolExecutor(LANES) as pool:
+        futures = [
+            pool.submit(
+                _rounds,
+                prepared,
+                tmp_path / f"lane{lane}.db",
+                per_lane,
+                random.Random(SEED * 100 + lane),
+                args,
+                stop,
+            )
+            for lane in range(LANES)
+        ]
+        counts = [f.result() for f in futures]
+    return sum(counts, Counter())
 
 
 def test_a_writer_killed_at_random_loses_nothing_it_acknowledged(
     prepared: Path, tmp_path: Path
 ) -> None:
-    _rounds(prepared, tmp_path / "ledger.db", ROUNDS, [])
+    started = time.perf_counter()
+    seen = _lanes(prepared, tmp_path, KILL_ROUNDS, lambda _: [], _kill_at_random)
+    rounds = LANES * -(-KILL_ROUNDS // LANES)
+    assert seen["died_writing"] >= rounds * 0.9, seen  # the kills really landed mid-write
+    assert seen["in_flight_committed"] >= 1, seen  # some died between commit and the ack
+    record(
+        "kill9",
+        rounds=rounds,
+        lost=0,
+        acknowledged=seen["acknowledged"],
+        in_flight_committed=seen["in_flight_committed"],
+        seconds=round(time.perf_counter() - started, 1),
+    )
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_a_writer_that_dies_at_each_point_of_the_write_path_loses_nothing(
+    prepared: Path, tmp_path: Path, point: str
+) -> None:
+    started = time.perf_counter()
+    rng = random.Random(f"{SEED}-{point}")
+    # the n-th time: early in the writer's life, or deep into it. Folds and checkpoints
+    # come every 40 and 150 commands, so those points are reached less often.
+    most = {"mid_projection": 30, "mid_checkpoint": 2}.get(point, 300)
+    delays = [0, 0, 1, 3, 10] if point == "mid_checkpoint" else [0]
+
+    def args(_: int) -> list[str]:
+        return ["crash", point, str(rng.randint(1, most)), str(rng.choice(delays))]
+
+    seen = _lanes(prepared, tmp_path, CRASH_ROUNDS, args, _let_it_crash)
+    rounds = LANES * -(-CRASH_ROUNDS // LANES)
+    assert seen["crashed_at_point"] == rounds, f"only {seen} of {rounds} died at {point}"
+    if point == "after_commit":  # committed, never acknowledged (unless it was rejected)
+        assert seen["in_flight_committed"] >= rounds // 2, seen
+    if point in ("before_insert", "before_commit"):
+        assert seen["in_flight_committed"] == 0, seen  # never committed
+    record(
+        f"crash_point[{point}]",
+        rounds=rounds,
+        lost=0,
+        acknowledged=seen["acknowledged"],
+        in_flight_committed=seen["in_flight_committed"],
+        seconds=round(time.perf_counter() - started, 1),
+    )
 
 
 def test_the_check_catches_a_writer_that_acknowledges_before_it_is_durable(
     prepared: Path, tmp_path: Path
 ) -> None:
     with pytest.raises(AssertionError, match="acknowledged but lost"):
-        _rounds(prepared, tmp_path / "early.db", 10, ["early"])
+        _rounds(
+            prepared,
+            tmp_path / "early.db",
+            20,
+            random.Random(SEED),
+            lambda _: ["early"],
+            _kill_at_random,
+        )

@@ -1,34 +1,75 @@
-"""A writer to kill: ``python -m tests.faults.writer DB FIRST [early]``.
+"""A writer to kill: ``python -m tests.faults.writer DB FIRST [early | crash POINT N MS]``.
 
 Submits commands of the standard mix to the ledger in DB, one ``submit`` at a time,
-numbered from FIRST, and prints each command's id only after ``submit`` returned
-``Accepted`` (flushed at once), so the parent knows every acknowledged command; it runs
-until it is killed. With ``early`` it is a deliberately wrong writer that prints an id
-before ``submit``: the test must catch it losing an acknowledged command.
+numbered from FIRST, and prints ``A id`` only after ``submit`` returned ``Accepted``
+(``R id`` after a rejection), flushed at once, so the parent knows every acknowledged
+command and which one was in flight; it runs until it is killed. Every ``FOLD_EVERY``
+commands it catches the read models in the same file up, and every ``CHECKPOINT_EVERY``
+it checkpoints the WAL into the file.
+
+* ``early`` is a deliberately wrong writer that prints an id *before* ``submit``: the
+  test must catch it losing an acknowledged command.
+* ``crash POINT N MS`` installs a crash-point hook (:mod:`ledger.crashpoints`) that ends
+  the process with ``os._exit`` the N-th time POINT is reached, MS milliseconds later
+  (0: at once; a later exit lands inside what follows the point, e.g. SQLite's copying
+  of the WAL after ``mid_checkpoint``). Before dying it prints ``crash POINT``.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import sys
+import threading
 from datetime import date
 
 from benchmarks.workload import wallet_mix
-from ledger import Accepted, Ledger
+from ledger import Accepted, Ledger, crashpoints
+from projections.runner import Runner
 
 WALLETS, MERCHANTS = 50, 5
+FOLD_EVERY = 40
+CHECKPOINT_EVERY = 150
+CRASH_EXIT = 70
 
 
-def main(path: str, first: int, early: bool = False) -> None:
-    with Ledger.open(path, create=False) as book:
+def _crash_at(point: str, nth: int, delay_ms: int) -> None:
+    seen = 0
+
+    def hook(reached: str) -> None:
+        nonlocal seen
+        if reached != point:
+            return
+        seen += 1
+        if seen != nth:
+            return
+        print(f"crash {point}", flush=True)
+        if delay_ms:
+            threading.Timer(delay_ms / 1000, os._exit, (CRASH_EXIT,)).start()
+        else:
+            os._exit(CRASH_EXIT)
+
+    crashpoints.install(hook)
+
+
+def main(path: str, first: int, mode: list[str]) -> None:
+    early = mode == ["early"]
+    if mode[:1] == ["crash"]:
+        _crash_at(mode[1], int(mode[2]), int(mode[3]))
+    with Ledger.open(path, create=False) as book, Runner(book) as runner:
         stream = wallet_mix(first, WALLETS, MERCHANTS, date.today(), prefix=f"k{first}-")
-        for command in itertools.islice(stream, 1_000_000):
+        for n, command in enumerate(itertools.islice(stream, 1_000_000), start=1):
             if early:
-                print(command.id, flush=True)
+                print("A", command.id, flush=True)
                 book.submit(command)
-            elif isinstance(book.submit(command), Accepted):
-                print(command.id, flush=True)
+            else:
+                answer = "A" if isinstance(book.submit(command), Accepted) else "R"
+                print(answer, command.id, flush=True)
+            if n % FOLD_EVERY == 0:
+                runner.catch_up()
+            if n % CHECKPOINT_EVERY == 0:
+                book.store.checkpoint()
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), early=sys.argv[3:] == ["early"])
+    main(sys.argv[1], int(sys.argv[2]), sys.argv[3:])
