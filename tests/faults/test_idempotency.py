@@ -1,0 +1,103 @@
+"""Idempotency under contention: 8 processes submitting from one shared pool of ids.
+
+Each id of the pool stands for one command body; every process draws ids at random and
+submits them, so most submissions are retries racing other processes' first tries, and
+one in ten carries the same id with another body. Afterwards, against the answers the
+processes recorded: every id in the log was written by exactly one decision (one row in
+the idempotency index, its events once), and its stored digest is one body's; every
+other answer for that body is the original result (``Accepted``, replayed, at the same
+seq); the other body is never accepted, and after the first acceptance it is refused
+``idempotency_conflict``, with nothing added; an id never accepted has nothing logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing as mp
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from ledger import Ledger
+from ledger.audit import verify
+from ledger.commands import canonical_bytes
+from tests.faults import contention
+from tests.faults.suite import record, scale
+
+PROCESSES = 8
+POOL = 400
+SECONDS = scale(10, 1_800)
+
+
+def test_eight_processes_sharing_an_id_pool_post_each_id_once(tmp_path: Path) -> None:
+    path = tmp_path / "pool.db"
+    contention.setup(path)
+    ctx = mp.get_context("spawn")
+    out, go = ctx.Queue(), ctx.Event()
+    procs = [
+        ctx.Process(
+            target=contention.retrier, args=(str(path), f"p{i}", 200 + i, SECONDS, POOL, go, out)
+        )
+        for i in range(PROCESSES)
+    ]
+    for p in procs:
+        p.start()
+    time.sleep(1.0)
+    go.set()
+    reports = [out.get(timeout=SECONDS + 300) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    failures = [r[1] for r in reports if isinstance(r[1], str)]
+    assert not failures, failures
+    answers = [a for _, got in reports for a in got]
+
+    with Ledger.open(path) as book:
+        index = {
+            cid: (bytes(digest), first, last)
+            for cid, digest, first, last in book.store.execute(
+                "SELECT command_id, digest, first_seq, last_seq FROM commands"
+                " WHERE command_id LIKE 'pool-%'"
+            )
+        }
+        events = defaultdict(list)
+        for rec in book.events():
+            if rec.command_id.startswith("pool-"):
+                events[rec.command_id].append(rec.seq)
+        assert verify(book).ok
+
+    digest = {
+        (cid, variant): hashlib.sha256(canonical_bytes(contention.pooled(cid, variant))).digest()
+        for cid, variant, _ in answers
+    }
+    decided = defaultdict(int)
+    conflicts = replays = refused = 0
+    for cid, variant, (code, seq, replayed) in answers:
+        stored = index.get(cid)
+        if code == "accepted":
+            assert stored is not None, f"{cid} was acknowledged but is not in the log"
+            assert digest[cid, variant] == stored[0], f"{cid}: the other body was accepted"
+            assert seq == stored[2], f"{cid} answered seq {seq}, the log has {stored[2]}"
+            decided[cid] += not replayed
+            replays += replayed
+        elif code == "idempotency_conflict":
+            assert stored is not None and digest[cid, variant] != stored[0], cid
+            conflicts += 1
+        else:  # decided afresh and refused, before any body of it was in
+            assert code in ("insufficient_funds", "limit_exceeded"), (cid, code)
+            refused += 1
+    for cid, (_, first, last) in index.items():
+        assert events[cid] == list(range(first, last + 1)), f"{cid}'s events are not once"
+        assert decided[cid] == 1, f"{cid} was decided and accepted {decided[cid]} times"
+    assert set(events) == set(index), "events of a command the index does not hold"
+    assert len(index) > POOL // 2 and replays > len(answers) // 3 and conflicts > 20
+    record(
+        "idempotency",
+        rounds=len(answers),
+        lost=0,
+        ids_logged=len(index),
+        replays=replays,
+        conflicts_refused=conflicts,
+        refused_for_funds=refused,
+        seconds=SECONDS,
+    )
