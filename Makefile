@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo examples test lint typecheck docs bench clean
+.PHONY: demo examples test lint typecheck docs bench faults faults-long clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,14 @@ test: lint typecheck docs
 
 bench: $(STAMP)
 	$(BIN)/satang bench
+
+# The fault suite (tests/faults, also part of `make test`) and its table of figures for
+# docs/reliability.md; faults-long runs every test's long count of rounds (hours).
+faults: $(STAMP)
+	$(BIN)/python -m tests.faults.report
+
+faults-long: $(STAMP)
+	SATANG_FAULT_LONG=1 $(BIN)/python -m tests.faults.report
 
 clean:
 	rm -rf $(VENV) build site src/*.egg-info .pytest_cache .mypy_cache .ruff_cache satang-demo.db*

@@ -7,26 +7,34 @@ meanwhile is audited as of the moment the walk began. ``satang verify`` prints t
 
 from __future__ import annotations
 
+import functools
+import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ledger.accounts import Account, AccountType, Balance, Counters
 from ledger.book import Ledger
 from ledger.errors import InvalidCommand, LedgerError, StoreCorrupt
-from ledger.events import MoneyEvent
+from ledger.events import AccountOpened, MoneyEvent, PeriodClosed
 from ledger.store.base import GENESIS_HASH, PostingRow, RecordedEvent, chain_hash
-from ledger.times import to_us
+from ledger.times import from_us, to_us
 from projections import balances as balance_model
 
+if TYPE_CHECKING:
+    from ledger.store.sqlite import SqliteStore
+
 CHECKS = (
+    "integrity",
+    "schema",
     "readable",
     "gapless",
     "hash_chain",
     "recorded_order",
+    "periods",
     "entry_balances",
     "refold",
     "balance_history",
@@ -85,20 +93,25 @@ def verify(
 ) -> Report:
     """Walk the log once and check everything the store keeps against it.
 
-    ``readable`` (every row decodes), ``gapless`` seq, ``hash_chain``, ``recorded_order``
-    (``recorded_at`` never goes back), ``entry_balances`` (per currency), ``refold`` (the
-    log folds: no posting to an account never opened), ``balance_history`` (the stored
-    running counters that ``balance(as_of=seq)`` reads), ``commands_index`` (the
-    idempotency index names exactly the commands of the log, with their seqs),
-    ``accounts_rebuild`` (attributes, status and counters inline == refolded),
-    ``zero_sum`` per currency, ``no_overdraft`` (from the refolded policy),
-    ``safeguarded`` (the chart's wallets covered by its trust account, agents' cash in
-    transit and its FX position, when the trust account is open), ``anchor`` (the log
-    still holds the event ``anchor`` names, a ``(seq, hex hash)`` recorded earlier: not
-    cut short, not rewritten up to it), ``states`` (holds, COD orders and loans in states
-    their flows can reach) and ``projections`` (every read model folds from the log, and
-    the ones kept in the ledger's file equal a rebuild to their checkpoint, table by
-    table). The last two are made only when everything before them is clean.
+    In a SQLite file first ``integrity`` (SQLite's own ``PRAGMA integrity_check``: every
+    b-tree whole, every index holding exactly its table's rows) and ``schema`` (the
+    tables, indexes and triggers are the ones this code creates, the migrations recorded
+    as they ran); then ``readable`` (every row decodes), ``gapless`` seq, ``hash_chain``,
+    ``recorded_order`` (``recorded_at`` never goes back), ``periods`` (nothing effective
+    inside a period closed before it was recorded; periods close forward only),
+    ``entry_balances`` (per currency), ``refold`` (the log folds: no posting to an account never opened),
+    ``balance_history`` (the stored running counters that ``balance(as_of=seq)`` reads),
+    ``commands_index`` (the idempotency index names exactly the commands of the log, with
+    their seqs), ``accounts_rebuild`` (attributes, status, counters and the seq of its
+    opening inline == refolded), ``zero_sum`` per currency, ``no_overdraft`` (from the
+    refolded policy), ``safeguarded`` (the chart's wallets covered by its trust account,
+    agents' cash in transit and its FX position, when the trust account is open),
+    ``anchor`` (the log still holds the event ``anchor`` names, a ``(seq, hex hash)``
+    recorded earlier: not cut short, not rewritten up to it), ``states`` (holds, COD
+    orders and loans in states their flows can reach) and ``projections`` (every read
+    model folds from the log, and the ones kept in the ledger's file equal a rebuild to
+    their checkpoint, table by table). The last two are made only when every check before
+    them but ``integrity`` and ``schema`` is clean.
     ``progress(events walked, events in the log)`` is called every ``PROGRESS_EVERY``
     events and at the end of the walk.
     """
@@ -112,6 +125,13 @@ def verify(
         walk.anchor_seq = 0 if anchor is None else anchor[0]
         total = book.head()[0]
         try:
+            sqlite_store = _sqlite_store(book)
+            if sqlite_store is not None:
+                walk.findings += _integrity(sqlite_store)
+                try:
+                    walk.findings += _schema(sqlite_store)
+                except StoreCorrupt as exc:  # the schema itself does not read
+                    walk.findings.append(Finding("schema", 0, str(exc)))
             events = book.events()
             while True:
                 try:
@@ -133,14 +153,110 @@ def verify(
                 progress(walk.count, total)
             if anchor is not None:
                 walk.check_anchor(*anchor)
-            if not walk.findings:
+            if not walk.log_findings():
                 walk.findings += _states(book)
-            if not walk.findings:
+            if not walk.log_findings():
                 walk.findings += _projections(book)
         finally:
             rows.close()
         seq, digest = book.head()
     return Report(walk.count, seq, digest, tuple(walk.findings))
+
+
+INTEGRITY_LINES = 10
+"""Lines of SQLite's ``integrity_check`` an ``integrity`` finding quotes, at most."""
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+"""``datetime('now')``, as ``schema_migrations.applied_at`` records when each ran."""
+_MASTER = "SELECT type, name, tbl_name, sql FROM sqlite_master"
+SchemaObject = tuple[Any, Any, Any]
+"""A row of ``sqlite_master`` without its name and page: (type, table, SQL)."""
+
+
+def _sqlite_store(book: Ledger) -> SqliteStore | None:
+    from ledger.store.sqlite import SqliteStore
+
+    store = book.store
+    return store if isinstance(store, SqliteStore) else None
+
+
+def _integrity(store: SqliteStore) -> list[Finding]:
+    """SQLite's own check of the file: a damaged page, a b-tree out of order, an index
+    entry its table does not hold (which every read through that index would get wrong,
+    ``balance(as_of=time)`` for one) or a table row its indexes miss. On a connection of
+    its own, read-only: a page too damaged for the check to walk fails the transaction it
+    runs in, and the walk's snapshot must go on to report the rest."""
+    if store.path == ":memory:":
+        return []
+    try:
+        conn = sqlite3.connect(Path(store.path).resolve().as_uri() + "?mode=ro", uri=True)
+        try:
+            lines = [str(r[0]) for r in conn.execute(f"PRAGMA integrity_check({INTEGRITY_LINES})")]
+        finally:
+            conn.close()
+    except (sqlite3.Error, UnicodeDecodeError) as exc:  # the latter: a message quoting damage
+        return [Finding("integrity", 0, f"SQLite cannot check the file: {exc}")]
+    if lines == ["ok"]:
+        return []
+    return [Finding("integrity", 0, "SQLite's integrity_check: " + "; ".join(lines))]
+
+
+@functools.cache
+def _expected_schema() -> tuple[dict[Any, SchemaObject], dict[Any, dict[Any, SchemaObject]]]:
+    """What this code creates: the store's objects by name, and the read models' objects
+    by table and name (made once, in memory)."""
+    from projections.runner import Runner
+
+    with Ledger.open(":memory:") as blank, Runner(blank) as fresh:
+        made = _sqlite_store(blank)
+        assert made is not None
+        store = {name: (kind, table, sql) for kind, name, table, sql in made.execute(_MASTER)}
+        models: dict[Any, dict[Any, SchemaObject]] = {}
+        for kind, name, table, sql in fresh.db.execute(_MASTER):
+            models.setdefault(table, {})[name] = (kind, table, sql)
+    return store, models
+
+
+def _schema(store: SqliteStore) -> list[Finding]:
+    """The file's tables, indexes and triggers are exactly those this code creates, SQL
+    text and all (a changed trigger no longer refuses an UPDATE of the log; a changed
+    column type stores the next rows otherwise): the store's own, and those of each read
+    model kept in the file at this code's version (another version is rebuilt when a
+    Runner opens the file). Each migration is recorded once, in order, with its name and
+    the time it ran."""
+    from ledger.store.sqlite import MIGRATIONS
+    from projections.runner import default_projections
+
+    findings: list[Finding] = []
+    mine, models = _expected_schema()
+    live = {name: (kind, table, sql) for kind, name, table, sql in store.execute(_MASTER)}
+    expected = dict(mine)
+    if "proj_checkpoints" in live:
+        expected.update(models.get("proj_checkpoints", {}))
+        versions = dict(store.execute("SELECT name, version FROM proj_checkpoints"))
+        for p in default_projections():
+            if versions.get(p.name) == p.version:
+                for table in p.tables:
+                    expected.update(models.get(table.name, {}))
+    tables = {table for _, table, _ in expected.values()}
+    for name, want in sorted(expected.items(), key=repr):
+        got = live.get(name)
+        if got != want:
+            found = "missing" if got is None else f"{got}, not {want}"
+            findings.append(Finding("schema", 0, f"{want[0]} {name}: {found}"))
+    for name, got in sorted(live.items(), key=repr):
+        if name not in expected and got[1] in tables:
+            findings.append(
+                Finding("schema", 0, f"{got[0]} {name!r} on {got[1]!r}: not made by this code")
+            )
+    recorded = store.execute("SELECT version, name, applied_at FROM schema_migrations ORDER BY 1")
+    ran = [(v, n) for v, n, _ in MIGRATIONS]
+    well_formed = all(
+        type(v) is int and type(n) is str and type(at) is str and _TIMESTAMP.fullmatch(at)
+        for v, n, at in recorded
+    )
+    if not well_formed or [(v, n) for v, n, _ in recorded] != ran:
+        findings.append(Finding("schema", 0, f"schema_migrations holds {recorded}, not {ran}"))
+    return findings
 
 
 def _states(book: Ledger) -> list[Finding]:
@@ -233,12 +349,26 @@ def _projections(book: Ledger) -> list[Finding]:
                 "SELECT name, version, seq, hash FROM proj_checkpoints"
             )
         }
+        # read after the checkpoints: a checkpoint is only ever at a committed seq, and
+        # the log only grows, so none is past this head unless the log was cut or the
+        # checkpoint damaged
+        live_head = live.execute("SELECT MAX(seq) FROM events").fetchone()[0] or 0
         by_seq: dict[int, list[Any]] = {}
         for p in default_projections():
             found = checkpoints.get(p.name)
-            if found is None or found[0] != p.version or found[1] > head:
-                continue  # not there, another version (rebuilt on opening), or past the walk
-            by_seq.setdefault(found[1], []).append(p)
+            if found is None or found[0] != p.version:
+                continue  # not there, or another version (rebuilt on opening)
+            if type(found[1]) is not int or not 0 <= found[1] <= live_head:
+                findings.append(
+                    Finding(
+                        "projections",
+                        0,
+                        f"{p.name}: its checkpoint is at seq {found[1]!r}, not in the log"
+                        f" (its head is {live_head})",
+                    )
+                )
+            elif found[1] <= head:  # past it: folded after the walk's snapshot began
+                by_seq.setdefault(found[1], []).append(p)
         for seq, group in sorted(by_seq.items()):
             with Runner(book, ":memory:", projections=group, until=seq) as fresh:
                 fresh.catch_up()
@@ -314,6 +444,8 @@ def _seq_of(columns: list[str], row: tuple[Any, ...]) -> int:
     return 0
 
 
+_FILE_CHECKS = {"integrity", "schema"}
+"""Findings about the SQLite file rather than the log it holds."""
 _FOLD_BROKEN = {"readable", "refold"}
 """Findings after which the refold is partial, so comparing the store with it means nothing."""
 
@@ -334,6 +466,8 @@ class _Walk:
         self.fold = balance_model.Fold()
         self.hashes_at: dict[int, str] = {}
         self.anchor_seq = 0
+        self.opened_at: dict[str, int] = {}
+        self.closed_us = 0
 
     def check_anchor(self, seq: int, digest: str) -> None:
         """The anchor's event is still in the log, with its hash."""
@@ -378,12 +512,25 @@ class _Walk:
         if recorded_us < self.recorded_us:
             self._found("recorded_order", rec.seq, "recorded_at is before the previous event's")
         self.recorded_us = recorded_us
+        if isinstance(rec.event, PeriodClosed):
+            if to_us(rec.event.through) <= self.closed_us:
+                self._found("periods", rec.seq, "a period closed again, or back in time")
+            self.closed_us = max(self.closed_us, to_us(rec.event.through))
+        elif to_us(rec.effective_at) <= self.closed_us:
+            self._found(
+                "periods",
+                rec.seq,
+                f"effective {rec.effective_at.isoformat()}, inside the period closed through "
+                f"{from_us(self.closed_us).isoformat()} before it was recorded",
+            )
         first, _ = self.commands.get(rec.command_id, (rec.seq, rec.seq))
         self.commands[rec.command_id] = (first, rec.seq)
         try:
             self.fold.apply(rec)
         except balance_model.FoldError as exc:
             self._found("refold", rec.seq, str(exc))
+        if isinstance(rec.event, AccountOpened):
+            self.opened_at.setdefault(rec.event.account, rec.seq)
         if isinstance(rec.event, MoneyEvent):
             self._entry(rec)
 
@@ -414,7 +561,7 @@ class _Walk:
         if extra is not None:
             self._found("balance_history", extra.seq, f"a row without a posting: {extra}")
         indexed = {cid: (first, last) for cid, first, last in book.store.command_rows()}
-        for cid in sorted(set(indexed) | set(self.commands)):
+        for cid in sorted(set(indexed) | set(self.commands), key=repr):
             if indexed.get(cid) != self.commands.get(cid):
                 self._found(
                     "commands_index",
@@ -432,6 +579,9 @@ class _Walk:
                     0,
                     f"{account}: inline {inline.get(account)} != refolded {refolded.get(account)}",
                 )
+        sqlite_store = _sqlite_store(book)
+        if sqlite_store is not None:
+            self._sqlite_rows(sqlite_store)
         balances = self.fold.balances()
         for currency, total in sorted(balance_model.totals_by_currency(balances.values()).items()):
             if total:
@@ -442,6 +592,28 @@ class _Walk:
                     "no_overdraft", 0, f"{account_id} available {balances[account_id].available}"
                 )
         self._safeguarded(book, refolded, balances)
+
+    def _sqlite_rows(self, store: SqliteStore) -> None:
+        """What the SQLite store keeps beside the rows the store interface reads: each
+        account's ``opened_seq`` (the seq of its opening) and metadata as text, and each
+        command's digest, 32 bytes (its value is a hash of the command, which the log does
+        not hold, so only its form can be checked)."""
+        for account, opened_seq, metadata_type in store.execute(
+            "SELECT id, opened_seq, typeof(metadata) FROM accounts ORDER BY id"
+        ):
+            if opened_seq != self.opened_at.get(account) or metadata_type != "text":
+                self._found(
+                    "accounts_rebuild",
+                    0,
+                    f"{account!r}: opened_seq {opened_seq!r} (the log opens it at"
+                    f" {self.opened_at.get(account)}), metadata stored as {metadata_type}",
+                )
+        for (command_id,) in store.execute(
+            "SELECT command_id FROM commands WHERE typeof(digest) != 'blob'"
+            " OR length(digest) != 32 ORDER BY command_id"
+        ):
+            first = self.commands.get(command_id, (0, 0))[0]
+            self._found("commands_index", first, f"{command_id!r}: its digest is not 32 bytes")
 
     def _safeguarded(
         self,
@@ -478,6 +650,11 @@ class _Walk:
                 f"wallets owe {wallets} {chart.currency} minor units but the trust account and "
                 f"agents in transit hold {covered}: short by {wallets - covered}",
             )
+
+    def log_findings(self) -> list[Finding]:
+        """The findings so far but those about the file (``integrity``, ``schema``): a
+        damaged index or a dropped trigger leaves the log itself fit to fold."""
+        return [f for f in self.findings if f.check not in _FILE_CHECKS]
 
     def _found(self, check: str, seq: int, detail: str) -> None:
         self.findings.append(Finding(check, seq, detail))

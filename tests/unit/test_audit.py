@@ -6,13 +6,25 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from ledger import Credit, Debit, FreezeAccount, Ledger, OpenAccount, PostEntry
+from ledger import (
+    Accepted,
+    ClosePeriod,
+    Credit,
+    Debit,
+    FreezeAccount,
+    Ledger,
+    OpenAccount,
+    PostEntry,
+)
 from ledger.audit import CHECKS, verify
 from ledger.errors import InvalidCommand, StoreError
+from ledger.store.base import chain_hash
+from ledger.times import to_us
 
 from .conftest import FakeClock, top_up
 
@@ -38,11 +50,18 @@ def db(tmp_path: Path, clock: FakeClock) -> Iterator[Path]:
 
 
 def _tamper(db: Path, *statements: str) -> None:
+    """Run ``statements`` past the append-only triggers, then put the triggers back (a
+    missing trigger is a ``schema`` finding of its own)."""
     raw = sqlite3.connect(db)
-    for trigger in ("events", "commands", "account_postings"):
-        for what in ("update", "delete"):
-            raw.execute(f"DROP TRIGGER IF EXISTS {trigger}_no_{what}")
+    triggers = raw.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+        " AND (name LIKE '%no_update' OR name LIKE '%no_delete')"
+    ).fetchall()
+    for name, _ in triggers:
+        raw.execute(f"DROP TRIGGER {name}")
     for sql in statements:
+        raw.execute(sql)
+    for _, sql in triggers:
         raw.execute(sql)
     raw.commit()
     raw.close()
@@ -442,3 +461,24 @@ def test_a_zeroed_page_under_the_log_is_a_typed_error_or_a_finding_never_ok(db: 
         return
     assert not report.ok
     assert min(f.seq for f in report.findings) <= seq
+
+
+def test_an_entry_slipped_into_a_closed_period_is_found(db: Path, clock: FakeClock) -> None:
+    with Ledger.open(db, clock=clock) as book:
+        through = clock() - timedelta(hours=1)
+        assert isinstance(book.submit(ClosePeriod(id="close", through=through)), Accepted)
+        top_up(book, "t3", "wallet:w", 100)
+        seq = book.head()[0]
+    # rewrite t3 as if it were effective inside the closed period, hash chain and all
+    raw = sqlite3.connect(db)
+    row = raw.execute("SELECT * FROM events WHERE seq = ?", (seq,)).fetchone()
+    previous = raw.execute("SELECT hash FROM events WHERE seq = ?", (seq - 1,)).fetchone()[0]
+    effective = to_us(through) - 1
+    digest = chain_hash(previous, *row[:7], effective, row[8])
+    raw.close()
+    _tamper(
+        db,
+        f"UPDATE events SET effective_at = {effective}, hash = x'{digest.hex()}' WHERE seq = {seq}",
+        f"UPDATE account_postings SET effective_at = {effective} WHERE seq = {seq}",
+    )
+    assert ("periods", seq) in _checks(db)

@@ -168,7 +168,14 @@ _metadata_encoder = msgspec.json.Encoder(order="sorted")
 _metadata_decoder = msgspec.json.Decoder(dict[str, str])
 
 
-def _store_error(exc: sqlite3.Error, path: str) -> StoreError:
+_SQLITE_ERRORS = (sqlite3.Error, UnicodeDecodeError)
+"""What SQLite raises through Python: its own errors, and a ``UnicodeDecodeError`` when a
+name or text in a damaged file is not UTF-8 (even inside SQLite's own error message)."""
+
+
+def _store_error(exc: BaseException, path: str) -> StoreError:
+    if isinstance(exc, UnicodeDecodeError):
+        return StoreCorrupt(f"{path}: text in the file is not UTF-8 ({exc}); it is damaged")
     text = str(exc)
     if "locked" in text or "busy" in text:
         return StoreBusy(
@@ -210,7 +217,7 @@ class SqliteStore:
                 check_same_thread=False,
                 timeout=busy_timeout_ms / 1000,
             )
-        except sqlite3.Error as exc:
+        except _SQLITE_ERRORS as exc:
             raise _store_error(exc, self.path) from exc
         except ValueError as exc:  # a NUL in the path, for one
             raise StoreError(f"{self.path!r} is not a usable path: {exc}") from exc
@@ -222,7 +229,7 @@ class SqliteStore:
             self._check_is_ledger(create)
             self._configure(busy_timeout_ms)
             self._migrate()
-        except sqlite3.Error as exc:
+        except _SQLITE_ERRORS as exc:
             self._conn.close()
             raise _store_error(exc, self.path) from exc
         except StoreError:
@@ -319,14 +326,14 @@ class SqliteStore:
             tx = _SqliteTransaction(self, now_us, policy)
         except BaseException as exc:
             self._rollback()
-            if isinstance(exc, sqlite3.Error):
+            if isinstance(exc, _SQLITE_ERRORS):
                 raise _store_error(exc, self.path) from exc
             raise
         try:
             yield tx
         except BaseException as exc:
             self._rollback()
-            if isinstance(exc, sqlite3.Error):
+            if isinstance(exc, _SQLITE_ERRORS):
                 raise _store_error(exc, self.path) from exc
             raise
         if tx.aborted:
@@ -339,7 +346,7 @@ class SqliteStore:
             self._conn.execute("COMMIT")
         except BaseException as exc:
             self._rollback()
-            if isinstance(exc, sqlite3.Error):
+            if isinstance(exc, _SQLITE_ERRORS):
                 raise _store_error(exc, self.path) from exc
             raise
         crashpoints.reach("after_commit")
@@ -383,7 +390,7 @@ class SqliteStore:
                     self._conn.execute("COMMIT")
             except sqlite3.ProgrammingError:  # the Ledger was closed inside the block
                 pass
-            except sqlite3.Error as exc:  # a damaged page found while reading
+            except _SQLITE_ERRORS as exc:  # a damaged page found while reading
                 raise _store_error(exc, self.path) from exc
 
     # --- reads --------------------------------------------------------------------------
@@ -391,7 +398,7 @@ class SqliteStore:
     def _read(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
         try:
             return self._conn.execute(sql, parameters).fetchall()
-        except sqlite3.Error as exc:
+        except _SQLITE_ERRORS as exc:
             raise _store_error(exc, self.path) from exc
 
     def head(self) -> tuple[int, bytes]:
@@ -464,7 +471,7 @@ class SqliteStore:
                 " credits_posted, debits_pending, credits_pending, phase FROM account_postings"
                 " ORDER BY seq, leg"
             )
-        except sqlite3.Error as exc:
+        except _SQLITE_ERRORS as exc:
             raise _store_error(exc, self.path) from exc
         try:
             while rows := cursor.fetchmany(READ_PAGE):
@@ -479,7 +486,7 @@ class SqliteStore:
                         counters=_counters(row[6:10], self.path),
                         phase=row[10],
                     )
-        except sqlite3.Error as exc:
+        except _SQLITE_ERRORS as exc:
             raise _store_error(exc, self.path) from exc
         finally:
             cursor.close()
@@ -767,7 +774,9 @@ class _SqliteTransaction:
                 f" WHERE command_id IN ({marks})",
                 chunk,
             ):
-                found[cid] = StoredCommand(bytes(digest), first, last)
+                if type(digest) is not bytes or type(first) is not int or type(last) is not int:
+                    raise StoreCorrupt(f"{self._store.path}: the index row of {cid!r} is damaged")
+                found[cid] = StoredCommand(digest, first, last)
         return found
 
     def abort(self) -> None:
