@@ -99,7 +99,8 @@ def verify(
     as they ran); then ``readable`` (every row decodes), ``gapless`` seq, ``hash_chain``,
     ``recorded_order`` (``recorded_at`` never goes back), ``periods`` (nothing effective
     inside a period closed before it was recorded; periods close forward only),
-    ``entry_balances`` (per currency), ``refold`` (the log folds: no posting to an account never opened),
+    ``entry_balances`` (per currency), ``refold`` (the log folds: no posting to an account
+    never opened),
     ``balance_history`` (the stored running counters that ``balance(as_of=seq)`` reads),
     ``commands_index`` (the idempotency index names exactly the commands of the log, with
     their seqs), ``accounts_rebuild`` (attributes, status, counters and the seq of its

@@ -39,7 +39,7 @@ from ledger.flows.loans import Loan, LoanStatus, fold_loan, loan_status, loan_st
 from ledger.results import Accepted, Rejected, Result
 from ledger.store.base import RecordedEvent, Store, StoredCommand, Transaction
 from ledger.store.sqlite import Durability, SqliteStore
-from ledger.times import to_us
+from ledger.times import is_aware, to_us
 
 SUBMIT_MANY_MAX = 8_190
 """Most commands one ``submit_many`` call (one transaction) may carry."""
@@ -48,6 +48,12 @@ EVENTS_PAGE = 1_000
 SEQ_MAX = 2**63 - 1
 
 Clock = Callable[[], datetime]
+
+
+CLOCK_MIN = datetime(1971, 1, 1, tzinfo=UTC)
+CLOCK_MAX = datetime(9998, 1, 1, tzinfo=UTC)
+"""The instants a ledger's clock may give: far enough inside the calendar for a month's
+limits, a loan's schedule and the policy windows around them."""
 
 
 def _utc_now() -> datetime:
@@ -69,7 +75,7 @@ def _zone(timezone: str | tzinfo) -> tzinfo:
         raise InvalidCommand(f"timezone is an IANA name or a tzinfo, not {timezone!r}")
     try:
         return ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: "America", a dir
         raise InvalidCommand(
             f"unknown time zone {timezone!r}; give an IANA name such as 'Asia/Bangkok'"
         ) from exc
@@ -295,8 +301,14 @@ class Ledger:
 
     def _now_us(self) -> int:
         now = self._clock()
-        if not isinstance(now, datetime) or now.tzinfo is None:
+        if not is_aware(now):
             raise LedgerError(f"the clock must return an aware datetime, it returned {now!r}")
+        assert isinstance(now, datetime)
+        if not CLOCK_MIN <= now <= CLOCK_MAX:
+            raise LedgerError(
+                f"the clock returned {now.isoformat()}, outside {CLOCK_MIN.year}..."
+                f"{CLOCK_MAX.year}: the calendar arithmetic of limits and loans needs room"
+            )
         return to_us(now)
 
     # --- reading ------------------------------------------------------------------------
@@ -318,7 +330,7 @@ class Ledger:
             if as_of is None:
                 counters = self._store.counters(account_id)
             elif isinstance(as_of, datetime):
-                if as_of.tzinfo is None:
+                if not is_aware(as_of):
                     raise InvalidCommand("balance(as_of=datetime) needs a timezone-aware datetime")
                 counters = self._store.counters_at_time(account_id, to_us(as_of))
             elif type(as_of) is int and 0 <= as_of <= SEQ_MAX:

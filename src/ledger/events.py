@@ -659,7 +659,14 @@ def decode_event(type_: str, schema: int, payload: bytes) -> Event:
                 at += 1
             payload = msgspec.json.encode(data)
         event = _decoder.decode(payload)
-    except (msgspec.MsgspecError, ValueError, TypeError, KeyError, OverflowError) as exc:
+    except (
+        msgspec.MsgspecError,
+        ValueError,
+        TypeError,
+        KeyError,
+        OverflowError,
+        RecursionError,
+    ) as exc:  # RecursionError: a payload nested deeper than the interpreter allows
         raise StoreCorrupt(f"event {type_!r} (schema {schema}) does not decode: {exc}") from exc
     if type(event) is not cls:
         raise StoreCorrupt(f"a {type_!r} row holds a {type(event).__struct_config__.tag!r}")

@@ -7,6 +7,18 @@ from datetime import UTC, datetime, timedelta
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+def is_aware(value: object) -> bool:
+    """A datetime that names one instant: its tzinfo gives a UTC offset. A datetime with
+    no tzinfo, or with one that gives no offset (Python reads both in the machine's local
+    time) or fails to (a bare ``tzinfo()``), is not."""
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        return False
+    try:
+        return value.utcoffset() is not None
+    except Exception:  # a tzinfo whose utcoffset raises: not an instant
+        return False
+
+
 def to_us(when: datetime) -> int:
     """An aware datetime as integer UTC microseconds since the epoch (exact)."""
     delta = when - _EPOCH

@@ -35,7 +35,7 @@ from ledger.events import (
     TierAssigned,
 )
 from ledger.store.base import RecordedEvent
-from ledger.times import from_us, to_us
+from ledger.times import from_us, is_aware, to_us
 from projections.base import Database, Projection, Table, money_events, one, snapshot
 
 _metadata = msgspec.json.Encoder(order="sorted")
@@ -270,7 +270,7 @@ def as_of_clause(as_of: AsOf | None, zone: tzinfo) -> tuple[str, tuple[int, ...]
     if as_of is None:
         return "1", ()
     if isinstance(as_of, datetime):
-        if as_of.tzinfo is None:
+        if not is_aware(as_of):
             raise InvalidCommand("as_of needs a timezone-aware datetime")
         return "effective_at <= ?", (to_us(as_of),)
     if isinstance(as_of, date):

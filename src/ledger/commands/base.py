@@ -7,13 +7,14 @@ the decide functions (see :mod:`ledger.commands`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 from typing import Any, ClassVar
 
 import attrs
 import msgspec
 
 from ledger.errors import AmountError, InvalidCommand
+from ledger.times import is_aware
 
 
 def require(kind: type | tuple[type, ...], what: str) -> Any:
@@ -59,7 +60,7 @@ def aware_datetime(instance: object, attribute: attrs.Attribute[Any], value: obj
     """A timezone-aware datetime, or None where the field allows it (its default is None)."""
     if value is None and attribute.default is None:
         return
-    if not isinstance(value, datetime) or value.tzinfo is None:
+    if not is_aware(value):
         optional = " or None" if attribute.default is None else ""
         raise InvalidCommand(
             f"{type(instance).__name__}.{attribute.name} must be a timezone-aware datetime"
@@ -89,7 +90,7 @@ def count_type(instance: object, attribute: attrs.Attribute[Any], value: object)
 def in_utc(value: Any) -> Any:
     """An aware datetime as the same instant in UTC; anything else as given (for the
     validator to refuse)."""
-    if isinstance(value, datetime) and value.tzinfo is not None:
+    if is_aware(value):
         try:
             return value.astimezone(UTC)
         except OverflowError:  # beyond year 1..9999 in UTC: the policy window refuses it
