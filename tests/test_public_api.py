@@ -9,7 +9,8 @@ from ledger.errors import LedgerError, RejectCode
 PUBLIC = {
     "AMOUNT_MAX_MINOR", "CURRENCIES", "SUBMIT_MANY_MAX", "Accepted", "Account",
     "AccountStatus", "AccountType", "AmountError", "Balance", "BatchTooLarge", "CloseAccount",
-    "ClosePeriod", "Command", "Credit", "Currency", "Debit", "Event", "FreezeAccount", "InvalidCommand",
+    "ClosePeriod", "Command", "Credit", "Currency", "Debit", "Event", "FreezeAccount",
+    "InvalidCommand",
     "Ledger", "LedgerClosed", "LedgerError", "OpenAccount", "PostEntry", "Posting",
     "RecordedEvent", "RejectCode", "Rejected", "Result", "Reverse", "SchemaTooNew",
     "StoreBusy", "StoreCorrupt", "StoreError", "UnfreezeAccount", "UnknownAccount",

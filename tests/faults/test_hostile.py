@@ -123,7 +123,7 @@ from tests.faults.suite import record, scale
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
 """The ledger's clock, fixed: 10:00 in Bangkok on 2026-12-01."""
 TODAY = date(2026, 12, 1)
-EXAMPLES = scale(80, 4_000)
+EXAMPLES = scale(60, 4_000)
 """Examples per command class; the batch, read and open tests take more (they are
 cheaper, or have more to combine). The short mode runs the file in about half a minute."""
 

@@ -43,7 +43,7 @@ from ledger.crashpoints import POINTS
 from tests.faults.suite import record, scale
 from tests.faults.writer import CRASH_EXIT, MERCHANTS, WALLETS
 
-KILL_ROUNDS = int(os.environ.get("SATANG_FAULT_ROUNDS", scale(120, 5_000)))
+KILL_ROUNDS = int(os.environ.get("SATANG_FAULT_ROUNDS", scale(100, 5_000)))
 CRASH_ROUNDS = scale(12, 400)
 """Rounds per crash point."""
 RESET_EVERY = 6
