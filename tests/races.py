@@ -21,7 +21,7 @@ def open_racer(path: str, **kwargs: Any) -> Ledger:
     return Ledger.open(path, busy_timeout_ms=30_000, **kwargs)
 
 
-def race(target: Any, path: Path, args: tuple[Any, Any], **open_kwargs: Any) -> list[Any]:
+def race(target: Any, path: Path | str, args: tuple[Any, Any], **open_kwargs: Any) -> list[Any]:
     """Run ``target(book, name, arg)`` in two spawned processes ``a`` and ``b`` that start
     together; their reports as ``(name, report)``, by name."""
     ctx = mp.get_context("spawn")

@@ -38,6 +38,7 @@ from ledger.flows.chart import Chart
 from ledger.flows.loans import Loan, LoanStatus, fold_loan, loan_status, loan_stream
 from ledger.results import Accepted, Rejected, Result
 from ledger.store.base import RecordedEvent, Store, StoredCommand, Transaction
+from ledger.store.postgres import PostgresStore, is_dsn
 from ledger.store.sqlite import Durability, SqliteStore
 from ledger.times import is_aware, to_us
 
@@ -111,7 +112,9 @@ class Ledger:
         loans: LoanPolicy | None = None,
     ) -> Ledger:
         """Open the ledger at ``path`` (a new one if the file is missing or empty, unless
-        ``create=False``); ``":memory:"`` for tests.
+        ``create=False``); ``":memory:"`` for tests; a ``postgresql://`` connection string
+        for PostgreSQL (the ``postgres`` extra; the ledger lives in the connection's
+        ``search_path``: docs/scaling.md).
 
         ``clock`` returns an aware datetime for ``recorded_at``; ``durability="normal"``
         trades power-loss safety for speed (docs/durability.md). ``chart`` names the
@@ -140,9 +143,15 @@ class Ledger:
             cod=cod or CodPolicy(),
             loans=loans or LoanPolicy(),
         )
-        store = SqliteStore(
-            path, durability=durability, busy_timeout_ms=busy_timeout_ms, create=create
-        )
+        store: Store
+        if is_dsn(path):
+            store = PostgresStore(
+                str(path), durability=durability, busy_timeout_ms=busy_timeout_ms, create=create
+            )
+        else:
+            store = SqliteStore(
+                path, durability=durability, busy_timeout_ms=busy_timeout_ms, create=create
+            )
         return cls(store, clock=clock, policy=policy)
 
     # --- context manager ----------------------------------------------------------------

@@ -44,7 +44,7 @@ OPENING_MINOR = 100_000
 BUSY_MS = 60_000
 
 
-def setup(path: Path) -> None:
+def setup(path: Path | str) -> None:
     """The chart, the hot wallets each with its opening top-up, merchants, a courier."""
     with Ledger.open(path) as book:
         chart = book.chart
@@ -177,14 +177,18 @@ def writer(path: str, name: str, seed: int, seconds: float, go: Any, out: Any, n
         out.put((name, f"writer {name} failed: {exc!r}", {}, 0))
 
 
-def reader(path: str, name: str, fold: bool, go: Any, stop: Any, out: Any) -> None:
+def reader(path: str, name: str, fold: str | None, go: Any, stop: Any, out: Any) -> None:
     """Tail the log until ``stop`` is set (then read to the head once more); with
-    ``fold``, also catch the read models in the ledger's file up at every poll, as a
-    projector beside the writers would. Report (name, last seq seen, polls, problems)."""
+    ``fold``, also catch read models up at every poll, as a projector beside the writers
+    would: in the ledger's file (``""``) or in the SQLite file ``fold``. Report (name,
+    last seq seen, polls, problems)."""
     try:
         problems: list[str] = []
         last = polls = head_seen = 0
-        with Ledger.open(path, busy_timeout_ms=BUSY_MS) as book, Runner(book) as runner:
+        with (
+            Ledger.open(path, busy_timeout_ms=BUSY_MS) as book,
+            Runner(book, fold or None) as runner,
+        ):
             go.wait(timeout=120)
             while True:
                 done = stop.is_set()
@@ -196,7 +200,7 @@ def reader(path: str, name: str, fold: bool, go: Any, stop: Any, out: Any) -> No
                     if rec.seq != last + 1:
                         problems.append(f"seq {rec.seq} came after {last}")
                     last = rec.seq
-                if fold:
+                if fold is not None:
                     runner.catch_up()
                 polls += 1
                 if done:
@@ -207,7 +211,7 @@ def reader(path: str, name: str, fold: bool, go: Any, stop: Any, out: Any) -> No
         out.put((name, 0, 0, [f"reader {name} failed: {exc!r}"]))
 
 
-def walk(path: Path) -> Iterator[tuple[int, str, Counters]]:
+def walk(path: Path | str) -> Iterator[tuple[int, str, Counters]]:
     """Every (seq, account, counters after it) for the no_overdraft wallets, along the log."""
     counters: dict[str, Counters] = {}
     with Ledger.open(path) as book:
@@ -220,7 +224,9 @@ def walk(path: Path) -> Iterator[tuple[int, str, Counters]]:
                     yield rec.seq, p.account, now
 
 
-def check(path: Path, acknowledged: Counter[str], prefixes: tuple[str, ...]) -> dict[str, int]:
+def check(
+    path: Path | str, acknowledged: Counter[str], prefixes: tuple[str, ...]
+) -> dict[str, int]:
     """What the contention test asserts of the file its writers left; its figures."""
     with Ledger.open(path) as book:
         logged = Counter(

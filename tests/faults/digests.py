@@ -22,7 +22,7 @@ DIGEST = (
 )
 
 
-def digest_in(path: Path, env: dict[str, str]) -> str:
+def digest_in(path: Path | str, env: dict[str, str]) -> str:
     """The rebuilt read models' digest, computed in a new process with ``env`` added."""
     done = subprocess.run(
         [sys.executable, "-c", DIGEST, str(path)],
@@ -34,10 +34,11 @@ def digest_in(path: Path, env: dict[str, str]) -> str:
     return done.stdout.strip()
 
 
-def assert_one_digest(path: Path) -> str:
-    """Assert the incremental and every rebuilt digest of ``path`` agree; return it."""
+def assert_one_digest(path: Path | str, reads: Path | None = None) -> str:
+    """Assert the incremental digest of the read models of ``path`` (in its own file, or
+    in ``reads``) and every rebuilt one agree; return it."""
     with Ledger.open(path, create=False) as book:
-        with Runner(book) as incremental:  # folded page by page into the ledger's file
+        with Runner(book, reads) as incremental:  # folded page by page
             incremental.catch_up()
             folded = incremental.digest()
         with Runner(book, ":memory:") as rebuilt:

@@ -18,6 +18,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
+
 from ledger import Ledger
 from ledger.audit import verify
 from ledger.commands import canonical_bytes
@@ -29,8 +31,10 @@ POOL = 400
 SECONDS = scale(10, 1_800)
 
 
-def test_eight_processes_sharing_an_id_pool_post_each_id_once(tmp_path: Path) -> None:
-    path = tmp_path / "pool.db"
+def test_eight_processes_sharing_an_id_pool_post_each_id_once(
+    backend: tuple[str, Path | None], request: pytest.FixtureRequest
+) -> None:
+    path, _ = backend
     contention.setup(path)
     ctx = mp.get_context("spawn")
     out, go = ctx.Queue(), ctx.Event()
@@ -92,7 +96,7 @@ def test_eight_processes_sharing_an_id_pool_post_each_id_once(tmp_path: Path) ->
     assert set(events) == set(index), "events of a command the index does not hold"
     assert len(index) > POOL // 2 and replays > len(answers) // 3 and conflicts > 20
     record(
-        "idempotency",
+        f"idempotency[{request.node.callspec.params['backend']}]",
         rounds=len(answers),
         lost=0,
         ids_logged=len(index),

@@ -41,10 +41,14 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["memory", "file"])
+@pytest.fixture(params=["memory", "file", "postgres"])
 def book(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Ledger]:
-    """A fresh ledger, once in ``:memory:`` and once in a file, with an injected clock."""
-    path: str | Path = ":memory:" if request.param == "memory" else tmp_path / "x.db"
+    """A fresh ledger with an injected clock: in ``:memory:``, in a file, and in a new
+    schema of the test session's PostgreSQL cluster (tests/pg.py)."""
+    path: str | Path = {
+        "memory": ":memory:",
+        "file": tmp_path / "x.db",
+    }.get(request.param) or request.getfixturevalue("pg_dsn")
     ledger = Ledger.open(path, clock=clock)
     try:
         yield ledger

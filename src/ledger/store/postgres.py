@@ -1,0 +1,342 @@
+"""The PostgreSQL store: the same tables and guarantees as the SQLite one, for several
+application servers writing one ledger (``Ledger.open("postgresql://...")``, the
+``postgres`` extra: psycopg 3).
+
+* **One writer at a time, in ``seq`` order.** Every write transaction begins by locking
+  the single row of ``ledger_head`` (``SELECT ... FOR UPDATE``), before it reads
+  anything. So decisions are made on rows no other writer can change until we commit —
+  an account that has no balance row yet included, since the lock is on the ledger, not
+  on the rows a command happens to touch. ``seq`` is the locked head + 1, and the next
+  writer cannot even begin until this one has committed: commits happen in ``seq``
+  order, and a reader (``READ COMMITTED``) never sees a later ``seq`` before an earlier
+  one. A trigger refuses any ``seq`` but the head + 1.
+* **Append-only.** Triggers refuse UPDATE, DELETE and TRUNCATE on ``events``,
+  ``commands`` and ``account_postings``; ``(stream, version)`` and command ids are
+  unique.
+* **Balances in the same transaction** as the events, exactly as in SQLite (the code is
+  shared: :mod:`ledger.store.sql`). The account cache is kept between transactions only
+  while the locked head is the one this store last wrote or saw: anyone else's commit
+  moves it, and the cache is dropped.
+* **Text is compared byte by byte** (``COLLATE "C"``), as SQLite does: stream prefixes,
+  account order and digests are the same on both backends.
+* ``durability="normal"`` is ``synchronous_commit = off``: an acknowledged command may
+  be lost if the server crashes before its WAL is flushed (never a torn one).
+  ``busy_timeout_ms`` is ``lock_timeout``: a writer waiting longer for the ledger's lock
+  gets :class:`~ledger.errors.StoreBusy`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from ledger.errors import SchemaTooNew, StoreBusy, StoreCorrupt, StoreError
+from ledger.store.base import GENESIS_HASH
+from ledger.store.sql import READ_PAGE, SqlStore
+
+if TYPE_CHECKING:
+    import psycopg
+
+SCHEMA_VERSION = 2
+"""The same schema generation as SQLite's ``SCHEMA_VERSION`` (the tables hold the same
+columns); PostgreSQL's migrations start there."""
+
+_APPEND_ONLY = """
+CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
+    FOR EACH ROW EXECUTE FUNCTION satang_append_only();
+CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+    FOR EACH STATEMENT EXECUTE FUNCTION satang_append_only();
+"""
+
+MIGRATIONS: tuple[tuple[int, str, str], ...] = (
+    (
+        2,
+        "event log, idempotency index, inline balances with holds and tiers",
+        """
+        CREATE TABLE events (
+            seq          BIGINT  PRIMARY KEY CHECK (seq >= 1),
+            stream       TEXT    COLLATE "C" NOT NULL,
+            version      INTEGER NOT NULL CHECK (version >= 1),
+            command_id   TEXT    COLLATE "C" NOT NULL,
+            type         TEXT    COLLATE "C" NOT NULL,
+            schema       INTEGER NOT NULL,
+            recorded_at  BIGINT  NOT NULL,
+            effective_at BIGINT  NOT NULL,
+            payload      BYTEA   NOT NULL,
+            hash         BYTEA   NOT NULL CHECK (length(hash) = 32),
+            UNIQUE (stream, version)
+        );
+        CREATE INDEX events_command_id ON events (command_id);
+        CREATE TABLE commands (
+            command_id TEXT   COLLATE "C" PRIMARY KEY,
+            digest     BYTEA  NOT NULL,
+            first_seq  BIGINT NOT NULL,
+            last_seq   BIGINT NOT NULL
+        );
+        CREATE TABLE accounts (
+            id                TEXT    COLLATE "C" PRIMARY KEY,
+            type              TEXT    COLLATE "C" NOT NULL,
+            currency          TEXT    COLLATE "C" NOT NULL,
+            no_overdraft      INTEGER NOT NULL,
+            max_balance_minor BIGINT,
+            status            TEXT    COLLATE "C" NOT NULL,
+            metadata          TEXT    COLLATE "C" NOT NULL,
+            opened_seq        BIGINT  NOT NULL,
+            debits_posted     BIGINT  NOT NULL DEFAULT 0,
+            credits_posted    BIGINT  NOT NULL DEFAULT 0,
+            debits_pending    BIGINT  NOT NULL DEFAULT 0,
+            credits_pending   BIGINT  NOT NULL DEFAULT 0,
+            tier              TEXT    COLLATE "C"
+        );
+        CREATE TABLE account_postings (
+            account         TEXT    COLLATE "C" NOT NULL,
+            seq             BIGINT  NOT NULL,
+            leg             INTEGER NOT NULL,
+            side            TEXT    COLLATE "C" NOT NULL,
+            amount_minor    BIGINT  NOT NULL,
+            effective_at    BIGINT  NOT NULL,
+            debits_posted   BIGINT  NOT NULL,
+            credits_posted  BIGINT  NOT NULL,
+            debits_pending  BIGINT  NOT NULL,
+            credits_pending BIGINT  NOT NULL,
+            phase           TEXT    COLLATE "C" NOT NULL DEFAULT 'posted'
+                CHECK (phase IN ('posted', 'pending', 'released')),
+            PRIMARY KEY (account, seq, leg)
+        );
+        CREATE INDEX account_postings_effective ON account_postings (account, effective_at);
+        CREATE INDEX account_postings_seq ON account_postings (seq, leg);
+        CREATE TABLE ledger_head (
+            one         INTEGER PRIMARY KEY CHECK (one = 1),
+            seq         BIGINT  NOT NULL,
+            hash        BYTEA   NOT NULL,
+            recorded_at BIGINT  NOT NULL
+        );
+        INSERT INTO ledger_head VALUES (1, 0, decode(repeat('00', 32), 'hex'), 0);
+        CREATE FUNCTION satang_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP;
+        END $$;
+        CREATE FUNCTION satang_gapless() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.seq <> COALESCE((SELECT MAX(seq) FROM events), 0) + 1 THEN
+                RAISE EXCEPTION 'events.seq must be the head + 1: the log is gapless';
+            END IF;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER events_gapless BEFORE INSERT ON events
+            FOR EACH ROW EXECUTE FUNCTION satang_gapless();
+        """
+        + "".join(_APPEND_ONLY.format(table=t) for t in ("events", "commands", "account_postings")),
+    ),
+)
+
+_MARK = "satang ledger"
+"""``COMMENT ON TABLE events``: how a schema is known to hold a Satang ledger."""
+
+
+def is_dsn(target: object) -> bool:
+    """Whether ``Ledger.open`` was given a PostgreSQL connection string."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+def _shown(dsn: str) -> str:
+    """The DSN without its password, for messages."""
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", dsn)
+
+
+class _Sql:
+    """The psycopg connection behind the ``?`` placeholders the shared SQL is written in."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+        self._translated: dict[str, str] = {}
+
+    def _sql(self, sql: str) -> str:
+        found = self._translated.get(sql)
+        if found is None:
+            found = self._translated[sql] = sql.replace("%", "%%").replace("?", "%s")
+        return found
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
+        return self.conn.execute(self._sql(sql), tuple(parameters))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            with self.conn.cursor() as cursor:
+                cursor.executemany(self._sql(sql), rows)
+
+
+class PostgresStore(SqlStore):
+    """The PostgreSQL backend of the store interface (:class:`ledger.store.base.Store`)."""
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        durability: str = "full",
+        busy_timeout_ms: int = 5_000,
+        create: bool = True,
+    ) -> None:
+        super().__init__()
+        try:
+            import psycopg
+        except ImportError as exc:
+            raise StoreError("PostgreSQL needs psycopg 3: pip install 'satang[postgres]'") from exc
+        if durability not in ("full", "normal"):
+            raise StoreError(f"durability must be 'full' or 'normal', not {durability!r}")
+        if type(busy_timeout_ms) is not int or busy_timeout_ms < 0:
+            raise StoreError(f"busy_timeout_ms is an int >= 0, not {busy_timeout_ms!r}")
+        self._psycopg = psycopg
+        self._ERRORS = (psycopg.Error, UnicodeDecodeError)
+        self.path = _shown(dsn)
+        self.durability = durability
+        try:
+            conn = psycopg.connect(dsn, autocommit=True)
+        except psycopg.Error as exc:
+            raise StoreError(f"{self.path}: cannot connect ({exc})") from exc
+        self._sql = _Sql(conn)
+        self._conn = conn
+        try:
+            conn.execute(f"SET lock_timeout = {busy_timeout_ms}")
+            conn.execute(f"SET synchronous_commit = {'on' if durability == 'full' else 'off'}")
+            self._migrate(create)
+        except BaseException as exc:
+            conn.close()
+            if isinstance(exc, psycopg.Error):
+                raise self._error(exc) from exc
+            raise
+
+    # --- set-up -------------------------------------------------------------------------
+
+    def _migrate(self, create: bool) -> None:
+        """Bring the schema to SCHEMA_VERSION (in the connection's ``search_path``)."""
+        conn = self._conn
+        found = conn.execute(
+            "SELECT obj_description(to_regclass('events'), 'pg_class'),"
+            " to_regclass('schema_migrations') IS NOT NULL"
+        ).fetchone()
+        assert found is not None
+        mark, migrated = found
+        tables = conn.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
+        ).fetchone()
+        if mark is None and tables and tables[0]:
+            raise StoreCorrupt(
+                f"{self.path}: the schema {self._schema()!r} holds tables but no Satang "
+                "ledger; give another database or search_path"
+            )
+        if mark is None and not create:
+            raise StoreError(f"{self.path}: no Satang ledger in schema {self._schema()!r}")
+        current = 0
+        if migrated:
+            row = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+            current = row[0] if row and row[0] is not None else 0
+        if current > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"{self.path} has schema {current}; this Satang knows up to "
+                f"{SCHEMA_VERSION}: upgrade the satang package"
+            )
+        if current == SCHEMA_VERSION:
+            return
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('satang migrations'))")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            row = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+            current = row[0] if row and row[0] is not None else 0
+            for version, name, script in MIGRATIONS:
+                if version > current:
+                    conn.execute(script)
+                    conn.execute(
+                        "INSERT INTO schema_migrations VALUES (%s, %s, now()::text)",
+                        (version, name),
+                    )
+            conn.execute(f"COMMENT ON TABLE events IS '{_MARK}'")
+
+    def _schema(self) -> str:
+        row = self._conn.execute("SELECT current_schema()").fetchone()
+        return str(row[0]) if row else "?"
+
+    # --- the write lock -----------------------------------------------------------------
+
+    def _error(self, exc: BaseException) -> StoreError:
+        errors = self._psycopg.errors
+        if isinstance(exc, UnicodeDecodeError):
+            return StoreCorrupt(f"{self.path}: text that is not UTF-8 ({exc})")
+        if isinstance(exc, errors.LockNotAvailable | errors.QueryCanceled):
+            return StoreBusy(
+                f"{self.path}: another writer held the ledger's lock past the busy timeout "
+                f"({exc}); retry, or raise busy_timeout_ms"
+            )
+        if isinstance(exc, errors.SerializationFailure | errors.DeadlockDetected):
+            return StoreBusy(f"{self.path}: {exc}; retry")
+        if isinstance(exc, errors.DataCorrupted | errors.IndexCorrupted):
+            return StoreCorrupt(f"{self.path}: {exc}")
+        return StoreError(f"{self.path}: {exc}")
+
+    def _in_transaction(self) -> bool:
+        status = self._conn.info.transaction_status
+        return bool(status != self._psycopg.pq.TransactionStatus.IDLE)
+
+    def _begin(self) -> None:
+        self._conn.execute("BEGIN")
+        row = self._conn.execute(
+            "SELECT seq, hash, recorded_at FROM ledger_head WHERE one = 1 FOR UPDATE"
+        ).fetchone()
+        if row is None:
+            raise StoreCorrupt(f"{self.path}: ledger_head has no row")
+        locked = (row[0], bytes(row[1]), row[2])
+        if locked != self._head:  # someone else committed since: the cache may be stale
+            self._forget()
+            self._head = locked if locked[0] else (0, GENESIS_HASH, 0)
+
+    def _commit(self) -> None:
+        self._conn.execute("COMMIT")
+
+    def _abort(self) -> None:
+        self._conn.execute("ROLLBACK")
+
+    def _flushed(self, head: tuple[int, bytes, int]) -> None:
+        self._sql.execute(
+            "UPDATE ledger_head SET seq = ?, hash = ?, recorded_at = ? WHERE one = 1", head
+        )
+
+    # --- reads --------------------------------------------------------------------------
+
+    def _stream(self, sql: str) -> Iterator[tuple[Any, ...]]:
+        try:
+            # a server-side cursor inside a transaction (a snapshot), else one read
+            name = "satang_stream" if self._in_transaction() else ""
+            with self._conn.cursor(name=name) as cursor:
+                cursor.execute(self._sql._sql(sql), ())
+                while rows := cursor.fetchmany(READ_PAGE):
+                    yield from rows
+        except self._ERRORS as exc:
+            raise self._error(exc) from exc
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Hold one read snapshot (``REPEATABLE READ``) for the block. Not nested."""
+        if self._in_transaction():
+            from ledger.errors import LedgerError
+
+            raise LedgerError("snapshot() is already open on this Ledger; it does not nest")
+        try:
+            self._conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        except self._psycopg.Error as exc:
+            raise self._error(exc) from exc
+        try:
+            yield
+        finally:
+            if not self._conn.closed and self._in_transaction():
+                try:
+                    self._conn.execute("COMMIT")
+                except self._psycopg.Error as exc:
+                    raise self._error(exc) from exc
+
+    def close(self) -> None:
+        self._conn.close()

@@ -1,0 +1,674 @@
+"""What the SQL backends share: the reads, and the write transaction that buffers a batch
+and flushes it with one statement per table.
+
+:class:`SqlStore` is the base of :class:`~ledger.store.sqlite.SqliteStore` and
+:class:`~ledger.store.postgres.PostgresStore`. They differ only in how they connect, take
+the write lock, and name their errors; the SQL here is written once, with ``?``
+placeholders, in the subset both engines read the same way (text compared byte by byte:
+PostgreSQL's columns are ``COLLATE "C"``; sums cast to ``BIGINT``).
+
+Every write runs under one lock for the whole ledger, taken before anything is read, so
+decisions are made on state no other writer can change until the commit, ``seq`` is
+head + 1, and commits happen in ``seq`` order: a reader never sees a later ``seq``
+before an earlier one. Reads inside a write come from a cache of account rows that the
+backend proves fresh when it takes the lock (nobody else committed since), else drops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import attrs
+import msgspec
+
+from ledger import crashpoints
+from ledger.accounts import Account, AccountStatus, AccountType, Counters
+from ledger.errors import LedgerError, StoreCorrupt, StoreError, UnknownEventType
+from ledger.events import (
+    AccountClosed,
+    AccountFrozen,
+    AccountOpened,
+    AccountUnfrozen,
+    Event,
+    MoneyEvent,
+    PeriodClosed,
+    TierAssigned,
+    decode_event,
+    encode_event,
+)
+from ledger.flows.base import NewEvent, Policy
+from ledger.money import AMOUNT_MAX_MINOR
+from ledger.store.base import (
+    GENESIS_HASH,
+    PostingRow,
+    RecordedEvent,
+    StoredCommand,
+    chain_hash,
+)
+from ledger.times import from_us, to_us
+
+ACCOUNT_CACHE_MAX = 200_000
+"""Account rows kept between transactions; past this the cache starts over."""
+READ_PAGE = 1_000
+
+_metadata_encoder = msgspec.json.Encoder(order="sorted")
+_metadata_decoder = msgspec.json.Decoder(dict[str, str])
+
+
+class SqlStore:
+    """The store interface (:class:`ledger.store.base.Store`) over SQL; a backend gives
+    the connection (``_sql``: ``execute`` and ``executemany``, ``?`` placeholders) and
+    the hooks below.
+
+    Every failure of the engine surfaces as a :class:`~ledger.errors.StoreError`, never
+    as the driver's own exception.
+    """
+
+    path: str
+    """Where the ledger is, for messages (a file path, or a DSN without its password)."""
+    _sql: Any
+    _ERRORS: tuple[type[BaseException], ...] = ()
+
+    def __init__(self) -> None:
+        self._accounts: dict[str, tuple[Account, Counters]] = {}
+        self._head: tuple[int, bytes, int] | None = None
+        self._closed_us: int | None = None
+
+    # --- what a backend provides --------------------------------------------------------
+
+    def _error(self, exc: BaseException) -> StoreError:
+        """The typed error for one of the driver's exceptions (``_ERRORS``)."""
+        raise NotImplementedError
+
+    def _in_transaction(self) -> bool:
+        raise NotImplementedError
+
+    def _begin(self) -> None:
+        """Start the write transaction and take the ledger's write lock; drop the caches
+        (:meth:`_forget`) if anyone else committed since this store's last transaction."""
+        raise NotImplementedError
+
+    def _commit(self) -> None:
+        raise NotImplementedError
+
+    def _abort(self) -> None:
+        """Roll the open transaction back (it may hold nothing)."""
+        raise NotImplementedError
+
+    def _flushed(self, head: tuple[int, bytes, int]) -> None:
+        """The batch's rows are written; ``head`` is the new last (seq, hash, recorded_at)."""
+
+    def _stream(self, sql: str) -> Iterator[tuple[Any, ...]]:
+        """Every row of one query, read a page at a time."""
+        raise NotImplementedError
+
+    # --- the write transaction ----------------------------------------------------------
+
+    def _forget(self) -> None:
+        self._accounts.clear()
+        self._head = None
+        self._closed_us = None
+
+    @contextmanager
+    def transaction(self, now_us: int, policy: Policy) -> Iterator[SqlTransaction]:
+        """The write lock … COMMIT. ``recorded_at`` never goes back along the log: a clock
+        behind the last event (another server's) records that event's time."""
+        if self._in_transaction():
+            raise LedgerError(
+                "a write cannot start inside a snapshot() of the same Ledger; leave the "
+                "snapshot block first, or write through another Ledger"
+            )
+        try:
+            self._begin()
+            tx = SqlTransaction(self, now_us, policy)
+        except BaseException as exc:
+            self._rollback()
+            if isinstance(exc, self._ERRORS):
+                raise self._error(exc) from exc
+            raise
+        try:
+            yield tx
+        except BaseException as exc:
+            self._rollback()
+            if isinstance(exc, self._ERRORS):
+                raise self._error(exc) from exc
+            raise
+        if tx.aborted:
+            self._rollback()
+            return
+        try:
+            crashpoints.reach("before_insert")
+            tx.flush()
+            crashpoints.reach("before_commit")
+            self._commit()
+        except BaseException as exc:
+            self._rollback()
+            if isinstance(exc, self._ERRORS):
+                raise self._error(exc) from exc
+            raise
+        crashpoints.reach("after_commit")
+        if len(self._accounts) > ACCOUNT_CACHE_MAX:
+            self._accounts.clear()
+
+    def _rollback(self) -> None:
+        if self._in_transaction():
+            self._abort()
+        self._forget()
+
+    # --- reads --------------------------------------------------------------------------
+
+    def _read(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
+        try:
+            return list(self._sql.execute(sql, parameters).fetchall())
+        except self._ERRORS as exc:
+            raise self._error(exc) from exc
+
+    def _head_row(self) -> tuple[int, bytes, int]:
+        """(seq, hash, recorded_at) of the last event, cached while proven fresh."""
+        if self._head is None:
+            row = self._sql.execute(
+                "SELECT seq, hash, recorded_at FROM events ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+            if row is None:
+                self._head = (0, GENESIS_HASH, 0)
+            elif type(row[1]) is not bytes or type(row[2]) is not int:
+                raise StoreCorrupt(f"{self.path}: the last event (seq {row[0]}) is damaged")
+            else:
+                self._head = (row[0], row[1], row[2])
+        return self._head
+
+    def head(self) -> tuple[int, bytes]:
+        rows = self._read("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+        if not rows:
+            return 0, GENESIS_HASH
+        seq, digest = rows[0]
+        if type(digest) is not bytes:
+            raise StoreCorrupt(f"{self.path}: the hash of seq {seq} is not bytes", seq)
+        return seq, digest
+
+    def read_events(self, after: int = 0, limit: int = READ_PAGE) -> list[RecordedEvent]:
+        rows = self._read(
+            "SELECT seq, stream, version, command_id, type, schema, recorded_at,"
+            " effective_at, payload, hash FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after, limit),
+        )
+        return [_recorded(row, self.path) for row in rows]
+
+    def read_streams(self, prefix: str) -> dict[str, list[RecordedEvent]]:
+        if not prefix:
+            raise ValueError("read_streams needs a non-empty stream prefix")
+        rows = self._read(
+            "SELECT seq, stream, version, command_id, type, schema, recorded_at,"
+            " effective_at, payload, hash FROM events WHERE stream >= ? AND stream < ?"
+            " ORDER BY stream, version",
+            (prefix, _prefix_end(prefix)),
+        )
+        streams: dict[str, list[RecordedEvent]] = {}
+        for row in rows:
+            streams.setdefault(row[1], []).append(_recorded(row, self.path))
+        return streams
+
+    def account(self, account_id: str) -> Account | None:
+        row = self._select_account(account_id)
+        return None if row is None else row[0]
+
+    def counters(self, account_id: str) -> Counters:
+        row = self._select_account(account_id)
+        return Counters() if row is None else row[1]
+
+    def counters_at_seq(self, account_id: str, seq: int) -> Counters:
+        rows = self._read(
+            "SELECT debits_posted, credits_posted, debits_pending, credits_pending"
+            " FROM account_postings WHERE account = ? AND seq <= ?"
+            " ORDER BY seq DESC, leg DESC LIMIT 1",
+            (account_id, seq),
+        )
+        return Counters() if not rows else _counters(rows[0], self.path)
+
+    def counters_at_time(self, account_id: str, effective_at_us: int) -> Counters:
+        rows = self._read(
+            f"SELECT {_SUM_PHASE.format(side='debit', phase='posted')},"
+            f" {_SUM_PHASE.format(side='credit', phase='posted')},"
+            f" {_SUM_PHASE.format(side='debit', phase='pending')}"
+            f" - {_SUM_PHASE.format(side='debit', phase='released')},"
+            f" {_SUM_PHASE.format(side='credit', phase='pending')}"
+            f" - {_SUM_PHASE.format(side='credit', phase='released')}"
+            " FROM account_postings WHERE account = ? AND effective_at <= ?",
+            (account_id, effective_at_us),
+        )
+        return _counters(rows[0], self.path)
+
+    def posting_rows(self) -> Generator[PostingRow, None, None]:
+        """One streaming read, sorted once (the table is keyed by account, not seq)."""
+        rows = self._stream(
+            "SELECT account, seq, leg, side, amount_minor, effective_at, debits_posted,"
+            " credits_posted, debits_pending, credits_pending, phase FROM account_postings"
+            " ORDER BY seq, leg"
+        )
+        for row in rows:
+            yield PostingRow(
+                account=row[0],
+                seq=row[1],
+                leg=row[2],
+                side=row[3],
+                amount_minor=row[4],
+                effective_at_us=row[5],
+                counters=_counters(row[6:10], self.path),
+                phase=row[10],
+            )
+
+    def command_rows(self) -> Iterator[tuple[str, int, int]]:
+        after = ""
+        while True:
+            rows = self._read(
+                "SELECT command_id, first_seq, last_seq FROM commands WHERE command_id > ?"
+                " ORDER BY command_id LIMIT ?",
+                (after, READ_PAGE),
+            )
+            yield from rows
+            if len(rows) < READ_PAGE:
+                return
+            after = rows[-1][0]
+
+    def accounts(self) -> Iterator[tuple[Account, Counters]]:
+        after = ""
+        while True:
+            rows = self._read(
+                f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id > ? ORDER BY id LIMIT ?",
+                (after, READ_PAGE),
+            )
+            for row in rows:
+                yield _account_row(row, self.path)
+            if len(rows) < READ_PAGE:
+                return
+            after = rows[-1][0]
+
+    def _select_account(self, account_id: str) -> tuple[Account, Counters] | None:
+        rows = self._read(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ?", (account_id,))
+        return None if not rows else _account_row(rows[0], self.path)
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run raw SQL on the store's connection (tests and audits; not for writes)."""
+        return self._read(sql, parameters)
+
+
+_ACCOUNT_COLUMNS = (
+    "id, type, currency, no_overdraft, max_balance_minor, status, metadata,"
+    " debits_posted, credits_posted, debits_pending, credits_pending, tier"
+)
+_SUM_PHASE = (
+    "CAST(COALESCE(SUM(CASE WHEN side = '{side}' AND phase = '{phase}' THEN amount_minor END),"
+    " 0) AS BIGINT)"
+)
+
+
+def _account_row(row: tuple[Any, ...], path: str) -> tuple[Account, Counters]:
+    try:
+        if not (type(row[0]) is str and type(row[2]) is str and type(row[3]) is int):
+            raise ValueError("columns of the wrong types")
+        if row[4] is not None and type(row[4]) is not int:
+            raise ValueError("max_balance_minor is not an integer")
+        if row[11] is not None and type(row[11]) is not str:
+            raise ValueError("tier is not text")
+        account = Account(
+            id=row[0],
+            type=AccountType(row[1]),
+            currency=row[2],
+            no_overdraft=bool(row[3]),
+            max_balance_minor=row[4],
+            status=AccountStatus(row[5]),
+            metadata=_metadata_decoder.decode(row[6]),
+            tier=row[11],
+        )
+    except (ValueError, TypeError, msgspec.MsgspecError) as exc:
+        raise StoreCorrupt(f"{path}: the accounts row of {row[0]!r} is damaged ({exc})") from exc
+    return account, _counters(row[7:11], f"{path}: account {row[0]!r}")
+
+
+def _counters(values: Sequence[Any], where: str) -> Counters:
+    if not all(type(v) is int and 0 <= v <= AMOUNT_MAX_MINOR for v in values):
+        raise StoreCorrupt(f"{where}: a balance row holds {list(values)!r}, not four counters")
+    return Counters(*values)
+
+
+def _recorded(row: tuple[Any, ...], path: str) -> RecordedEvent:
+    seq, stream, version, command_id, type_, schema, recorded_at, effective_at, payload, h = row
+    if not (
+        type(payload) is bytes
+        and type(h) is bytes
+        and type(stream) is str
+        and type(command_id) is str
+        and type(type_) is str
+        and type(version) is int
+        and type(schema) is int
+        and type(recorded_at) is int
+        and type(effective_at) is int
+    ):
+        raise StoreCorrupt(f"{path}: event seq {seq} has columns of the wrong types", seq)
+    try:
+        return RecordedEvent(
+            seq=seq,
+            stream=stream,
+            version=version,
+            command_id=command_id,
+            type=type_,
+            schema=schema,
+            recorded_at=from_us(recorded_at),
+            effective_at=from_us(effective_at),
+            event=decode_event(type_, schema, payload),
+            hash=h.hex(),
+            payload=payload,
+        )
+    except UnknownEventType as exc:
+        raise UnknownEventType(
+            f"{path}: event seq {seq} cannot be read: {exc}", exc.event_type, exc.schema, seq
+        ) from exc
+    except (StoreCorrupt, ValueError, OverflowError) as exc:  # from_us out of range, too
+        raise StoreCorrupt(f"{path}: event seq {seq} does not decode: {exc}", seq) from exc
+
+
+def _prefix_end(prefix: str) -> str:
+    """The least string after every string that starts with ``prefix``."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+class SqlTransaction:
+    """One write transaction (the store holds the write lock); implements the decide
+    functions' ``State``.
+
+    Writes are buffered and flushed with one ``executemany`` per table just before
+    COMMIT (an account's counters are written once per transaction, however many
+    postings touched it). Reads during the transaction see the buffer: accounts through
+    the write-through cache, streams and commands through the dicts kept beside it.
+    """
+
+    def __init__(self, store: SqlStore, now_us: int, policy: Policy) -> None:
+        self._store = store
+        self._conn = store._sql
+        self._now_us = now_us
+        # recorded_at never goes back along the log (so "known by time T" is a prefix of
+        # it); decisions and default effective times use this writer's own clock.
+        self._recorded_us = max(now_us, store._head_row()[2])
+        self._policy = policy
+        self.aborted = False
+        self._events: list[tuple[Any, ...]] = []
+        self._postings: list[tuple[Any, ...]] = []
+        self._commands: list[tuple[Any, ...]] = []
+        self._opened: list[tuple[Any, ...]] = []
+        self._statuses: list[tuple[str, str]] = []
+        self._touched: set[str] = set()
+        self._tiers: list[tuple[str | None, str]] = []
+        self._streams: dict[str, int] = {}
+        self._by_command: dict[str, list[Event]] = {}
+        self._by_stream: dict[str, list[Event]] = {}
+        self._debits: dict[str, list[tuple[int, int]]] = {}
+
+    @property
+    def now_us(self) -> int:
+        return self._now_us
+
+    @property
+    def policy(self) -> Policy:
+        return self._policy
+
+    @property
+    def head_seq(self) -> int:
+        return self._store._head_row()[0]
+
+    def _cached(self, account_id: str) -> tuple[Account, Counters] | None:
+        found = self._store._accounts.get(account_id)
+        if found is None:
+            found = self._store._select_account(account_id)
+            if found is not None:
+                self._store._accounts[account_id] = found
+        return found
+
+    def account(self, account_id: str) -> Account | None:
+        found = self._cached(account_id)
+        return None if found is None else found[0]
+
+    def counters(self, account_id: str) -> Counters:
+        found = self._cached(account_id)
+        return Counters() if found is None else found[1]
+
+    def stream_version(self, stream: str) -> int:
+        version = self._streams.get(stream)
+        if version is not None:
+            return version
+        row = self._conn.execute(
+            "SELECT MAX(version) FROM events WHERE stream = ?", (stream,)
+        ).fetchone()
+        return int(row[0] or 0)
+
+    def stream_events(self, stream: str) -> list[Event]:
+        rows = self._conn.execute(
+            "SELECT seq, stream, version, command_id, type, schema, recorded_at,"
+            " effective_at, payload, hash FROM events WHERE stream = ? ORDER BY version",
+            (stream,),
+        ).fetchall()
+        stored = [_recorded(row, self._store.path).event for row in rows]
+        return stored + self._by_stream.get(stream, [])
+
+    def latest_events(self, prefix: str) -> dict[str, Event]:
+        if not prefix:
+            raise ValueError("latest_events needs a non-empty stream prefix")
+        upper = _prefix_end(prefix)
+        rows = self._conn.execute(
+            "SELECT seq, stream, version, command_id, type, schema, recorded_at,"
+            " effective_at, payload, hash FROM events AS e"
+            " WHERE stream >= ? AND stream < ?"
+            " AND version = (SELECT MAX(version) FROM events WHERE stream = e.stream)"
+            " ORDER BY stream",
+            (prefix, upper),
+        ).fetchall()
+        latest = {row[1]: _recorded(row, self._store.path).event for row in rows}
+        for stream, events in self._by_stream.items():
+            if stream.startswith(prefix):
+                latest[stream] = events[-1]
+        return dict(sorted(latest.items()))
+
+    def posted_debits_since(self, account_id: str, since_us: int) -> int:
+        row = self._conn.execute(
+            "SELECT COALESCE(SUM(amount_minor), 0) FROM account_postings"
+            " WHERE account = ? AND effective_at >= ? AND side = 'debit' AND phase = 'posted'",
+            (account_id, since_us),
+        ).fetchone()
+        buffered = sum(n for at, n in self._debits.get(account_id, ()) if at >= since_us)
+        return int(row[0]) + buffered
+
+    def command_events(self, command_id: str) -> list[Event]:
+        events = self._by_command.get(command_id)
+        if events is not None:
+            return events
+        rows = self._conn.execute(
+            "SELECT seq, stream, version, command_id, type, schema, recorded_at,"
+            " effective_at, payload, hash FROM events WHERE command_id = ? ORDER BY seq",
+            (command_id,),
+        ).fetchall()
+        return [_recorded(row, self._store.path).event for row in rows]
+
+    @property
+    def closed_through_us(self) -> int:
+        store = self._store
+        if store._closed_us is None:
+            rows = self._conn.execute(
+                "SELECT seq, stream, version, command_id, type, schema, recorded_at,"
+                " effective_at, payload, hash FROM events WHERE stream = 'periods'"
+                " ORDER BY version DESC LIMIT 1"
+            ).fetchall()
+            last = _recorded(rows[0], store.path).event if rows else None
+            store._closed_us = to_us(last.through) if isinstance(last, PeriodClosed) else 0
+        return store._closed_us
+
+    def find_commands(self, command_ids: Sequence[str]) -> dict[str, StoredCommand]:
+        found: dict[str, StoredCommand] = {}
+        unique = list(dict.fromkeys(command_ids))
+        for i in range(0, len(unique), _IN_CHUNK):
+            chunk = unique[i : i + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for cid, digest, first, last in self._conn.execute(
+                "SELECT command_id, digest, first_seq, last_seq FROM commands"
+                f" WHERE command_id IN ({marks})",
+                chunk,
+            ):
+                if type(digest) is not bytes or type(first) is not int or type(last) is not int:
+                    raise StoreCorrupt(f"{self._store.path}: the index row of {cid!r} is damaged")
+                found[cid] = StoredCommand(digest, first, last)
+        return found
+
+    def abort(self) -> None:
+        self.aborted = True
+
+    def append(self, command_id: str, digest: bytes, events: Sequence[NewEvent]) -> int:
+        seq, previous, _ = self._store._head_row()
+        first_seq = seq + 1
+        for new in events:
+            seq += 1
+            event = new.event
+            type_ = event.__struct_config__.tag
+            assert isinstance(type_, str)
+            payload = encode_event(event)
+            previous = chain_hash(
+                previous,
+                seq,
+                new.stream,
+                new.version,
+                command_id,
+                type_,
+                event.SCHEMA,
+                self._recorded_us,
+                new.effective_at_us,
+                payload,
+            )
+            self._events.append(
+                (
+                    seq,
+                    new.stream,
+                    new.version,
+                    command_id,
+                    type_,
+                    event.SCHEMA,
+                    self._recorded_us,
+                    new.effective_at_us,
+                    payload,
+                    previous,
+                )
+            )
+            self._streams[new.stream] = new.version
+            if isinstance(event, PeriodClosed):
+                self._store._closed_us = to_us(event.through)
+            self._by_command.setdefault(command_id, []).append(event)
+            self._by_stream.setdefault(new.stream, []).append(event)
+            self._project(seq, new)
+        self._store._head = (seq, previous, self._recorded_us)
+        self._commands.append((command_id, digest, first_seq, seq))
+        return seq
+
+    def _project(self, seq: int, new: NewEvent) -> None:
+        """The inline balance projection: fold one event into accounts and postings."""
+        event = new.event
+        cache = self._store._accounts
+        if isinstance(event, MoneyEvent):
+            for leg, p in enumerate(event.postings):
+                account, counters = self._must(p.account)
+                counters = counters.add(p.side, p.amount_minor, p.phase)
+                cache[p.account] = (account, counters)
+                self._touched.add(p.account)
+                if p.side == "debit" and p.phase == "posted":
+                    self._debits.setdefault(p.account, []).append(
+                        (new.effective_at_us, p.amount_minor)
+                    )
+                self._postings.append(
+                    (
+                        p.account,
+                        seq,
+                        leg,
+                        p.side,
+                        p.amount_minor,
+                        new.effective_at_us,
+                        counters.debits_posted,
+                        counters.credits_posted,
+                        counters.debits_pending,
+                        counters.credits_pending,
+                        p.phase,
+                    )
+                )
+        elif isinstance(event, AccountOpened):
+            self._opened.append(
+                (
+                    event.account,
+                    event.account_type,
+                    event.currency,
+                    int(event.no_overdraft),
+                    event.max_balance_minor,
+                    _metadata_encoder.encode(event.metadata).decode(),
+                    seq,
+                )
+            )
+            cache[event.account] = (
+                Account(
+                    id=event.account,
+                    type=AccountType(event.account_type),
+                    currency=event.currency,
+                    no_overdraft=event.no_overdraft,
+                    max_balance_minor=event.max_balance_minor,
+                    status=AccountStatus.OPEN,
+                    metadata=dict(event.metadata),
+                ),
+                Counters(),
+            )
+        elif isinstance(event, AccountFrozen | AccountUnfrozen | AccountClosed):
+            status = _STATUS_AFTER[type(event)]
+            account, counters = self._must(event.account)
+            cache[event.account] = (attrs.evolve(account, status=status), counters)
+            self._statuses.append((status.value, event.account))
+        elif isinstance(event, TierAssigned):
+            account, counters = self._must(event.account)
+            cache[event.account] = (attrs.evolve(account, tier=event.tier), counters)
+            self._tiers.append((event.tier, event.account))
+
+    def _must(self, account_id: str) -> tuple[Account, Counters]:
+        found = self._cached(account_id)
+        if found is None:  # decide checked every account; this is our own bug
+            raise StoreCorrupt(f"an event names {account_id!r}, which has no accounts row")
+        return found
+
+    def flush(self) -> None:
+        """Write the buffer: one statement per table, in an order the triggers accept."""
+        conn = self._conn
+        conn.executemany(
+            "INSERT INTO accounts (id, type, currency, no_overdraft, max_balance_minor,"
+            " status, metadata, opened_seq) VALUES (?, ?, ?, ?, ?, 'open', ?, ?)",
+            self._opened,
+        )
+        conn.executemany("UPDATE accounts SET status = ? WHERE id = ?", self._statuses)
+        conn.executemany("UPDATE accounts SET tier = ? WHERE id = ?", self._tiers)
+        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._events)
+        conn.executemany(
+            "INSERT INTO account_postings (account, seq, leg, side, amount_minor, effective_at,"
+            " debits_posted, credits_posted, debits_pending, credits_pending, phase)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self._postings,
+        )
+        conn.executemany("INSERT INTO commands VALUES (?, ?, ?, ?)", self._commands)
+        cache = self._store._accounts
+        conn.executemany(
+            "UPDATE accounts SET debits_posted = ?, credits_posted = ?,"
+            " debits_pending = ?, credits_pending = ? WHERE id = ?",
+            [
+                (c.debits_posted, c.credits_posted, c.debits_pending, c.credits_pending, a)
+                for a, c in ((a, cache[a][1]) for a in sorted(self._touched))
+            ],
+        )
+        if self._events:
+            self._store._flushed(self._store._head_row())
+
+
+_IN_CHUNK = 500
+_STATUS_AFTER = {
+    AccountFrozen: AccountStatus.FROZEN,
+    AccountUnfrozen: AccountStatus.OPEN,
+    AccountClosed: AccountStatus.CLOSED,
+}

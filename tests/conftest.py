@@ -1,0 +1,27 @@
+"""Fixtures every test directory shares: the throwaway PostgreSQL cluster (tests/pg.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests import pg
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """The DSN of a PostgreSQL cluster started for this test session."""
+    if pg.binaries() is None:
+        reason = "no PostgreSQL server binaries here (apt-get install postgresql)"
+        if pg.REQUIRED:
+            pytest.fail(f"{reason}, and SATANG_REQUIRE_POSTGRES=1")
+        pytest.skip(f"{reason}; SATANG_REQUIRE_POSTGRES=1 makes this a failure")
+    with pg.cluster() as dsn:
+        yield dsn
+
+
+@pytest.fixture
+def pg_dsn(postgres: str) -> str:
+    """A DSN whose search_path is a new, empty schema: one ledger per test."""
+    return pg.fresh_schema(postgres)
