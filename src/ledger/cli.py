@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
@@ -23,6 +24,7 @@ from ledger.export import EXPORTERS, event_record
 from ledger.flows.chart import Chart
 from ledger.money import format_amount, parse_amount
 from ledger.store.base import RecordedEvent
+from ledger.store.postgres import is_dsn
 from projections.reports import REPORTS
 from projections.runner import ReadModelsStale, Runner
 
@@ -37,12 +39,25 @@ _reads = click.option(
     default=None,
     help="Keep the read models in this file (':memory:' for none) instead of the ledger's.",
 )
+
+
+class _LedgerTarget(click.ParamType[str]):
+    """An existing SQLite file, or a ``postgresql://`` DSN (checked when it is opened)."""
+
+    name = "FILE|DSN"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if is_dsn(value):
+            return str(value)
+        return str(click.Path(exists=True, dir_okay=False).convert(value, param, ctx))
+
+
 _db = click.option(
     "--db",
     "db",
     required=True,
-    type=click.Path(exists=True, dir_okay=False),
-    help="The ledger's SQLite file.",
+    type=_LedgerTarget(),
+    help="The ledger: its SQLite file, or a postgresql:// DSN.",
 )
 
 
@@ -175,6 +190,40 @@ def verify(db: str, as_json: bool, anchor: str | None) -> None:
             raise click.BadParameter(str(exc), param_hint="--anchor") from exc
     with _ledger(db) as book:
         report = _verified(book, point)
+    _print_verification(report, as_json)
+    sys.exit(0 if report.ok else 1)
+
+
+@main.command()
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="The SQLite ledger to copy.",
+)
+@click.option("--to", "target", required=True, help="A postgresql:// DSN of an empty schema.")
+@click.option("--json", "as_json", is_flag=True, help="Print the verify report as JSON.")
+def migrate(source: str, target: str, as_json: bool) -> None:
+    """Copy a SQLite ledger into PostgreSQL, row for row, then verify the copy with the
+    source's head as anchor: the same chain, ending at the same hash."""
+    if not is_dsn(target):
+        raise click.BadParameter("give a postgresql:// DSN", param_hint="--to")
+    from ledger.store.postgres import PostgresStore
+    from ledger.store.sql import SqlStore
+
+    with _ledger(source) as src:
+        anchor = (src.head()[0], src.head()[1])
+        try:
+            with Ledger.open(target) as dst:
+                store, from_store = dst.store, src.store
+                assert isinstance(store, PostgresStore) and isinstance(from_store, SqlStore)
+                with _progress(anchor[0], "copying the log") as step:
+                    copied = store.load(from_store, step)
+                click.echo(f"copied {copied:,} events from {source} to {store.path}")
+                report = _verified(dst, anchor)
+        except LedgerError as exc:
+            raise click.ClickException(str(exc)) from exc
     _print_verification(report, as_json)
     sys.exit(0 if report.ok else 1)
 

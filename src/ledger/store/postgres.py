@@ -28,11 +28,12 @@ application servers writing one ledger (``Ledger.open("postgresql://...")``, the
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ledger.errors import SchemaTooNew, StoreBusy, StoreCorrupt, StoreError
+from ledger.flows.base import Policy
 from ledger.store.base import GENESIS_HASH
 from ledger.store.sql import READ_PAGE, SqlStore
 
@@ -131,6 +132,33 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         + "".join(_APPEND_ONLY.format(table=t) for t in ("events", "commands", "account_postings")),
     ),
 )
+
+_COPIED = (
+    (
+        "accounts",
+        "id, type, currency, no_overdraft, max_balance_minor, status, metadata, opened_seq,"
+        " debits_posted, credits_posted, debits_pending, credits_pending, tier",
+        "id",
+    ),
+    (
+        "events",
+        "seq, stream, version, command_id, type, schema, recorded_at, effective_at, payload, hash",
+        "seq",
+    ),
+    (
+        "account_postings",
+        "account, seq, leg, side, amount_minor, effective_at, debits_posted, credits_posted,"
+        " debits_pending, credits_pending, phase",
+        "account, seq, leg",
+    ),
+    ("commands", "command_id, digest, first_seq, last_seq", "command_id"),
+)
+"""What :meth:`PostgresStore.load` copies: table, columns, the key it pages by."""
+
+
+def _marks(key: str) -> str:
+    return ", ".join("?" for _ in key.split(","))
+
 
 _MARK = "satang ledger"
 """``COMMENT ON TABLE events``: how a schema is known to hold a Satang ledger."""
@@ -304,6 +332,40 @@ class PostgresStore(SqlStore):
         self._sql.execute(
             "UPDATE ledger_head SET seq = ?, hash = ?, recorded_at = ? WHERE one = 1", head
         )
+
+    # --- migration from SQLite ---------------------------------------------------------
+
+    def load(self, source: SqlStore, progress: Callable[[int, int], None] | None = None) -> int:
+        """Copy every row of another store's log, index and balances into this empty one,
+        in one transaction and unchanged (the hash chain covers every column, so a row
+        copied wrong breaks it); return the events copied. ``verify`` with the source's
+        head as anchor then proves the copy (``satang migrate`` does both)."""
+        total = source.head()[0]
+        with self.transaction(0, Policy()) as tx:  # the ledger's write lock, held throughout
+            if tx.head_seq:
+                raise StoreError(f"{self.path} holds a ledger already (head {tx.head_seq})")
+            for table, columns, key in _COPIED:
+                done, after = 0, None
+                with self._conn.cursor().copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    while True:
+                        page = source._read(
+                            f"SELECT {columns} FROM {table}"
+                            + ("" if after is None else f" WHERE ({key}) > ({_marks(key)})")
+                            + f" ORDER BY {key} LIMIT {READ_PAGE}",
+                            after or (),
+                        )
+                        for row in page:
+                            copy.write_row(row)
+                        done += len(page)
+                        if table == "events" and progress is not None:
+                            progress(done, total)
+                        if len(page) < READ_PAGE:
+                            break
+                        after = page[-1][: key.count(",") + 1]
+            head = source._head_row()
+            self._flushed(head)
+            self._head = head
+        return total
 
     # --- reads --------------------------------------------------------------------------
 
