@@ -5,7 +5,10 @@
   replay and ``verify``, reads as the log grows, and the peers on the same mix;
 * :mod:`benchmarks.peers`: the raw floor and the ``eventsourcing`` library;
 * :mod:`benchmarks.flows` and :mod:`benchmarks.reads`: the COD and loan flows at volume,
-  and the read models.
+  and the read models;
+* :mod:`benchmarks.scaling`: ``submit_many`` on SQLite and PostgreSQL, one writer process
+  and eight (a throwaway durable cluster, :mod:`benchmarks.pgcluster`, unless a DSN is
+  given).
 
 Every figure is printed as it is measured, with the machine and versions first; each case
 runs in a fresh process of its own (its peak memory is printed beside it). No test
@@ -14,15 +17,16 @@ asserts a time.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from pathlib import Path
 
-from benchmarks import flows, reads, wallet
+from benchmarks import flows, pgcluster, reads, scaling, wallet
 from benchmarks.peers import es
 from benchmarks.report import Figure, Out, isolated, machine
 from ledger.store.sqlite import Durability
 
-SUITES = ("wallet", "scale", "peers", "cod", "loans", "reads")
+SUITES = ("wallet", "scale", "peers", "cod", "loans", "reads", "scaling")
 TIGERBEETLE_PYTHON_CLIENT = 40_000
 """TigerBeetle's best Python-client figure on this machine, transfers/s, as the issue
 that set the targets quotes it (not measured here: TigerBeetle is not installed)."""
@@ -35,6 +39,7 @@ def run(
     directory: str | None = None,
     suites: tuple[str, ...] = SUITES,
     events_max: int = 1_000_000,
+    dsn: str | None = None,
 ) -> list[Figure]:
     """Run ``suites`` and print every figure; then the table of ratios, if the wallet and
     peers suites both ran."""
@@ -92,8 +97,30 @@ def run(
             commands = 20_000 if quick else 100_000
             out(f"workload: the read models over {commands:,} commands of the mix")
             figures += isolated(out, reads.read_models, base / "reads.db", commands)
+        if "scaling" in suites:
+            figures += _scaling(out, base, quick, dsn)
     for line in ratios(figures):
         out(line)
+    return figures
+
+
+def _scaling(out: Out, base: Path, quick: bool, dsn: str | None) -> list[Figure]:
+    """SQLite, then PostgreSQL at ``dsn`` (or a cluster started for the run)."""
+    figures: list[Figure] = []
+    out(f"workload: the mix over {scaling.WALLETS:,} wallets, 1 and 8 writer processes")
+    for batch, count, processes in scaling.plan(quick):
+        path = str(base / f"scaling-{batch}-{processes}.db")
+        figures += scaling.writers(path, "sqlite", batch, count, processes, out)
+    with contextlib.ExitStack() as stack:
+        if dsn is None:
+            if pgcluster.binaries() is None:
+                out("postgres: no server binaries (apt-get install postgresql); skipped")
+                return figures
+            dsn = stack.enter_context(pgcluster.cluster(fsync=True, port=pgcluster.PORT + 1))
+            out("postgres: a throwaway cluster, fsync=on, on a Unix socket")
+        for batch, count, processes in scaling.plan(quick):
+            schema = pgcluster.fresh_schema(dsn)
+            figures += scaling.writers(schema, "postgres", batch, count, processes, out)
     return figures
 
 

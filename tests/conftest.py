@@ -1,4 +1,5 @@
-"""Fixtures every test directory shares: the throwaway PostgreSQL cluster (tests/pg.py)."""
+"""Fixtures every test directory shares: a throwaway PostgreSQL cluster
+(benchmarks/pgcluster.py), started once per session."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests import pg
+from benchmarks import pgcluster as pg
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@ what a docs page shows it printing is what it prints."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -17,9 +18,14 @@ _PRINTS = re.compile(
 )
 
 
-def _run(script: Path, cwd: Path) -> str:
+def _run(script: Path, cwd: Path, env: dict[str, str] | None = None) -> str:
     done = subprocess.run(
-        [sys.executable, str(script)], cwd=cwd, capture_output=True, text=True, timeout=120
+        [sys.executable, str(script)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=None if env is None else {**os.environ, **env},
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
@@ -29,9 +35,16 @@ def test_there_are_examples() -> None:
     assert EXAMPLES
 
 
+def _env(script: Path, request: pytest.FixtureRequest) -> dict[str, str] | None:
+    """The PostgreSQL example runs on the session's cluster (tests/conftest.py)."""
+    if "postgres" not in script.name:
+        return None
+    return {"SATANG_DSN": request.getfixturevalue("postgres")}
+
+
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
-def test_example_runs(script: Path, tmp_path: Path) -> None:
-    _run(script, tmp_path)
+def test_example_runs(script: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    _run(script, tmp_path, _env(script, request))
     assert list(tmp_path.iterdir()) == [], "an example left files behind"
 
 

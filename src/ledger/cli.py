@@ -279,12 +279,12 @@ def _print_verification(report: VerifyReport, as_json: bool) -> None:
 @click.option("--dir", "directory", default=None, help="Where to put the benchmark files.")
 @click.option(
     "--suite",
-    type=click.Choice(["all", "wallet", "scale", "peers", "cod", "loans", "reads"]),
+    type=click.Choice(["all", "wallet", "scale", "peers", "cod", "loans", "reads", "scaling"]),
     multiple=True,
     default=["all"],
     show_default=True,
     help="What to run (repeatable): the write path, reads as the log grows, the peers, "
-    "the COD and loan flows, the read models.",
+    "the COD and loan flows, the read models, SQLite beside PostgreSQL.",
 )
 @click.option(
     "--events-max",
@@ -293,14 +293,32 @@ def _print_verification(report: VerifyReport, as_json: bool) -> None:
     show_default=True,
     help="The largest log of the scale suite (10000000 for the 10M point).",
 )
-def bench(quick: bool, directory: str | None, suite: tuple[str, ...], events_max: int) -> None:
+@click.option(
+    "--dsn",
+    default=None,
+    help="The scaling suite's PostgreSQL server (a new schema per case); default: a "
+    "throwaway cluster started for the run.",
+)
+def bench(
+    quick: bool, directory: str | None, suite: tuple[str, ...], events_max: int, dsn: str | None
+) -> None:
     """Measure the write path, replay, verify and reads at several log sizes on the
-    standard wallet mix, the same mix on the peers, the COD and loan flows and the read
-    models; print every figure with the machine and versions, then the ratios."""
+    standard wallet mix, the same mix on the peers, the COD and loan flows, the read
+    models, and SQLite beside PostgreSQL; print every figure with the machine and
+    versions, then the ratios."""
     from benchmarks import SUITES, run
 
+    if dsn is not None and not is_dsn(dsn):
+        raise click.BadParameter("give a postgresql:// DSN", param_hint="--dsn")
     suites = SUITES if "all" in suite else tuple(suite)
-    run(click.echo, quick=quick, directory=directory, suites=suites, events_max=events_max)
+    run(
+        click.echo,
+        quick=quick,
+        directory=directory,
+        suites=suites,
+        events_max=events_max,
+        dsn=dsn,
+    )
 
 
 def _day(value: str | None, option: str) -> date | None:

@@ -1,4 +1,4 @@
-"""The store contract on PostgreSQL (a throwaway cluster: tests/pg.py), unchanged, plus
+"""The store contract on PostgreSQL (a throwaway cluster: benchmarks/pgcluster.py), unchanged, plus
 what only a server shows: triggers refusing raw SQL from another connection, and the
 write lock that keeps ``seq`` in commit order when writers overlap."""
 

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from ledger.errors import SchemaTooNew, StoreBusy, StoreCorrupt, StoreError
 from ledger.flows.base import Policy
 from ledger.store.base import GENESIS_HASH
-from ledger.store.sql import READ_PAGE, SqlStore
+from ledger.store.sql import COUNTERS_UPDATE, READ_PAGE, SqlStore
 
 if TYPE_CHECKING:
     import psycopg
@@ -174,6 +174,18 @@ def _shown(dsn: str) -> str:
     return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", dsn)
 
 
+COPY_FROM_ROWS = 50
+"""From this many rows an INSERT is sent as ``COPY`` (below it, COPY's own round trips
+cost more than the rows)."""
+_INSERT = re.compile(r"INSERT INTO (\w+) ?(\([\w, ]+\))? VALUES \([?, ]+\)", re.S)
+_COUNTERS_BULK = (
+    "UPDATE accounts AS a SET debits_posted = v.dp, credits_posted = v.cp,"
+    " debits_pending = v.dq, credits_pending = v.cq"
+    " FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::text[])"
+    " AS v(dp, cp, dq, cq, id) WHERE a.id = v.id"
+)
+
+
 class _Sql:
     """The psycopg connection behind the ``?`` placeholders the shared SQL is written in."""
 
@@ -191,8 +203,21 @@ class _Sql:
         return self.conn.execute(self._sql(sql), tuple(parameters))
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
-            with self.conn.cursor() as cursor:
+        """A batch's rows: an INSERT of many as one ``COPY`` (the triggers still fire for
+        every row), the counters' UPDATE as one statement over arrays, anything else row
+        by row (pipelined)."""
+        if not rows:
+            return
+        insert = _INSERT.fullmatch(sql) if len(rows) >= COPY_FROM_ROWS else None
+        with self.conn.cursor() as cursor:
+            if insert is not None:
+                table, columns = insert.group(1), insert.group(2) or ""
+                with cursor.copy(f"COPY {table} {columns} FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            elif sql == COUNTERS_UPDATE:
+                cursor.execute(_COUNTERS_BULK, [list(column) for column in zip(*rows, strict=True)])
+            else:
                 cursor.executemany(self._sql(sql), rows)
 
 

@@ -53,6 +53,13 @@ ACCOUNT_CACHE_MAX = 200_000
 """Account rows kept between transactions; past this the cache starts over."""
 READ_PAGE = 1_000
 
+COUNTERS_UPDATE = (
+    "UPDATE accounts SET debits_posted = ?, credits_posted = ?,"
+    " debits_pending = ?, credits_pending = ? WHERE id = ?"
+)
+"""The one statement per batch that writes every touched account's counters (a backend
+may run it as one bulk statement)."""
+
 _metadata_encoder = msgspec.json.Encoder(order="sorted")
 _metadata_decoder = msgspec.json.Decoder(dict[str, str])
 
@@ -655,8 +662,7 @@ class SqlTransaction:
         conn.executemany("INSERT INTO commands VALUES (?, ?, ?, ?)", self._commands)
         cache = self._store._accounts
         conn.executemany(
-            "UPDATE accounts SET debits_posted = ?, credits_posted = ?,"
-            " debits_pending = ?, credits_pending = ? WHERE id = ?",
+            COUNTERS_UPDATE,
             [
                 (c.debits_posted, c.credits_posted, c.debits_pending, c.credits_pending, a)
                 for a, c in ((a, cache[a][1]) for a in sorted(self._touched))

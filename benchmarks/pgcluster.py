@@ -1,14 +1,16 @@
-"""A throwaway PostgreSQL cluster for the tests: ``initdb`` into a temporary directory,
-started on a Unix socket in it (no TCP port), stopped and removed at the end.
+"""A throwaway PostgreSQL cluster, for the tests and the scaling benchmark: ``initdb``
+into a temporary directory, started on a Unix socket in it (no TCP port), stopped and
+removed at the end.
 
 The server binaries come from the distribution's packages (``.ci/run`` installs
 ``postgresql`` when they are missing). As root (CI's containers), the cluster is run as
-the ``postgres`` user, since PostgreSQL refuses to run as root. The cluster runs with
-``fsync=off``: it is thrown away, and what is tested on it is correctness under
-concurrency, not durability (the benchmarks use their own, durable cluster).
+the ``postgres`` user, since PostgreSQL refuses to run as root. The tests run it with
+``fsync=off`` (it is thrown away, and what they test on it is correctness under
+concurrency, not durability); the benchmark with ``fsync=on``, as a server would run.
 
-``SATANG_REQUIRE_POSTGRES=1`` (set by ``.ci/run``) makes a missing server a failure;
-without it the PostgreSQL tests are skipped, with the reason in pytest's summary.
+``SATANG_REQUIRE_POSTGRES=1`` (set by ``.ci/run``) makes a missing server a failure of
+the tests; without it the PostgreSQL tests are skipped, with the reason in pytest's
+summary.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from urllib.parse import quote
 
 REQUIRED = os.environ.get("SATANG_REQUIRE_POSTGRES") == "1"
 PORT = 5439
+"""The socket's port number (the socket is in the cluster's own directory)."""
 
 
 def binaries() -> Path | None:
@@ -88,10 +91,12 @@ _serial = iter(range(1, 10**9))
 
 
 def fresh_schema(dsn: str) -> str:
-    """A new, empty schema in the cluster; the DSN whose ``search_path`` is it."""
+    """A new, empty schema in the cluster of ``dsn``; the DSN whose ``search_path`` is
+    it (one ledger each)."""
     import psycopg
 
     name = f"t{os.getpid()}_{next(_serial)}_{time.monotonic_ns() % 10**6}"
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {name}")
-    return f"{dsn}&options={quote(f'-csearch_path={name}')}"
+    joiner = "&" if "?" in dsn else "?"
+    return f"{dsn}{joiner}options={quote(f'-csearch_path={name}')}"
