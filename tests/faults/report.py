@@ -24,9 +24,10 @@ from pathlib import Path
 WHAT = {
     "kill9": "writer SIGKILLed at a random moment while writing, folding, checkpointing",
     "crash_point": "writer exits hard (os._exit) at one point of the write path",
+    "power_loss[torn": "a checkpoint torn by a power cut, its WAL whole",
     "power_loss": "WAL of a ledger cut at random offsets, as a power cut leaves it",
     "corruption": "bit flips, zeroed pages, truncations of a ledger file",
-    "contention": "8 writer processes on 20 hot wallets, 2 readers tailing (one folding)",
+    "contention": "8 writer processes on 20 hot wallets for 30 s, 2 readers (one folding)",
     "idempotency": "8 processes submitting ids from one shared pool, 1 in 10 a new body",
     "hostile": "malformed values through the public API (hypothesis)",
     "fuzz_decoder": "atheris on the event decoder, seeded from real events",
