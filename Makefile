@@ -33,8 +33,9 @@ typecheck: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --quiet
 
+# Two pytest workers, one per core: the fault suite's long waits overlap the rest.
 test: lint typecheck docs
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 bench: $(STAMP)
 	$(BIN)/satang bench
@@ -45,7 +46,7 @@ faults: $(STAMP)
 	$(BIN)/python -m tests.faults.report
 
 faults-long: $(STAMP)
-	SATANG_FAULT_LONG=1 $(BIN)/python -m tests.faults.report
+	SATANG_FAULT_LONG=1 $(BIN)/python -m tests.faults.report  # or: pytest --long tests/faults
 
 clean:
 	rm -rf $(VENV) build site src/*.egg-info .pytest_cache .mypy_cache .ruff_cache satang-demo.db*

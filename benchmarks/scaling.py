@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import time
-from datetime import date
 from typing import Any
 
 from benchmarks.report import Figure, Out, measured, printed, reset_peak
@@ -34,7 +33,7 @@ def name(backend: str, batch: int, writers: int) -> str:
 def _writer(target: str, n: int, batch: int, count: int, go: Any, done: Any) -> None:
     try:
         with Ledger.open(target, busy_timeout_ms=BUSY_MS) as book:
-            stream = wallet_mix(1_000 + n, WALLETS, MERCHANTS, date.today(), prefix=f"w{n}-")
+            stream = wallet_mix(1_000 + n, WALLETS, MERCHANTS, book.today(), prefix=f"w{n}-")
             commands = [next(stream) for _ in range(count)]
             go.wait(timeout=600)
             accepted = 0

@@ -3,11 +3,25 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from benchmarks import pgcluster as pg
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--long",
+        action="store_true",
+        help="the fault suite's long mode (tests/faults: hours); SATANG_FAULT_LONG=1",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--long"):  # read by tests/faults/suite.py and the writers it spawns
+        os.environ["SATANG_FAULT_LONG"] = "1"
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ from ledger.book import Ledger
 from ledger.errors import InvalidCommand, LedgerError, StoreCorrupt
 from ledger.events import AccountOpened, MoneyEvent, PeriodClosed
 from ledger.store.base import GENESIS_HASH, PostingRow, RecordedEvent, chain_hash
+from ledger.store.postgres import PostgresStore
 from ledger.times import from_us, to_us
 from projections import balances as balance_model
 
@@ -133,6 +134,8 @@ def verify(
                     walk.findings += _schema(sqlite_store)
                 except StoreCorrupt as exc:  # the schema itself does not read
                     walk.findings.append(Finding("schema", 0, str(exc)))
+            elif isinstance(book.store, PostgresStore):
+                walk.findings += [Finding("schema", 0, p) for p in book.store.schema_problems()]
             events = book.events()
             while True:
                 try:

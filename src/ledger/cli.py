@@ -213,15 +213,14 @@ def migrate(source: str, target: str, as_json: bool) -> None:
     from ledger.store.sql import SqlStore
 
     with _ledger(source) as src:
-        anchor = (src.head()[0], src.head()[1])
         try:
             with Ledger.open(target) as dst:
                 store, from_store = dst.store, src.store
                 assert isinstance(store, PostgresStore) and isinstance(from_store, SqlStore)
-                with _progress(anchor[0], "copying the log") as step:
-                    copied = store.load(from_store, step)
-                click.echo(f"copied {copied:,} events from {source} to {store.path}")
-                report = _verified(dst, anchor)
+                with _progress(src.head()[0], "copying the log") as step:
+                    seq, digest = store.load(from_store, step)
+                click.echo(f"copied {seq:,} events from {source} to {store.path}")
+                report = _verified(dst, (seq, digest.hex()))
         except LedgerError as exc:
             raise click.ClickException(str(exc)) from exc
     _print_verification(report, as_json)

@@ -2,7 +2,7 @@
 
 The store and the projection runner call :func:`reach` at each point; with no hook
 installed (always, outside tests/faults) that is one global read. The crash-point test
-(tests/faults/test_crash_points.py) installs a hook in a writer subprocess that calls
+(tests/faults/test_kill9.py) installs a hook in a writer subprocess that calls
 ``os._exit`` the n-th time a point is reached, so a hard exit lands exactly there, many
 times over, instead of wherever a random SIGKILL happens to fall.
 

@@ -8,19 +8,21 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from datetime import date
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg
 import pytest
 from click.testing import CliRunner
 
-from ledger import Accepted, Ledger
+from ledger import Accepted, Ledger, StoreBusy, StoreError
 from ledger.audit import verify
 from ledger.cli import main
 from ledger.demo import DemoSize, run_demo
 from projections.runner import Runner
-from tests.backends.contract import Clock, PersistentStoreContract, top_up
+from tests.backends.contract import Clock, PersistentStoreContract, chart, top_up
 
 
 class TestPostgres(PersistentStoreContract):
@@ -139,7 +141,14 @@ def test_verify_on_postgres_names_a_row_changed_behind_the_triggers(migrated: st
         raw.execute("ALTER TABLE events DISABLE TRIGGER events_append_only")
         raw.execute("UPDATE events SET recorded_at = recorded_at + 1 WHERE seq = 500")
     with Ledger.open(migrated) as pg:
-        assert ("hash_chain", 500) in {(f.check, f.seq) for f in verify(pg).findings}
+        findings = {(f.check, f.seq) for f in verify(pg).findings}
+        assert ("hash_chain", 500) in findings and ("schema", 0) in findings
+    with psycopg.connect(migrated, autocommit=True) as raw:
+        raw.execute("ALTER TABLE events ENABLE TRIGGER events_append_only")
+        raw.execute("UPDATE ledger_head SET seq = seq - 1")
+    with Ledger.open(migrated) as pg:
+        [finding] = [f for f in verify(pg).findings if f.check == "schema"]
+        assert "ledger_head says" in finding.detail
 
 
 def test_read_models_fold_from_postgres_in_another_process_and_equal_sqlites(
@@ -175,3 +184,77 @@ FOLD = (
     "with Ledger.open(sys.argv[1], create=False) as book, Runner(book, sys.argv[2]) as r:\n"
     "    r.catch_up(); print(r.digest(), r.seq)\n"
 )
+
+
+# --- what a server adds: schemas, isolation defaults, lost connections, lock waits -----
+
+
+def test_a_ledger_in_a_later_schema_of_the_search_path_is_not_this_one(pg_dsn: str) -> None:
+    with Ledger.open(pg_dsn) as first:
+        assert all(isinstance(r, Accepted) for r in first.submit_many(chart()))
+        first_head = first.head()
+    with psycopg.connect(pg_dsn, autocommit=True) as raw:
+        schema = raw.execute("SELECT current_schema()").fetchone()[0]
+        raw.execute(f"CREATE SCHEMA {schema}_b")
+    before = pg_dsn.rsplit("options=", 1)[0]
+    both = f"{before}options={quote(f'-csearch_path={schema}_b,{schema}')}"
+    with Ledger.open(both) as second:
+        assert second.head()[0] == 0  # a new ledger in the first schema of the path
+        assert all(isinstance(r, Accepted) for r in second.submit_many(chart()))
+    with Ledger.open(pg_dsn) as first:
+        assert first.head() == first_head  # the other ledger was not written to
+
+
+def test_writers_see_each_others_commits_whatever_the_default_isolation(pg_dsn: str) -> None:
+    with psycopg.connect(pg_dsn, autocommit=True) as raw:
+        database = raw.execute("SELECT current_database()").fetchone()[0]
+        raw.execute(f"ALTER DATABASE {database} SET default_transaction_isolation = 'serializable'")
+    try:
+        books = [Ledger.open(pg_dsn, busy_timeout_ms=30_000) for _ in range(3)]
+        assert all(isinstance(r, Accepted) for r in books[0].submit_many(chart()))
+        answers: list[object] = []
+
+        def write(book: Ledger, name: str) -> None:
+            for i in range(60):
+                answers.append(book.submit(top_up(f"{name}{i}", "wallet:U1", 1)))
+
+        threads = [threading.Thread(target=write, args=(b, f"w{n}-")) for n, b in enumerate(books)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(answers) == 180 and all(isinstance(a, Accepted) for a in answers)
+        assert books[0].balance("wallet:U1").balance == 180
+    finally:
+        for b in books:
+            b.close()
+        with psycopg.connect(pg_dsn, autocommit=True) as raw:
+            raw.execute(f"ALTER DATABASE {database} RESET default_transaction_isolation")
+
+
+def test_a_lost_connection_is_a_store_error_and_the_next_call_reconnects(pg_dsn: str) -> None:
+    """A server restart or failover ends the session: the call in flight gets a typed
+    error (its transaction rolled back by the server), and the next call reconnects."""
+    with Ledger.open(pg_dsn) as book:
+        assert all(isinstance(r, Accepted) for r in book.submit_many(chart()))
+        for n, call in enumerate(
+            (lambda n: book.submit(top_up(f"t{n}", "wallet:U1", 5)), lambda n: book.head())
+        ):
+            pid = book.store._conn.info.backend_pid  # type: ignore[attr-defined]
+            with psycopg.connect(pg_dsn, autocommit=True) as raw:
+                raw.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            with pytest.raises(StoreError):
+                call(n)
+            assert isinstance(book.submit(top_up(f"again{n}", "wallet:U1", 5)), Accepted)
+        assert book.balance("wallet:U1").balance == 10 and book.head()[0] == 5
+
+
+def test_a_zero_busy_timeout_fails_at_once_as_on_sqlite(pg_dsn: str) -> None:
+    with Ledger.open(pg_dsn) as book:
+        assert all(isinstance(r, Accepted) for r in book.submit_many(chart()))
+    with psycopg.connect(pg_dsn) as holder, Ledger.open(pg_dsn, busy_timeout_ms=0) as book:
+        holder.execute("SELECT 1 FROM ledger_head FOR UPDATE")  # another writer's lock
+        started = time.perf_counter()
+        with pytest.raises(StoreBusy):
+            book.submit(top_up("t1", "wallet:U1", 5))
+        assert time.perf_counter() - started < 5  # not waiting for ever

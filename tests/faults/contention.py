@@ -240,6 +240,7 @@ def check(
         seqs = [rec.seq for rec in book.events()]
         balances = book.balances()
         report = verify(book)
+    lost = set(acknowledged) - set(commands)
     twice = [cid for cid, n in acknowledged.items() if n > 1]
     assert not twice, f"acknowledged twice: {twice[:3]}"
     assert set(commands) == set(acknowledged), (
@@ -258,7 +259,7 @@ def check(
             f"{account} went to {counters.available('credit')} available at seq {seq}"
         )
     assert report.ok, report.findings
-    return {"events": len(seqs), "commands": len(commands)}
+    return {"events": len(seqs), "commands": len(commands), "lost": len(lost)}
 
 
 def pooled(cid: str, variant: bool) -> Command:
@@ -278,21 +279,22 @@ def pooled(cid: str, variant: bool) -> Command:
 
 def retrier(path: str, name: str, seed: int, seconds: float, pool: int, go: Any, out: Any) -> None:
     """Submit ids drawn from a pool all writers share, each with its body (now and then
-    the variant) for ``seconds``; report (name, [(id, variant, answer)])."""
+    the variant) for ``seconds``; report (name, [(id, variant, answer, head before)])."""
     try:
         rng = random.Random(seed)
-        answers: list[tuple[str, bool, tuple[str, int, bool]]] = []
+        answers: list[tuple[str, bool, tuple[str, int, bool], int]] = []
         with Ledger.open(path, busy_timeout_ms=BUSY_MS) as book:
             go.wait(timeout=120)
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline:
                 cid, variant = f"pool-{rng.randrange(pool)}", rng.random() < 0.1
+                before = book.head()[0]  # anything committed by then must be found
                 result = book.submit(pooled(cid, variant))
                 if isinstance(result, Accepted):
                     answer = ("accepted", result.seq, result.replayed)
                 else:
                     answer = (result.code.value, 0, False)
-                answers.append((cid, variant, answer))
+                answers.append((cid, variant, answer, before))
                 time.sleep(rng.random() / 1000)
         out.put((name, answers))
     except Exception as exc:

@@ -27,7 +27,7 @@ WHAT = {
     "power_loss[torn": "a checkpoint torn by a power cut, its WAL whole",
     "power_loss": "WAL of a ledger cut at random offsets, as a power cut leaves it",
     "corruption": "bit flips, zeroed pages, truncations of a ledger file",
-    "contention": "8 writer processes on 20 hot wallets for 30 s, 2 readers (one folding)",
+    "contention": "8 writer processes on 20 hot wallets, 2 readers (one folding)",
     "idempotency": "8 processes submitting ids from one shared pool, 1 in 10 a new body",
     "hostile": "malformed values through the public API (hypothesis)",
     "fuzz_decoder": "atheris on the event decoder, seeded from real events",
@@ -68,7 +68,8 @@ def main() -> int:
             if k not in COUNTED
         )
         print(
-            f"| {row['test']} | {_what(row['test'])} | {row['rounds']:,} | {row['lost']} |"
+            f"| {row['test']} | {_what(row['test'])} | {row['rounds']:,} |"
+            f" {'n/a' if row['lost'] is None else row['lost']} |"
             f" {row.get('seconds', '')} | {figures} |"
         )
     return done.returncode

@@ -180,6 +180,10 @@ def test_a_jumping_freezing_clock_never_reorders_the_log(tmp_path: Path, seed: i
                 if command.effective_at < seen - GRACE:
                     assert command.backdated, f"{command.id} backdated without the flag"
         assert seqs == list(range(1, len(seqs) + 1)), "seq is not gapless"
+        logged = {rec.command_id for rec in a.events()}
+        accepted = {cid for cid, (_, _, r) in submitted.items() if isinstance(r, Accepted)}
+        lost = accepted - logged
+        assert not lost, f"accepted but not in the log: {sorted(lost)[:3]}"
         report = verify(a)
         assert report.ok, report.findings
 
@@ -192,7 +196,7 @@ def test_a_jumping_freezing_clock_never_reorders_the_log(tmp_path: Path, seed: i
     record(
         f"clock[{seed}]",
         rounds=len(submitted),
-        lost=0,
+        lost=len(lost),
         jumps_back=faulty.moves["back"],
         jumps_forward=faulty.moves["forward"],
         freezes=faulty.moves["freeze"],
@@ -242,6 +246,9 @@ def test_a_backdated_entry_needs_the_flag_and_stays_out_of_a_closed_period(
         assert isinstance(again, Rejected) and again.code == RejectCode.PERIOD_CLOSED
         future = book.submit(ClosePeriod(id="close-future", through=T0 + timedelta(hours=1)))
         assert isinstance(future, Rejected) and future.code == RejectCode.EFFECTIVE_AT_INVALID
+        skew = Policy().future_limit  # what another server's clock may still call now
+        present = book.submit(ClosePeriod(id="close-now", through=T0 - skew / 2))
+        assert isinstance(present, Rejected) and present.code == RejectCode.EFFECTIVE_AT_INVALID
 
         # a writer whose clock jumped back behind the close cannot post into it either
         clock.now = close.through - timedelta(hours=1)

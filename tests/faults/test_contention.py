@@ -33,6 +33,8 @@ from tests.races import race
 
 WRITERS, READERS = 8, 2
 SECONDS = scale(30, 3_600)
+POSTGRES_SECONDS = scale(10, 3_600)
+"""PostgreSQL's run is shorter in CI: the same writers, a third of the time."""
 
 
 def _run(
@@ -91,7 +93,7 @@ def test_eight_writers_on_twenty_hot_wallets_lose_nothing_and_never_overdraw(
 ) -> None:
     path, reads = backend
     contention.setup(path)
-    run = _run(path, SECONDS, reads=reads)
+    run = _run(path, POSTGRES_SECONDS if reads else SECONDS, reads=reads)
     figures = contention.check(path, run["acknowledged"], _prefixes())
     assert_one_digest(path, reads)  # the read models folded under contention == a rebuild
     for name, last, pages, problems in run["readers"]:
@@ -105,10 +107,10 @@ def test_eight_writers_on_twenty_hot_wallets_lose_nothing_and_never_overdraw(
     accepted = len(run["acknowledged"])
     record(
         f"contention[{request.node.callspec.params['backend']}]",
-        rounds=WRITERS,
-        lost=0,
+        rounds=accepted + run["rejected"],
+        lost=figures["lost"],
+        writers=WRITERS,
         seconds=round(run["seconds"], 1),
-        submitted=accepted + run["rejected"],
         accepted=accepted,
         rejected=run["rejected"],
         accepted_per_s=round(accepted / run["seconds"]),

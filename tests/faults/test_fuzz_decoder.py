@@ -7,7 +7,7 @@ never reach: a payload nested almost as deep as Python's recursion limit, in an 
 field and under an older schema (the untyped path of the upcasters), very long text,
 ints past 64 bits. A dictionary of the events' field names and JSON's tokens helps the
 mutations. The fuzzer (tests/faults/fuzz_decoder.py) runs in a subprocess for
-``scale(15, 3600)`` seconds; atheris exits non-zero and writes a ``crash-*`` file on any
+``scale(10, 3600)`` seconds; atheris exits non-zero and writes a ``crash-*`` file on any
 other exception (or a failed round trip), and the test then prints that input.
 """
 
@@ -27,9 +27,9 @@ from tests.faults.suite import record, scale
 
 ROOT = Path(__file__).parent.parent.parent
 FROZEN = sorted((ROOT / "tests" / "frozen").glob("*.db"))
-SECONDS = scale(15, 3_600)
-MIN_EXECUTIONS = 10_000
-"""Far below what even a loaded machine runs in 20 s (tens of thousands a second)."""
+SECONDS = scale(10, 3_600)
+MIN_EXECUTIONS = 1_000
+"""Proof the fuzzer ran at all (it runs tens of thousands of inputs a second), not a speed."""
 
 
 def _frozen_rows() -> list[tuple[str, int, bytes]]:
@@ -132,7 +132,7 @@ def test_the_decoder_refuses_any_bytes_with_store_corrupt_only(tmp_path: Path) -
     record(
         "fuzz_decoder",
         rounds=executions,
-        lost=0,
+        lost=None,
         seconds=round(seconds, 1),
         seeds=len(seeds),
         corpus=len(list(corpus.iterdir())),

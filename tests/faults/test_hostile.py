@@ -355,7 +355,7 @@ def _record_figures() -> Iterator[None]:
         record(
             test,
             rounds=tally.outcomes.total(),
-            lost=0,
+            lost=None,
             codes=len(tally.codes),
             seconds=round(tally.seconds, 1),
             **dict(sorted(tally.outcomes.items())),

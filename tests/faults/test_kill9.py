@@ -118,14 +118,19 @@ def _rounds(
         head = stop(writer, rng)
         rest, _ = writer.communicate()
         out = head + rest
-        answers = [line.split() for line in out.splitlines()]
-        crashed = any(word == "crash" for word, _ in answers)
+        whole = out.split("\n")[:-1]  # a last line without its newline was cut by the kill
+        answers = [line.split(" ", 1) for line in whole]
+        crashed = [n for n, (word, _) in enumerate(answers) if word == "crash"]
         ids = [cid for word, cid in answers if word == "A"]
         seen["acknowledged"] += len(ids)
         seen["died_writing"] += bool(ids)
-        seen["crashed_at_point"] += crashed and writer.returncode == CRASH_EXIT
+        seen["crashed_at_point"] += bool(crashed) and writer.returncode == CRASH_EXIT
+        # a checkpoint that returned after the hook fired: the exit came later than it
+        seen["checkpoint_finished"] += bool(crashed) and any(
+            word == "C" for word, _ in answers[crashed[0] :]
+        )
         acknowledged.update(ids)
-        answered = sum(word in "AR" for word, _ in answers)
+        answered = sum(word in ("A", "R") for word, _ in answers)
         _check(path, acknowledged, round_, first, answered, seen)
     return seen
 
@@ -145,6 +150,7 @@ def _check(
     conn.close()
     logged = _logged_ids(path)
     lost = acknowledged - set(logged)
+    seen["lost"] += len(lost)
     assert not lost, f"round {round_}: acknowledged but lost: {sorted(lost)[:3]}"
     assert all(n == 1 for n in logged.values()), f"round {round_}: a command logged twice"
     with Ledger.open(path, create=False) as book:
@@ -199,7 +205,7 @@ def test_a_writer_killed_at_random_loses_nothing_it_acknowledged(
     record(
         "kill9",
         rounds=rounds,
-        lost=0,
+        lost=seen["lost"],
         acknowledged=seen["acknowledged"],
         in_flight_committed=seen["in_flight_committed"],
         seconds=round(time.perf_counter() - started, 1),
@@ -223,6 +229,8 @@ def test_a_writer_that_dies_at_each_point_of_the_write_path_loses_nothing(
     seen = _lanes(prepared, tmp_path, CRASH_ROUNDS, args, _let_it_crash)
     rounds = LANES * -(-CRASH_ROUNDS // LANES)
     assert seen["crashed_at_point"] == rounds, f"only {seen} of {rounds} died at {point}"
+    if point == "mid_checkpoint":  # most exits land before the checkpoint has returned
+        assert seen["checkpoint_finished"] <= rounds // 2, seen
     if point == "after_commit":  # committed, never acknowledged (unless it was rejected)
         assert seen["in_flight_committed"] >= rounds // 2, seen
     if point in ("before_insert", "before_commit"):
@@ -230,9 +238,14 @@ def test_a_writer_that_dies_at_each_point_of_the_write_path_loses_nothing(
     record(
         f"crash_point[{point}]",
         rounds=rounds,
-        lost=0,
+        lost=seen["lost"],
         acknowledged=seen["acknowledged"],
         in_flight_committed=seen["in_flight_committed"],
+        **(
+            {"checkpoint_finished": seen["checkpoint_finished"]}
+            if point == "mid_checkpoint"
+            else {}
+        ),
         seconds=round(time.perf_counter() - started, 1),
     )
 

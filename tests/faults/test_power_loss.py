@@ -96,7 +96,7 @@ def test_a_wal_cut_anywhere_opens_to_a_chain_valid_prefix(
     record(
         "power_loss[wal_cut]",
         rounds=CUTS,
-        lost=0,
+        lost=None,
         distinct_heads=len(heads),
         wal_bytes=len(wal),
         seconds=round(time.perf_counter() - started, 1),
@@ -140,7 +140,7 @@ def test_a_checkpoint_torn_by_a_power_cut_is_finished_from_the_wal(
     record(
         "power_loss[torn_checkpoint]",
         rounds=TORN,
-        lost=0,
+        lost=None,
         file_pages=pages,
         seconds=round(time.perf_counter() - started, 1),
     )

@@ -12,7 +12,8 @@ it checkpoints the WAL into the file.
 * ``crash POINT N MS`` installs a crash-point hook (:mod:`ledger.crashpoints`) that ends
   the process with ``os._exit`` the N-th time POINT is reached, MS milliseconds later
   (0: at once; a later exit lands inside what follows the point, e.g. SQLite's copying
-  of the WAL after ``mid_checkpoint``). Before dying it prints ``crash POINT``.
+  of the WAL after ``mid_checkpoint``). Before dying it prints ``crash POINT``; after
+  each checkpoint returns it prints ``C checkpointed``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import itertools
 import os
 import sys
 import threading
-from datetime import date
 
 from benchmarks.workload import wallet_mix
 from ledger import Accepted, Ledger, crashpoints
@@ -31,6 +31,12 @@ WALLETS, MERCHANTS = 50, 5
 FOLD_EVERY = 40
 CHECKPOINT_EVERY = 150
 CRASH_EXIT = 70
+
+
+def _say(line: str) -> None:
+    """One line in one ``write`` (``print`` makes one per argument, and a kill between
+    them, with ``PYTHONUNBUFFERED`` set, would leave half a line)."""
+    os.write(1, f"{line}\n".encode())
 
 
 def _crash_at(point: str, nth: int, delay_ms: int) -> None:
@@ -43,7 +49,7 @@ def _crash_at(point: str, nth: int, delay_ms: int) -> None:
         seen += 1
         if seen != nth:
             return
-        print(f"crash {point}", flush=True)
+        _say(f"crash {point}")
         if delay_ms:
             threading.Timer(delay_ms / 1000, os._exit, (CRASH_EXIT,)).start()
         else:
@@ -57,18 +63,19 @@ def main(path: str, first: int, mode: list[str]) -> None:
     if mode[:1] == ["crash"]:
         _crash_at(mode[1], int(mode[2]), int(mode[3]))
     with Ledger.open(path, create=False) as book, Runner(book) as runner:
-        stream = wallet_mix(first, WALLETS, MERCHANTS, date.today(), prefix=f"k{first}-")
+        stream = wallet_mix(first, WALLETS, MERCHANTS, book.today(), prefix=f"k{first}-")
         for n, command in enumerate(itertools.islice(stream, 1_000_000), start=1):
             if early:
-                print("A", command.id, flush=True)
+                _say(f"A {command.id}")
                 book.submit(command)
             else:
                 answer = "A" if isinstance(book.submit(command), Accepted) else "R"
-                print(answer, command.id, flush=True)
+                _say(f"{answer} {command.id}")
             if n % FOLD_EVERY == 0:
                 runner.catch_up()
             if n % CHECKPOINT_EVERY == 0:
-                book.store.checkpoint()
+                book.store.checkpoint()  # type: ignore[attr-defined]
+                _say("C checkpointed")
 
 
 if __name__ == "__main__":

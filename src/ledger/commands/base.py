@@ -141,9 +141,15 @@ def canonical_bytes(command: Command) -> bytes:
         body = {
             field.name: value
             for field in attrs.fields(type(command))
-            if (value := getattr(command, field.name)) is not optional.get(field.name, _ABSENT)
+            if not _at_default(value := getattr(command, field.name), optional, field.name)
         }
     return _digest_encoder.encode([type(command).__name__, body])
 
 
-_ABSENT = object()
+def _at_default(value: object, optional: Mapping[str, object], name: str) -> bool:
+    """``value`` is the default ``optional`` names for field ``name`` (same type too, so
+    ``0`` is not ``False``)."""
+    if name not in optional:
+        return False
+    default = optional[name]
+    return type(value) is type(default) and value == default

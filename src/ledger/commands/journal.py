@@ -85,9 +85,11 @@ class ClosePeriod(Command):
     before it (a backdated entry, or a writer whose clock is behind, is refused with
     period_closed), so the figures reported for a closed period never change again.
 
-    Periods close forward only. Rejects: field_invalid (memo), effective_at_invalid
-    (``through`` after now: only the past can be closed), period_closed (``through`` is
-    not after the end of the last closed period).
+    Periods close forward only, and a close is never undone: what belongs to a closed
+    period is booked as a correcting entry in the open one. Rejects: field_invalid
+    (memo), effective_at_invalid (``through`` not at least the policy's ``future_limit``
+    before now, so a server whose clock runs ahead cannot close what others still call
+    now), period_closed (``through`` is not after the end of the last closed period).
     """
 
     through: datetime = attrs.field(kw_only=True, converter=in_utc, validator=aware_datetime)

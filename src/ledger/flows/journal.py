@@ -28,7 +28,7 @@ from ledger.flows.base import (
     reject,
 )
 from ledger.results import Rejected
-from ledger.times import from_us, to_us
+from ledger.times import from_us, span_us, to_us
 
 PERIODS_STREAM = "periods"
 """The stream of ``PeriodClosed`` events, one version per close."""
@@ -108,17 +108,21 @@ def decide_reverse(command: Reverse, state: State) -> list[NewEvent] | Rejected:
 def decide_close_period(command: ClosePeriod, state: State) -> list[NewEvent] | Rejected:
     """Close the books through ``command.through``.
 
-    Rejects: field_invalid (memo), effective_at_invalid (``through`` after now),
+    Rejects: field_invalid (memo), effective_at_invalid (``through`` later than now
+    less the policy's ``future_limit``, the clock skew allowed between servers),
     period_closed (not after the last closed ``through``).
     """
     problem = check_text("memo", command.memo)
     if problem is not None:
         return problem
     through_us = to_us(command.through)
-    if through_us > state.now_us:
+    margin = state.policy.future_limit  # the clock skew another server may have
+    if through_us > state.now_us - span_us(margin):
         return reject(
             RejectCode.EFFECTIVE_AT_INVALID,
-            f"through {command.through.isoformat()} is after now: only the past can be closed",
+            f"through {command.through.isoformat()} is not at least {margin} before now: "
+            "only the past can be closed, and not what another server's clock may still "
+            "call now",
         )
     if through_us <= state.closed_through_us:
         return reject(

@@ -27,10 +27,12 @@ application servers writing one ledger (``Ledger.open("postgresql://...")``, the
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from ledger.errors import SchemaTooNew, StoreBusy, StoreCorrupt, StoreError
 from ledger.flows.base import Policy
@@ -160,6 +162,13 @@ def _marks(key: str) -> str:
     return ", ".join("?" for _ in key.split(","))
 
 
+_TRIGGERS = {("events", "events_gapless")} | {
+    (table, f"{table}_{kind}")
+    for table in ("events", "commands", "account_postings")
+    for kind in ("append_only", "no_truncate")
+}
+"""The triggers this code creates (``verify`` checks each is there and enabled)."""
+
 _MARK = "satang ledger"
 """``COMMENT ON TABLE events``: how a schema is known to hold a Satang ledger."""
 
@@ -170,8 +179,17 @@ def is_dsn(target: object) -> bool:
 
 
 def _shown(dsn: str) -> str:
-    """The DSN without its password, for messages."""
-    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", dsn)
+    """The DSN without its password (in the user part or as a parameter), for messages."""
+    parts = urlsplit(dsn)
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, host = netloc.rsplit("@", 1)
+        netloc = f"{user.split(':', 1)[0]}{':***' if ':' in user else ''}@{host}"
+    query = "&".join(
+        f"{key}=***" if key == "password" else f"{key}={value}"
+        for key, value in (pair.partition("=")[::2] for pair in parts.query.split("&") if pair)
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 COPY_FROM_ROWS = 50
@@ -245,32 +263,58 @@ class PostgresStore(SqlStore):
         self._ERRORS = (psycopg.Error, UnicodeDecodeError)
         self.path = _shown(dsn)
         self.durability = durability
+        self._dsn = dsn
+        # lock_timeout 0 would wait for ever; SQLite's busy_timeout 0 fails at once
+        self._settings = (
+            f"SET lock_timeout = {max(busy_timeout_ms, 1)}",
+            f"SET synchronous_commit = {'on' if durability == 'full' else 'off'}",
+        )
+        self._connect()
         try:
-            conn = psycopg.connect(dsn, autocommit=True)
-        except psycopg.Error as exc:
-            raise StoreError(f"{self.path}: cannot connect ({exc})") from exc
-        self._sql = _Sql(conn)
-        self._conn = conn
-        try:
-            conn.execute(f"SET lock_timeout = {busy_timeout_ms}")
-            conn.execute(f"SET synchronous_commit = {'on' if durability == 'full' else 'off'}")
             self._migrate(create)
         except BaseException as exc:
-            conn.close()
+            self._conn.close()
             if isinstance(exc, psycopg.Error):
                 raise self._error(exc) from exc
             raise
+
+    def _connect(self) -> None:
+        """A new connection, with this store's settings (after a lost one, too: a server
+        restart or a failover costs the transaction in flight, not the ``Ledger``)."""
+        psycopg = self._psycopg
+        try:
+            conn = psycopg.connect(self._dsn, autocommit=True, connect_timeout=10)
+            for setting in self._settings:
+                conn.execute(setting)
+        except psycopg.Error as exc:
+            raise StoreError(f"{self.path}: cannot connect ({exc})") from exc
+        self._conn = conn
+        self._sql = _Sql(conn)
+        self._forget()
+
+    def _usable(self) -> None:
+        """Reconnect if the connection was lost (the server restarted, failed over, or
+        ended this session); whatever was in flight on it was rolled back by the server."""
+        if self._conn.closed or self._conn.broken:
+            self._conn.close()
+            self._connect()
 
     # --- set-up -------------------------------------------------------------------------
 
     def _migrate(self, create: bool) -> None:
         """Bring the schema to SCHEMA_VERSION (in the connection's ``search_path``)."""
         conn = self._conn
+        # only the schema the ledger is created in counts (current_schema(), the first
+        # of the search_path that exists): a ledger in a later one is another ledger
         found = conn.execute(
-            "SELECT obj_description(to_regclass('events'), 'pg_class'),"
-            " to_regclass('schema_migrations') IS NOT NULL"
+            "SELECT (SELECT obj_description(c.oid, 'pg_class') FROM pg_class AS c"
+            "        WHERE c.relnamespace = n.oid AND c.relname = 'events'),"
+            "       EXISTS (SELECT 1 FROM pg_class AS c"
+            "        WHERE c.relnamespace = n.oid AND c.relname = 'schema_migrations')"
+            " FROM pg_namespace AS n WHERE n.nspname = current_schema()"
         ).fetchone()
-        assert found is not None
+        if found is None:
+            raise StoreError(f"{self.path}: the search_path names no schema that exists")
         mark, migrated = found
         tables = conn.execute(
             "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
@@ -333,10 +377,14 @@ class PostgresStore(SqlStore):
 
     def _in_transaction(self) -> bool:
         status = self._conn.info.transaction_status
-        return bool(status != self._psycopg.pq.TransactionStatus.IDLE)
+        busy = self._psycopg.pq.TransactionStatus
+        return bool(status in (busy.INTRANS, busy.INERROR, busy.ACTIVE))
 
     def _begin(self) -> None:
-        self._conn.execute("BEGIN")
+        self._usable()
+        # READ COMMITTED whatever the role's default: after waiting for the lock, every
+        # statement must see the commit of the writer that held it
+        self._conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
         row = self._conn.execute(
             "SELECT seq, hash, recorded_at FROM ledger_head WHERE one = 1 FOR UPDATE"
         ).fetchone()
@@ -351,7 +399,8 @@ class PostgresStore(SqlStore):
         self._conn.execute("COMMIT")
 
     def _abort(self) -> None:
-        self._conn.execute("ROLLBACK")
+        with contextlib.suppress(self._psycopg.Error):  # a lost connection: rolled back already
+            self._conn.execute("ROLLBACK")
 
     def _flushed(self, head: tuple[int, bytes, int]) -> None:
         self._sql.execute(
@@ -360,15 +409,19 @@ class PostgresStore(SqlStore):
 
     # --- migration from SQLite ---------------------------------------------------------
 
-    def load(self, source: SqlStore, progress: Callable[[int, int], None] | None = None) -> int:
+    def load(
+        self, source: SqlStore, progress: Callable[[int, int], None] | None = None
+    ) -> tuple[int, bytes]:
         """Copy every row of another store's log, index and balances into this empty one,
-        in one transaction and unchanged (the hash chain covers every column, so a row
-        copied wrong breaks it); return the events copied. ``verify`` with the source's
-        head as anchor then proves the copy (``satang migrate`` does both)."""
-        total = source.head()[0]
-        with self.transaction(0, Policy()) as tx:  # the ledger's write lock, held throughout
+        unchanged, all from one read snapshot of the source and in one transaction here
+        (the hash chain covers every column, so a row copied wrong breaks it); return the
+        (seq, hash) of the last event copied. ``verify`` with that head as anchor then
+        proves the copy (``satang migrate`` does both)."""
+        with source.snapshot(), self.transaction(0, Policy()) as tx:
             if tx.head_seq:
                 raise StoreError(f"{self.path} holds a ledger already (head {tx.head_seq})")
+            total = source.head()[0]
+            last: tuple[int, bytes, int] = (0, GENESIS_HASH, 0)
             for table, columns, key in _COPIED:
                 done, after = 0, None
                 with self._conn.cursor().copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
@@ -382,15 +435,48 @@ class PostgresStore(SqlStore):
                         for row in page:
                             copy.write_row(row)
                         done += len(page)
-                        if table == "events" and progress is not None:
-                            progress(done, total)
+                        if table == "events" and page:
+                            last = (page[-1][0], page[-1][9], page[-1][6])
+                            if progress is not None:
+                                progress(done, total)
                         if len(page) < READ_PAGE:
                             break
                         after = page[-1][: key.count(",") + 1]
-            head = source._head_row()
-            self._flushed(head)
-            self._head = head
-        return total
+            if last[0] != total:
+                raise StoreError(f"copied {last[0]} events of the source's {total}")
+            self._flushed(last)  # the next writer's head: the last event copied
+            self._head = last
+        return last[0], last[1]
+
+    # --- audit --------------------------------------------------------------------------
+
+    def schema_problems(self) -> list[str]:
+        """What ``verify``'s ``schema`` check finds here: an append-only or gapless
+        trigger missing, disabled or not ours, and a ``ledger_head`` that is not the
+        log's last event (every writer takes its next seq and hash from it)."""
+        rows = self._read(
+            "SELECT c.relname, t.tgname, t.tgenabled FROM pg_trigger AS t"
+            " JOIN pg_class AS c ON c.oid = t.tgrelid"
+            " JOIN pg_namespace AS n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = current_schema() AND NOT t.tgisinternal"
+        )
+        found = {(table, name): str(enabled) for table, name, enabled in rows}
+        problems = []
+        for table, name in sorted(_TRIGGERS):
+            state = found.get((table, name))
+            if state is None:
+                problems.append(f"trigger {name} on {table} is missing")
+            elif state != "O":
+                problems.append(f"trigger {name} on {table} is disabled")
+        for table, name in sorted(set(found) - _TRIGGERS):
+            problems.append(f"trigger {name} on {table} is not one this code creates")
+        head = self._read("SELECT seq, hash FROM ledger_head WHERE one = 1")
+        seq, digest = self.head()
+        if not head or (head[0][0], bytes(head[0][1])) != (seq, digest):
+            problems.append(
+                f"ledger_head says {head[0][0] if head else 'nothing'}, the log ends at {seq}"
+            )
+        return problems
 
     # --- reads --------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ backend proves fresh when it takes the lock (nobody else committed since), else 
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import attrs
@@ -111,6 +111,10 @@ class SqlStore:
         """Every row of one query, read a page at a time."""
         raise NotImplementedError
 
+    def snapshot(self) -> AbstractContextManager[None]:
+        """One consistent read of the whole store for the block; not nested."""
+        raise NotImplementedError
+
     # --- the write transaction ----------------------------------------------------------
 
     def _forget(self) -> None:
@@ -166,7 +170,12 @@ class SqlStore:
 
     # --- reads --------------------------------------------------------------------------
 
+    def _usable(self) -> None:
+        """Make sure the connection can be used (a backend may reconnect here)."""
+
     def _read(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
+        if not self._in_transaction():
+            self._usable()
         try:
             return list(self._sql.execute(sql, parameters).fetchall())
         except self._ERRORS as exc:
