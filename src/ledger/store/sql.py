@@ -16,6 +16,7 @@ backend proves fresh when it takes the lock (nobody else committed since), else 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -64,7 +65,7 @@ _metadata_encoder = msgspec.json.Encoder(order="sorted")
 _metadata_decoder = msgspec.json.Decoder(dict[str, str])
 
 
-class SqlStore:
+class SqlStore(ABC):
     """The store interface (:class:`ledger.store.base.Store`) over SQL; a backend gives
     the connection (``_sql``: ``execute`` and ``executemany``, ``?`` placeholders) and
     the hooks below.
@@ -85,35 +86,37 @@ class SqlStore:
 
     # --- what a backend provides --------------------------------------------------------
 
+    @abstractmethod
     def _error(self, exc: BaseException) -> StoreError:
         """The typed error for one of the driver's exceptions (``_ERRORS``)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _in_transaction(self) -> bool:
-        raise NotImplementedError
+        """Whether a transaction (a write, or a snapshot) is open on the connection."""
 
+    @abstractmethod
     def _begin(self) -> None:
         """Start the write transaction and take the ledger's write lock; drop the caches
         (:meth:`_forget`) if anyone else committed since this store's last transaction."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _commit(self) -> None:
-        raise NotImplementedError
+        """Commit the write transaction: its rows are durable when this returns."""
 
+    @abstractmethod
     def _abort(self) -> None:
         """Roll the open transaction back (it may hold nothing)."""
-        raise NotImplementedError
 
-    def _flushed(self, head: tuple[int, bytes, int]) -> None:
+    def _flushed(self, head: tuple[int, bytes, int]) -> None:  # noqa: B027 (a no-op unless overridden)
         """The batch's rows are written; ``head`` is the new last (seq, hash, recorded_at)."""
 
+    @abstractmethod
     def _stream(self, sql: str) -> Iterator[tuple[Any, ...]]:
         """Every row of one query, read a page at a time."""
-        raise NotImplementedError
 
+    @abstractmethod
     def snapshot(self) -> AbstractContextManager[None]:
         """One consistent read of the whole store for the block; not nested."""
-        raise NotImplementedError
 
     # --- the write transaction ----------------------------------------------------------
 
@@ -170,7 +173,7 @@ class SqlStore:
 
     # --- reads --------------------------------------------------------------------------
 
-    def _usable(self) -> None:
+    def _usable(self) -> None:  # noqa: B027 (a no-op unless overridden)
         """Make sure the connection can be used (a backend may reconnect here)."""
 
     def _read(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
