@@ -43,6 +43,7 @@ from ledger.store.sqlite import MIGRATIONS
 from projections.runner import Runner
 from tests.faults import corrupt_worker
 from tests.faults.suite import record, scale
+from tests.tampering import tamper
 
 ROOT = Path(__file__).parent.parent.parent
 SEED = int(os.environ.get("SATANG_FAULT_SEED", "9"))
@@ -255,21 +256,6 @@ def _findings(path: Path) -> set[str]:
         return {f.check for f in verify(book).findings}
 
 
-def _raw(path: Path, *statements: str) -> None:
-    """Raw SQL, with the store's append-only triggers dropped and put back as they were
-    (a careful tamperer's way)."""
-    conn = sqlite3.connect(path)
-    triggers = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
-    for name, _ in triggers:
-        conn.execute(f"DROP TRIGGER [{name}]")
-    for sql in statements:
-        conn.execute(sql)
-    for _, sql in triggers:
-        conn.execute(sql)
-    conn.commit()
-    conn.close()
-
-
 def test_a_damaged_index_that_no_read_of_the_walk_uses_is_an_integrity_finding(
     small: Path,
 ) -> None:
@@ -295,9 +281,9 @@ def test_a_damaged_index_that_no_read_of_the_walk_uses_is_an_integrity_finding(
 
 def test_a_changed_schema_is_found(small: Path) -> None:
     index = "CREATE INDEX account_postings_effective ON account_postings (account, effective_at)"
-    _raw(small, "DROP INDEX account_postings_effective")
+    tamper(small, "DROP INDEX account_postings_effective")
     assert _findings(small) == {"schema"}  # reads through it become scans: slow, not wrong
-    _raw(small, index)
+    tamper(small, index)
     assert _findings(small) == set()
     conn = sqlite3.connect(small)
     conn.execute("DROP TRIGGER events_no_update")  # an UPDATE of the log is not refused
@@ -309,33 +295,33 @@ def test_a_changed_schema_is_found(small: Path) -> None:
 
 def test_a_damaged_migration_record_is_found(small: Path) -> None:
     version, name, _ = MIGRATIONS[-1]
-    _raw(small, f"UPDATE schema_migrations SET name = 'holds' WHERE version = {version}")
+    tamper(small, f"UPDATE schema_migrations SET name = 'holds' WHERE version = {version}")
     assert _findings(small) == {"schema"}
-    _raw(small, f"UPDATE schema_migrations SET name = '{name}' WHERE version = {version}")
+    tamper(small, f"UPDATE schema_migrations SET name = '{name}' WHERE version = {version}")
     assert _findings(small) == set()
-    _raw(small, "UPDATE schema_migrations SET applied_at = 'yesterday' WHERE version = 1")
+    tamper(small, "UPDATE schema_migrations SET applied_at = 'yesterday' WHERE version = 1")
     assert _findings(small) == {"schema"}
 
 
 def test_a_read_model_index_dropped_is_found(small: Path) -> None:
-    _raw(small, "DROP INDEX idx_proj_postings_seq")
+    tamper(small, "DROP INDEX idx_proj_postings_seq")
     assert _findings(small) == {"schema"}
 
 
 def test_rows_the_store_keeps_beside_its_interface_are_checked(small: Path) -> None:
-    _raw(small, "UPDATE accounts SET opened_seq = 7 WHERE id = 'wallet:w'")
+    tamper(small, "UPDATE accounts SET opened_seq = 7 WHERE id = 'wallet:w'")
     assert _findings(small) == {"accounts_rebuild"}
-    _raw(small, "UPDATE accounts SET opened_seq = 2 WHERE id = 'wallet:w'")
+    tamper(small, "UPDATE accounts SET opened_seq = 2 WHERE id = 'wallet:w'")
     assert _findings(small) == set()
-    _raw(small, "UPDATE accounts SET metadata = CAST(metadata AS BLOB)")  # it reads the same
+    tamper(small, "UPDATE accounts SET metadata = CAST(metadata AS BLOB)")  # it reads the same
     assert _findings(small) == {"accounts_rebuild"}
-    _raw(small, "UPDATE accounts SET metadata = CAST(metadata AS TEXT)")
-    _raw(small, "UPDATE commands SET digest = substr(digest, 2) WHERE command_id = 'o1'")
+    tamper(small, "UPDATE accounts SET metadata = CAST(metadata AS TEXT)")
+    tamper(small, "UPDATE commands SET digest = substr(digest, 2) WHERE command_id = 'o1'")
     assert _findings(small) == {"commands_index"}
 
 
 def test_a_read_model_checkpoint_past_the_log_is_found(small: Path) -> None:
-    _raw(small, "UPDATE proj_checkpoints SET seq = 1000 WHERE name = 'holds'")
+    tamper(small, "UPDATE proj_checkpoints SET seq = 1000 WHERE name = 'holds'")
     assert _findings(small) == {"projections"}
 
 
@@ -356,7 +342,7 @@ def test_the_oracle_sees_a_row_change(original: Path, tmp_path: Path) -> None:
     copy = tmp_path / "copy.db"
     shutil.copyfile(original, copy)
     before = corrupt_worker.rows(copy)
-    _raw(
+    tamper(
         copy,
         "UPDATE account_postings SET amount_minor = amount_minor + 1"
         " WHERE seq = (SELECT MAX(seq) FROM account_postings)",

@@ -25,6 +25,7 @@ from ledger.audit import CHECKS, verify
 from ledger.errors import InvalidCommand, StoreError
 from ledger.store.base import chain_hash
 from ledger.times import to_us
+from tests.tampering import tamper
 
 from .conftest import FakeClock, top_up
 
@@ -49,24 +50,6 @@ def db(tmp_path: Path, clock: FakeClock) -> Iterator[Path]:
     yield path
 
 
-def _tamper(db: Path, *statements: str) -> None:
-    """Run ``statements`` past the append-only triggers, then put the triggers back (a
-    missing trigger is a ``schema`` finding of its own)."""
-    raw = sqlite3.connect(db)
-    triggers = raw.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
-        " AND (name LIKE '%no_update' OR name LIKE '%no_delete')"
-    ).fetchall()
-    for name, _ in triggers:
-        raw.execute(f"DROP TRIGGER {name}")
-    for sql in statements:
-        raw.execute(sql)
-    for _, sql in triggers:
-        raw.execute(sql)
-    raw.commit()
-    raw.close()
-
-
 def _checks(db: Path) -> set[tuple[str, int]]:
     with Ledger.open(db) as book:
         report = verify(book)
@@ -79,39 +62,39 @@ def test_a_sound_ledger_has_no_findings(db: Path) -> None:
 
 
 def test_a_policy_flipped_in_the_accounts_table_is_found(db: Path) -> None:
-    _tamper(db, "UPDATE accounts SET no_overdraft = 0 WHERE id = 'wallet:w'")
+    tamper(db, "UPDATE accounts SET no_overdraft = 0 WHERE id = 'wallet:w'")
     assert ("accounts_rebuild", 0) in _checks(db)
 
 
 def test_a_status_flipped_in_the_accounts_table_is_found(db: Path) -> None:
-    _tamper(db, "UPDATE accounts SET status = 'open' WHERE id = 'wallet:f'")
+    tamper(db, "UPDATE accounts SET status = 'open' WHERE id = 'wallet:f'")
     assert ("accounts_rebuild", 0) in _checks(db)
 
 
 def test_a_counter_changed_in_the_accounts_table_is_found(db: Path) -> None:
-    _tamper(db, "UPDATE accounts SET credits_posted = credits_posted + 1 WHERE id = 'wallet:w'")
+    tamper(db, "UPDATE accounts SET credits_posted = credits_posted + 1 WHERE id = 'wallet:w'")
     assert _checks(db) == {("accounts_rebuild", 0)}
 
 
 def test_a_deleted_last_event_is_found_by_the_index_and_the_projection(db: Path) -> None:
-    _tamper(db, "DELETE FROM events WHERE seq = 6")
+    tamper(db, "DELETE FROM events WHERE seq = 6")
     found = _checks(db)
     assert ("commands_index", 6) in found
     assert ("accounts_rebuild", 0) in found
 
 
 def test_a_deleted_index_row_is_found(db: Path) -> None:
-    _tamper(db, "DELETE FROM commands WHERE command_id = 't1'")
+    tamper(db, "DELETE FROM commands WHERE command_id = 't1'")
     assert ("commands_index", 4) in _checks(db)
 
 
 def test_an_edited_history_row_is_found(db: Path) -> None:
-    _tamper(db, "UPDATE account_postings SET credits_posted = 1 WHERE seq = 4 AND leg = 1")
+    tamper(db, "UPDATE account_postings SET credits_posted = 1 WHERE seq = 4 AND leg = 1")
     assert ("balance_history", 4) in _checks(db)
 
 
 def test_a_posting_to_an_account_never_opened_is_a_finding_not_a_crash(db: Path) -> None:
-    _tamper(
+    tamper(
         db,
         "UPDATE events SET payload = CAST(replace(payload, 'wallet:w', 'wallet:x') AS BLOB)"
         " WHERE seq = 4",
@@ -121,7 +104,7 @@ def test_a_posting_to_an_account_never_opened_is_a_finding_not_a_crash(db: Path)
 
 
 def test_a_recorded_at_moved_back_is_found(db: Path) -> None:
-    _tamper(db, "UPDATE events SET recorded_at = recorded_at - 1000000 WHERE seq = 5")
+    tamper(db, "UPDATE events SET recorded_at = recorded_at - 1000000 WHERE seq = 5")
     found = _checks(db)
     assert ("recorded_order", 5) in found and ("hash_chain", 5) in found
 
@@ -186,7 +169,7 @@ def test_verify_on_a_ledger_shared_with_a_writing_thread(db: Path) -> None:
 
 
 def test_damaged_history_rows_are_findings_not_a_crash(db: Path) -> None:
-    _tamper(
+    tamper(
         db,
         "UPDATE account_postings SET debits_posted = -5 WHERE seq = 4 AND leg = 0",
         "UPDATE accounts SET status = 'open' WHERE id = 'wallet:f'",
@@ -196,12 +179,12 @@ def test_damaged_history_rows_are_findings_not_a_crash(db: Path) -> None:
 
 
 def test_an_edited_amount_in_the_history_is_found(db: Path) -> None:
-    _tamper(db, "UPDATE account_postings SET amount_minor = 999 WHERE seq = 4 AND leg = 1")
+    tamper(db, "UPDATE account_postings SET amount_minor = 999 WHERE seq = 4 AND leg = 1")
     assert ("balance_history", 4) in _checks(db)
 
 
 def test_one_finding_does_not_hide_the_others(db: Path) -> None:
-    _tamper(
+    tamper(
         db,
         "UPDATE account_postings SET credits_posted = 1 WHERE seq = 4 AND leg = 1",
         "UPDATE accounts SET status = 'open' WHERE id = 'wallet:f'",
@@ -265,16 +248,16 @@ def test_live_read_models_equal_to_a_rebuild_are_no_finding(db: Path) -> None:
 
 def test_a_changed_read_model_row_is_found_with_its_seq(db: Path) -> None:
     _with_read_models(db)
-    _tamper(db, "UPDATE proj_postings SET amount_minor = 1 WHERE seq = 5")
+    tamper(db, "UPDATE proj_postings SET amount_minor = 1 WHERE seq = 5")
     assert _checks(db) == {("projections", 5)}
 
 
 def test_a_deleted_and_an_added_read_model_row_are_found(db: Path) -> None:
     _with_read_models(db)
-    _tamper(db, "DELETE FROM proj_postings WHERE seq = 4")
+    tamper(db, "DELETE FROM proj_postings WHERE seq = 4")
     assert ("projections", 4) in _checks(db)
     _with_read_models(db)  # still at the head: nothing to fold, the gap stays
-    _tamper(
+    tamper(
         db,
         "INSERT INTO proj_transactions VALUES"
         " (99, 0, 'x', 'top_up', NULL, 'wallet:w', '', NULL, 0, 1, 0, 'THB')",
@@ -284,7 +267,7 @@ def test_a_deleted_and_an_added_read_model_row_are_found(db: Path) -> None:
 
 def test_read_models_of_another_log_are_found(db: Path) -> None:
     _with_read_models(db)
-    _tamper(db, "UPDATE proj_checkpoints SET hash = '" + "ab" * 32 + "' WHERE name = 'holds'")
+    tamper(db, "UPDATE proj_checkpoints SET hash = '" + "ab" * 32 + "' WHERE name = 'holds'")
     found = _checks(db)
     assert found and {check for check, _ in found} == {"projections"}
 
@@ -375,7 +358,7 @@ def test_verify_reports_progress(db: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_damaged_read_models_are_a_finding_not_a_crash(db: Path) -> None:
     _with_read_models(db)
-    _tamper(db, "ALTER TABLE proj_holds RENAME TO proj_holds_gone")
+    tamper(db, "ALTER TABLE proj_holds RENAME TO proj_holds_gone")
     assert ("projections", 0) in _checks(db)
 
 
@@ -383,7 +366,7 @@ def test_read_models_in_a_file_whose_name_needs_quoting(tmp_path: Path, db: Path
     odd = tmp_path / "a #1?.db"
     odd.write_bytes(db.read_bytes())
     _with_read_models(odd)
-    _tamper(odd, "UPDATE proj_postings SET amount_minor = 1 WHERE seq = 5")
+    tamper(odd, "UPDATE proj_postings SET amount_minor = 1 WHERE seq = 5")
     assert _checks(odd) == {("projections", 5)}
 
 
@@ -418,7 +401,7 @@ def test_every_kind_of_tampering_is_named_at_its_first_bad_seq(db: Path, how: st
     """With the triggers dropped, raw SQL changes one thing in the log; verify finds it and
     its earliest finding is the seq that was changed (or the first one missing)."""
     sql, first_bad = TAMPERING[how]
-    _tamper(db, *sql.split(";"))
+    tamper(db, *sql.split(";"))
     with Ledger.open(db) as book:
         report = verify(book)
     assert not report.ok
@@ -476,7 +459,7 @@ def test_an_entry_slipped_into_a_closed_period_is_found(db: Path, clock: FakeClo
     effective = to_us(through) - 1
     digest = chain_hash(previous, *row[:7], effective, row[8])
     raw.close()
-    _tamper(
+    tamper(
         db,
         f"UPDATE events SET effective_at = {effective}, hash = x'{digest.hex()}' WHERE seq = {seq}",
         f"UPDATE account_postings SET effective_at = {effective} WHERE seq = {seq}",
