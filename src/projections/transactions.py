@@ -4,16 +4,20 @@ what the activity and AML reports group by.
 Table (projection ``transactions``): ``proj_transactions`` — seq, effective time, the
 category (``top_up``, ``payment``, ``bill_payment``, ``p2p``, ``cash_out``, ``refund``,
 ``hold_capture``, ``exchange``, ``loan_disbursement``, ``loan_repayment``,
-``merchant_payout``, ``agent_settlement``, and ``reversal`` of any of them, with the
-reversed category as its channel), the top-up channel, the customer (``party``:
-the wallet that paid, or that received a top-up, refund or loan), the counterparty, the
-agent's receivable account for counter and agent top-ups and agent settlements, whether
-the customer handed over cash (``cash``: counter and agent top-ups), the amount and fee.
+``loan_recovery``, ``merchant_payout``, ``cod_refund``, ``agent_settlement``, and
+``reversal`` of any of them, with the reversed category as its channel), the top-up
+channel, the customer (``party``: the wallet that paid, or that received a top-up, refund,
+COD refund or loan), the counterparty, the agent's receivable account for counter and
+agent top-ups and agent settlements, whether the customer handed over cash (``cash``:
+counter and agent top-ups), the amount and fee.
 A merchant payout names the merchant as party and ``bank`` or ``wallet`` as its channel.
+A COD refund paid into a buyer's wallet (``cod_refund``) names the order as counterparty;
+a recovery on a written-off loan taken from the loan's wallet (``loan_recovery``) names
+the loan, as a repayment does.
 
-Journal entries, holds being placed or released, COD order steps and loan accruals,
-provisioning and write-offs are not customer transactions and are left out (they are all
-on the statements).
+Journal entries, holds being placed or released, COD order steps, COD refunds paid to a
+bank, loan accruals, provisioning and write-offs, and recoveries paid to the lender's bank
+are not customer transactions and are left out (they are all on the statements).
 """
 
 from __future__ import annotations
@@ -25,10 +29,12 @@ import attrs
 from ledger.events import (
     AgentSettled,
     BillPaid,
+    CodBuyerRefunded,
     EntryReversed,
     Exchanged,
     HoldCaptured,
     LoanDisbursed,
+    LoanRecovered,
     LoanRepaid,
     MerchantPaidOut,
     PaymentMade,
@@ -55,7 +61,9 @@ CATEGORIES = (
     "exchange",
     "loan_disbursement",
     "loan_repayment",
+    "loan_recovery",
     "merchant_payout",
+    "cod_refund",
     "agent_settlement",
     "reversal",
 )
@@ -153,6 +161,9 @@ def _row(event: Any) -> _Row | None:
             return _Row(
                 "merchant_payout", event.merchant, event.to, event.paid_minor, channel=event.to
             )
+        case CodBuyerRefunded(wallet=str(wallet)):
+            # new e-money in the buyer's wallet; a refund to the buyer's bank (no wallet) is none
+            return _Row("cod_refund", wallet, event.order, event.amount_minor)
         case AgentSettled():
             # The agent's receivable (the account the settlement credits), as top-ups name it.
             receivable = next((p.account for p in event.postings if p.side == "credit"), "")
@@ -162,8 +173,13 @@ def _row(event: Any) -> _Row | None:
 
 
 class Transactions(Projection):
+    """The ``proj_transactions`` read model: one row per customer transaction (see the
+    module's docstring for what is one and what each column holds)."""
+
     name = "transactions"
-    version = 1
+    version = 2
+    """2: COD refunds into a wallet (``cod_refund``) and loan recoveries taken from a wallet
+    (``loan_recovery``) are rows."""
     handles = frozenset(
         {
             TopUpReceived,
@@ -177,6 +193,8 @@ class Transactions(Projection):
             LoanDisbursed,
             LoanRepaid,
             MerchantPaidOut,
+            CodBuyerRefunded,
+            LoanRecovered,
             AgentSettled,
             EntryReversed,
         }
@@ -186,6 +204,9 @@ class Transactions(Projection):
     def apply(self, db: Database, record: RecordedEvent) -> None:
         if isinstance(record.event, EntryReversed):
             self._reversal(db, record, record.event)
+            return
+        if isinstance(record.event, LoanRecovered):
+            self._recovery(db, record, record.event)
             return
         row = _row(record.event)
         if row is None:
@@ -220,4 +241,27 @@ class Transactions(Projection):
             " counterparty, agent, 0, amount_minor, fee_minor, currency"
             " FROM proj_transactions WHERE command_id = ? AND category != 'reversal'",
             (record.seq, to_us(record.effective_at), record.command_id, event.reverses),
+        )
+
+    def _recovery(self, db: Database, record: RecordedEvent, event: LoanRecovered) -> None:
+        """A recovery on a written-off loan taken from the loan's wallet: a
+        ``loan_recovery`` row, the wallet as party and the loan as counterparty, as a
+        repayment has them. The event names the loan, not the wallet: the write side takes
+        a recovery from the wallet the loan was paid into, which is the party of the loan's
+        own ``loan_disbursement`` row (one per loan id). A recovery a collector paid into
+        the lender's bank (``from_bank``) moved no e-money and is no row."""
+        if event.from_bank:
+            return
+        db.execute(
+            "INSERT INTO proj_transactions SELECT ?, ?, ?, 'loan_recovery', NULL, party,"
+            " counterparty, NULL, 0, ?, 0, ? FROM proj_transactions"
+            " WHERE category = 'loan_disbursement' AND counterparty = ?",
+            (
+                record.seq,
+                to_us(record.effective_at),
+                record.command_id,
+                event.amount_minor,
+                event.postings[0].currency,
+                event.loan,
+            ),
         )

@@ -23,6 +23,7 @@ from projections.reports.aml import (
 )
 from projections.runner import Runner
 from tests.golden.wallet_day import BANGKOK, DAY_1, DAY_2, DAY_3, at, build, later, round_trips
+from tests.reports.test_activity import refund_and_recovery
 
 
 @pytest.fixture
@@ -308,3 +309,58 @@ def test_pieces_below_a_threshold_count_on_a_day_that_also_reached_it(golden: Pa
     assert report.rows("structuring") == (
         StructuringRow("electronic_transfer_cash", "wallet:lek", day, 5, 49_500_000, 9_900_000),
     )
+
+
+def test_a_cod_refund_into_a_wallet_and_a_recovery_from_one_are_in_the_aggregates() -> None:
+    """The log of ``refund_and_recovery`` (tests/reports/test_activity.py), and at 12:00 on
+    3 March a 1,000.00 bank top-up into wallet:buyer."""
+    with refund_and_recovery() as (book, runner, clock):
+        clock.now = at(DAY_2, 12)
+        top_up = TopUp(id="top-up", wallet="wallet:buyer", amount_minor=100_000, channel="bank")
+        assert isinstance(book.submit(top_up), Accepted)
+        report = aml(runner, DAY_1, DAY_2)
+        # nothing is cash, no bill is paid: no default rule has anything to report
+        assert report.rows("threshold") == () and report.rows("structuring") == ()
+        assert report.rows("daily") == (
+            DailyRow("wallet:borrower", DAY_1, 1, 100_000, 0),  # the loan paid in
+            # 300.00 recovered from the wallet; the collector's 100.00 was not the wallet's
+            DailyRow("wallet:borrower", DAY_2, 1, 30_000, 0),
+            # O1's 450.00 refunded into the wallet + the 1,000.00 top-up = 1,450.00
+            DailyRow("wallet:buyer", DAY_2, 2, 145_000, 0),
+        )
+        # a licence's rules may name the new categories
+        seq = {r.command_id: r.seq for r in book.events()}
+        rules = (
+            AmlRule("cod_refund_review", 45_000, ("cod_refund",), cash_only=False),
+            AmlRule("recovery_review", 30_000, ("loan_recovery",), cash_only=False),
+        )
+        review = aml(runner, DAY_2, DAY_2, rules=rules)
+        assert review.rows("threshold") == (  # each at its rule's threshold
+            ThresholdRow(
+                rule="cod_refund_review",
+                seq=seq["refund-O1"],
+                effective_at=at(DAY_2, 10),
+                day=DAY_2,
+                category="cod_refund",
+                channel=None,
+                party="wallet:buyer",
+                counterparty="O1",
+                agent=None,
+                amount_minor=45_000,
+            ),
+            ThresholdRow(
+                rule="recovery_review",
+                seq=seq["recover-wallet"],
+                effective_at=at(DAY_2, 10),
+                day=DAY_2,
+                category="loan_recovery",
+                channel=None,
+                party="wallet:borrower",
+                counterparty="L1",
+                agent=None,
+                amount_minor=30_000,
+            ),
+        )
+        assert review.rows("structuring") == ()
+        round_trips(report)
+        round_trips(review)
