@@ -50,6 +50,21 @@ CHECKS = (
 )
 """Every check, in the order the walk makes them."""
 
+BUSINESS_CHECKS = ("safeguarded",)
+"""The checks whose findings are about the business, not the file or its log: the wallets
+not covered by safeguarded cash. The books are whole and say so truthfully; the money is
+short. Every other check's finding is an integrity finding: the file is damaged, the log
+was tampered with, or what is kept beside it disagrees with it."""
+
+EXIT_OK = 0
+"""``satang verify``'s exit status when there is no finding."""
+EXIT_INTEGRITY = 1
+"""``satang verify``'s exit status when any finding is an integrity finding (whatever else
+there is): the file or its log cannot be trusted, which outranks any business finding."""
+EXIT_BUSINESS = 3
+"""``satang verify``'s exit status when every finding is a business finding (2 is taken:
+a usage error, as the command line reports a bad option)."""
+
 
 @attrs.frozen
 class Finding:
@@ -59,9 +74,17 @@ class Finding:
     seq: int
     detail: str
 
+    @property
+    def business(self) -> bool:
+        """True if the finding's check is one of :data:`BUSINESS_CHECKS`; any other
+        finding (an unknown check too) is an integrity finding."""
+        return self.check in BUSINESS_CHECKS
+
 
 @attrs.frozen
 class Report:
+    """What one walk of the log found, and the head it walked to."""
+
     events_checked: int
     head_seq: int
     head_hash: str
@@ -69,7 +92,28 @@ class Report:
 
     @property
     def ok(self) -> bool:
+        """No finding at all."""
         return not self.findings
+
+    @property
+    def integrity_findings(self) -> tuple[Finding, ...]:
+        """The findings that say the file or its log is damaged or was tampered with (every
+        check but :data:`BUSINESS_CHECKS`), in the order they were found."""
+        return tuple(f for f in self.findings if not f.business)
+
+    @property
+    def business_findings(self) -> tuple[Finding, ...]:
+        """The findings of :data:`BUSINESS_CHECKS`: sound books that show money short."""
+        return tuple(f for f in self.findings if f.business)
+
+    @property
+    def exit_code(self) -> int:
+        """:data:`EXIT_OK` (0) without findings, :data:`EXIT_INTEGRITY` (1) with any
+        integrity finding, :data:`EXIT_BUSINESS` (3) when all are business findings: so an
+        operator's alerting tells a damaged or tampered file from a shortfall."""
+        if self.integrity_findings:
+            return EXIT_INTEGRITY
+        return EXIT_BUSINESS if self.findings else EXIT_OK
 
 
 def parse_anchor(text: str) -> tuple[int, str]:
@@ -107,7 +151,8 @@ def verify(
     their seqs), ``accounts_rebuild`` (attributes, status, counters and the seq of its
     opening inline == refolded), ``zero_sum`` per currency, ``no_overdraft`` (from the
     refolded policy), ``safeguarded`` (the chart's wallets covered by its trust account,
-    agents' cash in transit and its FX position, when the trust account is open),
+    its cash in transit, ``Chart.in_transit``, and its FX position, when the trust account
+    is open: the one business check, :data:`BUSINESS_CHECKS`),
     ``anchor`` (the log still holds the event ``anchor`` names, a ``(seq, hex hash)``
     recorded earlier: not cut short, not rewritten up to it), ``states`` (holds, COD
     orders and loans in states their flows can reach) and ``projections`` (every read
@@ -626,9 +671,10 @@ class _Walk:
         balances: dict[str, Balance],
     ) -> None:
         """The chart's wallets (liabilities with no_overdraft in its currency that are no
-        COD or loan account) are covered by its trust account, agents' cash in transit and
-        its FX position in that currency: the identity DOMAIN.md asks to check. Only a
-        ledger with the trust account open."""
+        COD or loan account) are covered by its trust account, its cash in transit (agents'
+        receivables and the accounts the chart declares, :meth:`Chart.in_transit`, as the
+        safeguarding report counts them) and its FX position in that currency: the identity
+        DOMAIN.md asks to check. Only a ledger with the trust account open."""
         chart = book.chart
         if chart.bank_trust not in refolded:
             return
@@ -642,17 +688,21 @@ class _Walk:
                 and not chart.flow_account(account_id)
             ):
                 wallets += balances[account_id].balance
-            elif chart.agent_of(account_id) is not None or chart.fx_of(account_id) is not None:
-                # agents' cash on its way to the trust; the FX position in this currency,
-                # what exchanges moved between this currency's wallets and another's
+            elif (
+                chart.in_transit(account_id, opened.type, opened.currency)
+                or chart.fx_of(account_id) is not None
+            ):
+                # cash on its way to the trust; the FX position in this currency, what
+                # exchanges moved between this currency's wallets and another's
                 in_transit += balances[account_id].balance
         covered = balances[chart.bank_trust].balance + in_transit
         if wallets > covered:
             self._found(
                 "safeguarded",
                 0,
-                f"wallets owe {wallets} {chart.currency} minor units but the trust account and "
-                f"agents in transit hold {covered}: short by {wallets - covered}",
+                f"wallets owe {wallets} {chart.currency} minor units but the trust account, "
+                f"cash in transit and the FX position hold {covered}: short by "
+                f"{wallets - covered}",
             )
 
     def log_findings(self) -> list[Finding]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ledger import Accepted, Credit, Debit, Ledger, OpenAccount, Pay, PostEntry, TopUp
+from ledger import Accepted, Chart, Credit, Debit, Ledger, OpenAccount, Pay, PostEntry, TopUp
 from ledger.errors import InvalidCommand
 from ledger.times import ManualClock
 from projections.reports.safeguarding import CheckRow, OutstandingRow, safeguarding
@@ -355,3 +355,134 @@ def test_e_money_in_another_currency_is_listed_apart(runner: Runner) -> None:
     table = safeguarding(runner, DAY_1).to_table()
     assert "  USD             1    28.50" in table
     assert safeguarding(runner, date(2026, 3, 1)).rows("other_currencies") == ()
+
+
+# --- cash in transit the chart declares ------------------------------------------------------
+
+ACQUIRER = "acquirer:kbank:settlement"
+
+
+def _acquirer_ledger(path: Path) -> None:
+    """On 1 December (Bangkok): a bank top-up of 100_000, a card top-up of 50_000 less a
+    1_000 fee funded from the card acquirer's settlement receivable (as docs/flows/wallet.md
+    has it), the acquirer settling 20_000 of it into the trust. On 2 December the acquirer
+    settles the remaining 30_000."""
+    clock = ManualClock(at(date(2026, 12, 1), 9))
+    with Ledger.open(path, clock=clock) as book:
+        book.open_chart()
+        for command in (
+            book.chart.open_wallet("wallet:u1"),
+            OpenAccount(
+                id="o-acq", account=ACQUIRER, type="asset", currency="THB", no_overdraft=True
+            ),
+            TopUp(id="t-bank", wallet="wallet:u1", amount_minor=100_000, channel="bank"),
+            TopUp(
+                id="t-card",
+                wallet="wallet:u1",
+                amount_minor=50_000,
+                fee_minor=1_000,
+                channel="card",
+                funding_account=ACQUIRER,
+            ),
+            PostEntry(
+                id="settle-1",
+                kind="adjustment",
+                postings=[Debit("bank:trust", 20_000), Credit(ACQUIRER, 20_000)],
+            ),
+        ):
+            assert isinstance(book.submit(command), Accepted)
+        clock.now = at(date(2026, 12, 2), 9)
+        settle = PostEntry(
+            id="settle-2",
+            kind="adjustment",
+            postings=[Debit("bank:trust", 30_000), Credit(ACQUIRER, 30_000)],
+        )
+        assert isinstance(book.submit(settle), Accepted)
+
+
+# At the end of 1 December, in satang:
+#   wallet:u1   100_000 (bank) + 49_000 (card, 50_000 less its 1_000 fee)  = 149_000
+#   bank:trust  100_000 (bank) + 20_000 (settle-1)                         = 120_000
+#   acquirer     50_000 (card) - 20_000 (settle-1)                         =  30_000
+# At the end of 2 December the acquirer has settled the rest:
+#   bank:trust  120_000 + 30_000 = 150_000; acquirer 30_000 - 30_000 = 0
+
+
+@pytest.mark.parametrize("declared", ["acquirer:{acquirer}:settlement", ACQUIRER])
+def test_a_declared_acquirer_receivable_is_cash_in_transit(tmp_path: Path, declared: str) -> None:
+    path = tmp_path / "acquirer.db"
+    _acquirer_ledger(path)
+    chart = Chart(cash_in_transit=(declared,))
+    with Ledger.open(path, create=False, chart=chart) as book, Runner(book, ":memory:") as r:
+        report = safeguarding(r, date(2026, 12, 1))
+        # 120_000 + 30_000 = 150_000 against 149_000: 1_000 over, the card fee
+        assert report.rows("check") == (
+            CheckRow(120_000, 30_000, 150_000, 149_000, 1_000, 0, None, None, True),
+        )
+        assert report.ok and report.findings == ()
+        # once settled, the same cash is in the trust: the safeguarded total is unchanged
+        next_day = safeguarding(r, date(2026, 12, 2)).rows("check")[0]
+        assert (next_day.trust_minor, next_day.in_transit_minor) == (150_000, 0)
+        assert next_day.safeguarded_minor == 150_000 and next_day.ok
+
+
+def test_an_undeclared_acquirer_receivable_is_a_shortfall(tmp_path: Path) -> None:
+    path = tmp_path / "acquirer.db"
+    _acquirer_ledger(path)
+    with Ledger.open(path, create=False) as book, Runner(book, ":memory:") as r:  # Chart()
+        report = safeguarding(r, date(2026, 12, 1))
+        # only the trust's 120_000 against 149_000: short by 29_000
+        assert report.rows("check") == (
+            CheckRow(120_000, 0, 120_000, 149_000, 0, 29_000, None, None, False),
+        )
+        assert report.findings == (
+            "SAFEGUARDING SHORTFALL on 2026-12-01: e-money outstanding 1,490.00 THB exceeds"
+            " safeguarded funds 1,200.00 THB (trust 1,200.00 THB + in transit 0.00 THB) by"
+            " 290.00 THB",
+        )
+        # the next day the acquirer has paid the trust: 150_000 against 149_000, no finding
+        assert safeguarding(r, date(2026, 12, 2)).ok
+
+
+def test_a_declared_account_in_transit_counts_only_as_an_asset_in_the_charts_currency(
+    tmp_path: Path,
+) -> None:
+    """An account the pattern names counts only if it is an asset in THB: a USD acquirer
+    receivable, and a THB liability the pattern happens to name, are not cash in transit."""
+    clock = ManualClock(at(date(2026, 12, 1), 9))
+    chart = Chart(cash_in_transit=["acquirer:{acquirer}:settlement"])
+    with (
+        Ledger.open(tmp_path / "mixed.db", clock=clock, chart=chart) as book,
+        Runner(book) as r,
+    ):
+        book.open_chart()
+        for command in (
+            book.chart.open_wallet("wallet:u1"),
+            OpenAccount(
+                id="o-usd", account="acquirer:visa:settlement", type="asset", currency="USD"
+            ),
+            OpenAccount(
+                id="o-liab", account="acquirer:owed:settlement", type="liability", currency="THB"
+            ),
+            OpenAccount(id="o-usd-eq", account="equity:usd", type="equity", currency="USD"),
+            TopUp(id="t-bank", wallet="wallet:u1", amount_minor=10_000, channel="bank"),
+            PostEntry(
+                id="usd-in",
+                kind="adjustment",
+                postings=[Debit("acquirer:visa:settlement", 700), Credit("equity:usd", 700)],
+            ),
+            PostEntry(
+                id="liab",
+                kind="adjustment",
+                postings=[Debit("bank:trust", 2_500), Credit("acquirer:owed:settlement", 2_500)],
+            ),
+        ):
+            assert isinstance(book.submit(command), Accepted), command
+        check = safeguarding(r, date(2026, 12, 1)).rows("check")[0]
+        # trust 10_000 + 2_500 = 12_500; in transit 0 (the USD asset's 700 and the THB
+        # liability are neither counted); wallets 10_000
+        assert (check.trust_minor, check.in_transit_minor, check.emoney_minor) == (
+            12_500,
+            0,
+            10_000,
+        )

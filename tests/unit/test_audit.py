@@ -59,6 +59,8 @@ def _checks(db: Path) -> set[tuple[str, int]]:
 
 def test_a_sound_ledger_has_no_findings(db: Path) -> None:
     assert _checks(db) == set()
+    with Ledger.open(db) as book:
+        assert verify(book).exit_code == 0
 
 
 def test_a_policy_flipped_in_the_accounts_table_is_found(db: Path) -> None:
@@ -290,6 +292,9 @@ def test_wallets_not_covered_by_the_trust_account_are_found(tmp_path: Path) -> N
         report = verify(book)
     assert [(f.check, f.seq) for f in report.findings] == [("safeguarded", 0)]
     assert "short by 12345" in report.findings[0].detail
+    # the books are whole and say the money is short: a business finding, exit status 3
+    assert report.business_findings == report.findings and report.integrity_findings == ()
+    assert report.exit_code == 3
 
 
 def _append_unchecked(
@@ -407,6 +412,7 @@ def test_every_kind_of_tampering_is_named_at_its_first_bad_seq(db: Path, how: st
     assert not report.ok
     tied = [f.seq for f in report.findings if f.seq]
     assert min(tied) == first_bad, report.findings
+    assert report.integrity_findings and report.exit_code == 1  # never taken for a shortfall
 
 
 def _payload_of(db: Path, command_id: str) -> tuple[int, bytes]:

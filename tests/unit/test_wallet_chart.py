@@ -11,6 +11,8 @@ from ledger import (
     Accepted,
     CaptureHold,
     Chart,
+    Credit,
+    Debit,
     Exchange,
     InvalidCommand,
     Ledger,
@@ -18,12 +20,15 @@ from ledger import (
     Pay,
     PayBill,
     PlaceHold,
+    PostEntry,
     Refund,
     SettleAgent,
     TopUp,
     UnknownAccount,
     Withdraw,
 )
+from ledger.accounts import AccountType
+from ledger.audit import verify
 from ledger.events import AccountOpened
 
 from .conftest import T0, FakeClock, assert_accepted, counters, leg, only_event
@@ -310,3 +315,194 @@ def test_an_open_account_command_from_the_chart_is_a_plain_open_account() -> Non
         currency="THB",
         no_overdraft=True,
     )
+
+
+# --- cash in transit --------------------------------------------------------------------------
+
+ACQUIRERS = Chart(cash_in_transit=["acquirer:{acquirer}:settlement", "psp:omise:clearing"])
+"""Every acquirer's settlement receivable by pattern, and one account by its id."""
+
+
+def test_by_default_only_agents_receivables_are_in_transit() -> None:
+    chart = Chart()
+    assert chart.cash_in_transit == ()
+    assert chart.in_transit("agent:A1:receivable", "asset", "THB")
+    assert chart.in_transit("agent:A1:receivable", AccountType.ASSET, "THB")  # as audit asks
+    assert not chart.in_transit("agent:A1:receivable", "asset", "USD")  # not the chart's
+    assert not chart.in_transit("agent:A1:receivable", "liability", "THB")  # not cash
+    for account in ("bank:trust", "fx:THB:position", "acquirer:kbank:settlement", "bank:cod"):
+        assert not chart.in_transit(account, "asset", "THB"), account
+    # a custom agent template is followed
+    assert CUSTOM.in_transit("agents:A1:cash", "asset", "THB")
+    assert not CUSTOM.in_transit("agent:A1:receivable", "asset", "THB")
+
+
+def test_declared_accounts_and_patterns_are_in_transit() -> None:
+    assert ACQUIRERS.cash_in_transit == ("acquirer:{acquirer}:settlement", "psp:omise:clearing")
+    assert hash(ACQUIRERS) == hash(Chart(cash_in_transit=tuple(ACQUIRERS.cash_in_transit)))
+    for account in (
+        "acquirer:kbank:settlement",
+        "acquirer:scb-2:settlement",
+        "acquirer:a:b:settlement",  # a party id may hold colons, as in the party templates
+        "psp:omise:clearing",
+        "agent:A1:receivable",  # agents' receivables still count
+    ):
+        assert ACQUIRERS.in_transit(account, "asset", "THB"), account
+        assert not ACQUIRERS.in_transit(account, "asset", "USD"), account
+        assert not ACQUIRERS.in_transit(account, "liability", "THB"), account
+    for account in (
+        "acquirer::settlement",  # no party
+        "acquirer:settlement",
+        "acquirer:kbank:settlement:old",
+        "psp:omise:clearing2",
+        "psp:omise",
+        "bank:trust",
+    ):
+        assert not ACQUIRERS.in_transit(account, "asset", "THB"), account
+
+
+def test_the_trust_fx_and_flow_accounts_never_count_whatever_a_pattern_matches() -> None:
+    """A pattern wider than meant (``{x}:settlement``) is accepted when no account it names
+    by itself is one of these, yet it never takes in an FX position or a COD account that
+    the chart's templates name alike: those are never cash in transit."""
+    chart = Chart(
+        fx_position="fx:{currency}:settlement",
+        courier_cod_receivable="courier:{courier}:settlement",
+        cash_in_transit=["{x}:settlement"],
+    )
+    assert chart.in_transit("acquirer:kbank:settlement", "asset", "THB")
+    assert chart.fx_of("fx:THB:settlement") == "THB"
+    assert not chart.in_transit("fx:THB:settlement", "asset", "THB")
+    assert chart.cod_account("courier:C1:settlement")
+    assert not chart.in_transit("courier:C1:settlement", "asset", "THB")
+    assert not chart.in_transit("bank:trust", "asset", "THB")
+
+
+@pytest.mark.parametrize(
+    "declared",
+    [
+        "acquirer:kbank:settlement",  # a str, not a tuple of them
+        ("acquirer:kbank:settlement", 7),
+        ("",),
+        ("acquirer kbank",),
+        ("acquirer:{}:settlement",),
+        ("acquirer:{a}:{b}",),
+        ("acquirer:{a!r}:settlement",),
+        ("acquirer:{a:>9}:settlement",),
+        ("acquirer:{1a}:settlement",),
+        ("acquirer:{{a}}:settlement",),
+        ("acquirer:{a",),
+        ("a" * 129,),
+        ("acquirer:{a}:" + "s" * 127,),  # no id it names fits 128 characters
+        ("psp:omise", "psp:omise"),
+        ("bank:trust",),  # would count twice
+        ("{x}",),  # takes in the trust account
+        ("bank:{x}",),
+        ("fx:THB:position",),
+        ("fx:{c}:position",),
+        ("bank:cod",),
+        ("courier:{c}:cod_receivable",),
+        ("merchant:{m}:receivable",),
+        ("loans:principal",),
+        ("bank:lending",),
+        None,
+    ],
+)
+def test_a_bad_cash_in_transit_declaration_is_invalid_command(declared: object) -> None:
+    with pytest.raises(InvalidCommand, match="cash_in_transit"):
+        Chart(cash_in_transit=declared)  # type: ignore[arg-type]
+
+
+def test_a_declaration_is_checked_against_the_charts_own_names() -> None:
+    with pytest.raises(InvalidCommand, match="'bank:scb:trust'"):
+        Chart(bank_trust="bank:scb:trust", cash_in_transit=["bank:{bank}:trust"])
+    assert Chart(cash_in_transit=["bank:{bank}:trust"]).in_transit("bank:scb:trust", "asset", "THB")
+
+
+def test_a_long_declaration_is_cut_in_the_message() -> None:
+    with pytest.raises(InvalidCommand) as caught:
+        Chart(cash_in_transit=["x y" * 10_000])
+    assert "(30002 chars)" in str(caught.value) and len(str(caught.value)) < 300
+
+
+def _card_top_up_from_an_acquirer(path: Path, clock: FakeClock) -> None:
+    """Seq 1-2 the chart, 3 wallet:U1, 4 the acquirer's settlement receivable (asset), then a
+    bank top-up of 100_000, a card top-up of 50_000 less a 1_000 fee funded from the
+    acquirer's receivable, and the acquirer settling 20_000 of it into the trust."""
+    with Ledger.open(path, clock=clock) as book:
+        book.open_chart()
+        results = book.submit_many(
+            [
+                book.chart.open_wallet("wallet:U1"),
+                OpenAccount(
+                    id="o-acq",
+                    account="acquirer:kbank:settlement",
+                    type="asset",
+                    currency="THB",
+                    no_overdraft=True,
+                ),
+                TopUp(id="t-bank", wallet="wallet:U1", amount_minor=100_000, channel="bank"),
+                TopUp(
+                    id="t-card",
+                    wallet="wallet:U1",
+                    amount_minor=50_000,
+                    fee_minor=1_000,
+                    channel="card",
+                    funding_account="acquirer:kbank:settlement",
+                ),
+                PostEntry(
+                    id="settle-kbank",
+                    kind="adjustment",
+                    postings=[
+                        Debit("bank:trust", 20_000),
+                        Credit("acquirer:kbank:settlement", 20_000),
+                    ],
+                ),
+            ]
+        )
+        assert all(isinstance(r, Accepted) for r in results), results
+
+
+@pytest.mark.parametrize(
+    "declared", [("acquirer:{acquirer}:settlement",), ("acquirer:kbank:settlement",)]
+)
+def test_verify_counts_a_declared_acquirer_receivable_as_safeguarded(
+    tmp_path: Path, clock: FakeClock, declared: tuple[str, ...]
+) -> None:
+    path = tmp_path / "acquirer.db"
+    _card_top_up_from_an_acquirer(path, clock)
+    # wallet:U1   100_000 (bank) + 49_000 (card, less its 1_000 fee)   = 149_000
+    # bank:trust  100_000 (bank) + 20_000 (the acquirer settled)        = 120_000
+    # acquirer    50_000 (card) - 20_000 (settled)                      =  30_000
+    with Ledger.open(path, create=False) as book:  # the default chart: agents only
+        assert book.balance("wallet:U1").balance == 149_000
+        report = verify(book)
+    [finding] = report.findings
+    assert finding.check == "safeguarded"
+    # 149_000 owed against the trust's 120_000 alone: short by 29_000
+    assert "owe 149000" in finding.detail and "hold 120000: short by 29000" in finding.detail
+    assert report.exit_code == 3
+    with Ledger.open(path, create=False, chart=Chart(cash_in_transit=declared)) as book:
+        report = verify(book)
+    # 120_000 + 30_000 = 150_000 covers 149_000 (the 1_000 over is the card fee)
+    assert report.findings == () and report.exit_code == 0
+
+
+def test_verify_still_finds_a_shortfall_the_declared_receivable_does_not_cover(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = tmp_path / "acquirer.db"
+    _card_top_up_from_an_acquirer(path, clock)
+    chart = Chart(cash_in_transit=["acquirer:{acquirer}:settlement"])
+    with Ledger.open(path, create=False, clock=clock, chart=chart) as book:
+        book.submit(OpenAccount(id="o-eq", account="equity:owner", type="equity", currency="THB"))
+        promo = PostEntry(
+            id="promo",
+            kind="adjustment",
+            postings=[Debit("equity:owner", 3_000), Credit("wallet:U1", 3_000)],
+        )
+        assert isinstance(book.submit(promo), Accepted)
+        report = verify(book)
+    # wallet 149_000 + 3_000 = 152_000 against 120_000 + 30_000 = 150_000: short by 2_000
+    [finding] = report.findings
+    assert finding.check == "safeguarded" and "hold 150000: short by 2000" in finding.detail

@@ -18,7 +18,7 @@ import attrs
 
 from ledger.accounts import is_valid_id
 from ledger.commands import OpenAccount
-from ledger.errors import InvalidCommand
+from ledger.errors import InvalidCommand, shown
 
 
 def _template(placeholder: str) -> Any:
@@ -30,7 +30,7 @@ def _template(placeholder: str) -> Any:
         ):
             raise InvalidCommand(
                 f"Chart.{attribute.name} must be a str holding {{{placeholder}}} once and no "
-                f"other field or brace, got {value!r}"
+                f"other field or brace, got {shown(value)}"
             )
 
     return check
@@ -55,7 +55,86 @@ def party_of(template: str, placeholder: str, account_id: str) -> str | None:
 
 def _name(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, str) or not value:
-        raise InvalidCommand(f"Chart.{attribute.name} must be an account id, got {value!r}")
+        raise InvalidCommand(f"Chart.{attribute.name} must be an account id, got {shown(value)}")
+
+
+def _as_tuple(value: Iterable[str]) -> tuple[str, ...]:
+    """A list given for a tuple of names, as a tuple (a chart is hashable: its answers are
+    kept); anything else as it is, for the validator to refuse."""
+    if isinstance(value, list):
+        return tuple(value)
+    return value  # type: ignore[return-value]
+
+
+def _pattern(entry: str) -> tuple[str, str] | None:
+    """``(prefix, suffix)`` of a pattern holding one ``{placeholder}``, None for a plain
+    account id; InvalidCommand for anything else."""
+    fields = _fields(entry)
+    if fields == [] and is_valid_id(entry):
+        return None
+    name = fields[0] if fields is not None and len(fields) == 1 else None
+    whole = "{" + str(name) + "}"
+    if (
+        name is None
+        or not name.isidentifier()
+        or not entry.count("{") == entry.count("}") == 1
+        or whole not in entry
+    ):
+        raise InvalidCommand(
+            "Chart.cash_in_transit holds account ids, or patterns with one {placeholder} in"
+            f" place of a party id (acquirer:{{acquirer}}:settlement), not {shown(entry)}"
+        )
+    prefix, suffix = entry.split(whole)
+    if not is_valid_id(prefix + "X" + suffix):
+        raise InvalidCommand(
+            f"Chart.cash_in_transit: {shown(entry)} names no valid account id (1..128"
+            " characters of [A-Za-z0-9:_.-] around its placeholder)"
+        )
+    return prefix, suffix
+
+
+def _matches(entry: str, account_id: str) -> bool:
+    """True if ``account_id`` is the account id ``entry`` or one its pattern names."""
+    found = _pattern(entry)
+    if found is None:
+        return account_id == entry
+    prefix, suffix = found
+    return (
+        len(account_id) > len(prefix) + len(suffix)
+        and account_id.startswith(prefix)
+        and account_id.endswith(suffix)
+        and is_valid_id(account_id[len(prefix) : len(account_id) - len(suffix)])
+    )
+
+
+def _in_transit_entries(instance: Chart, attribute: attrs.Attribute[Any], value: object) -> None:
+    """``cash_in_transit`` is a tuple of distinct account ids or one-placeholder patterns,
+    none naming the trust account (it would count twice), an FX position (the audit sets
+    those against the wallets on their own) or a COD or loan account (not e-money cash)."""
+    if not isinstance(value, tuple):
+        raise InvalidCommand(
+            "Chart.cash_in_transit is a tuple (or list) of account ids or patterns, not"
+            f" {shown(value)}"
+        )
+    for i, entry in enumerate(value):
+        if not isinstance(entry, str):
+            raise InvalidCommand(
+                f"Chart.cash_in_transit holds account ids or patterns (str), not {shown(entry)}"
+            )
+        found = _pattern(entry)
+        if entry in value[:i]:
+            raise InvalidCommand(f"Chart.cash_in_transit names {shown(entry)} twice")
+        # a pattern is judged by an account it names, and by the system accounts it takes in
+        named = entry if found is None else found[0] + "X" + found[1]
+        system = (instance.bank_trust, *instance.loan_accounts(), instance.cod_bank)
+        clash = next((s for s in system if _matches(entry, s)), None)
+        if clash is None and (instance.fx_of(named) is not None or instance.cod_account(named)):
+            clash = named
+        if clash is not None:
+            raise InvalidCommand(
+                f"Chart.cash_in_transit: {shown(entry)} names {shown(clash)}, which is the trust"
+                " account, an FX position or a COD or loan account, never cash in transit"
+            )
 
 
 @attrs.frozen
@@ -85,6 +164,14 @@ class Chart:
         default="fx:{currency}:position", validator=_template("currency")
     )
     """The FX position in one currency (asset): every cross-currency leg goes through it."""
+    cash_in_transit: tuple[str, ...] = attrs.field(
+        default=(), converter=_as_tuple, validator=_in_transit_entries
+    )
+    """Asset accounts, beside the agents' receivables, whose balance is cash on its way to
+    the trust account and so counts as safeguarded (:meth:`in_transit`): account ids
+    (``acquirer:kbank:settlement``) or patterns with one ``{placeholder}`` where a party id
+    goes (``acquirer:{acquirer}:settlement``), as the party templates have. Empty by
+    default: only agents' receivables are in transit."""
 
     # --- cash on delivery (docs/flows/cod.md): the platform is an agent, only its fees
     # are revenue ----------------------------------------------------------------------
@@ -256,6 +343,19 @@ class Chart:
         """The currency whose FX position ``account_id`` is, None if it is none."""
         return party_of(self.fx_position, "currency", account_id)
 
+    def in_transit(self, account_id: str, account_type: str, currency: str) -> bool:
+        """True if the account ``account_id``, of ``account_type`` in ``currency``, is cash
+        in transit to the trust account, which counts as safeguarded: an asset in the
+        chart's currency that is an agent's receivable or an account ``cash_in_transit``
+        declares, and neither the trust account, an FX position nor a COD or loan account
+        (whatever a pattern matches). The one rule the safeguarding report and the audit's
+        ``safeguarded`` check both apply."""
+        return (
+            account_type == "asset"
+            and currency == self.currency
+            and _in_transit_id(self, account_id)
+        )
+
     # --- the commands that open the chart's accounts ----------------------------------
 
     def system_accounts(
@@ -358,3 +458,18 @@ def _open(account: str, type_: str, currency: str, **kwargs: Any) -> OpenAccount
 @functools.lru_cache(maxsize=1 << 16)
 def _flow_account(chart: Chart, account_id: str) -> bool:
     return chart.cod_account(account_id) or account_id in chart.loan_accounts()
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _in_transit_id(chart: Chart, account_id: str) -> bool:
+    """:meth:`Chart.in_transit` on the id alone: a pure function of the chart and the id,
+    so its answers are kept (every audit and report asks it of every account)."""
+    if (
+        account_id == chart.bank_trust
+        or chart.fx_of(account_id) is not None
+        or chart.flow_account(account_id)
+    ):
+        return False
+    return chart.agent_of(account_id) is not None or any(
+        _matches(entry, account_id) for entry in chart.cash_in_transit
+    )

@@ -2,10 +2,12 @@
 cash that backs it.
 
 Every satang in a wallet is owed to its holder and must be backed by cash in the
-segregated trust account, or by cash an agent collected and still owes (in transit to
-the trust). The report states the e-money outstanding by wallet type, sets the trust and
-in-transit cash against it, and makes a shortfall (and an equity ratio under the minimum,
-when equity is given) a finding, so ``satang report safeguarding`` exits non-zero on it.
+segregated trust account, or by cash on its way there (in transit): what an agent
+collected and still owes, or what an account the chart declares in transit holds (a card
+acquirer's settlement receivable), as ``Chart.in_transit`` has it. The report states the
+e-money outstanding by wallet type, sets the trust and in-transit cash against it, and
+makes a shortfall (and an equity ratio under the minimum, when equity is given) a
+finding, so ``satang report safeguarding`` exits non-zero on it.
 docs/reports/safeguarding.md defines every column.
 """
 
@@ -149,7 +151,7 @@ def safeguarding(
                 kind = wallet_type(account)
                 counts[kind] = counts.get(kind, 0) + 1
                 sums[kind] = sums.get(kind, 0) + balance_minor(account.account)
-            elif chart.agent_of(account.account) is not None and account.currency == currency:
+            elif chart.in_transit(account.account, account.type, account.currency):
                 in_transit_minor += balance_minor(account.account)
             elif _foreign_wallet(runner, account) and account.account in balances:
                 n, total = foreign.get(account.currency, (0, 0))
