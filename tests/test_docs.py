@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from ledger import RejectCode
 from ledger.cli import main
+from ledger.errors import RejectCategory
 
 ROOT = Path(__file__).parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -39,6 +40,18 @@ def test_reject_code_table_lists_every_code_in_order() -> None:
     text = (ROOT / "docs" / "errors.md").read_text()
     listed = re.findall(r"^\| `([a-z_]+)` \|", text, re.M)
     assert listed == [code.value for code in RejectCode]
+
+
+def test_reject_code_table_gives_each_code_its_category() -> None:
+    text = (ROOT / "docs" / "errors.md").read_text()
+    rows = re.findall(r"^\| `([a-z_]+)` \| ([a-z_]+) \|", text, re.M)
+    assert rows == [(code.value, code.category.value) for code in RejectCode]
+
+
+def test_the_category_table_lists_every_category_in_order() -> None:
+    text = (ROOT / "docs" / "errors.md").read_text()
+    listed = re.findall(r"^\| ([a-z_]+) \| [A-Z]", text, re.M)
+    assert listed == [category.value for category in RejectCategory]
 
 
 def test_every_cli_command_is_documented() -> None:

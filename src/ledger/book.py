@@ -1,9 +1,15 @@
 """``Ledger``: the one object callers hold. Submit commands, read balances and the log.
 
 Every backend is driven the same way: one write transaction per ``submit_many`` (group
-commit); for each command, the idempotency index is consulted, the pure decide function
-reads state inside the transaction, and what it proposes is appended together with the
-inline balance projection. A rejected command writes nothing.
+commit); for each command, the idempotency index and the record of refusals are
+consulted, the pure decide function reads state inside the transaction, and what it
+proposes is appended together with the inline balance projection. A refused command
+appends no event; a refusal ``decide`` reached is recorded against the command's id, so a
+retry gets it back (docs/concepts.md).
+
+Locks, outermost first (docs/durability.md, the lock hierarchy): this ``Ledger``'s write
+lock (its threads' writes, one at a time), then the store's (for SQLite, the file's fair
+write lock, then ``BEGIN IMMEDIATE``). Reads of a SQLite file take none of them.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import itertools
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from types import TracebackType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,15 +35,24 @@ from ledger.errors import (
     LedgerClosed,
     LedgerError,
     RejectCode,
+    StoreCorrupt,
     UnknownAccount,
     UnknownLoan,
+    shown,
 )
+from ledger.events import MoneyEvent
 from ledger.flows import decide
 from ledger.flows.base import CodPolicy, LoanPolicy, Policy
 from ledger.flows.chart import Chart
 from ledger.flows.loans import Loan, LoanStatus, fold_loan, loan_status, loan_stream
 from ledger.results import Accepted, Rejected, Result
-from ledger.store.base import RecordedEvent, Store, StoredCommand, Transaction
+from ledger.store.base import (
+    RecordedEvent,
+    Store,
+    StoredCommand,
+    StoredRefusal,
+    Transaction,
+)
 from ledger.store.postgres import PostgresStore, is_dsn
 from ledger.store.sqlite import Durability, SqliteStore
 from ledger.times import is_aware, to_us
@@ -47,8 +62,12 @@ SUBMIT_MANY_MAX = 8_190
 EVENTS_PAGE = 1_000
 """Events read per page by ``Ledger.events``."""
 SEQ_MAX = 2**63 - 1
+DEFAULT_TIMEZONE = "Asia/Bangkok"
+"""The zone a new ledger records when ``Ledger.open`` is given none."""
 
 Clock = Callable[[], datetime]
+Known = StoredCommand | StoredRefusal
+"""What a batch knows of an id before deciding it: accepted, or refused, before."""
 
 
 CLOCK_MIN = datetime(1971, 1, 1, tzinfo=UTC)
@@ -68,25 +87,55 @@ def _zone(timezone: str | tzinfo) -> tzinfo:
                 raise ValueError("it gives no UTC offset")
         except (NotImplementedError, ValueError, TypeError, OverflowError) as exc:
             raise InvalidCommand(
-                f"timezone {timezone!r} is not a usable tzinfo ({exc}); give an IANA name "
-                "such as 'Asia/Bangkok'"
+                f"timezone {shown(timezone)} is not a usable tzinfo ({exc}); give an IANA "
+                "name such as 'Asia/Bangkok'"
             ) from exc
         return timezone
     if not isinstance(timezone, str):
-        raise InvalidCommand(f"timezone is an IANA name or a tzinfo, not {timezone!r}")
+        raise InvalidCommand(f"timezone is an IANA name or a tzinfo, not {shown(timezone)}")
     try:
         return ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: "America", a dir
         raise InvalidCommand(
-            f"unknown time zone {timezone!r}; give an IANA name such as 'Asia/Bangkok'"
+            f"unknown time zone {shown(timezone)}; give an IANA name such as 'Asia/Bangkok'"
         ) from exc
+
+
+def _ledger_zone(store: Store, asked: tzinfo | None) -> tzinfo:
+    """The zone the ledger runs on: the recorded one (``asked`` must agree with it); for
+    a new ledger, ``asked`` or the default, recorded now; for a file written before zones
+    were recorded, ``asked`` or the default, recorded by nobody but ``record_timezone``."""
+    recorded = store.setting("timezone")
+    if recorded is not None:
+        zone = _zone(recorded)
+        if asked is not None and not _same_zone(asked, zone):
+            raise InvalidCommand(
+                f"this ledger's time zone is {recorded}, not {shown(asked)}: a ledger's "
+                "zone is recorded when it is made (open it without timezone=, or with its own)"
+            )
+        return zone
+    zone = asked or _zone(DEFAULT_TIMEZONE)
+    if getattr(store, "created", False) and not store.readonly:
+        if not isinstance(zone, ZoneInfo):
+            raise InvalidCommand(
+                f"a new ledger records its zone by IANA name: give one, not {shown(zone)}"
+            )
+        store.record_setting("timezone", zone.key)
+    return zone
+
+
+def _same_zone(a: tzinfo, b: tzinfo) -> bool:
+    if isinstance(a, ZoneInfo) and isinstance(b, ZoneInfo):
+        return a.key == b.key
+    return a is b
 
 
 class Ledger:
     """An open ledger. Use ``Ledger.open(...)`` as a context manager.
 
-    One ``Ledger`` may be shared by threads (calls are serialised); several processes
-    may open the same SQLite file and write to it at once.
+    One ``Ledger`` may be shared by threads: writes are serialised, and reads of a SQLite
+    file run beside them. Several processes may open the same SQLite file and write to it
+    at once; they take turns fairly (docs/durability.md, the lock hierarchy).
     """
 
     def __init__(self, store: Store, *, clock: Clock | None = None, policy: Policy | None = None):
@@ -95,6 +144,11 @@ class Ledger:
         self._policy = policy or Policy()
         self._lock = threading.RLock()
         self._closed = False
+
+    def _reading(self) -> AbstractContextManager[object]:
+        """What a read holds: nothing where the store reads beside its writer, else the
+        write lock (one connection serves both)."""
+        return nullcontext() if self._store.concurrent_reads else self._lock
 
     @classmethod
     def open(
@@ -106,8 +160,9 @@ class Ledger:
         busy_timeout_ms: int = 5_000,
         backdate_limit: timedelta | None = None,
         create: bool = True,
+        readonly: bool = False,
         chart: Chart | None = None,
-        timezone: str | tzinfo = "Asia/Bangkok",
+        timezone: str | tzinfo | None = None,
         cod: CodPolicy | None = None,
         loans: LoanPolicy | None = None,
     ) -> Ledger:
@@ -117,14 +172,19 @@ class Ledger:
         ``search_path``: docs/scaling.md).
 
         ``clock`` returns an aware datetime for ``recorded_at``; ``durability="normal"``
-        trades power-loss safety for speed (docs/durability.md). ``chart`` names the
-        system accounts the wallet flows post to; ``timezone`` (an IANA name or a tzinfo)
-        is where business days start, for daily and monthly limits; ``cod`` holds the
-        cash-on-delivery rules (return window, VAT on fees), ``loans`` the micro-loan
-        rules (borrower limit, cost cap, default margin, stages, provisioning rates).
+        trades power-loss safety for speed (docs/durability.md). ``readonly=True`` writes
+        nothing to the file or beside it (no migration; a read-only copy opens); every
+        write then raises :class:`~ledger.errors.StoreError`. ``chart`` names the system
+        accounts the wallet flows post to; ``timezone`` (an IANA name or a tzinfo) is
+        where business days start, for daily and monthly limits and the reports' days:
+        the ledger records it when it is created (``Asia/Bangkok`` if none is given) and
+        uses the recorded one after; another zone than the recorded one is
+        :class:`~ledger.errors.InvalidCommand`. ``cod`` holds the cash-on-delivery rules
+        (return window, VAT on fees), ``loans`` the micro-loan rules (borrower limit,
+        cost cap, default margin, stages, provisioning rates).
         """
         if not isinstance(path, (str, os.PathLike)):
-            raise InvalidCommand(f"Ledger.open takes a path or ':memory:', not {path!r}")
+            raise InvalidCommand(f"Ledger.open takes a path or ':memory:', not {shown(path)}")
         if clock is not None and not callable(clock):
             raise InvalidCommand(f"clock is a function returning an aware datetime, not {clock!r}")
         if backdate_limit is not None and not isinstance(backdate_limit, timedelta):
@@ -135,7 +195,31 @@ class Ledger:
             raise InvalidCommand(f"cod is a ledger.CodPolicy, not {cod!r}")
         if loans is not None and not isinstance(loans, LoanPolicy):
             raise InvalidCommand(f"loans is a ledger.LoanPolicy, not {loans!r}")
-        zone = _zone(timezone)
+        if type(readonly) is not bool:
+            raise InvalidCommand(f"readonly is True or False, not {shown(readonly)}")
+        asked = None if timezone is None else _zone(timezone)
+        store: Store
+        if is_dsn(path):
+            store = PostgresStore(
+                str(path),
+                durability=durability,
+                busy_timeout_ms=busy_timeout_ms,
+                create=create,
+                readonly=readonly,
+            )
+        else:
+            store = SqliteStore(
+                path,
+                durability=durability,
+                busy_timeout_ms=busy_timeout_ms,
+                create=create,
+                readonly=readonly,
+            )
+        try:
+            zone = _ledger_zone(store, asked)
+        except BaseException:
+            store.close()
+            raise
         policy = Policy(
             backdate_limit=Policy().backdate_limit if backdate_limit is None else backdate_limit,
             chart=chart or Chart(),
@@ -143,15 +227,6 @@ class Ledger:
             cod=cod or CodPolicy(),
             loans=loans or LoanPolicy(),
         )
-        store: Store
-        if is_dsn(path):
-            store = PostgresStore(
-                str(path), durability=durability, busy_timeout_ms=busy_timeout_ms, create=create
-            )
-        else:
-            store = SqliteStore(
-                path, durability=durability, busy_timeout_ms=busy_timeout_ms, create=create
-            )
         return cls(store, clock=clock, policy=policy)
 
     # --- context manager ----------------------------------------------------------------
@@ -179,6 +254,29 @@ class Ledger:
     def policy(self) -> Policy:
         """The rules this ledger was opened with: backdating window, chart, time zone."""
         return self._policy
+
+    @property
+    def recorded_timezone(self) -> str | None:
+        """The IANA name of the zone recorded in the ledger, or None for a file written
+        before zones were recorded (:meth:`record_timezone` records one)."""
+        with self._reading():
+            self._check_open()
+            return self._store.setting("timezone")
+
+    def record_timezone(self, zone: str) -> None:
+        """Record the ledger's zone, once, in a file that has none (the same zone again is
+        nothing to do; another is :class:`~ledger.errors.InvalidCommand`). Reopen the
+        ledger to run on it."""
+        if not isinstance(zone, str):
+            raise InvalidCommand(f"zone is an IANA name, not {shown(zone)}")
+        _zone(zone)
+        with self._lock:
+            self._check_open()
+            recorded = self._store.record_setting("timezone", zone)
+        if recorded != zone:
+            raise InvalidCommand(
+                f"this ledger's zone is {recorded} already; a ledger's zone is recorded once"
+            )
 
     @property
     def chart(self) -> Chart:
@@ -222,7 +320,9 @@ class Ledger:
         try:
             batch = list(itertools.islice(commands, SUBMIT_MANY_MAX + 1))
         except TypeError as exc:
-            raise InvalidCommand(f"submit_many takes an iterable of commands: {exc}") from exc
+            raise InvalidCommand(
+                f"submit_many takes an iterable of commands: {shown(str(exc))}"
+            ) from exc
         if len(batch) > SUBMIT_MANY_MAX:
             raise BatchTooLarge(
                 f"more than {SUBMIT_MANY_MAX} commands in one batch; split it into batches "
@@ -230,7 +330,7 @@ class Ledger:
             )
         for command in batch:
             if not isinstance(command, Command):
-                raise InvalidCommand(f"submit takes ledger commands, not {command!r}")
+                raise InvalidCommand(f"submit takes ledger commands, not {shown(command)}")
         if not batch:
             return []
         with self._lock:
@@ -243,13 +343,16 @@ class Ledger:
                 return [self._submit_one(tx, command, known) for command in batch]
 
     def _submit_linked(
-        self, tx: Transaction, batch: list[Command], known: dict[str, StoredCommand]
+        self, tx: Transaction, batch: list[Command], known: dict[str, Known]
     ) -> list[Result]:
         """All or nothing: on the first rejection, roll back and fail every other command.
 
         A retry of a command committed before this batch stays ``Accepted`` (it is in the
         log whatever happens here); one of a command appended earlier in this same batch
-        is rolled back with it.
+        is rolled back with it. The refusal that failed the batch is recorded against its
+        id like any other (a retry of the batch fails the same way); the others'
+        ``linked_command_failed`` is not: they were never decided on their own, and a
+        batch without the refused command may still pass with the same ids.
         """
         results: list[Result] = []
         written: set[str] = set()
@@ -260,7 +363,7 @@ class Ledger:
                 written.add(result.id)
             if isinstance(result, Rejected):
                 tx.abort()
-                failed = f"{command.id!r} in the linked batch was rejected ({result.code})"
+                failed = f"{shown(command.id)} in the linked batch was rejected ({result.code})"
                 return [
                     r
                     if isinstance(r, Rejected) or (r.replayed and r.id not in written)
@@ -272,41 +375,93 @@ class Ledger:
                 ]
         return results
 
-    def _submit_one(
-        self, tx: Transaction, command: Command, known: dict[str, StoredCommand]
-    ) -> Result:
+    def _submit_one(self, tx: Transaction, command: Command, known: dict[str, Known]) -> Result:
         """Decide one command inside the batch's transaction. ``known`` is the
-        idempotency index for the batch's ids, kept up to date as commands are appended."""
+        idempotency index and the record of refusals for the batch's ids, kept up to date
+        as commands are appended or refused."""
         if not is_valid_id(command.id):
             return Rejected(
                 RejectCode.ID_INVALID,
-                f"command id {command.id!r} must be 1..128 of [A-Za-z0-9:_.-]",
+                f"command id {shown(command.id)} must be 1..128 of [A-Za-z0-9:_.-]",
                 command.id if isinstance(command.id, str) else "",
+                "id",
             )
         try:
             digest = hashlib.sha256(canonical_bytes(command)).digest()
         except (TypeError, msgspec.EncodeError) as exc:  # e.g. a str subclass in a field
             raise InvalidCommand(
                 f"{type(command).__name__} {command.id!r} holds a value that is not plain "
-                f"data (use str, int, dict, datetime): {exc}"
+                f"data (use str, int, dict, datetime): {shown(str(exc))}"
             ) from exc
         prior = known.get(command.id)
         if prior is not None:
-            if prior.digest == digest:
-                return Accepted(command.id, prior.last_seq, replayed=True)
-            return Rejected(
-                RejectCode.IDEMPOTENCY_CONFLICT,
-                f"id {command.id!r} was already used by a different command",
-                command.id,
-            )
+            if prior.digest != digest:
+                return Rejected(
+                    RejectCode.IDEMPOTENCY_CONFLICT,
+                    f"id {command.id!r} was already used by a different command",
+                    command.id,
+                    "id",
+                )
+            if isinstance(prior, StoredRefusal):
+                return prior.rejected
+            return self._accepted(tx, command.id, prior.last_seq, replayed=True)
         outcome = decide(command, tx)
         if isinstance(outcome, Rejected):
-            return attrs.evolve(outcome, id=command.id)
+            rejected = attrs.evolve(outcome, id=command.id)
+            tx.refuse(command.id, digest, rejected)
+            known[command.id] = StoredRefusal(digest, attrs.evolve(rejected, replayed=True))
+            return rejected
         assert outcome, f"{type(command).__name__} was accepted with no events to append"
         first_seq = tx.head_seq + 1
         last_seq = tx.append(command.id, digest, outcome)
         known[command.id] = StoredCommand(digest, first_seq, last_seq)
-        return Accepted(command.id, last_seq)
+        return Accepted(command.id, last_seq, balances=tx.balances(outcome))
+
+    def _accepted(
+        self, tx: Transaction | None, command_id: str, seq: int, *, replayed: bool
+    ) -> Accepted:
+        """The answer an accepted command got, with its accounts' balances as of its last
+        event (read from the balance history, or from ``tx`` where it wrote them)."""
+        balances = []
+        accounts = sorted(
+            {
+                p.account
+                for rec in self._command_records(command_id, seq)
+                if isinstance(rec.event, MoneyEvent)
+                for p in rec.event.postings
+            }
+        )
+        for account_id in accounts:
+            found = self._store.account(account_id) if tx is None else tx.account(account_id)
+            if found is None:
+                raise StoreCorrupt(f"command {command_id!r} posted to {account_id!r}, not open")
+            counters = self._store.counters_at_seq(account_id, seq)
+            balances.append(
+                Balance.from_counters(account_id, found.currency, found.normal_side, counters)
+            )
+        return Accepted(command_id, seq, replayed=replayed, balances=tuple(balances))
+
+    def _command_records(self, command_id: str, last_seq: int) -> list[RecordedEvent]:
+        """The events of one accepted command, ending at ``last_seq``."""
+        found = self._store.find_result(command_id)
+        first = found.first_seq if isinstance(found, StoredCommand) else last_seq
+        return [r for r in self._store.read_events(first - 1, last_seq - first + 1)]
+
+    def result(self, command_id: str) -> Result | None:
+        """The answer ``command_id`` got: its ``Accepted`` (with the balances as of it) or
+        its recorded ``Rejected``, both with ``replayed=True``; None if no command with
+        this id was decided (an invalid id, or a command refused when it was built, never
+        reaches ``decide`` and is not recorded). An index lookup, not a scan of the log."""
+        if not is_valid_id(command_id):
+            return None
+        with self._reading():
+            self._check_open()
+            found = self._store.find_result(command_id)
+            if isinstance(found, StoredRefusal):
+                return found.rejected
+            if found is None:
+                return None
+            return self._accepted(None, command_id, found.last_seq, replayed=True)
 
     def _now_us(self) -> int:
         now = self._clock()
@@ -324,18 +479,18 @@ class Ledger:
 
     def account(self, account_id: str) -> Account:
         """The account's attributes and status; :class:`UnknownAccount` if never opened."""
-        with self._lock:
+        with self._reading():
             self._check_open()
             found = self._store.account(account_id) if is_valid_id(account_id) else None
         if found is None:
-            raise UnknownAccount(f"no account {account_id!r}; open it with OpenAccount first")
+            raise UnknownAccount(f"no account {shown(account_id)}; open it with OpenAccount first")
         return found
 
     def balance(self, account_id: str, as_of: int | datetime | None = None) -> Balance:
         """The account's balance now, after log position ``as_of`` (an int seq), or as of
         effective time ``as_of`` (an aware datetime: postings effective at or before it)."""
         account = self.account(account_id)
-        with self._lock:
+        with self._reading():
             if as_of is None:
                 counters = self._store.counters(account_id)
             elif isinstance(as_of, datetime):
@@ -346,13 +501,13 @@ class Ledger:
                 counters = self._store.counters_at_seq(account_id, as_of)
             else:
                 raise InvalidCommand(
-                    f"as_of is a seq (int in 0..2**63-1) or an aware datetime, not {as_of!r}"
+                    f"as_of is a seq (int in 0..2**63-1) or an aware datetime, not {shown(as_of)}"
                 )
         return Balance.from_counters(account_id, account.currency, account.normal_side, counters)
 
     def balances(self) -> list[Balance]:
         """Every account's balance now, by account id."""
-        with self._lock:
+        with self._reading():
             self._check_open()
             return [
                 Balance.from_counters(a.id, a.currency, a.normal_side, c)
@@ -362,22 +517,22 @@ class Ledger:
     def events(self, after: int = 0, limit: int | None = None) -> Iterator[RecordedEvent]:
         """Events with ``seq > after`` in log order, committed ones only.
 
-        Read in pages of ``EVENTS_PAGE``, each under the ledger's lock, so a long read
+        Read in pages of ``EVENTS_PAGE``, each one read of its own, so a long read
         neither holds a snapshot for its whole length nor sees another thread's
         uncommitted batch.
         """
         self._check_open()
         if type(after) is not int or not 0 <= after <= SEQ_MAX:
-            raise InvalidCommand(f"after is a seq (int in 0..2**63-1), not {after!r}")
+            raise InvalidCommand(f"after is a seq (int in 0..2**63-1), not {shown(after)}")
         if limit is not None and (type(limit) is not int or limit < 0):
-            raise InvalidCommand(f"limit is an int >= 0 or None, not {limit!r}")
+            raise InvalidCommand(f"limit is an int >= 0 or None, not {shown(limit)}")
         return self._pages(after, limit)
 
     def _pages(self, after: int, limit: int | None) -> Iterator[RecordedEvent]:
         remaining = limit
         while remaining is None or remaining > 0:
             size = EVENTS_PAGE if remaining is None else min(EVENTS_PAGE, remaining)
-            with self._lock:
+            with self._reading():
                 self._check_open()
                 page = self._store.read_events(after, size)
             yield from page
@@ -402,8 +557,8 @@ class Ledger:
         paid, repayments with their allocations), folded from its stream — up to day
         ``as_of`` if given. :class:`UnknownLoan` if it was never disbursed (by then)."""
         if as_of is not None and type(as_of) is not date:
-            raise InvalidCommand(f"as_of is a datetime.date or None, not {as_of!r}")
-        with self._lock:
+            raise InvalidCommand(f"as_of is a datetime.date or None, not {shown(as_of)}")
+        with self._reading():
             self._check_open()
             stream = loan_stream(loan) if is_valid_id(loan) else ""
             rows = self._store.read_streams(stream).get(stream, []) if stream else []
@@ -418,9 +573,9 @@ class Ledger:
         days past due, ageing bucket, stage, what is outstanding and due, by loan id.
         ``ledger.flows.loans.ageing`` turns them into the ageing table."""
         if as_of is not None and type(as_of) is not date:
-            raise InvalidCommand(f"as_of is a datetime.date or None, not {as_of!r}")
+            raise InvalidCommand(f"as_of is a datetime.date or None, not {shown(as_of)}")
         day = self.today() if as_of is None else as_of
-        with self._lock:
+        with self._reading():
             self._check_open()
             streams = self._store.read_streams("loan:")
         statuses = []
@@ -432,17 +587,17 @@ class Ledger:
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
-        """Every read in the block sees one state of the ledger: the last commit before
-        it began. Other processes go on writing; this ``Ledger``'s own writers (other
-        threads) wait until the block ends. What an audit's walk runs in."""
-        with self._lock:
+        """Every read in the block, on this thread, sees one state of the ledger: the last
+        commit before it began. Writers go on (for SQLite; on PostgreSQL this ``Ledger``'s
+        own writers wait until the block ends). What an audit's walk runs in."""
+        with self._reading():
             self._check_open()
             with self._store.snapshot():
                 yield
 
     def head(self) -> tuple[int, str]:
         """The last seq and its hash in hex: an anchor to write down for later audits."""
-        with self._lock:
+        with self._reading():
             self._check_open()
             seq, digest = self._store.head()
         return seq, digest.hex()

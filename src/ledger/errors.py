@@ -1,7 +1,9 @@
 """What can go wrong: business rejections (values) and misuse (exceptions).
 
 A business outcome that a caller must handle — not enough money, a frozen account — is
-returned as ``Rejected(code, detail)`` with a :class:`RejectCode`; nothing is appended.
+returned as ``Rejected(code, detail, id, subject)`` with a :class:`RejectCode`; nothing is
+appended. Each code has one :class:`RejectCategory` (``code.category``): what a caller does
+with it (docs/errors.md).
 Misuse raises, from one small tree::
 
     LedgerError
@@ -24,6 +26,21 @@ Misuse raises, from one small tree::
 from __future__ import annotations
 
 import enum
+
+SHOWN_MAX = 64
+"""Characters of a caller's value that a message echoes; the rest is cut (:func:`shown`)."""
+
+
+def shown(value: object) -> str:
+    """``repr(value)`` for a message, cut to :data:`SHOWN_MAX` characters with the
+    whole length said, so a megabyte of input never comes back in a detail or error."""
+    try:
+        text = repr(value)
+    except Exception:  # a hostile __repr__
+        text = f"<{type(value).__name__}>"
+    if len(text) <= SHOWN_MAX:
+        return text
+    return f"{text[:SHOWN_MAX]}… ({len(text)} chars)"
 
 
 class LedgerError(Exception):
@@ -159,3 +176,97 @@ class RejectCode(enum.StrEnum):
     BORROWER_LIMIT_EXCEEDED = "borrower_limit_exceeded"
     LOAN_COST_ABOVE_CAP = "loan_cost_above_cap"
     RECOVERY_EXCEEDS_WRITTEN_OFF = "recovery_exceeds_written_off"
+
+    @property
+    def category(self) -> RejectCategory:
+        """What kind of refusal this is, and so what a caller does with it
+        (:class:`RejectCategory`, docs/errors.md)."""
+        return REJECT_CATEGORIES[self]
+
+
+class RejectCategory(enum.StrEnum):
+    """The five kinds of refusal, by what a caller does next (docs/errors.md).
+
+    Whatever its category, a refusal ``decide`` reached is recorded against the command's
+    id, so a retry of the same command gets the same answer back.
+    """
+
+    MALFORMED = "malformed"
+    """The request is wrong: a field out of its limits or of the wrong kind, a bad amount,
+    legs that do not balance. Fix it, and send it as a new command."""
+    NOT_FOUND = "not_found"
+    """Something the command names does not exist (an account, a hold, an order, ...)."""
+    CONFLICT = "conflict"
+    """An id or identity the command takes is taken already (a command id, an account,
+    a hold, an order, a loan, a bill)."""
+    STATE = "state"
+    """Refused on the state of the books (funds, limits reached by balances, an account's
+    status, the phase of a hold, order or loan); it may pass later, with a new id."""
+    POLICY = "policy"
+    """Refused by policy, the clock or the calendar, or the command does not fit the books
+    as configured; change the request, or talk to an operator."""
+
+
+_C = RejectCategory
+REJECT_CATEGORIES: dict[RejectCode, RejectCategory] = {
+    # the command itself
+    RejectCode.IDEMPOTENCY_CONFLICT: _C.CONFLICT,
+    RejectCode.ID_INVALID: _C.MALFORMED,
+    RejectCode.FIELD_INVALID: _C.MALFORMED,
+    RejectCode.AMOUNT_INVALID: _C.MALFORMED,
+    RejectCode.EFFECTIVE_AT_INVALID: _C.POLICY,
+    RejectCode.PERIOD_CLOSED: _C.POLICY,
+    RejectCode.LINKED_COMMAND_FAILED: _C.STATE,
+    RejectCode.NOTHING_DUE: _C.STATE,
+    # accounts
+    RejectCode.ACCOUNT_ID_INVALID: _C.MALFORMED,
+    RejectCode.ACCOUNT_TYPE_INVALID: _C.MALFORMED,
+    RejectCode.CURRENCY_INVALID: _C.MALFORMED,
+    RejectCode.ACCOUNT_EXISTS: _C.CONFLICT,
+    RejectCode.ACCOUNT_EXISTS_DIFFERENT: _C.CONFLICT,
+    RejectCode.ACCOUNT_NOT_FOUND: _C.NOT_FOUND,
+    RejectCode.ACCOUNT_FROZEN: _C.STATE,
+    RejectCode.ACCOUNT_CLOSED: _C.STATE,
+    RejectCode.ACCOUNT_NOT_FROZEN: _C.STATE,
+    RejectCode.BALANCE_NOT_ZERO: _C.STATE,
+    # entries
+    RejectCode.POSTINGS_INVALID: _C.MALFORMED,
+    RejectCode.CURRENCY_MISMATCH: _C.STATE,
+    RejectCode.UNBALANCED: _C.MALFORMED,
+    RejectCode.INSUFFICIENT_FUNDS: _C.STATE,
+    RejectCode.LIMIT_EXCEEDED: _C.STATE,
+    RejectCode.OVERFLOW: _C.STATE,
+    RejectCode.ENTRY_NOT_FOUND: _C.NOT_FOUND,
+    RejectCode.ENTRY_ALREADY_REVERSED: _C.STATE,
+    RejectCode.ENTRY_NOT_REVERSIBLE: _C.POLICY,
+    # wallet flows
+    RejectCode.PAYMENT_NOT_FOUND: _C.NOT_FOUND,
+    RejectCode.REFUND_EXCEEDS_ORIGINAL: _C.STATE,
+    RejectCode.BILL_ALREADY_PAID: _C.CONFLICT,
+    RejectCode.HOLD_EXISTS: _C.CONFLICT,
+    RejectCode.HOLD_NOT_FOUND: _C.NOT_FOUND,
+    RejectCode.HOLD_NOT_PENDING: _C.STATE,
+    RejectCode.HOLD_EXPIRED: _C.STATE,
+    RejectCode.CAPTURE_EXCEEDS_HOLD: _C.STATE,
+    RejectCode.TIER_NOT_FOUND: _C.NOT_FOUND,
+    # cash on delivery
+    RejectCode.ORDER_EXISTS: _C.CONFLICT,
+    RejectCode.ORDER_NOT_FOUND: _C.NOT_FOUND,
+    RejectCode.ORDER_NOT_DELIVERED: _C.STATE,
+    RejectCode.ORDER_ALREADY_REMITTED: _C.STATE,
+    RejectCode.ORDER_ALREADY_RETURNED: _C.STATE,
+    RejectCode.ORDER_NOT_RETURNED: _C.STATE,
+    RejectCode.ORDER_ALREADY_REFUNDED: _C.STATE,
+    RejectCode.REMITTANCE_EXISTS: _C.CONFLICT,
+    RejectCode.REMITTANCE_EXCEEDS_DUE: _C.STATE,
+    # micro-loans
+    RejectCode.LOAN_EXISTS: _C.CONFLICT,
+    RejectCode.LOAN_NOT_FOUND: _C.NOT_FOUND,
+    RejectCode.LOAN_NOT_ACTIVE: _C.STATE,
+    RejectCode.LOAN_NOT_WRITTEN_OFF: _C.STATE,
+    RejectCode.BORROWER_LIMIT_EXCEEDED: _C.STATE,
+    RejectCode.LOAN_COST_ABOVE_CAP: _C.POLICY,
+    RejectCode.RECOVERY_EXCEEDS_WRITTEN_OFF: _C.STATE,
+}
+"""The category of every reject code: exactly one each (a test checks none is missing)."""
+del _C

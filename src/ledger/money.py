@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 
 import attrs
 
-from ledger.errors import AmountError, UnknownCurrency
+from ledger.errors import AmountError, UnknownCurrency, shown
 
 AMOUNT_MAX_MINOR = 2**63 - 1
 """The largest amount a posting, or any balance field, may hold (SQLite's INTEGER limit)."""
@@ -62,7 +62,7 @@ def currency(code: str) -> Currency:
     found = CURRENCIES.get(code) if isinstance(code, str) else None
     if found is None:
         raise UnknownCurrency(
-            f"unknown currency {code!r}: use an ISO 4217 code from ledger.CURRENCIES"
+            f"unknown currency {shown(code)}: use an ISO 4217 code from ledger.CURRENCIES"
         )
     return found
 
@@ -70,11 +70,11 @@ def currency(code: str) -> Currency:
 def amount_problem(value: object) -> str | None:
     """Say what is wrong with ``value`` as an amount in minor units, or None if nothing."""
     if type(value) is not int:
-        return f"an amount is an int of minor units, not {type(value).__name__} ({value!r})"
+        return f"an amount is an int of minor units, not {type(value).__name__} ({shown(value)})"
     if value <= 0:
-        return f"an amount must be positive, got {value}"
+        return f"an amount must be positive, got {shown(value)}"
     if value > AMOUNT_MAX_MINOR:
-        return f"an amount must be at most 2**63-1 minor units, got {value}"
+        return f"an amount must be at most 2**63-1 minor units, got {shown(value)}"
     return None
 
 
@@ -103,20 +103,20 @@ def parse_amount(text: str, code: str) -> int:
     if not isinstance(text, str):
         raise AmountError(f"parse_amount takes a str, not {type(text).__name__}")
     if len(text) > _TEXT_MAX:
-        raise AmountError(f"{text[:20]!r}… is too long to be an amount")
+        raise AmountError(f"{shown(text)} is too long to be an amount")
     match = _NUMBER.fullmatch(text.strip())
     if match is None:
-        raise AmountError(f"{text!r} is not a decimal amount such as '1,234.56'")
+        raise AmountError(f"{shown(text)} is not a decimal amount such as '1,234.56'")
     sign, whole, fraction = match.groups()
     fraction = (fraction or "").rstrip("0")  # "1.500" is 1.50: trailing zeros are exact
     if len(fraction) > cur.exponent:
         raise AmountError(
-            f"{text!r} has {len(fraction)} decimal places; {cur.code} has {cur.exponent}"
+            f"{shown(text)} has {len(fraction)} decimal places; {cur.code} has {cur.exponent}"
         )
     scale: int = 10**cur.exponent
     minor = int(whole.replace(",", "")) * scale + int(fraction.ljust(cur.exponent, "0") or "0")
     if abs(minor) > AMOUNT_MAX_MINOR:
-        raise AmountError(f"{text!r} is beyond the largest amount (2**63-1 minor units)")
+        raise AmountError(f"{shown(text)} is beyond the largest amount (2**63-1 minor units)")
     return -minor if sign else minor
 
 
@@ -124,7 +124,7 @@ def format_amount(amount_minor: int, code: str, *, grouping: bool = True) -> str
     """Format minor units as a decimal string: ``format_amount(123456, "THB") == "1,234.56"``."""
     cur = currency(code)
     if type(amount_minor) is not int:
-        raise AmountError(f"format_amount takes an int of minor units, not {amount_minor!r}")
+        raise AmountError(f"format_amount takes an int of minor units, not {shown(amount_minor)}")
     sign = "-" if amount_minor < 0 else ""
     whole, fraction = divmod(abs(amount_minor), 10**cur.exponent)
     text = f"{whole:,}" if grouping else str(whole)

@@ -7,11 +7,15 @@ checkpoint — the last ``seq`` it has folded, and its version — sits in
 leaves a projection exactly at some checkpoint, never between.
 
 Several runners (threads or processes) may catch the same database up at once: each page
-is applied under ``BEGIN IMMEDIATE`` after the checkpoints are read again inside it, and
+is applied under the file's fair write lock (:mod:`ledger.store.writelock`, the one a
+ledger's writers take when the read models share its file) and ``BEGIN IMMEDIATE``, after
+the checkpoints are read again inside it, and
 a page that no longer starts right after a projection's checkpoint (another runner got
 there first, or reset that projection) is dropped and read again, so an event is folded
-exactly once, never skipped. Events are read from the ledger outside that lock, in pages,
-and only committed events are ever read, so a projection never runs ahead of the log.
+exactly once, never skipped. Events are read from the ledger outside that lock, in pages
+(and reading them takes no lock of the ledger's), and only committed events are ever
+read, so a projection never runs ahead of the log. So a fold holds the write lock for one
+page at a time, and never waits for the ledger while it does.
 
 Each checkpoint also holds the hash of the event at its seq, and every catch-up first
 checks the ledger still has that event there: read models built from another ledger, or
@@ -36,7 +40,8 @@ from ledger.book import Ledger
 from ledger.errors import InvalidCommand, StoreBusy, StoreCorrupt, StoreError
 from ledger.flows.chart import Chart
 from ledger.store.base import RecordedEvent
-from ledger.store.sqlite import SqliteStore
+from ledger.store.sqlite import SqliteStore, create_private
+from ledger.store.writelock import WriteLock
 from projections.base import Database, Projection, canonical_dump, digest, snapshot
 
 PAGE_EVENTS = 1_000
@@ -91,6 +96,7 @@ def default_projections() -> tuple[Projection, ...]:
 
 
 def _connect(path: str) -> Database:
+    create_private(path)
     try:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -133,14 +139,16 @@ class Runner:
         self._owns_db = not isinstance(db, sqlite_utils.Database)
         if db is None:
             store = book.store
-            path = store.path if isinstance(store, SqliteStore) else ":memory:"
-            self.db = _connect(path)
+            path = store.path if isinstance(store, SqliteStore) and not store.readonly else ""
+            self.db = _connect(path or ":memory:")
         elif isinstance(db, sqlite_utils.Database):
             self.db = db
         elif isinstance(db, (str, os.PathLike)):
             self.db = _connect(os.fspath(db))
         else:
             raise InvalidCommand(f"db is a path, a sqlite_utils.Database or None, not {db!r}")
+        own = self._path()
+        self._lock = WriteLock(own) if own else None
         self.projections = tuple(default_projections() if projections is None else projections)
         names = [p.name for p in self.projections]
         if len(set(names)) != len(names):
@@ -169,6 +177,9 @@ class Runner:
 
     def close(self) -> None:
         """Close the read models' connection, if this runner opened it."""
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
         if self._owns_db:
             self.db.conn.close()
 
@@ -217,7 +228,7 @@ class Runner:
         return {p.name: found[p.name] for p in self.projections}
 
     def _write(self) -> _WriteTx:
-        return _WriteTx(self.db.conn)
+        return _WriteTx(self.db.conn, self._lock)
 
     # --- folding ------------------------------------------------------------------------
 
@@ -402,15 +413,21 @@ class Runner:
 
 
 class _WriteTx:
-    """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back if the block raises."""
+    """The file's write lock, ``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back if the block
+    raises."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, lock: WriteLock | None) -> None:
         self._conn = conn
+        self._lock = lock
 
     def __enter__(self) -> None:
+        if self._lock is not None:
+            self._lock.acquire(BUSY_TIMEOUT_MS / 1000)
         try:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
+            if self._lock is not None:
+                self._lock.release()
             raise StoreError(f"cannot write the read models: {exc}") from exc
 
     def __exit__(
@@ -419,7 +436,11 @@ class _WriteTx:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc_type is None:
-            self._conn.execute("COMMIT")
-        else:
-            self._conn.execute("ROLLBACK")
+        try:
+            if exc_type is None:
+                self._conn.execute("COMMIT")
+            else:
+                self._conn.execute("ROLLBACK")
+        finally:
+            if self._lock is not None:
+                self._lock.release()

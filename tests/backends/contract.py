@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import attrs
 import pytest
 
 from ledger import (
     Accepted,
     Credit,
     Debit,
+    InvalidCommand,
     Ledger,
     OpenAccount,
     PostEntry,
@@ -50,6 +52,10 @@ def chart() -> list[OpenAccount]:
             id="o-u2", account="wallet:U2", type="liability", currency="THB", no_overdraft=True
         ),
     ]
+
+
+def transfer(cid: str, source: str, to: str, amount: int) -> PostEntry:
+    return PostEntry(id=cid, kind="p2p", postings=[Debit(source, amount), Credit(to, amount)])
 
 
 def top_up(cid: str, wallet: str, amount: int, **kw: object) -> PostEntry:
@@ -312,9 +318,96 @@ class StoreContract:
         assert book.balance("wallet:U2", as_of=T0).credits_pending == 600
         assert book.balance("wallet:U2").credits_pending == 0
 
+    def test_a_refusal_on_the_books_is_recorded_and_replayed(self, book: Ledger) -> None:
+        book.submit(top_up("t1", "wallet:U1", 500))
+        spend = transfer("s1", "wallet:U1", "wallet:U2", 900)
+        first = book.submit(spend)
+        assert isinstance(first, Rejected) and first.code is RejectCode.INSUFFICIENT_FUNDS
+        assert first.subject == "wallet:U1" and not first.replayed
+        head = book.head()
+        book.submit(top_up("t2", "wallet:U1", 5_000))  # the payment would pass now
+        again = book.submit(spend)
+        assert again == attrs.evolve(first, replayed=True)
+        assert book.balance("wallet:U1").balance == 5_500 and book.head()[0] == head[0] + 1
+        other = book.submit(transfer("s1", "wallet:U1", "wallet:U2", 90))
+        assert isinstance(other, Rejected) and other.code is RejectCode.IDEMPOTENCY_CONFLICT
+        assert book.result("s1") == again
+        [row] = book.store.refusal_rows()
+        assert (row.n, row.command_id, row.code, row.head_seq) == (1, "s1", "insufficient_funds", 4)
+
+    def test_only_a_command_that_reached_decide_is_recorded(self, book: Ledger) -> None:
+        bad_id = book.submit(top_up("not a valid id!", "wallet:U1", 10))
+        assert isinstance(bad_id, Rejected) and bad_id.code is RejectCode.ID_INVALID
+        zero = book.submit(top_up("m1", "wallet:U1", 0))  # decided, refused on its face
+        assert isinstance(zero, Rejected) and zero.code is RejectCode.AMOUNT_INVALID
+        assert [r.command_id for r in book.store.refusal_rows()] == ["m1"]
+        assert book.submit(top_up("m1", "wallet:U1", 0)) == attrs.evolve(zero, replayed=True)
+        other = book.submit(top_up("m1", "wallet:U1", 10))
+        assert isinstance(other, Rejected) and other.code is RejectCode.IDEMPOTENCY_CONFLICT
+
+    def test_refusals_take_no_seq(self, book: Ledger) -> None:
+        head = book.head()
+        results = book.submit_many(
+            [transfer(f"r{i}", "wallet:U1", "wallet:U2", 10) for i in range(5)]
+        )
+        assert all(r.code is RejectCode.INSUFFICIENT_FUNDS for r in results)  # type: ignore[union-attr]
+        assert book.head() == head
+        assert [r.n for r in book.store.refusal_rows()] == [1, 2, 3, 4, 5]
+
+    def test_a_failed_linked_batch_records_only_the_refusal_that_failed_it(
+        self, book: Ledger
+    ) -> None:
+        head = book.head()
+        batch = [top_up("l1", "wallet:U1", 50), transfer("l2", "wallet:U2", "wallet:U1", 10**6)]
+        results = book.submit_many(batch, linked=True)
+        assert [r.code for r in results] == [  # type: ignore[union-attr]
+            RejectCode.LINKED_COMMAND_FAILED,
+            RejectCode.INSUFFICIENT_FUNDS,
+        ]
+        assert book.head() == head and book.balance("wallet:U1").balance == 0
+        assert book.result("l1") is None
+        assert book.result("l2") == attrs.evolve(results[1], replayed=True)
+        again = book.submit_many(batch, linked=True)  # the same batch fails the same way
+        assert [r.code for r in again] == [r.code for r in results]  # type: ignore[union-attr]
+        assert isinstance(book.submit(batch[0]), Accepted)  # alone, l1 was never refused
+
+    def test_accepted_carries_the_balances_as_of_the_command(self, book: Ledger) -> None:
+        first = book.submit(top_up("t1", "wallet:U1", 500))
+        assert isinstance(first, Accepted)
+        assert [(b.account, b.balance) for b in first.balances] == [
+            ("bank:trust", 500),
+            ("wallet:U1", 500),
+        ]
+        book.submit(top_up("t2", "wallet:U1", 1))
+        replay = book.submit(top_up("t1", "wallet:U1", 500))
+        assert replay.balances == first.balances  # as of t1, not now
+        found = book.result("t1")
+        assert isinstance(found, Accepted) and found.replayed and found.seq == first.seq
+        assert found.balances == first.balances
+        assert book.result("nothing-by-this-id") is None
+
+    def test_the_time_zone_is_recorded_once(self, book: Ledger) -> None:
+        assert book.recorded_timezone == "Asia/Bangkok"
+        book.record_timezone("Asia/Bangkok")  # the same again: nothing to do
+        with pytest.raises(InvalidCommand):
+            book.record_timezone("Asia/Tokyo")
+        assert book.recorded_timezone == "Asia/Bangkok"
+
 
 class PersistentStoreContract(StoreContract):
     """What a store that outlives its process must do besides: reopen to the same state."""
+
+    def test_a_refusal_is_replayed_after_reopening(self, book: Ledger, clock: Clock) -> None:
+        first = book.submit(transfer("s1", "wallet:U1", "wallet:U2", 900))
+        again = self.reopen_book(book, clock)
+        try:
+            assert again.submit(top_up("t1", "wallet:U1", 5_000)).seq  # type: ignore[union-attr]
+            assert again.submit(transfer("s1", "wallet:U1", "wallet:U2", 900)) == attrs.evolve(
+                first, replayed=True
+            )
+            assert again.recorded_timezone == "Asia/Bangkok"
+        finally:
+            again.close()
 
     def test_reopen_gives_the_same_state(self, book: Ledger, clock: Clock) -> None:
         for i in range(10):

@@ -7,6 +7,7 @@ account attributes and statuses, same number of rows in the idempotency index.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ import attrs
 import pytest
 
 from ledger import Accepted, Command, Credit, Debit, Ledger, OpenAccount, PostEntry, Rejected
+from ledger.accounts import is_valid_id
 from ledger.errors import RejectCode
 
 T0 = datetime(2024, 6, 1, 12, 0, 0, tzinfo=UTC)
@@ -81,14 +83,29 @@ def unchanged(book: Ledger) -> Iterator[Snapshot]:
     assert after == before, "a rejected command changed the ledger"
 
 
+_attempts = itertools.count(1)
+
+
 def assert_rejected(book: Ledger, command: Command, code: RejectCode) -> Rejected:
-    """Submit ``command``; assert it is rejected with ``code`` and that nothing changed."""
+    """Submit ``command`` as a fresh attempt; assert it is rejected with ``code``, that
+    nothing changed but the record of refusals, and that a retry gets the same answer.
+
+    A refusal spends its id (a retry is answered with it), so each attempt here goes under
+    an id of its own: ``command.id`` with a suffix, unless the id itself is what is wrong.
+    Tests then reuse ``command.id`` for the attempt that should pass. (An id that is
+    invalid, or that is refused as already used, is the point of the test and is kept.)
+    """
+    spent = code not in (RejectCode.ID_INVALID, RejectCode.IDEMPOTENCY_CONFLICT)
+    if spent and is_valid_id(command.id) and len(command.id) <= 100:
+        command = attrs.evolve(command, id=f"{command.id}.attempt-{next(_attempts)}")
     with unchanged(book):
         result = book.submit(command)
-    assert isinstance(result, Rejected), f"expected {code}, got {result!r}"
-    assert result.code is code, f"expected {code}, got {result.code}: {result.detail}"
-    assert result.id == command.id
-    assert result.detail
+        assert isinstance(result, Rejected), f"expected {code}, got {result!r}"
+        assert result.code is code, f"expected {code}, got {result.code}: {result.detail}"
+        assert result.id == command.id
+        assert result.detail
+        if spent:
+            assert book.submit(command) == attrs.evolve(result, replayed=True)
     return result
 
 

@@ -356,7 +356,9 @@ def test_a_file_of_schema_1_is_migrated_in_place(tmp_path: Path, clock: FakeCloc
     try:
         conn.execute("ALTER TABLE account_postings DROP COLUMN phase")
         conn.execute("ALTER TABLE accounts DROP COLUMN tier")
-        conn.execute("DELETE FROM schema_migrations WHERE version = 2")
+        conn.execute("DROP TABLE refusals")
+        conn.execute("DROP TABLE ledger_settings")
+        conn.execute("DELETE FROM schema_migrations WHERE version >= 2")
         assert sqlite_store.MIGRATIONS[1][0] == 2
     finally:
         conn.close()
@@ -383,4 +385,4 @@ def test_a_file_of_schema_1_is_migrated_in_place(tmp_path: Path, clock: FakeCloc
     finally:
         conn.close()
     assert phases == ["posted", "posted", "pending", "pending"]
-    assert versions == [1, 2]
+    assert versions == [1, 2, 3]

@@ -13,21 +13,24 @@ from typing import Any, ClassVar
 import attrs
 import msgspec
 
-from ledger.errors import AmountError, InvalidCommand
+from ledger.errors import AmountError, InvalidCommand, shown
 from ledger.times import is_aware
 
 
 def require(kind: type | tuple[type, ...], what: str) -> Any:
+    """A field validator: InvalidCommand unless the value is a ``kind`` (``what`` says
+    which, in the message), and for text unless it is valid Unicode."""
+
     def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if not isinstance(value, kind):
             raise InvalidCommand(
                 f"{type(instance).__name__}.{attribute.name} must be {what}, "
-                f"got {type(value).__name__} ({value!r})"
+                f"got {type(value).__name__} ({shown(value)})"
             )
         if isinstance(value, str) and not encodable(value):
             raise InvalidCommand(
                 f"{type(instance).__name__}.{attribute.name} is not valid Unicode text "
-                f"(it holds a lone surrogate): {value!r}"
+                f"(it holds a lone surrogate): {shown(value)}"
             )
 
     return check
@@ -43,15 +46,18 @@ def encodable(text: str) -> bool:
 
 
 def amount_type(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """A field validator: AmountError unless the value is an ``int`` (its range is checked
+    on submit: amount_invalid)."""
     if type(value) is not int:
         raise AmountError(
             f"{type(instance).__name__}.{attribute.name} must be an int of minor units "
-            f"(satang for THB), got {type(value).__name__} ({value!r}); "
+            f"(satang for THB), got {type(value).__name__} ({shown(value)}); "
             "use ledger.parse_amount for decimal strings"
         )
 
 
 def optional_amount_type(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """:func:`amount_type`, or None."""
     if value is not None:
         amount_type(instance, attribute, value)
 
@@ -64,7 +70,7 @@ def aware_datetime(instance: object, attribute: attrs.Attribute[Any], value: obj
         optional = " or None" if attribute.default is None else ""
         raise InvalidCommand(
             f"{type(instance).__name__}.{attribute.name} must be a timezone-aware datetime"
-            f"{optional}, got {value!r}"
+            f"{optional}, got {shown(value)}"
         )
 
 
@@ -74,7 +80,7 @@ def calendar_date(instance: object, attribute: attrs.Attribute[Any], value: obje
     if type(value) is not date:
         raise InvalidCommand(
             f"{type(instance).__name__}.{attribute.name} must be a datetime.date (a day, "
-            f"not a datetime), got {type(value).__name__} ({value!r})"
+            f"not a datetime), got {type(value).__name__} ({shown(value)})"
         )
 
 
@@ -83,7 +89,7 @@ def count_type(instance: object, attribute: attrs.Attribute[Any], value: object)
     if type(value) is not int:
         raise InvalidCommand(
             f"{type(instance).__name__}.{attribute.name} must be an int, "
-            f"got {type(value).__name__} ({value!r})"
+            f"got {type(value).__name__} ({shown(value)})"
         )
 
 
@@ -99,12 +105,13 @@ def in_utc(value: Any) -> Any:
 
 
 def metadata_map(value: object) -> dict[str, str]:
+    """A converter: the metadata as a plain dict of str to str, InvalidCommand otherwise."""
     if not isinstance(value, Mapping) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
-        raise InvalidCommand(f"metadata must be a mapping of str to str, got {value!r}")
+        raise InvalidCommand(f"metadata must be a mapping of str to str, got {shown(value)}")
     if not all(encodable(k) and encodable(v) for k, v in value.items()):
-        raise InvalidCommand(f"metadata holds text that is not valid Unicode: {value!r}")
+        raise InvalidCommand(f"metadata holds text that is not valid Unicode: {shown(value)}")
     return dict(value)
 
 
@@ -134,6 +141,10 @@ def canonical_bytes(command: Command) -> bytes:
     normalised to UTC when the command was built, so the same instant written in two
     time zones is the same command (an idempotent retry, not a conflict). Fields of
     ``DIGEST_OPTIONAL`` at their default are left out.
+
+    Raises :class:`ledger.errors.InvalidCommand` for an int too large to write out
+    (Python's limit on int-to-text conversion, 4,300 digits by default): no amount is
+    near that, and the command has no canonical form.
     """
     body: object = command
     optional = type(command).DIGEST_OPTIONAL
@@ -143,7 +154,13 @@ def canonical_bytes(command: Command) -> bytes:
             for field in attrs.fields(type(command))
             if not _at_default(value := getattr(command, field.name), optional, field.name)
         }
-    return _digest_encoder.encode([type(command).__name__, body])
+    try:
+        return _digest_encoder.encode([type(command).__name__, body])
+    except ValueError as exc:  # an int past the int-to-text limit
+        raise InvalidCommand(
+            f"{type(command).__name__} holds an int too large to write out; an amount is "
+            "at most 2**63-1 minor units"
+        ) from exc
 
 
 def _at_default(value: object, optional: Mapping[str, object], name: str) -> bool:

@@ -21,7 +21,7 @@ from ledger.commands.base import (
     require,
     text,
 )
-from ledger.errors import InvalidCommand
+from ledger.errors import InvalidCommand, shown
 
 PAYOUT_DESTINATIONS = ("bank", "wallet")
 """Where ``PayoutMerchant`` sends the money: the merchant's bank, or its wallet (e-money)."""
@@ -34,11 +34,11 @@ _optional_text = attrs.validators.optional(text)
 
 def _orders(value: object) -> tuple[str, ...]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        raise InvalidCommand(f"orders must be a list of order ids (str), got {value!r}")
+        raise InvalidCommand(f"orders must be a list of order ids (str), got {shown(value)}")
     for order in value:
         if not isinstance(order, str) or not encodable(order):
             raise InvalidCommand(
-                f"each order must be an order id (valid Unicode text), got {order!r}"
+                f"each order must be an order id (valid Unicode text), got {shown(order)}"
             )
     return tuple(value)
 

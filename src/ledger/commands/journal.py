@@ -17,7 +17,7 @@ from ledger.commands.base import (
     require,
     text,
 )
-from ledger.errors import InvalidCommand
+from ledger.errors import InvalidCommand, shown
 
 
 @attrs.frozen
@@ -45,10 +45,10 @@ Leg = Debit | Credit
 
 def _postings(value: object) -> tuple[Leg, ...]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        raise InvalidCommand(f"postings must be a list of Debit/Credit, got {value!r}")
+        raise InvalidCommand(f"postings must be a list of Debit/Credit, got {shown(value)}")
     for leg in value:
         if not isinstance(leg, (Debit, Credit)):
-            raise InvalidCommand(f"each posting must be a Debit or a Credit, got {leg!r}")
+            raise InvalidCommand(f"each posting must be a Debit or a Credit, got {shown(leg)}")
     return tuple(value)
 
 

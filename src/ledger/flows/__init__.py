@@ -129,6 +129,7 @@ def decide(command: Command, state: State) -> list[NewEvent] | Rejected:
             RejectCode.PERIOD_CLOSED,
             f"the books are closed through {from_us(closed).isoformat()}; an entry effective "
             f"{from_us(min(n.effective_at_us for n in outcome)).isoformat()} falls inside",
+            subject="effective_at" if getattr(command, "effective_at", None) is not None else "",
         )
     return outcome
 

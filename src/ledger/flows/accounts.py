@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from ledger.accounts import AccountStatus, AccountType, is_valid_id
 from ledger.commands import CloseAccount, FreezeAccount, OpenAccount, UnfreezeAccount
-from ledger.errors import RejectCode
+from ledger.errors import RejectCode, shown
 from ledger.events import AccountClosed, AccountFrozen, AccountOpened, AccountUnfrozen, Event
-from ledger.flows.base import NewEvent, State, check_metadata, check_text, first_problem, reject
+from ledger.flows.base import (
+    NewEvent,
+    State,
+    check_metadata,
+    check_text,
+    first_problem,
+    not_found,
+    reject,
+)
 from ledger.money import CURRENCIES, amount_problem
 from ledger.results import Rejected
 
 
 def stream_of(account_id: str) -> str:
+    """The stream of an account's lifecycle events."""
     return f"account:{account_id}"
 
 
@@ -27,19 +36,25 @@ def decide_open(command: OpenAccount, state: State) -> list[NewEvent] | Rejected
     if not is_valid_id(command.account):
         return reject(
             RejectCode.ACCOUNT_ID_INVALID,
-            f"account id {command.account!r} must be 1..128 of [A-Za-z0-9:_.-]",
+            f"account id {shown(command.account)} must be 1..128 of [A-Za-z0-9:_.-]",
+            "account",
         )
     if command.type not in AccountType.__members__.values():
         return reject(
             RejectCode.ACCOUNT_TYPE_INVALID,
-            f"type {command.type!r} is not one of {', '.join(AccountType)}",
+            f"type {shown(command.type)} is not one of {', '.join(AccountType)}",
+            "type",
         )
     if command.currency not in CURRENCIES:
-        return reject(RejectCode.CURRENCY_INVALID, f"unknown currency {command.currency!r}")
+        return reject(
+            RejectCode.CURRENCY_INVALID, f"unknown currency {shown(command.currency)}", "currency"
+        )
     if command.max_balance_minor is not None:
         problem = amount_problem(command.max_balance_minor)
         if problem is not None:
-            return reject(RejectCode.AMOUNT_INVALID, f"max_balance_minor: {problem}")
+            return reject(
+                RejectCode.AMOUNT_INVALID, f"max_balance_minor: {problem}", "max_balance_minor"
+            )
     problem_ = check_metadata(command.metadata)
     if problem_ is not None:
         return problem_
@@ -64,21 +79,25 @@ def decide_open(command: OpenAccount, state: State) -> list[NewEvent] | Rejected
             return reject(
                 RejectCode.ACCOUNT_CLOSED,
                 f"{command.account} was closed; a closed account stays closed, open a new id",
+                command.account,
             )
         if same:
             frozen = " (it is frozen)" if existing.status is AccountStatus.FROZEN else ""
             return reject(
                 RejectCode.ACCOUNT_EXISTS,
                 f"{command.account} is already open with these attributes{frozen}; nothing to do",
+                command.account,
             )
         return reject(
             RejectCode.ACCOUNT_EXISTS_DIFFERENT,
             f"{command.account} is already open with other attributes",
+            command.account,
         )
     return [NewEvent(stream_of(command.account), 1, event, state.now_us)]
 
 
 def _next(state: State, account_id: str, event: Event) -> list[NewEvent]:
+    """``event`` as the next version of the account's stream, effective now."""
     stream = stream_of(account_id)
     return [NewEvent(stream, state.stream_version(stream) + 1, event, state.now_us)]
 
@@ -87,13 +106,13 @@ def decide_freeze(command: FreezeAccount, state: State) -> list[NewEvent] | Reje
     """Rejects: account_not_found, field_invalid, account_closed, account_frozen."""
     account = state.account(command.account) if is_valid_id(command.account) else None
     if account is None:
-        return reject(RejectCode.ACCOUNT_NOT_FOUND, f"no account {command.account!r}")
+        return not_found(command.account, "account")
     problem = first_problem(
         check_text("reason", command.reason),
-        reject(RejectCode.ACCOUNT_CLOSED, f"{account.id} is closed")
+        reject(RejectCode.ACCOUNT_CLOSED, f"{account.id} is closed", account.id)
         if account.status is AccountStatus.CLOSED
         else None,
-        reject(RejectCode.ACCOUNT_FROZEN, f"{account.id} is already frozen")
+        reject(RejectCode.ACCOUNT_FROZEN, f"{account.id} is already frozen", account.id)
         if account.status is AccountStatus.FROZEN
         else None,
     )
@@ -106,13 +125,17 @@ def decide_unfreeze(command: UnfreezeAccount, state: State) -> list[NewEvent] | 
     """Rejects: account_not_found, field_invalid, account_closed, account_not_frozen."""
     account = state.account(command.account) if is_valid_id(command.account) else None
     if account is None:
-        return reject(RejectCode.ACCOUNT_NOT_FOUND, f"no account {command.account!r}")
+        return not_found(command.account, "account")
     problem = first_problem(
         check_text("reason", command.reason),
-        reject(RejectCode.ACCOUNT_CLOSED, f"{account.id} is closed")
+        reject(RejectCode.ACCOUNT_CLOSED, f"{account.id} is closed", account.id)
         if account.status is AccountStatus.CLOSED
         else None,
-        reject(RejectCode.ACCOUNT_NOT_FROZEN, f"{account.id} is {account.status}, not frozen")
+        reject(
+            RejectCode.ACCOUNT_NOT_FROZEN,
+            f"{account.id} is {account.status}, not frozen",
+            account.id,
+        )
         if account.status is not AccountStatus.FROZEN
         else None,
     )
@@ -125,14 +148,15 @@ def decide_close(command: CloseAccount, state: State) -> list[NewEvent] | Reject
     """Rejects: account_not_found, account_closed, balance_not_zero (posted or pending)."""
     account = state.account(command.account) if is_valid_id(command.account) else None
     if account is None:
-        return reject(RejectCode.ACCOUNT_NOT_FOUND, f"no account {command.account!r}")
+        return not_found(command.account, "account")
     if account.status is AccountStatus.CLOSED:
-        return reject(RejectCode.ACCOUNT_CLOSED, f"{account.id} is already closed")
+        return reject(RejectCode.ACCOUNT_CLOSED, f"{account.id} is already closed", account.id)
     c = state.counters(account.id)
     if c.debits_posted != c.credits_posted or c.debits_pending or c.credits_pending:
         return reject(
             RejectCode.BALANCE_NOT_ZERO,
             f"{account.id} has balance {c.balance(account.normal_side)} and "
             f"{c.debits_pending + c.credits_pending} pending; it closes only at zero",
+            account.id,
         )
     return _next(state, account.id, AccountClosed(account=account.id))

@@ -20,7 +20,7 @@ import attrs
 from ledger.accounts import Account, AccountStatus, AccountType, Counters, Phase, is_valid_id
 from ledger.commands import Credit, Debit
 from ledger.commands.base import require
-from ledger.errors import InvalidCommand, RejectCode
+from ledger.errors import InvalidCommand, RejectCode, shown
 from ledger.events import Event, MoneyEvent, Posting
 from ledger.flows.chart import Chart
 from ledger.money import amount_problem
@@ -45,14 +45,14 @@ def _window(instance: object, attribute: attrs.Attribute[timedelta], value: obje
     if not isinstance(value, timedelta) or not timedelta(0) <= value <= RETURN_WINDOW_MAX:
         raise InvalidCommand(
             f"CodPolicy.{attribute.name} is a timedelta of 0..{RETURN_WINDOW_MAX.days} days, "
-            f"not {value!r}"
+            f"not {shown(value)}"
         )
 
 
 def _rate_bps(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
     if type(value) is not int or not 0 <= value <= 10_000:
         raise InvalidCommand(
-            f"CodPolicy.{attribute.name} is an int of basis points in 0..10000, not {value!r}"
+            f"CodPolicy.{attribute.name} is an int of basis points in 0..10000, not {shown(value)}"
         )
 
 
@@ -78,13 +78,13 @@ class CodPolicy:
 def _bps(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
     if type(value) is not int or not 0 <= value <= 10_000:
         raise InvalidCommand(
-            f"LoanPolicy.{attribute.name} is an int of basis points in 0..10000, not {value!r}"
+            f"LoanPolicy.{attribute.name} is an int of basis points in 0..10000, not {shown(value)}"
         )
 
 
 def _positive(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
     if type(value) is not int or not 1 <= value <= 2**63 - 1:
-        raise InvalidCommand(f"LoanPolicy.{attribute.name} is an int >= 1, not {value!r}")
+        raise InvalidCommand(f"LoanPolicy.{attribute.name} is an int >= 1, not {shown(value)}")
 
 
 def _stage_rates(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -95,7 +95,7 @@ def _stage_rates(instance: object, attribute: attrs.Attribute[Any], value: objec
     ):
         raise InvalidCommand(
             "LoanPolicy.provision_bps is a tuple of three ints of basis points in 0..10000 "
-            f"(stages 1, 2, 3), not {value!r}"
+            f"(stages 1, 2, 3), not {shown(value)}"
         )
 
 
@@ -207,36 +207,76 @@ class NewEvent:
     effective_at_us: int
 
 
-def reject(code: RejectCode, detail: str) -> Rejected:
-    return Rejected(code=code, detail=detail)
+def reject(code: RejectCode, detail: str, subject: str = "") -> Rejected:
+    """A refusal: ``code``, a ``detail`` sentence for logs, and its ``subject`` — the
+    account id, the command's field, or the hold, order, loan or payment id that failed,
+    where one did (docs/errors.md). A detail echoes a caller's value only through
+    :func:`ledger.errors.shown`, and a subject is never a caller's malformed id (see
+    :func:`id_subject`), so neither grows with the input."""
+    return Rejected(code=code, detail=detail, subject=subject)
+
+
+def id_subject(value: str, field: str) -> str:
+    """The subject of a refusal about an id the command gave in ``field``: the id itself
+    when it is a well-formed id (at most 128 characters), else the field's name — a
+    malformed id is never echoed whole."""
+    return value if is_valid_id(value) else field
+
+
+def not_found(account_id: str, field: str) -> Rejected:
+    """account_not_found for ``account_id`` (given in ``field``; a malformed id is not
+    found either)."""
+    return reject(
+        RejectCode.ACCOUNT_NOT_FOUND,
+        f"no account {shown(account_id)}",
+        id_subject(account_id, field),
+    )
 
 
 def check_text(name: str, value: str) -> Rejected | None:
+    """field_invalid (subject ``name``) if the text is longer than TEXT_MAX_LENGTH."""
     if len(value) > TEXT_MAX_LENGTH:
-        return reject(RejectCode.FIELD_INVALID, f"{name} is longer than {TEXT_MAX_LENGTH}")
+        return reject(
+            RejectCode.FIELD_INVALID,
+            f"{name} is longer than {TEXT_MAX_LENGTH} ({len(value)} characters)",
+            name,
+        )
     return None
 
 
 def check_kind(kind: str) -> Rejected | None:
+    """field_invalid (subject ``kind``) unless ``kind`` is 1..64 of [a-z0-9_.-] starting
+    with a letter."""
     if _KIND.fullmatch(kind) is None:
         return reject(
             RejectCode.FIELD_INVALID,
-            f"kind {kind!r} must be 1..64 of [a-z0-9_.-], starting with a letter",
+            f"kind {shown(kind)} must be 1..64 of [a-z0-9_.-], starting with a letter",
+            "kind",
         )
     return None
 
 
 def check_metadata(metadata: dict[str, str]) -> Rejected | None:
+    """field_invalid (subject ``metadata``): too many keys, a malformed key, a value
+    longer than TEXT_MAX_LENGTH."""
     if len(metadata) > METADATA_KEYS_MAX:
-        return reject(RejectCode.FIELD_INVALID, f"metadata has more than {METADATA_KEYS_MAX} keys")
+        return reject(
+            RejectCode.FIELD_INVALID,
+            f"metadata has more than {METADATA_KEYS_MAX} keys ({len(metadata)})",
+            "metadata",
+        )
     for key, value in metadata.items():
         if _METADATA_KEY.fullmatch(key) is None:
             return reject(
-                RejectCode.FIELD_INVALID, f"metadata key {key!r} is not 1..64 of [A-Za-z0-9_.-]"
+                RejectCode.FIELD_INVALID,
+                f"metadata key {shown(key)} is not 1..64 of [A-Za-z0-9_.-]",
+                "metadata",
             )
         if len(value) > TEXT_MAX_LENGTH:
             return reject(
-                RejectCode.FIELD_INVALID, f"metadata[{key!r}] is longer than {TEXT_MAX_LENGTH}"
+                RejectCode.FIELD_INVALID,
+                f"metadata[{shown(key)}] is longer than {TEXT_MAX_LENGTH}",
+                "metadata",
             )
     return None
 
@@ -254,7 +294,9 @@ def effective_time(
     ``backdate_limit``, and never inside a closed period."""
     if when is None:
         if backdated:
-            return reject(RejectCode.FIELD_INVALID, "backdated=True needs an effective_at")
+            return reject(
+                RejectCode.FIELD_INVALID, "backdated=True needs an effective_at", "effective_at"
+            )
         return state.now_us
     when_us = to_us(when)
     policy = state.policy
@@ -265,12 +307,14 @@ def effective_time(
             RejectCode.EFFECTIVE_AT_INVALID,
             f"effective_at {when.isoformat()} is outside the policy window "
             f"(at most {policy.backdate_limit} back, {policy.future_limit} ahead)",
+            "effective_at",
         )
     if when_us < state.now_us - span_us(policy.backdate_grace) and not backdated:
         return reject(
             RejectCode.EFFECTIVE_AT_INVALID,
             f"effective_at {when.isoformat()} is more than {policy.backdate_grace} before "
             "now: a backdated entry must say so with backdated=True",
+            "effective_at",
         )
     return when_us
 
@@ -297,18 +341,23 @@ def post(
         return reject(
             RejectCode.POSTINGS_INVALID,
             f"an entry has 2..{POSTINGS_MAX} postings, this one has {len(legs)}",
+            "postings",
         )
     for leg in legs:
         problem = amount_problem(leg.amount_minor)
         if problem is not None:
-            return reject(RejectCode.AMOUNT_INVALID, f"{leg.account}: {problem}")
+            return reject(
+                RejectCode.AMOUNT_INVALID,
+                f"{shown(leg.account)}: {problem}",
+                id_subject(leg.account, "postings"),
+            )
     accounts: dict[str, Account] = {}
     for leg, phase in zip(legs, phases, strict=True):
         found = accounts.get(leg.account)
         if found is None:
             found = state.account(leg.account) if is_valid_id(leg.account) else None
             if found is None:
-                return reject(RejectCode.ACCOUNT_NOT_FOUND, f"no account {leg.account!r}")
+                return not_found(leg.account, "postings")
             accounts[leg.account] = found
         blocked = status_rejection(found) if phase != "released" else None
         if blocked is not None:
@@ -316,7 +365,8 @@ def post(
         if leg.currency is not None and leg.currency != found.currency:
             return reject(
                 RejectCode.CURRENCY_MISMATCH,
-                f"{leg.account} holds {found.currency}, the posting says {leg.currency}",
+                f"{leg.account} holds {found.currency}, the posting says {shown(leg.currency)}",
+                leg.account,
             )
     postings = tuple(
         Posting(
@@ -334,9 +384,9 @@ def post(
 def status_rejection(account: Account) -> Rejected | None:
     """account_frozen or account_closed for an account that may not take postings."""
     if account.status is AccountStatus.FROZEN:
-        return reject(RejectCode.ACCOUNT_FROZEN, f"{account.id} is frozen")
+        return reject(RejectCode.ACCOUNT_FROZEN, f"{account.id} is frozen", account.id)
     if account.status is AccountStatus.CLOSED:
-        return reject(RejectCode.ACCOUNT_CLOSED, f"{account.id} is closed")
+        return reject(RejectCode.ACCOUNT_CLOSED, f"{account.id} is closed", account.id)
     return None
 
 
@@ -353,6 +403,7 @@ def _check_effects(
             return reject(
                 RejectCode.UNBALANCED,
                 f"{code}{what} debits and credits differ by {abs(difference)} minor units",
+                "postings",
             )
     before = {account_id: state.counters(account_id) for account_id in accounts}
     after = dict(before)
@@ -360,7 +411,9 @@ def _check_effects(
         after[p.account] = after[p.account].add(p.side, p.amount_minor, p.phase)
     for account_id, counters in after.items():
         if not counters.in_range():
-            return reject(RejectCode.OVERFLOW, f"{account_id} would pass 2**63-1 minor units")
+            return reject(
+                RejectCode.OVERFLOW, f"{account_id} would pass 2**63-1 minor units", account_id
+            )
     for account_id, counters in after.items():
         account = accounts[account_id]
         if not account.no_overdraft:
@@ -371,6 +424,7 @@ def _check_effects(
             return reject(
                 RejectCode.INSUFFICIENT_FUNDS,
                 f"{account_id} has {was} available, the entry needs {was - now}",
+                account_id,
             )
     for account_id, counters in after.items():
         account = accounts[account_id]
@@ -382,6 +436,7 @@ def _check_effects(
             return reject(
                 RejectCode.LIMIT_EXCEEDED,
                 f"{account_id} would hold {counters.incoming(side)}, above its cap of {cap}",
+                account_id,
             )
     return postings
 
@@ -391,47 +446,65 @@ def asset(state: State, account_id: str, role: str) -> Rejected | None:
     found = _typed(
         state,
         account_id,
+        role,
         AccountType.ASSET,
-        f"{role} {account_id}",
         "cash arrives in an asset (a bank account, an agent's receivable)",
     )
     return found if isinstance(found, Rejected) else None
 
 
 def _typed(
-    state: State, account_id: str, kind: AccountType, what: str, why: str
+    state: State, account_id: str, role: str, kind: AccountType, why: str
 ) -> Account | Rejected:
-    """The account if it exists and is of type ``kind``: account_not_found, field_invalid."""
+    """The account if it exists and is of type ``kind``: account_not_found, field_invalid
+    (subject: the account id)."""
     found = state.account(account_id) if is_valid_id(account_id) else None
     if found is None:
-        return reject(RejectCode.ACCOUNT_NOT_FOUND, f"no account {account_id!r}")
+        return not_found(account_id, role)
     if found.type is not kind:
-        return reject(RejectCode.FIELD_INVALID, f"{what} is a {found.type} account; {why}")
+        return reject(
+            RejectCode.FIELD_INVALID,
+            f"{role} {account_id} is a {found.type} account; {why}",
+            account_id,
+        )
     return found
 
 
 def check_party(role: str, party: str) -> Rejected | None:
-    """field_invalid unless ``party`` (a merchant, biller or agent id) is a valid id."""
+    """field_invalid (subject: the field ``role``) unless ``party`` (a merchant, biller,
+    agent, order or loan id) is a valid id."""
     if is_valid_id(party):
         return None
-    return reject(RejectCode.FIELD_INVALID, f"{role} {party!r} must be 1..128 of [A-Za-z0-9:_.-]")
+    return reject(
+        RejectCode.FIELD_INVALID,
+        f"{role} {shown(party)} must be 1..128 of [A-Za-z0-9:_.-]",
+        role,
+    )
 
 
 def check_choice(name: str, value: str, choices: Sequence[str]) -> Rejected | None:
-    """field_invalid unless ``value`` is one of ``choices``."""
+    """field_invalid (subject ``name``) unless ``value`` is one of ``choices``."""
     if value in choices:
         return None
-    return reject(RejectCode.FIELD_INVALID, f"{name} {value!r} is not one of {', '.join(choices)}")
+    return reject(
+        RejectCode.FIELD_INVALID,
+        f"{name} {shown(value)} is not one of {', '.join(choices)}",
+        name,
+    )
 
 
 def next_version(state: State, stream: str) -> int:
+    """The version the next event of ``stream`` takes."""
     return state.stream_version(stream) + 1
 
 
 def check_amount(name: str, value: int) -> Rejected | None:
-    """amount_invalid unless ``value`` is an amount (1..2**63-1 minor units)."""
+    """amount_invalid (subject ``name``) unless ``value`` is an amount (1..2**63-1 minor
+    units)."""
     problem = amount_problem(value)
-    return None if problem is None else reject(RejectCode.AMOUNT_INVALID, f"{name}: {problem}")
+    if problem is None:
+        return None
+    return reject(RejectCode.AMOUNT_INVALID, f"{name}: {problem}", name)
 
 
 def check_zero_or_amount(name: str, value: int) -> Rejected | None:
@@ -440,12 +513,13 @@ def check_zero_or_amount(name: str, value: int) -> Rejected | None:
 
 
 def check_as_of(as_of: datetime, state: State, why: str) -> int | Rejected:
-    """``as_of`` in UTC microseconds; field_invalid if it is later than the ledger's clock
-    (a periodic command acts on what is due by now, ``why`` says what would go wrong)."""
+    """``as_of`` in UTC microseconds; field_invalid (subject ``as_of``) if it is later
+    than the ledger's clock (a periodic command acts on what is due by now, ``why`` says
+    what would go wrong)."""
     as_of_us = to_us(as_of)
     if as_of_us > state.now_us:
         return reject(
-            RejectCode.FIELD_INVALID, f"as_of {as_of.isoformat()} is later than now; {why}"
+            RejectCode.FIELD_INVALID, f"as_of {as_of.isoformat()} is later than now; {why}", "as_of"
         )
     return as_of_us
 
@@ -463,6 +537,7 @@ def fee_problem(amount_minor: int, fee_minor: int, *, inside: bool) -> Rejected 
         return reject(
             RejectCode.AMOUNT_INVALID,
             f"fee_minor {fee_minor} must be less than amount_minor {amount_minor}",
+            "fee_minor",
         )
     return None
 
@@ -478,7 +553,7 @@ def wallet(
     any limit is looked at."""
     found = state.account(account_id) if is_valid_id(account_id) else None
     if found is None:
-        return reject(RejectCode.ACCOUNT_NOT_FOUND, f"no account {account_id!r}")
+        return not_found(account_id, role)
     if (
         found.type is not AccountType.LIABILITY
         or not found.no_overdraft
@@ -487,6 +562,7 @@ def wallet(
         return reject(
             RejectCode.FIELD_INVALID,
             f"{role} {account_id} is not a wallet (a liability account with no_overdraft)",
+            account_id,
         )
     blocked = status_rejection(found) if usable else None
     return found if blocked is None else blocked
@@ -500,8 +576,8 @@ def payee(state: State, account_id: str, role: str = "destination") -> Account |
     found = _typed(
         state,
         account_id,
+        role,
         AccountType.LIABILITY,
-        f"{role} {account_id}",
         "value is paid into a liability (a wallet, a merchant's payable)",
     )
     if isinstance(found, Rejected):
@@ -510,6 +586,7 @@ def payee(state: State, account_id: str, role: str = "destination") -> Account |
         return reject(
             RejectCode.FIELD_INVALID,
             f"{role} {account_id} is a COD or loan account; only its own flow moves its money",
+            account_id,
         )
     blocked = status_rejection(found)
     return found if blocked is None else blocked
@@ -530,4 +607,5 @@ def mirror(postings: Iterable[Posting]) -> list[Debit | Credit]:
 
 
 def money_events(events: Iterable[Event]) -> list[MoneyEvent]:
+    """The events among ``events`` that move money (carry postings)."""
     return [e for e in events if isinstance(e, MoneyEvent)]

@@ -86,6 +86,7 @@ from ledger.flows.base import (
     first_problem,
     legs,
     next_version,
+    not_found,
     post,
     reject,
     status_rejection,
@@ -105,18 +106,22 @@ Stage = Literal["pending", "available", "paid_out"]
 
 
 def order_stream(order: str) -> str:
+    """The stream of an order: its delivery outcome, then what follows it."""
     return f"order:{order}"
 
 
 def remittance_stream(remittance: str) -> str:
+    """The stream of a courier's remittance (one event: recorded once)."""
     return f"remittance:{remittance}"
 
 
 def payouts_stream(merchant: str) -> str:
+    """The stream of a merchant's payouts."""
     return f"payouts:{merchant}"
 
 
 def disputes_stream(courier: str) -> str:
+    """The stream of a courier's resolved shortfall disputes."""
     return f"disputes:{courier}"
 
 
@@ -187,6 +192,7 @@ def fold_order(order: str, events: Sequence[Event]) -> Order | None:
 
 
 def read_order(state: State, order: str) -> Order | None:
+    """The order's state, or None if it has no events (or its id is malformed)."""
     if not is_valid_id(order):
         return None
     return fold_order(order, state.stream_events(order_stream(order)))
@@ -221,16 +227,20 @@ def decide_cod_delivered(command: CodDelivered, state: State) -> list[NewEvent] 
             RejectCode.AMOUNT_INVALID,
             f"commission_minor {c.commission_minor} and shipping_minor {c.shipping_minor} "
             f"leave the merchant nothing of amount_minor {c.amount_minor}",
+            "commission_minor",
         )
     if c.shipping_minor + c.courier_fee_minor > c.amount_minor:
         return reject(
             RejectCode.AMOUNT_INVALID,
             f"shipping_minor {c.shipping_minor} and courier_fee_minor {c.courier_fee_minor} "
             f"are more than the cash collected, {c.amount_minor}",
+            "courier_fee_minor",
         )
     stream = order_stream(c.order)
     if state.stream_version(stream):
-        return reject(RejectCode.ORDER_EXISTS, f"order {c.order} has a delivery outcome already")
+        return reject(
+            RejectCode.ORDER_EXISTS, f"order {c.order} has a delivery outcome already", c.order
+        )
     chart, cod = state.policy.chart, state.policy.cod
     vat = vat_inside(c.commission_minor, cod.vat_rate_bps)
     pending = chart.pending_payable(c.merchant)
@@ -281,11 +291,15 @@ def decide_cod_delivery_failed(
         return problem
     if c.rto_fee_minor and c.merchant is None:
         return reject(
-            RejectCode.FIELD_INVALID, "a return-to-origin fee is charged to a merchant: name it"
+            RejectCode.FIELD_INVALID,
+            "a return-to-origin fee is charged to a merchant: name it",
+            "merchant",
         )
     stream = order_stream(c.order)
     if state.stream_version(stream):
-        return reject(RejectCode.ORDER_EXISTS, f"order {c.order} has a delivery outcome already")
+        return reject(
+            RejectCode.ORDER_EXISTS, f"order {c.order} has a delivery outcome already", c.order
+        )
     chart = state.policy.chart
     named = [
         *([chart.owed_by(c.merchant)] if c.merchant is not None else []),
@@ -293,7 +307,7 @@ def decide_cod_delivery_failed(
     ]
     for account_id in named:
         if state.account(account_id) is None:
-            return reject(RejectCode.ACCOUNT_NOT_FOUND, f"no account {account_id!r}")
+            return not_found(account_id, "account")
     vat = vat_inside(c.rto_fee_minor, state.policy.cod.vat_rate_bps)
     postings: tuple[Posting, ...] | Rejected = ()
     if c.merchant is not None and c.rto_fee_minor:
@@ -340,25 +354,32 @@ def decide_cod_remitted(command: CodRemitted, state: State) -> list[NewEvent] | 
     stream = remittance_stream(c.remittance)
     if state.stream_version(stream):
         return reject(
-            RejectCode.REMITTANCE_EXISTS, f"remittance {c.remittance} was recorded already"
+            RejectCode.REMITTANCE_EXISTS,
+            f"remittance {c.remittance} was recorded already",
+            c.remittance,
         )
     orders: list[Order] = []
     for order_id in c.orders:
         order = read_order(state, order_id)
         if order is None:
-            return reject(RejectCode.ORDER_NOT_FOUND, f"no order {order_id!r}")
+            return reject(RejectCode.ORDER_NOT_FOUND, f"no order {order_id}", order_id)
         if order.delivered is None:
             return reject(
-                RejectCode.ORDER_NOT_DELIVERED, f"order {order_id} was not delivered: no cash"
+                RejectCode.ORDER_NOT_DELIVERED,
+                f"order {order_id} was not delivered: no cash",
+                order_id,
             )
         if order.delivered.courier != c.courier:
             return reject(
                 RejectCode.FIELD_INVALID,
                 f"order {order_id} was delivered by {order.delivered.courier}, not {c.courier}",
+                order_id,
             )
         if order.remitted:
             return reject(
-                RejectCode.ORDER_ALREADY_REMITTED, f"order {order_id} was remitted already"
+                RejectCode.ORDER_ALREADY_REMITTED,
+                f"order {order_id} was remitted already",
+                order_id,
             )
         orders.append(order)
     delivered = [o.delivered for o in orders if o.delivered is not None]
@@ -371,6 +392,7 @@ def decide_cod_remitted(command: CodRemitted, state: State) -> list[NewEvent] | 
             RejectCode.REMITTANCE_EXCEEDS_DUE,
             f"courier {c.courier} owes {due} for these orders, the remittance says "
             f"{c.amount_minor}",
+            "amount_minor",
         )
     chart = state.policy.chart
     currency = chart.currency
@@ -411,9 +433,10 @@ def _order_list(orders: tuple[str, ...]) -> Rejected | None:
         return reject(
             RejectCode.FIELD_INVALID,
             f"a remittance names 1..{ORDERS_PER_REMITTANCE_MAX} orders, this one {len(orders)}",
+            "orders",
         )
     if len(set(orders)) != len(orders):
-        return reject(RejectCode.FIELD_INVALID, "a remittance names each order once")
+        return reject(RejectCode.FIELD_INVALID, "a remittance names each order once", "orders")
     return first_problem(*(check_party("order", o) for o in orders))
 
 
@@ -552,11 +575,13 @@ def decide_payout_merchant(command: PayoutMerchant, state: State) -> list[NewEve
     available_id, owed_id = chart.available_payable(c.merchant), chart.owed_by(c.merchant)
     for account_id in (available_id, owed_id):
         if state.account(account_id) is None:
-            return reject(RejectCode.ACCOUNT_NOT_FOUND, f"no account {account_id!r}")
+            return not_found(account_id, "account")
     available = state.counters(available_id).available("credit")
     if available <= 0:
         return reject(
-            RejectCode.NOTHING_DUE, f"merchant {c.merchant} has nothing available to pay out"
+            RejectCode.NOTHING_DUE,
+            f"merchant {c.merchant} has nothing available to pay out",
+            available_id,
         )
     netted = min(available, max(0, state.counters(owed_id).balance("debit")))
     paid = _paid_out_of_cod_bank(
@@ -631,16 +656,19 @@ def decide_cod_returned(command: CodReturned, state: State) -> list[NewEvent] | 
         return problem
     order = read_order(state, command.order)
     if order is None:
-        return reject(RejectCode.ORDER_NOT_FOUND, f"no order {command.order!r}")
+        return reject(RejectCode.ORDER_NOT_FOUND, f"no order {command.order}", command.order)
     d = order.delivered
     if d is None:
         return reject(
             RejectCode.ORDER_NOT_DELIVERED,
             f"order {command.order} was never delivered; nothing to return",
+            command.order,
         )
     if order.returned is not None:
         return reject(
-            RejectCode.ORDER_ALREADY_RETURNED, f"order {command.order} was returned already"
+            RejectCode.ORDER_ALREADY_RETURNED,
+            f"order {command.order} was returned already",
+            command.order,
         )
     chart = state.policy.chart
     currency = chart.currency
@@ -688,15 +716,19 @@ def decide_cod_refunded(command: CodRefunded, state: State) -> list[NewEvent] | 
         return problem
     order = read_order(state, command.order)
     if order is None:
-        return reject(RejectCode.ORDER_NOT_FOUND, f"no order {command.order!r}")
+        return reject(RejectCode.ORDER_NOT_FOUND, f"no order {command.order}", command.order)
     returned = order.returned
     if returned is None:
         return reject(
-            RejectCode.ORDER_NOT_RETURNED, f"order {command.order} was not returned; no refund"
+            RejectCode.ORDER_NOT_RETURNED,
+            f"order {command.order} was not returned; no refund",
+            command.order,
         )
     if order.refunded:
         return reject(
-            RejectCode.ORDER_ALREADY_REFUNDED, f"order {command.order}'s buyer was refunded"
+            RejectCode.ORDER_ALREADY_REFUNDED,
+            f"order {command.order}'s buyer was refunded",
+            command.order,
         )
     chart = state.policy.chart
     paid = _paid_out_of_cod_bank(state, command.wallet, returned.refund_minor)

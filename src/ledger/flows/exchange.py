@@ -59,6 +59,7 @@ def decide_exchange(command: Exchange, state: State) -> list[NewEvent] | Rejecte
         return reject(
             RejectCode.FIELD_INVALID,
             f"both sides hold {source.currency}; within one currency use Transfer or Pay",
+            destination.id,
         )
     problem = first_problem(
         check_outflow(state, source, command.sell_amount_minor),

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from ledger.accounts import Phase, is_valid_id
 from ledger.commands import CaptureHold, Credit, Debit, ExpireHolds, PlaceHold, ReleaseHold
-from ledger.errors import RejectCode
+from ledger.errors import RejectCode, shown
 from ledger.events import Event, HoldCaptured, HoldExpired, HoldPlaced, HoldReleased
 from ledger.flows.base import (
     NewEvent,
@@ -26,6 +26,7 @@ from ledger.flows.base import (
     check_amount,
     check_as_of,
     first_problem,
+    not_found,
     post,
     reject,
     status_rejection,
@@ -39,6 +40,7 @@ FINAL = {HoldCaptured: "captured", HoldReleased: "released", HoldExpired: "expir
 
 
 def hold_stream(hold: str) -> str:
+    """The stream of a hold: its placement, then its one final event."""
     return f"hold:{hold}"
 
 
@@ -52,27 +54,35 @@ def decide_place_hold(command: PlaceHold, state: State) -> list[NewEvent] | Reje
     …)."""
     if not is_valid_id(command.hold):
         return reject(
-            RejectCode.FIELD_INVALID, f"hold {command.hold!r} must be 1..128 of [A-Za-z0-9:_.-]"
+            RejectCode.FIELD_INVALID,
+            f"hold {shown(command.hold)} must be 1..128 of [A-Za-z0-9:_.-]",
+            "hold",
         )
     if to_us(command.expires_at) <= state.now_us:
         return reject(
             RejectCode.FIELD_INVALID,
             f"expires_at {command.expires_at.isoformat()} is not after now",
+            "expires_at",
         )
     problem = check_amount("amount_minor", command.amount_minor)
     if problem is not None:
         return problem
     if command.destination == command.wallet:
-        return reject(RejectCode.FIELD_INVALID, "a hold's destination is not its own wallet")
+        return reject(
+            RejectCode.FIELD_INVALID, "a hold's destination is not its own wallet", "destination"
+        )
     stream = hold_stream(command.hold)
     if state.stream_version(stream):
-        return reject(RejectCode.HOLD_EXISTS, f"hold {command.hold} exists; use a new hold id")
+        return reject(
+            RejectCode.HOLD_EXISTS, f"hold {command.hold} exists; use a new hold id", command.hold
+        )
     account = wallet(state, command.wallet)
     if isinstance(account, Rejected):
         return account
     destination = state.account(command.destination) if is_valid_id(command.destination) else None
     problem = first_problem(
         check_outflow(state, account, command.amount_minor),
+        not_found(command.destination, "destination") if destination is None else None,
         status_rejection(destination) if destination else None,
         check_inflow(state, destination, command.amount_minor) if destination else None,
     )
@@ -109,6 +119,7 @@ def decide_capture_hold(command: CaptureHold, state: State) -> list[NewEvent] | 
             RejectCode.HOLD_EXPIRED,
             f"hold {command.hold} expired at {placed.expires_at.isoformat()}; "
             "it can only be released",
+            command.hold,
         )
     amount = placed.amount_minor if command.amount_minor is None else command.amount_minor
     problem = check_amount("amount_minor", amount)
@@ -118,6 +129,7 @@ def decide_capture_hold(command: CaptureHold, state: State) -> list[NewEvent] | 
         return reject(
             RejectCode.CAPTURE_EXCEEDS_HOLD,
             f"hold {command.hold} is for {placed.amount_minor}, the capture asks {amount}",
+            "amount_minor",
         )
     postings = post(
         [*_release(placed), Debit(placed.wallet, amount), Credit(placed.destination, amount)],
@@ -189,11 +201,15 @@ def _pending(
     history: list[Event] = state.stream_events(hold_stream(hold)) if is_valid_id(hold) else []
     placed = history[0] if history else None
     if not isinstance(placed, HoldPlaced):
-        return reject(RejectCode.HOLD_NOT_FOUND, f"no hold {hold!r}")
+        return reject(
+            RejectCode.HOLD_NOT_FOUND,
+            f"no hold {shown(hold)}",
+            hold if is_valid_id(hold) else "hold",
+        )
     if len(history) > 1:
         final = history[-1]
         code = if_expired if isinstance(final, HoldExpired) else RejectCode.HOLD_NOT_PENDING
-        return reject(code, f"hold {hold} was {FINAL.get(type(final), 'ended')} already")
+        return reject(code, f"hold {hold} was {FINAL.get(type(final), 'ended')} already", hold)
     return placed
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ledger.accounts import is_valid_id
 from ledger.commands import ClosePeriod, PostEntry, Reverse
-from ledger.errors import RejectCode
+from ledger.errors import RejectCode, shown
 from ledger.events import EntryPosted, EntryReversed, PeriodClosed
 from ledger.flows.base import (
     NewEvent,
@@ -22,6 +22,7 @@ from ledger.flows.base import (
     check_text,
     effective_time,
     first_problem,
+    id_subject,
     mirror,
     money_events,
     post,
@@ -83,7 +84,9 @@ def decide_reverse(command: Reverse, state: State) -> list[NewEvent] | Rejected:
     )
     if not originals:
         return reject(
-            RejectCode.ENTRY_NOT_FOUND, f"no entry written by command {command.entry_id!r}"
+            RejectCode.ENTRY_NOT_FOUND,
+            f"no entry written by command {shown(command.entry_id)}",
+            id_subject(command.entry_id, "entry_id"),
         )
     fixed = next((e for e in originals if not e.REVERSIBLE), None)
     if fixed is not None:
@@ -92,10 +95,15 @@ def decide_reverse(command: Reverse, state: State) -> list[NewEvent] | Rejected:
             f"{command.entry_id} wrote {type(fixed).__name__}, which its own flow undoes "
             "(Refund a payment, ReleaseHold a hold, CodReturned an order, the loan "
             "commands a loan); Reverse does not",
+            command.entry_id,
         )
     stream = reversal_stream(command.entry_id)
     if state.stream_version(stream):
-        return reject(RejectCode.ENTRY_ALREADY_REVERSED, f"{command.entry_id} is already reversed")
+        return reject(
+            RejectCode.ENTRY_ALREADY_REVERSED,
+            f"{command.entry_id} is already reversed",
+            command.entry_id,
+        )
     postings = post(mirror(p for e in originals for p in e.postings), state)
     if isinstance(postings, Rejected):
         return postings
@@ -123,11 +131,13 @@ def decide_close_period(command: ClosePeriod, state: State) -> list[NewEvent] | 
             f"through {command.through.isoformat()} is not at least {margin} before now: "
             "only the past can be closed, and not what another server's clock may still "
             "call now",
+            "through",
         )
     if through_us <= state.closed_through_us:
         return reject(
             RejectCode.PERIOD_CLOSED,
             f"the books are already closed through {from_us(state.closed_through_us).isoformat()}",
+            "through",
         )
     event = PeriodClosed(through=command.through, memo=command.memo)
     version = state.stream_version(PERIODS_STREAM) + 1

@@ -65,7 +65,7 @@ from ledger.commands.loans import (
     RestructureLoan,
     WriteOffLoan,
 )
-from ledger.errors import RejectCode, StoreCorrupt
+from ledger.errors import RejectCode, StoreCorrupt, shown
 from ledger.events import (
     AccrualLine,
     Allocation,
@@ -89,6 +89,7 @@ from ledger.flows.base import (
     check_party,
     check_zero_or_amount,
     first_problem,
+    id_subject,
     legs,
     post,
     reject,
@@ -122,10 +123,12 @@ Status = Literal["active", "paid_off", "written_off"]
 
 
 def loan_stream(loan: str) -> str:
+    """The stream of a loan: its disbursement, then everything that happens to it."""
     return f"loan:{loan}"
 
 
 def borrower_stream(borrower: str) -> str:
+    """The stream of a borrower's loans."""
     return f"borrower:{borrower}"
 
 
@@ -511,6 +514,7 @@ def apply_event(loan: Loan, event: Event) -> None:
 
 
 def read_loan(state: State, loan: str) -> Loan | None:
+    """The loan's state, or None if it was never disbursed (or its id is malformed)."""
     if not is_valid_id(loan):
         return None
     return fold_loan(loan, state.stream_events(loan_stream(loan)))
@@ -544,9 +548,11 @@ def _active(state: State, loan_id: str) -> Loan | Rejected:
     """The loan if it exists and is active: loan_not_found, loan_not_active."""
     loan = read_loan(state, loan_id)
     if loan is None:
-        return reject(RejectCode.LOAN_NOT_FOUND, f"no loan {loan_id!r}")
+        return reject(
+            RejectCode.LOAN_NOT_FOUND, f"no loan {shown(loan_id)}", id_subject(loan_id, "loan")
+        )
     if loan.status != "active":
-        return reject(RejectCode.LOAN_NOT_ACTIVE, f"loan {loan_id} is {loan.status}")
+        return reject(RejectCode.LOAN_NOT_ACTIVE, f"loan {loan_id} is {loan.status}", loan_id)
     return loan
 
 
@@ -651,6 +657,7 @@ def decide_accrue_interest(command: AccrueInterest, state: State) -> list[NewEve
         return reject(
             RejectCode.FIELD_INVALID,
             f"as_of {command.as_of} is after today ({day}); interest accrues for days begun",
+            "as_of",
         )
     loans = sorted(
         (loan for loan, _ in _open_loans(state)),
@@ -710,10 +717,11 @@ def decide_disburse_loan(command: DisburseLoan, state: State) -> list[NewEvent] 
         return reject(
             RejectCode.AMOUNT_INVALID,
             f"fee_minor {c.fee_minor} must be less than principal_minor {c.principal_minor}",
+            "fee_minor",
         )
     stream = loan_stream(c.loan)
     if state.stream_version(stream):
-        return reject(RejectCode.LOAN_EXISTS, f"loan {c.loan} was disbursed already")
+        return reject(RejectCode.LOAN_EXISTS, f"loan {c.loan} was disbursed already", c.loan)
     schedule = build_schedule(
         c.principal_minor, c.annual_rate_bps, c.installments, c.first_due, c.frequency
     )
@@ -722,6 +730,7 @@ def decide_disburse_loan(command: DisburseLoan, state: State) -> list[NewEvent] 
             RejectCode.AMOUNT_INVALID,
             f"principal_minor {c.principal_minor} is too small to repay in "
             f"{c.installments} installments",
+            "principal_minor",
         )
     account = receiving_wallet(state, c.wallet, c.principal_minor - c.fee_minor)
     if isinstance(account, Rejected):
@@ -733,6 +742,7 @@ def decide_disburse_loan(command: DisburseLoan, state: State) -> list[NewEvent] 
             RejectCode.BORROWER_LIMIT_EXCEEDED,
             f"borrower {c.borrower} owes {owed} in principal; with {c.principal_minor} more "
             f"it would pass the limit of {policy.borrower_limit_minor}",
+            c.borrower,
         )
     payments = [item.principal_minor + item.interest_minor for item in schedule]
     periods = PERIODS_PER_YEAR[c.frequency]
@@ -740,11 +750,12 @@ def decide_disburse_loan(command: DisburseLoan, state: State) -> list[NewEvent] 
     all_in = all_in_rate_bps(net, payments, periods)
     cap = policy.annual_cap_bps
     if all_in is None or all_in > cap or not within_cap(net, payments, periods, cap):
-        shown = "above 10,000%" if all_in is None else f"{all_in / 100:.2f}%"
+        cost = "above 10,000%" if all_in is None else f"{all_in / 100:.2f}%"
         return reject(
             RejectCode.LOAN_COST_ABOVE_CAP,
-            f"the loan's all-in cost is {shown} a year (interest and fees), above the cap "
+            f"the loan's all-in cost is {cost} a year (interest and fees), above the cap "
             f"of {policy.annual_cap_bps / 100:.2f}%",
+            c.loan,
         )
     chart = state.policy.chart
     currency = chart.currency
@@ -794,6 +805,7 @@ def _rate_problem(annual_rate_bps: int) -> Rejected | None:
     return reject(
         RejectCode.FIELD_INVALID,
         f"annual_rate_bps {annual_rate_bps} is not 0..10000 basis points a year",
+        "annual_rate_bps",
     )
 
 
@@ -803,6 +815,7 @@ def _installments_problem(installments: int) -> Rejected | None:
     return reject(
         RejectCode.FIELD_INVALID,
         f"installments {installments} is not 1..{INSTALLMENTS_MAX}",
+        "installments",
     )
 
 
@@ -814,6 +827,7 @@ def _first_due_problem(first_due: date, day: date, frequency: str) -> Rejected |
         RejectCode.FIELD_INVALID,
         f"first_due {first_due} must be one to two {frequency} periods after today ({day}): "
         f"{earliest} to {latest}",
+        "first_due",
     )
 
 
@@ -893,6 +907,7 @@ def decide_repay_loan(command: RepayLoan, state: State) -> list[NewEvent] | Reje
             RejectCode.NOTHING_DUE,
             f"loan {c.loan} has nothing due today ({day})"
             + (f"; its next installment is due on {min(upcoming)}" if upcoming else ""),
+            c.loan,
         )
     account = wallet(state, c.wallet if c.wallet is not None else loan.disbursed.wallet)
     if isinstance(account, Rejected):
@@ -952,6 +967,7 @@ def decide_provision_loans(command: ProvisionLoans, state: State) -> list[NewEve
         return reject(
             RejectCode.FIELD_INVALID,
             f"as_of {command.as_of} is after today ({day}); provisions look at the past",
+            "as_of",
         )
     policy = state.policy.loans
     chart = state.policy.chart
@@ -1059,14 +1075,15 @@ def decide_recover_loan(command: RecoverLoan, state: State) -> list[NewEvent] | 
         return problem
     loan = read_loan(state, c.loan)
     if loan is None:
-        return reject(RejectCode.LOAN_NOT_FOUND, f"no loan {c.loan!r}")
+        return reject(RejectCode.LOAN_NOT_FOUND, f"no loan {shown(c.loan)}", c.loan)
     if loan.status != "written_off":
-        return reject(RejectCode.LOAN_NOT_WRITTEN_OFF, f"loan {c.loan} is {loan.status}")
+        return reject(RejectCode.LOAN_NOT_WRITTEN_OFF, f"loan {c.loan} is {loan.status}", c.loan)
     left = loan.written_off_minor - loan.recovered_minor
     if c.amount_minor > left:
         return reject(
             RejectCode.RECOVERY_EXCEEDS_WRITTEN_OFF,
             f"loan {c.loan} has {left} written off and not yet recovered, not {c.amount_minor}",
+            "amount_minor",
         )
     chart = state.policy.chart
     currency = chart.currency
@@ -1134,6 +1151,7 @@ def decide_restructure_loan(command: RestructureLoan, state: State) -> list[NewE
             RejectCode.AMOUNT_INVALID,
             f"loan {c.loan} has {principal} of principal left: too little for "
             f"{c.installments} installments",
+            "installments",
         )
     first = replace(
         schedule[0],

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from ledger.accounts import Account, is_valid_id
 from ledger.commands import Credit, Debit, Pay, PayBill, Refund
-from ledger.errors import RejectCode
+from ledger.errors import RejectCode, shown
 from ledger.events import BillPaid, PaymentMade, Posting, Refunded
 from ledger.flows.base import (
     NewEvent,
@@ -34,6 +34,7 @@ from ledger.flows.base import (
     check_text,
     fee_problem,
     first_problem,
+    id_subject,
     legs,
     next_version,
     post,
@@ -50,6 +51,7 @@ biller printed on the bill; taken exactly, so "INV-1" and "inv-1" are two bills)
 
 
 def bill_reference_ok(reference: str) -> bool:
+    """True for 1..BILL_REFERENCE_MAX printable characters without spaces at either end."""
     return (
         0 < len(reference) <= BILL_REFERENCE_MAX
         and reference.isprintable()
@@ -58,6 +60,7 @@ def bill_reference_ok(reference: str) -> bool:
 
 
 def payment_stream(payment_id: str) -> str:
+    """The stream of a payment: the ``Pay``, then its refunds."""
     return f"payment:{payment_id}"
 
 
@@ -103,8 +106,9 @@ def decide_pay_bill(command: PayBill, state: State) -> list[NewEvent] | Rejected
         if bill_reference_ok(command.bill_reference)
         else reject(
             RejectCode.FIELD_INVALID,
-            f"bill_reference {command.bill_reference!r} must be 1..{BILL_REFERENCE_MAX} "
+            f"bill_reference {shown(command.bill_reference)} must be 1..{BILL_REFERENCE_MAX} "
             "printable characters without spaces at either end",
+            "bill_reference",
         ),
         fee_problem(command.amount_minor, command.fee_minor, inside=True),
     )
@@ -119,9 +123,10 @@ def decide_pay_bill(command: PayBill, state: State) -> list[NewEvent] | Rejected
     if earlier and not (command.partial and all(e.partial for e in earlier)):
         return reject(
             RejectCode.BILL_ALREADY_PAID,
-            f"bill {command.bill_reference!r} of {command.biller} was paid already "
+            f"bill {shown(command.bill_reference)} of {command.biller} was paid already "
             f"({len(earlier)} payment(s)); a further payment must be partial, after "
             "partial ones only",
+            "bill_reference",
         )
     paid = _paid_into(state, command, state.policy.chart.biller(command.biller))
     if isinstance(paid, Rejected):
@@ -171,7 +176,11 @@ def decide_refund(command: Refund, state: State) -> list[NewEvent] | Rejected:
     history = state.stream_events(stream) if is_valid_id(command.payment) else []
     original = history[0] if history else None
     if not isinstance(original, PaymentMade):
-        return reject(RejectCode.PAYMENT_NOT_FOUND, f"no payment {command.payment!r} to refund")
+        return reject(
+            RejectCode.PAYMENT_NOT_FOUND,
+            f"no payment {shown(command.payment)} to refund",
+            id_subject(command.payment, "payment"),
+        )
     refunded = sum(e.amount_minor for e in history if isinstance(e, Refunded))
     fee_back = sum(e.fee_minor for e in history if isinstance(e, Refunded))
     left = original.amount_minor - refunded
@@ -185,6 +194,7 @@ def decide_refund(command: Refund, state: State) -> list[NewEvent] | Rejected:
             RejectCode.REFUND_EXCEEDS_ORIGINAL,
             f"payment {command.payment} of {original.amount_minor} has {left} left to "
             f"refund, this refund asks for {amount}",
+            command.payment if command.amount_minor is None else "amount_minor",
         )
     fee = fee_share(original.fee_minor, refunded + amount, original.amount_minor) - fee_back
     # The accounts come from the payment's own postings (wallet, merchant payable, fee

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ledger.accounts import Account, AccountStatus, is_valid_id
 from ledger.commands import AssignTier, DefineTier
-from ledger.errors import RejectCode
+from ledger.errors import RejectCode, shown
 from ledger.events import TierAssigned, TierDefined
 from ledger.flows.accounts import stream_of
 from ledger.flows.base import (
@@ -31,6 +31,7 @@ from ledger.times import from_us, to_us
 
 
 def tier_stream(tier: str) -> str:
+    """The stream of a tier's definitions."""
     return f"tier:{tier}"
 
 
@@ -38,7 +39,9 @@ def decide_define_tier(command: DefineTier, state: State) -> list[NewEvent] | Re
     """Rejects: field_invalid (tier name), amount_invalid (a limit)."""
     if not is_valid_id(command.tier):
         return reject(
-            RejectCode.FIELD_INVALID, f"tier {command.tier!r} must be 1..128 of [A-Za-z0-9:_.-]"
+            RejectCode.FIELD_INVALID,
+            f"tier {shown(command.tier)} must be 1..128 of [A-Za-z0-9:_.-]",
+            "tier",
         )
     limits = {
         "max_balance_minor": command.max_balance_minor,
@@ -63,9 +66,13 @@ def decide_assign_tier(command: AssignTier, state: State) -> list[NewEvent] | Re
     if isinstance(account, Rejected):
         return account
     if account.status is AccountStatus.CLOSED:
-        return reject(RejectCode.ACCOUNT_CLOSED, f"{account.id} is closed")
+        return reject(RejectCode.ACCOUNT_CLOSED, f"{account.id} is closed", account.id)
     if not is_valid_id(command.tier) or tier_limits(state, command.tier) is None:
-        return reject(RejectCode.TIER_NOT_FOUND, f"no tier {command.tier!r}; define it first")
+        return reject(
+            RejectCode.TIER_NOT_FOUND,
+            f"no tier {shown(command.tier)}; define it first",
+            command.tier if is_valid_id(command.tier) else "tier",
+        )
     stream = stream_of(account.id)
     event = TierAssigned(account=account.id, tier=command.tier)
     return [NewEvent(stream, next_version(state, stream), event, state.now_us)]
@@ -137,4 +144,5 @@ def _exceeded(account: Account, limit: str, cap: int, would_be: int) -> Rejected
     return reject(
         RejectCode.LIMIT_EXCEEDED,
         f"{limit}: tier {account.tier} allows {cap} for {account.id}, this would make {would_be}",
+        account.id,
     )

@@ -53,6 +53,7 @@ def decide_top_up(command: TopUp, state: State) -> list[NewEvent] | Rejected:
             return reject(
                 RejectCode.FIELD_INVALID,
                 f"a {command.channel} top-up names the agent's receivable as funding_account",
+                "funding_account",
             )
         funding = state.policy.chart.bank_trust
     problem = first_problem(
@@ -104,6 +105,7 @@ def _channel_funding(channel: str, funding: str, state: State) -> Rejected | Non
             RejectCode.FIELD_INVALID,
             f"a {channel} top-up is funded by an agent's receivable "
             f"({chart.agent_receivable}), not {funding}",
+            funding,
         )
     if channel not in AGENT_CHANNELS and (
         agent is not None or chart.fx_of(funding) is not None or chart.flow_account(funding)
@@ -111,6 +113,7 @@ def _channel_funding(channel: str, funding: str, state: State) -> Rejected | Non
         return reject(
             RejectCode.FIELD_INVALID,
             f"a {channel} top-up lands in a bank account, not {funding}",
+            funding,
         )
     return None
 

@@ -35,7 +35,9 @@ def decide_transfer(command: Transfer, state: State) -> list[NewEvent] | Rejecte
     own rejections (insufficient_funds, a frozen wallet, …)."""
     problem = first_problem(
         check_text("memo", command.memo),
-        reject(RejectCode.FIELD_INVALID, "source and destination are the same wallet")
+        reject(
+            RejectCode.FIELD_INVALID, "source and destination are the same wallet", "destination"
+        )
         if command.source == command.destination
         else None,
         check_amount("amount_minor", command.amount_minor),
@@ -53,6 +55,7 @@ def decide_transfer(command: Transfer, state: State) -> list[NewEvent] | Rejecte
             RejectCode.CURRENCY_MISMATCH,
             f"{source.id} holds {source.currency}, {destination.id} {destination.currency}; "
             "move value across currencies with Exchange",
+            destination.id,
         )
     problem = first_problem(
         check_outflow(state, source, command.amount_minor),

@@ -19,9 +19,10 @@ from typing import Protocol
 import attrs
 import msgspec
 
-from ledger.accounts import Account, Counters
+from ledger.accounts import Account, Balance, Counters
 from ledger.events import Event
 from ledger.flows.base import NewEvent, Policy, State
+from ledger.results import Rejected
 
 GENESIS_HASH = bytes(32)
 """The ``previous hash`` of the first event: 32 zero bytes."""
@@ -50,6 +51,25 @@ def chain_hash(
         [seq, stream, version, command_id, type_, schema, recorded_at_us, effective_at_us]
     )
     return hashlib.sha256(previous + header + b"\n" + payload).digest()
+
+
+def refusal_hash(
+    previous: bytes,
+    n: int,
+    command_id: str,
+    digest: bytes,
+    code: str,
+    subject: str,
+    detail: str,
+    recorded_at_us: int,
+    head_seq: int,
+) -> bytes:
+    """SHA-256 over the previous refusal's hash and every column of this one: the record
+    of refusals is a chain of its own, so a row changed, removed or inserted breaks it."""
+    fields = _row_encoder.encode(
+        [n, command_id, digest.hex(), code, subject, detail, recorded_at_us, head_seq]
+    )
+    return hashlib.sha256(previous + fields).digest()
 
 
 @attrs.frozen
@@ -94,14 +114,48 @@ class StoredCommand:
     last_seq: int
 
 
+@attrs.frozen
+class StoredRefusal:
+    """What the record of refusals keeps of a refused command: its digest and answer."""
+
+    digest: bytes
+    rejected: Rejected
+
+
+@attrs.frozen
+class RefusalRow:
+    """One row of the record of refusals, as ``verify`` walks it."""
+
+    n: int
+    command_id: str
+    digest: bytes
+    code: str
+    subject: str
+    detail: str
+    recorded_at_us: int
+    head_seq: int
+    """The log's head when the refusal was committed."""
+    hash: bytes
+
+
 class Transaction(State, Protocol):
     """A write transaction: the state decide functions read, plus appending."""
 
     @property
     def head_seq(self) -> int: ...
 
-    def find_commands(self, command_ids: Sequence[str]) -> dict[str, StoredCommand]:
-        """The idempotency index's entries for those ids that were committed before."""
+    def find_commands(self, command_ids: Sequence[str]) -> dict[str, StoredCommand | StoredRefusal]:
+        """What was committed before for those ids: an index entry if accepted, the
+        recorded refusal if refused."""
+        ...
+
+    def refuse(self, command_id: str, digest: bytes, rejected: Rejected) -> None:
+        """Record a refusal ``decide`` reached, durably with the transaction's commit
+        (also when a failed linked batch aborts it)."""
+        ...
+
+    def balances(self, command_events: Sequence[NewEvent]) -> tuple[Balance, ...]:
+        """The balances now, in this transaction, of the accounts those events post to."""
         ...
 
     def append(self, command_id: str, digest: bytes, events: Sequence[NewEvent]) -> int:
@@ -120,6 +174,27 @@ class Store(Protocol):
     def transaction(self, now_us: int, policy: Policy) -> AbstractContextManager[Transaction]:
         """A serialised write transaction: commits when the block ends, unless aborted or
         an exception escapes, in which case nothing of it remains."""
+        ...
+
+    concurrent_reads: bool
+    """Reads run beside a write in flight without seeing it: the ``Ledger`` takes no
+    lock to read."""
+    readonly: bool
+
+    def setting(self, key: str) -> str | None:
+        """A ledger-wide setting (``timezone``), or None if none is recorded."""
+        ...
+
+    def record_setting(self, key: str, value: str) -> str:
+        """Record a setting once; return the value recorded (an earlier one wins)."""
+        ...
+
+    def find_result(self, command_id: str) -> StoredCommand | StoredRefusal | None:
+        """The index entry or the recorded refusal of one id (an index lookup)."""
+        ...
+
+    def refusal_rows(self) -> Iterator[RefusalRow]:
+        """The record of refusals in ``n`` order."""
         ...
 
     def read_events(self, after: int, limit: int) -> list[RecordedEvent]:

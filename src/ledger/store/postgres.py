@@ -32,7 +32,6 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from ledger.errors import SchemaTooNew, StoreBusy, StoreCorrupt, StoreError
 from ledger.flows.base import Policy
@@ -42,9 +41,9 @@ from ledger.store.sql import COUNTERS_UPDATE, READ_PAGE, SqlStore
 if TYPE_CHECKING:
     import psycopg
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The same schema generation as SQLite's ``SCHEMA_VERSION`` (the tables hold the same
-columns); PostgreSQL's migrations start there."""
+columns); PostgreSQL's migrations start at 2."""
 
 _APPEND_ONLY = """
 CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
@@ -133,6 +132,37 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         """
         + "".join(_APPEND_ONLY.format(table=t) for t in ("events", "commands", "account_postings")),
     ),
+    (
+        3,
+        "the record of refusals, and the ledger's settings (its time zone)",
+        """
+        CREATE TABLE refusals (
+            n           BIGINT  PRIMARY KEY CHECK (n >= 1),
+            command_id  TEXT    COLLATE "C" NOT NULL UNIQUE,
+            digest      BYTEA   NOT NULL,
+            code        TEXT    COLLATE "C" NOT NULL,
+            subject     TEXT    COLLATE "C" NOT NULL,
+            detail      TEXT    COLLATE "C" NOT NULL,
+            recorded_at BIGINT  NOT NULL,
+            head_seq    BIGINT  NOT NULL,
+            hash        BYTEA   NOT NULL CHECK (length(hash) = 32)
+        );
+        CREATE FUNCTION satang_refusals_gapless() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.n <> COALESCE((SELECT MAX(n) FROM refusals), 0) + 1 THEN
+                RAISE EXCEPTION 'refusals.n must be the last + 1: the record is gapless';
+            END IF;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER refusals_gapless BEFORE INSERT ON refusals
+            FOR EACH ROW EXECUTE FUNCTION satang_refusals_gapless();
+        CREATE TABLE ledger_settings (
+            key   TEXT COLLATE "C" PRIMARY KEY,
+            value TEXT COLLATE "C" NOT NULL
+        );
+        """
+        + "".join(_APPEND_ONLY.format(table=t) for t in ("refusals", "ledger_settings")),
+    ),
 )
 
 _COPIED = (
@@ -154,6 +184,11 @@ _COPIED = (
         "account, seq, leg",
     ),
     ("commands", "command_id, digest, first_seq, last_seq", "command_id"),
+    (
+        "refusals",
+        "n, command_id, digest, code, subject, detail, recorded_at, head_seq, hash",
+        "n",
+    ),
 )
 """What :meth:`PostgresStore.load` copies: table, columns, the key it pages by."""
 
@@ -162,9 +197,9 @@ def _marks(key: str) -> str:
     return ", ".join("?" for _ in key.split(","))
 
 
-_TRIGGERS = {("events", "events_gapless")} | {
+_TRIGGERS = {("events", "events_gapless"), ("refusals", "refusals_gapless")} | {
     (table, f"{table}_{kind}")
-    for table in ("events", "commands", "account_postings")
+    for table in ("events", "commands", "account_postings", "refusals", "ledger_settings")
     for kind in ("append_only", "no_truncate")
 }
 """The triggers this code creates (``verify`` checks each is there and enabled)."""
@@ -173,23 +208,118 @@ _MARK = "satang ledger"
 """``COMMENT ON TABLE events``: how a schema is known to hold a Satang ledger."""
 
 
+_LIBPQ_WORDS = """
+host hostaddr port dbname user password passfile require_auth channel_binding connect_timeout
+client_encoding options application_name fallback_application_name keepalives keepalives_idle
+keepalives_interval keepalives_count tcp_user_timeout replication gssencmode sslmode
+sslnegotiation requiressl sslcompression sslcert sslkey sslpassword sslcertmode sslrootcert
+sslcrl sslcrldir sslsni sslkeylogfile requirepeer ssl_min_protocol_version
+ssl_max_protocol_version min_protocol_version max_protocol_version krbsrvname gsslib
+gssdelegation service target_session_attrs load_balance_hosts oauth_issuer oauth_client_id
+oauth_client_secret oauth_scope scram_client_key scram_server_key
+"""
+LIBPQ_KEYWORDS = frozenset(_LIBPQ_WORDS.split())
+"""The connection keywords of libpq (PostgreSQL 18): a ``key=value`` string naming one
+of them is a keyword DSN (``host=db1 dbname=ledger user=satang``)."""
+SECRET_KEYWORDS = frozenset(
+    {"password", "sslpassword", "oauth_client_secret", "scram_client_key", "scram_server_key"}
+)
+"""The keywords whose values :func:`mask_dsn` hides."""
+_URL_SCHEMES = ("postgresql://", "postgres://")
+_SECRET = re.compile(r"(?:^|\s)(?:" + "|".join(sorted(SECRET_KEYWORDS)) + r")\s*=")
+_KEYWORD = re.compile(r"(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)\s*=")
+_UNESCAPE = re.compile(r"\\(.|\Z)", re.S)
+_PAIR = re.compile(  # libpq's: blanks may surround '='; a value quoted, bare or empty
+    r"([A-Za-z_][A-Za-z0-9_]*)\s*=\s*"
+    r"('(?:[^'\\]|\\.)*'|(?:[^\s'\\]|\\.|\\\Z)(?:[^\s\\]|\\.|\\\Z)*|(?=\s|\Z))",
+    re.S,
+)
+
+
 def is_dsn(target: object) -> bool:
-    """Whether ``Ledger.open`` was given a PostgreSQL connection string."""
-    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+    """Whether ``Ledger.open`` was given a PostgreSQL connection string: a
+    ``postgresql://`` (or ``postgres://``) URL, or libpq's keyword form, ``key=value``
+    pairs of which at least one key is a libpq keyword (``host=db1 dbname=ledger``).
+    A file whose name reads like that is given as a path: ``./host=x.db``."""
+    if not isinstance(target, str):
+        return False
+    if target.startswith(_URL_SCHEMES):
+        return True
+    return any(m.group(1) in LIBPQ_KEYWORDS for m in _KEYWORD.finditer(target))
 
 
-def _shown(dsn: str) -> str:
-    """The DSN without its password (in the user part or as a parameter), for messages."""
-    parts = urlsplit(dsn)
-    netloc = parts.netloc
-    if "@" in netloc:
-        user, host = netloc.rsplit("@", 1)
-        netloc = f"{user.split(':', 1)[0]}{':***' if ':' in user else ''}@{host}"
-    query = "&".join(
-        f"{key}=***" if key == "password" else f"{key}={value}"
-        for key, value in (pair.partition("=")[::2] for pair in parts.query.split("&") if pair)
-    )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+def _pair_matches(dsn: str) -> list[re.Match[str]] | None:
+    """The ``key=value`` pairs of a keyword DSN as libpq reads them, or None if the text
+    is not wholly made of them or names a key libpq does not know."""
+    pairs: list[re.Match[str]] = []
+    at = len(dsn) - len(dsn.lstrip())
+    while at < len(dsn):
+        found = _PAIR.match(dsn, at)
+        if found is None or found.end() == at or found.group(1) not in LIBPQ_KEYWORDS:
+            return None
+        pairs.append(found)
+        at = found.end()
+        while at < len(dsn) and dsn[at].isspace():
+            at += 1
+    return pairs
+
+
+def keyword_pairs(dsn: str) -> list[tuple[str, str]] | None:
+    """The ``(key, value)`` pairs of a keyword DSN, values unquoted as libpq reads them
+    (``password='a b'`` is ``a b``), or None if ``dsn`` is not wholly ``key=value`` pairs
+    of libpq's keywords: libpq would refuse it, and its message could quote a piece of
+    the password."""
+    found = _pair_matches(dsn)
+    if found is None:
+        return None
+    return [(m.group(1), _UNESCAPE.sub(r"\1", _unquoted(m.group(2)))) for m in found]
+
+
+def _unquoted(value: str) -> str:
+    return value[1:-1] if value.startswith("'") else value
+
+
+def mask_dsn(dsn: str) -> str:
+    """The connection string with every password replaced by ``***``, for messages: the
+    ``user:password@`` of a URL and its ``password=`` parameter, the ``password=`` (also
+    quoted, ``password='a b'``) of a keyword DSN, and likewise every other secret libpq
+    takes (``sslpassword``, ``oauth_client_secret``, the SCRAM keys). What cannot be
+    parsed is masked from the first secret on, so a malformed one never shows either."""
+    from urllib.parse import unquote
+
+    if dsn.startswith(_URL_SCHEMES):
+        scheme, rest = dsn.split("://", 1)
+        first_at = rest.find("@")
+        if first_at >= 0:
+            # the credentials end at the last '@' before the path: a password holding an
+            # unescaped '@', '/', '?' or '#' is masked whole
+            ends = [i for i in (rest.find(c, first_at) for c in "/?") if i >= 0]
+            cut = rest.rfind("@", 0, min(ends, default=len(rest)))
+            user, colon, _ = rest[:cut].partition(":")
+            rest = f"{user}{':***' if colon else ''}{rest[cut:]}"
+        base, question, query = rest.partition("?")
+        if question:
+            params = (param.partition("=") for param in query.split("&"))
+            query = "&".join(
+                f"{key}{eq}***" if unquote(key) in SECRET_KEYWORDS else f"{key}{eq}{value}"
+                for key, eq, value in params
+            )
+        return f"{scheme}://{base}{question}{query}"
+    pairs = _pair_matches(dsn)
+    if pairs is None:
+        secret = _SECRET.search(dsn)
+        return dsn if secret is None else dsn[: secret.end()] + "***"
+    out: list[str] = []
+    at = 0
+    for pair in pairs:
+        if pair.group(1) in SECRET_KEYWORDS:
+            out.append(dsn[at : pair.start(2)] + "***")
+            at = pair.end(2)
+    return "".join(out) + dsn[at:]
+
+
+_shown = mask_dsn
+"""What :class:`PostgresStore` names its DSN in messages by."""
 
 
 COPY_FROM_ROWS = 50
@@ -249,8 +379,10 @@ class PostgresStore(SqlStore):
         durability: str = "full",
         busy_timeout_ms: int = 5_000,
         create: bool = True,
+        readonly: bool = False,
     ) -> None:
         super().__init__()
+        self.readonly = readonly
         try:
             import psycopg
         except ImportError as exc:
@@ -271,7 +403,7 @@ class PostgresStore(SqlStore):
         )
         self._connect()
         try:
-            self._migrate(create)
+            self._migrate(create and not readonly)
         except BaseException as exc:
             self._conn.close()
             if isinstance(exc, psycopg.Error):
@@ -291,6 +423,14 @@ class PostgresStore(SqlStore):
         self._conn = conn
         self._sql = _Sql(conn)
         self._forget()
+
+    @contextmanager
+    def _reader(self) -> Iterator[Any]:
+        """The one connection (the ``Ledger`` serialises reads with writes), reconnected
+        first if it was lost outside a transaction."""
+        if not self._in_transaction():
+            self._usable()
+        yield self._sql
 
     def _usable(self) -> None:
         """Reconnect if the connection was lost (the server restarted, failed over, or
@@ -335,7 +475,11 @@ class PostgresStore(SqlStore):
                 f"{self.path} has schema {current}; this Satang knows up to "
                 f"{SCHEMA_VERSION}: upgrade the satang package"
             )
+        self.created = mark is None
         if current == SCHEMA_VERSION:
+            return
+        if self.readonly:
+            self.has_refusals = current >= 3
             return
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('satang migrations'))")
@@ -444,9 +588,24 @@ class PostgresStore(SqlStore):
                         after = page[-1][: key.count(",") + 1]
             if last[0] != total:
                 raise StoreError(f"copied {last[0]} events of the source's {total}")
+            for key, value in source._read("SELECT key, value FROM ledger_settings"):
+                mine = self._setting_in_write(key)
+                if mine is None:
+                    self._sql.execute("INSERT INTO ledger_settings VALUES (?, ?)", (key, value))
+                elif mine != value:
+                    raise StoreError(
+                        f"{self.path} records {key} {mine!r}, the source {value!r}: they "
+                        "must agree (open the target with the source's)"
+                    )
             self._flushed(last)  # the next writer's head: the last event copied
             self._head = last
         return last[0], last[1]
+
+    def _setting_in_write(self, key: str) -> str | None:
+        """A setting as the open write transaction sees it."""
+        row = self._sql.execute("SELECT value FROM ledger_settings WHERE key = ?", (key,))
+        found = row.fetchone()
+        return None if found is None else str(found[0])
 
     # --- audit --------------------------------------------------------------------------
 

@@ -12,10 +12,20 @@ decisions are made on state no other writer can change until the commit, ``seq``
 head + 1, and commits happen in ``seq`` order: a reader never sees a later ``seq``
 before an earlier one. Reads inside a write come from a cache of account rows that the
 backend proves fresh when it takes the lock (nobody else committed since), else drops.
+
+Reads outside a write go through :meth:`SqlStore._reader`: a backend whose readers
+cannot see a write in flight (SQLite in WAL mode, on connections of their own) lets them
+run beside the writer, taking no lock at all (docs/durability.md, the lock hierarchy).
+
+Refusals that ``decide`` reached are kept in ``refusals``, the same way as the log: a row
+per refused command id, numbered ``n`` 1, 2, 3 … without gaps, each hashed over the one
+before (:func:`~ledger.store.base.refusal_hash`), append-only under triggers. They take
+no ``seq``: the log stays the order of accepted decisions.
 """
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -25,8 +35,8 @@ import attrs
 import msgspec
 
 from ledger import crashpoints
-from ledger.accounts import Account, AccountStatus, AccountType, Counters
-from ledger.errors import LedgerError, StoreCorrupt, StoreError, UnknownEventType
+from ledger.accounts import Account, AccountStatus, AccountType, Balance, Counters
+from ledger.errors import LedgerError, RejectCode, StoreCorrupt, StoreError, UnknownEventType
 from ledger.events import (
     AccountClosed,
     AccountFrozen,
@@ -41,12 +51,16 @@ from ledger.events import (
 )
 from ledger.flows.base import NewEvent, Policy
 from ledger.money import AMOUNT_MAX_MINOR
+from ledger.results import Rejected
 from ledger.store.base import (
     GENESIS_HASH,
     PostingRow,
     RecordedEvent,
+    RefusalRow,
     StoredCommand,
+    StoredRefusal,
     chain_hash,
+    refusal_hash,
 )
 from ledger.times import from_us, to_us
 
@@ -79,9 +93,19 @@ class SqlStore(ABC):
     _sql: Any
     _ERRORS: tuple[type[BaseException], ...] = ()
 
+    concurrent_reads = False
+    """Whether reads may run beside a write in flight (on connections of their own, never
+    seeing it): then the ``Ledger`` takes no lock to read."""
+    readonly = False
+    """Opened to read only: every write raises :class:`~ledger.errors.StoreError`."""
+    has_refusals = True
+    """Whether the schema holds ``refusals`` and ``ledger_settings`` (a file of schema 2
+    opened read-only, unmigrated, does not)."""
+
     def __init__(self) -> None:
         self._accounts: dict[str, tuple[Account, Counters]] = {}
         self._head: tuple[int, bytes, int] | None = None
+        self._refusal_head: tuple[int, bytes] | None = None
         self._closed_us: int | None = None
 
     # --- what a backend provides --------------------------------------------------------
@@ -123,17 +147,34 @@ class SqlStore(ABC):
     def _forget(self) -> None:
         self._accounts.clear()
         self._head = None
+        self._refusal_head = None
         self._closed_us = None
+
+    @contextmanager
+    def _reader(self) -> Iterator[Any]:
+        """The connection a read outside a write runs on (by default the store's one
+        connection: the ``Ledger`` then serialises reads with writes)."""
+        yield self._sql
+
+    def _write_lock(self) -> AbstractContextManager[None]:
+        """The lock a write takes before the engine's own (a no-op unless overridden)."""
+        return contextlib.nullcontext()
 
     @contextmanager
     def transaction(self, now_us: int, policy: Policy) -> Iterator[SqlTransaction]:
         """The write lock … COMMIT. ``recorded_at`` never goes back along the log: a clock
         behind the last event (another server's) records that event's time."""
-        if self._in_transaction():
+        if self.readonly:
+            raise StoreError(f"{self.path} was opened read-only (readonly=True): no writes")
+        if self._in_snapshot():
             raise LedgerError(
                 "a write cannot start inside a snapshot() of the same Ledger; leave the "
                 "snapshot block first, or write through another Ledger"
             )
+        with self._write_lock():
+            yield from self._transaction(now_us, policy)
+
+    def _transaction(self, now_us: int, policy: Policy) -> Iterator[SqlTransaction]:
         try:
             self._begin()
             tx = SqlTransaction(self, now_us, policy)
@@ -150,8 +191,13 @@ class SqlStore(ABC):
                 raise self._error(exc) from exc
             raise
         if tx.aborted:
-            self._rollback()
-            return
+            if not tx.refused:
+                self._rollback()
+                return
+            # a failed linked batch: nothing it appended stays, but the refusals it
+            # reached are recorded (with the cache and head as they were before it)
+            tx.discard_appends()
+            self._forget()
         try:
             crashpoints.reach("before_insert")
             tx.flush()
@@ -171,18 +217,73 @@ class SqlStore(ABC):
             self._abort()
         self._forget()
 
+    def _in_snapshot(self) -> bool:
+        """Whether this thread holds a ``snapshot()`` of this store."""
+        return self._in_transaction()
+
+    def record_setting(self, key: str, value: str) -> str:
+        """Record the ledger-wide setting ``key`` once; return what is recorded (the
+        earlier value if there was one: settings never change)."""
+        if not self.has_refusals:
+            raise StoreError(f"{self.path}: this ledger's schema keeps no settings")
+        with self.transaction(0, Policy()) as tx:
+            rows = tx._conn.execute(
+                "SELECT value FROM ledger_settings WHERE key = ?", (key,)
+            ).fetchall()
+            if rows:
+                tx.abort()
+                return str(rows[0][0])
+            tx._conn.execute("INSERT INTO ledger_settings VALUES (?, ?)", (key, value))
+        return value
+
     # --- reads --------------------------------------------------------------------------
 
     def _usable(self) -> None:  # noqa: B027 (a no-op unless overridden)
         """Make sure the connection can be used (a backend may reconnect here)."""
 
     def _read(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
-        if not self._in_transaction():
-            self._usable()
         try:
-            return list(self._sql.execute(sql, parameters).fetchall())
+            with self._reader() as conn:
+                return list(conn.execute(sql, parameters).fetchall())
         except self._ERRORS as exc:
             raise self._error(exc) from exc
+
+    # --- settings and results -----------------------------------------------------------
+
+    def setting(self, key: str) -> str | None:
+        """A ledger-wide setting (``timezone``), or None if none is recorded."""
+        if not self.has_refusals:
+            return None
+        rows = self._read("SELECT value FROM ledger_settings WHERE key = ?", (key,))
+        if rows and type(rows[0][0]) is not str:
+            raise StoreCorrupt(f"{self.path}: the setting {key!r} is damaged")
+        return rows[0][0] if rows else None
+
+    def find_result(self, command_id: str) -> StoredCommand | StoredRefusal | None:
+        """What the idempotency index, or the record of refusals, keeps of one id."""
+        with self._reader() as conn:
+            try:
+                return _find_results(conn, [command_id], self.path, self.has_refusals).get(
+                    command_id
+                )
+            except self._ERRORS as exc:
+                raise self._error(exc) from exc
+
+    def refusal_rows(self) -> Iterator[RefusalRow]:
+        """The record of refusals in ``n`` order (nothing for a schema without it)."""
+        if not self.has_refusals:
+            return
+        after = 0
+        while True:
+            rows = self._read(
+                f"SELECT {_REFUSAL_COLUMNS} FROM refusals WHERE n > ? ORDER BY n LIMIT ?",
+                (after, READ_PAGE),
+            )
+            for row in rows:
+                yield _refusal_row(row, self.path)
+            if len(rows) < READ_PAGE:
+                return
+            after = rows[-1][0]
 
     def _head_row(self) -> tuple[int, bytes, int]:
         """(seq, hash, recorded_at) of the last event, cached while proven fresh."""
@@ -308,9 +409,77 @@ class SqlStore(ABC):
         rows = self._read(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ?", (account_id,))
         return None if not rows else _account_row(rows[0], self.path)
 
+    def _refusal_head_row(self) -> tuple[int, bytes]:
+        """(n, hash) of the last refusal, cached while proven fresh (write path)."""
+        if self._refusal_head is None:
+            row = self._sql.execute(
+                "SELECT n, hash FROM refusals ORDER BY n DESC LIMIT 1"
+            ).fetchone()
+            if row is None:
+                self._refusal_head = (0, GENESIS_HASH)
+            elif type(row[1]) is not bytes:
+                raise StoreCorrupt(f"{self.path}: the last refusal (n {row[0]}) is damaged")
+            else:
+                self._refusal_head = (row[0], row[1])
+        return self._refusal_head
+
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run raw SQL on the store's connection (tests and audits; not for writes)."""
         return self._read(sql, parameters)
+
+
+_REFUSAL_COLUMNS = "n, command_id, digest, code, subject, detail, recorded_at, head_seq, hash"
+
+
+def _refusal_row(row: tuple[Any, ...], path: str) -> RefusalRow:
+    n, command_id, digest, code, subject, detail, recorded_at, head_seq, h = row
+    if not (
+        type(n) is int
+        and type(command_id) is str
+        and type(digest) is bytes
+        and type(code) is str
+        and type(subject) is str
+        and type(detail) is str
+        and type(recorded_at) is int
+        and type(head_seq) is int
+        and type(h) is bytes
+    ):
+        raise StoreCorrupt(f"{path}: refusal n {n} has columns of the wrong types")
+    return RefusalRow(n, command_id, digest, code, subject, detail, recorded_at, head_seq, h)
+
+
+def _find_results(
+    conn: Any, command_ids: Sequence[str], path: str, refusals: bool
+) -> dict[str, StoredCommand | StoredRefusal]:
+    """The index entries, then the recorded refusals, of those ids (in chunks)."""
+    found: dict[str, StoredCommand | StoredRefusal] = {}
+    unique = list(dict.fromkeys(command_ids))
+    for i in range(0, len(unique), _IN_CHUNK):
+        chunk = unique[i : i + _IN_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        for cid, digest, first, last in conn.execute(
+            "SELECT command_id, digest, first_seq, last_seq FROM commands"
+            f" WHERE command_id IN ({marks})",
+            chunk,
+        ):
+            if type(digest) is not bytes or type(first) is not int or type(last) is not int:
+                raise StoreCorrupt(f"{path}: the index row of {cid!r} is damaged")
+            found[cid] = StoredCommand(digest, first, last)
+        if not refusals or len(found) == len(unique):
+            continue
+        for cid, digest, code, subject, detail in conn.execute(
+            "SELECT command_id, digest, code, subject, detail FROM refusals"
+            f" WHERE command_id IN ({marks})",
+            chunk,
+        ):
+            try:
+                if type(digest) is not bytes or type(subject) is not str or type(detail) is not str:
+                    raise ValueError("columns of the wrong types")
+                rejected = Rejected(RejectCode(code), detail, cid, subject, replayed=True)
+            except ValueError as exc:
+                raise StoreCorrupt(f"{path}: the refusal of {cid!r} is damaged ({exc})") from exc
+            found[cid] = StoredRefusal(digest, rejected)
+    return found
 
 
 _ACCOUNT_COLUMNS = (
@@ -418,6 +587,7 @@ class SqlTransaction:
         self._opened: list[tuple[Any, ...]] = []
         self._statuses: list[tuple[str, str]] = []
         self._touched: set[str] = set()
+        self._refusals: list[tuple[str, bytes, Rejected]] = []
         self._tiers: list[tuple[str | None, str]] = []
         self._streams: dict[str, int] = {}
         self._by_command: dict[str, list[Event]] = {}
@@ -439,7 +609,10 @@ class SqlTransaction:
     def _cached(self, account_id: str) -> tuple[Account, Counters] | None:
         found = self._store._accounts.get(account_id)
         if found is None:
-            found = self._store._select_account(account_id)
+            row = self._conn.execute(
+                f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ?", (account_id,)
+            ).fetchone()
+            found = None if row is None else _account_row(row, self._store.path)
             if found is not None:
                 self._store._accounts[account_id] = found
         return found
@@ -521,24 +694,52 @@ class SqlTransaction:
             store._closed_us = to_us(last.through) if isinstance(last, PeriodClosed) else 0
         return store._closed_us
 
-    def find_commands(self, command_ids: Sequence[str]) -> dict[str, StoredCommand]:
-        found: dict[str, StoredCommand] = {}
-        unique = list(dict.fromkeys(command_ids))
-        for i in range(0, len(unique), _IN_CHUNK):
-            chunk = unique[i : i + _IN_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            for cid, digest, first, last in self._conn.execute(
-                "SELECT command_id, digest, first_seq, last_seq FROM commands"
-                f" WHERE command_id IN ({marks})",
-                chunk,
-            ):
-                if type(digest) is not bytes or type(first) is not int or type(last) is not int:
-                    raise StoreCorrupt(f"{self._store.path}: the index row of {cid!r} is damaged")
-                found[cid] = StoredCommand(digest, first, last)
-        return found
+    def find_commands(self, command_ids: Sequence[str]) -> dict[str, StoredCommand | StoredRefusal]:
+        return _find_results(self._conn, command_ids, self._store.path, self._store.has_refusals)
 
     def abort(self) -> None:
         self.aborted = True
+
+    @property
+    def refused(self) -> bool:
+        """Whether this transaction holds refusals to record."""
+        return bool(self._refusals)
+
+    def refuse(self, command_id: str, digest: bytes, rejected: Rejected) -> None:
+        """Record ``rejected`` against ``command_id`` when the transaction commits."""
+        self._refusals.append((command_id, digest, rejected))
+
+    def discard_appends(self) -> None:
+        """Drop every buffered row but the refusals (a linked batch that failed)."""
+        for buffer in (
+            self._events,
+            self._postings,
+            self._commands,
+            self._opened,
+            self._statuses,
+            self._tiers,
+        ):
+            buffer.clear()
+        self._touched.clear()
+
+    def balances(self, command_events: Sequence[NewEvent]) -> tuple[Balance, ...]:
+        """The balances, now in this transaction, of every account those events post to,
+        by account id."""
+        touched = sorted(
+            {
+                p.account
+                for new in command_events
+                if isinstance(new.event, MoneyEvent)
+                for p in new.event.postings
+            }
+        )
+        out = []
+        for account_id in touched:
+            account, counters = self._must(account_id)
+            out.append(
+                Balance.from_counters(account_id, account.currency, account.normal_side, counters)
+            )
+        return tuple(out)
 
     def append(self, command_id: str, digest: bytes, events: Sequence[NewEvent]) -> int:
         seq, previous, _ = self._store._head_row()
@@ -672,6 +873,11 @@ class SqlTransaction:
             self._postings,
         )
         conn.executemany("INSERT INTO commands VALUES (?, ?, ?, ?)", self._commands)
+        if self._refusals:
+            conn.executemany(
+                f"INSERT INTO refusals ({_REFUSAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                self._refusal_rows(),
+            )
         cache = self._store._accounts
         conn.executemany(
             COUNTERS_UPDATE,
@@ -682,6 +888,29 @@ class SqlTransaction:
         )
         if self._events:
             self._store._flushed(self._store._head_row())
+
+    def _refusal_rows(self) -> list[tuple[Any, ...]]:
+        """The buffered refusals as rows, numbered and chained after the last one; each
+        records the head of the log this transaction commits."""
+        n, previous = self._store._refusal_head_row()
+        head_seq = self._store._head_row()[0]
+        rows = []
+        for command_id, digest, rejected in self._refusals:
+            n += 1
+            fields = (
+                n,
+                command_id,
+                digest,
+                str(rejected.code),
+                rejected.subject,
+                rejected.detail,
+                self._recorded_us,
+                head_seq,
+            )
+            previous = refusal_hash(previous, *fields)
+            rows.append((*fields, previous))
+        self._store._refusal_head = (n, previous)
+        return rows
 
 
 _IN_CHUNK = 500

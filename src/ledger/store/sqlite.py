@@ -12,15 +12,26 @@
 * ``durability="full"`` (the default) is ``synchronous=FULL``: an acknowledged command
   survives power loss. ``"normal"`` survives a process crash but may lose the last
   transactions on power loss, in exchange for fewer fsyncs.
+* Every write first takes the file's fair write lock (:mod:`ledger.store.writelock`),
+  then ``BEGIN IMMEDIATE``. Reads run on connections of their own (a small pool), beside
+  the writer, and take no lock: in WAL mode a reader sees the last commit before its
+  read began, never a write in flight.
+* Files are private: a new ledger is created ``0600`` whatever the umask, and SQLite
+  gives its ``-wal`` and ``-shm`` the mode of the database file.
+* ``readonly=True`` writes nothing: no migration, no ``-wal``/``-shm`` where the copy is
+  read-only (no write bit on the file or its folder: then SQLite reads it as immutable).
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import stat
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Literal
+from urllib.parse import quote
 
 import sqlite_utils
 
@@ -31,13 +42,22 @@ from ledger.errors import (
     StoreBusy,
     StoreCorrupt,
     StoreError,
+    shown,
 )
 from ledger.store.sql import READ_PAGE, SqlStore, SqlTransaction
+from ledger.store.writelock import WriteLock
 
 Durability = Literal["full", "normal"]
 
 CACHE_KIB = 65_536
 """SQLite's page cache per connection (64 MiB): the hot accounts and index pages stay in it."""
+READER_CACHE_KIB = 16_384
+"""The page cache of each reading connection (16 MiB)."""
+READERS_KEPT = 8
+"""Idle reading connections kept open for the next read."""
+FILE_MODE = 0o600
+"""A new ledger file's permissions: its owner's alone (SQLite gives ``-wal`` and ``-shm``
+the same)."""
 WAL_AUTOCHECKPOINT_PAGES = 10_000
 """Checkpoint the WAL into the database file after this many pages (about 40 MiB) rather
 than SQLite's default 1,000: fewer, larger checkpoints on the write path."""
@@ -131,6 +151,34 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         ALTER TABLE accounts ADD COLUMN tier TEXT;
         """,
     ),
+    (
+        3,
+        "the record of refusals, and the ledger's settings (its time zone)",
+        """
+        CREATE TABLE refusals (
+            n           INTEGER PRIMARY KEY,
+            command_id  TEXT    NOT NULL UNIQUE,
+            digest      BLOB    NOT NULL,
+            code        TEXT    NOT NULL,
+            subject     TEXT    NOT NULL,
+            detail      TEXT    NOT NULL,
+            recorded_at INTEGER NOT NULL,
+            head_seq    INTEGER NOT NULL,
+            hash        BLOB    NOT NULL CHECK (length(hash) = 32)
+        );
+        CREATE TRIGGER refusals_gapless BEFORE INSERT ON refusals
+        WHEN NEW.n IS NOT COALESCE((SELECT MAX(n) FROM refusals), 0) + 1
+        BEGIN SELECT RAISE(ABORT, 'refusals.n must be the last + 1: the record is gapless'); END;
+        """
+        + _APPEND_ONLY.format(table="refusals", key="n = NEW.n OR command_id = NEW.command_id")
+        + """
+        CREATE TABLE ledger_settings (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID;
+        """
+        + _APPEND_ONLY.format(table="ledger_settings", key="key = NEW.key"),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 APPLICATION_ID = 0x53415447
@@ -156,6 +204,35 @@ def _store_error(exc: BaseException, path: str) -> StoreError:
     return StoreError(f"{path}: {text}")
 
 
+def create_private(path: str) -> None:
+    """Create ``path`` empty with mode ``0600`` if it does not exist (whatever the umask),
+    so SQLite, which gives ``-wal`` and ``-shm`` the database file's mode, makes them
+    private too."""
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # a folder we cannot write to: sqlite3.connect says so in its own words
+    try:
+        os.fchmod(fd, FILE_MODE)
+    finally:
+        os.close(fd)
+
+
+def is_readonly_copy(path: str) -> bool:
+    """A file nobody may write (no write bit on it) or in a folder nobody may write: an
+    auditor's copy. Judged by the mode bits, not by ``access()``, which says yes to root."""
+    write = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        return not (os.stat(path).st_mode & write and os.stat(folder).st_mode & write)
+    except OSError:
+        return False
+
+
 class SqliteStore(SqlStore):
     """The SQLite backend of the store interface (:class:`ledger.store.base.Store`).
 
@@ -172,41 +249,88 @@ class SqliteStore(SqlStore):
         durability: Durability = "full",
         busy_timeout_ms: int = 5_000,
         create: bool = True,
+        readonly: bool = False,
     ) -> None:
         super().__init__()
         if durability not in ("full", "normal"):
             raise StoreError(f"durability must be 'full' or 'normal', not {durability!r}")
         if type(busy_timeout_ms) is not int or busy_timeout_ms < 0:
             raise StoreError(f"busy_timeout_ms is an int >= 0, not {busy_timeout_ms!r}")
-        self.path = os.fspath(path)
-        self.durability = durability
-        if not create and self.path != ":memory:" and not os.path.isfile(self.path):
-            raise StoreError(f"{self.path}: no such ledger file")
         try:
-            self._conn = sqlite3.connect(
-                self.path,
-                isolation_level=None,
-                check_same_thread=False,
-                timeout=busy_timeout_ms / 1000,
-            )
+            self.path = os.fspath(path)
+        except TypeError as exc:
+            raise StoreError(f"a ledger's path is a str or a path, not {type(path)}") from exc
+        self.durability = durability
+        self.readonly = readonly
+        self.busy_timeout_ms = busy_timeout_ms
+        self.created = False
+        """Whether this open made the ledger (a new file, or an empty one)."""
+        memory = self.path == ":memory:"
+        if "\x00" in self.path:
+            raise StoreError(f"{shown(self.path)} is not a usable path: it holds a NUL")
+        if (not create or readonly) and not memory and not os.path.isfile(self.path):
+            raise StoreError(f"{shown(self.path)}: no such ledger file")
+        if readonly and memory:
+            raise StoreError("a ':memory:' ledger cannot be opened read-only: it is empty")
+        self.concurrent_reads = not memory
+        self._local = threading.local()
+        self._idle: list[sqlite3.Connection] = []
+        self._closed = False
+        self._lock: WriteLock | None = None
+        if readonly:
+            self._uri = self._readonly_uri()
+        else:
+            self._uri = "file::memory:" if memory else _file_uri(self.path, "")
+            if not memory:
+                create_private(self.path)
+        try:
+            self._conn = self._connect(self._uri)
         except _SQLITE_ERRORS as exc:
             raise _store_error(exc, self.path) from exc
-        except ValueError as exc:  # a NUL in the path, for one
-            raise StoreError(f"{self.path!r} is not a usable path: {exc}") from exc
         self._sql = self._conn
         self._data_version = -1
         try:
-            self._check_is_ledger(create)
-            self._configure(busy_timeout_ms)
-            self._migrate()
+            self._check_is_ledger(create and not readonly)
+            self._configure()
+            if readonly:
+                self._check_readable()
+            else:
+                if not memory:
+                    self._lock = WriteLock(self.path)
+                self._migrate()
         except _SQLITE_ERRORS as exc:
-            self._conn.close()
+            self.close()
             raise _store_error(exc, self.path) from exc
         except StoreError:
-            self._conn.close()
+            self.close()
             raise
 
     # --- set-up -------------------------------------------------------------------------
+
+    def _readonly_uri(self) -> str:
+        """``mode=ro`` for a live ledger (SQLite reads its WAL through the ``-shm``), and
+        ``immutable=1`` for a read-only copy without one, so nothing is created beside it."""
+        if not is_readonly_copy(self.path):
+            return _file_uri(self.path, "mode=ro")
+        wal = f"{self.path}-wal"
+        if os.path.exists(wal) and os.path.getsize(wal) > 0:
+            if os.path.exists(f"{self.path}-shm"):
+                return _file_uri(self.path, "mode=ro")
+            raise StoreError(
+                f"{shown(self.path)} is a read-only copy with a write-ahead log (-wal) but no "
+                "-shm: copy it with its -shm, or copy it after a checkpoint "
+                "(satang checkpoint), or into a folder you may write"
+            )
+        return _file_uri(self.path, "immutable=1")
+
+    def _connect(self, uri: str) -> sqlite3.Connection:
+        return sqlite3.connect(
+            uri,
+            uri=True,
+            isolation_level=None,
+            check_same_thread=False,
+            timeout=self.busy_timeout_ms / 1000,
+        )
 
     def _check_is_ledger(self, create: bool) -> None:
         """Refuse another application's database before changing anything in it.
@@ -216,19 +340,20 @@ class SqliteStore(SqlStore):
         """
         tables = set(sqlite_utils.Database(self._conn, execute_plugins=False).table_names())
         if not tables and not create:
-            raise StoreCorrupt(f"{self.path} is empty: it holds no Satang ledger")
+            raise StoreCorrupt(f"{shown(self.path)} is empty: it holds no Satang ledger")
         if tables:
             mark = self._conn.execute("PRAGMA application_id").fetchone()[0]
             if mark != APPLICATION_ID or "events" not in tables:
                 raise StoreCorrupt(
-                    f"{self.path} holds tables {sorted(tables)[:5]} but is not a Satang "
+                    f"{shown(self.path)} holds tables {sorted(tables)[:5]} but is not a Satang "
                     "ledger; open a new file instead"
                 )
+        self.created = not tables
 
-    def _configure(self, busy_timeout_ms: int) -> None:
+    def _configure(self) -> None:
         conn = self._conn
-        conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
-        if self.path != ":memory:":
+        conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+        if self.path != ":memory:" and not self.readonly:
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode.lower() != "wal":
                 raise StoreError(f"{self.path}: could not switch to WAL (got {mode!r})")
@@ -236,51 +361,77 @@ class SqliteStore(SqlStore):
         conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
 
-    def _migrate(self) -> None:
-        """Bring the file to SCHEMA_VERSION; a file already there is not written to (so a
-        read-only copy opens, and an open costs no commit)."""
+    def _schema_version(self) -> int | None:
         tables = set(sqlite_utils.Database(self._conn, execute_plugins=False).table_names())
-        if "schema_migrations" in tables:
-            row = self._conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
-            if row[0] == SCHEMA_VERSION:
-                return
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            self._conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        if "schema_migrations" not in tables:
+            return None
+        version = self._conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0]
+        if version is not None and type(version) is not int:
+            raise StoreCorrupt(f"{self.path}: schema_migrations holds {version!r}")
+        return version
+
+    def _check_readable(self) -> None:
+        """A read-only open migrates nothing: a file of an older schema is read as it is
+        (what it lacks, such as the record of refusals, reads as empty)."""
+        version = self._schema_version() or 0
+        if version > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"{self.path} has schema {version}; this Satang knows up to "
+                f"{SCHEMA_VERSION}: upgrade the satang package"
             )
-            row = self._conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
-            current = row[0] or 0
-            if current == 0:
-                self._conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            if type(current) is not int:
-                raise StoreCorrupt(f"{self.path}: schema_migrations holds {current!r}")
-            if current > SCHEMA_VERSION:
-                raise SchemaTooNew(
-                    f"{self.path} has schema {current}; this Satang knows up to "
-                    f"{SCHEMA_VERSION}: upgrade the satang package"
+        self.has_refusals = version >= 3
+
+    def _migrate(self) -> None:
+        """Bring the file to SCHEMA_VERSION; a file already there is not written to (so an
+        open costs no commit)."""
+        if self._schema_version() == SCHEMA_VERSION:
+            return
+        with self._write_lock():
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                    " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
                 )
-            for version, name, script in MIGRATIONS:
-                if version > current:
-                    for statement in _split_sql(script):
-                        self._conn.execute(statement)
-                    self._conn.execute(
-                        "INSERT INTO schema_migrations VALUES (?, ?, datetime('now'))",
-                        (version, name),
+                current = self._schema_version() or 0
+                if current == 0:
+                    self._conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                if current > SCHEMA_VERSION:
+                    raise SchemaTooNew(
+                        f"{self.path} has schema {current}; this Satang knows up to "
+                        f"{SCHEMA_VERSION}: upgrade the satang package"
                     )
-            self._conn.execute("COMMIT")
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
+                for version, name, script in MIGRATIONS:
+                    if version > current:
+                        for statement in _split_sql(script):
+                            self._conn.execute(statement)
+                        self._conn.execute(
+                            "INSERT INTO schema_migrations VALUES (?, ?, datetime('now'))",
+                            (version, name),
+                        )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
 
     # --- the write lock -----------------------------------------------------------------
 
     def _error(self, exc: BaseException) -> StoreError:
         return _store_error(exc, self.path)
 
+    def _write_lock(self) -> AbstractContextManager[None]:
+        """The file's fair write lock (none for ``:memory:``, which one process owns)."""
+        if self._lock is None:
+            return super()._write_lock()
+        return self._lock.hold(self.busy_timeout_ms / 1000)
+
     def _in_transaction(self) -> bool:
         return self._conn.in_transaction
+
+    def _in_snapshot(self) -> bool:
+        return getattr(self._local, "snapshot", None) is not None or (
+            not self.concurrent_reads and self._conn.in_transaction
+        )
 
     def _begin(self) -> None:
         """``BEGIN IMMEDIATE``: the write lock is taken before anything is read. The
@@ -298,53 +449,115 @@ class SqliteStore(SqlStore):
     def _abort(self) -> None:
         self._conn.execute("ROLLBACK")
 
-    def _stream(self, sql: str) -> Iterator[tuple[Any, ...]]:
+    # --- reads --------------------------------------------------------------------------
+
+    @contextmanager
+    def _reader(self) -> Iterator[Any]:
+        """This thread's snapshot connection if it holds one; else a pooled reading
+        connection (the writer's own for ``:memory:``, where the ``Ledger`` serialises
+        reads with writes)."""
+        held = getattr(self._local, "snapshot", None)
+        if held is not None or not self.concurrent_reads:
+            yield held if held is not None else self._conn
+            return
+        if self._closed:
+            raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
         try:
-            cursor = self._conn.execute(sql)
-        except _SQLITE_ERRORS as exc:
-            raise _store_error(exc, self.path) from exc
+            conn = self._idle.pop()
+        except IndexError:
+            conn = self._connect(self._uri)
+            conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+            conn.execute("PRAGMA query_only = 1")
+            conn.execute(f"PRAGMA synchronous = {self.durability.upper()}")
+            conn.execute(f"PRAGMA cache_size = -{READER_CACHE_KIB}")
         try:
-            while rows := cursor.fetchmany(READ_PAGE):
-                yield from rows
-        except _SQLITE_ERRORS as exc:
-            raise _store_error(exc, self.path) from exc
+            yield conn
         finally:
-            cursor.close()
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if self._closed or len(self._idle) >= READERS_KEPT:
+                conn.close()
+            else:
+                self._idle.append(conn)
+
+    def _stream(self, sql: str) -> Iterator[tuple[Any, ...]]:
+        with self._reader() as conn:
+            try:
+                cursor = conn.execute(sql)
+            except _SQLITE_ERRORS as exc:
+                raise _store_error(exc, self.path) from exc
+            try:
+                while rows := cursor.fetchmany(READ_PAGE):
+                    yield from rows
+            except _SQLITE_ERRORS as exc:
+                raise _store_error(exc, self.path) from exc
+            finally:
+                cursor.close()
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
-        """Hold one read snapshot of the whole database for the block: every read in it
-        sees the last commit before it began, however long it runs. Not nested."""
-        if self._conn.in_transaction:
+        """Hold one read snapshot of the whole database for the block, on this thread:
+        every read in it sees the last commit before it began, however long it runs.
+        Writers (this ``Ledger``'s other threads, other processes) go on. Not nested."""
+        if self._in_snapshot():
             raise LedgerError("snapshot() is already open on this Ledger; it does not nest")
-        self._read("BEGIN")
-        try:
-            self._read("SELECT 1 FROM events LIMIT 1")  # a WAL snapshot starts at a read
-            yield
-        finally:
+        with self._reader() as conn:
             try:
-                if self._conn.in_transaction:
-                    self._conn.execute("COMMIT")
-            except sqlite3.ProgrammingError:  # the Ledger was closed inside the block
-                pass
-            except _SQLITE_ERRORS as exc:  # a damaged page found while reading
+                conn.execute("BEGIN")
+                conn.execute("SELECT 1 FROM events LIMIT 1")  # a WAL snapshot starts at a read
+            except _SQLITE_ERRORS as exc:
                 raise _store_error(exc, self.path) from exc
+            self._local.snapshot = conn
+            try:
+                yield
+            finally:
+                self._local.snapshot = None
+                try:
+                    if conn.in_transaction:
+                        conn.execute("COMMIT")
+                except sqlite3.ProgrammingError:  # the Ledger was closed inside the block
+                    pass
+                except _SQLITE_ERRORS as exc:  # a damaged page found while reading
+                    raise _store_error(exc, self.path) from exc
 
     def checkpoint(self) -> int:
         """Copy every committed page of the WAL into the database file and empty the WAL
         (``wal_checkpoint(TRUNCATE)``), e.g. before copying the file for a backup;
-        return the pages copied. Readers and writers of other processes may hold it up
+        return the pages copied. It takes the write lock (writers wait for it) on a
+        connection of its own; readers of other processes may hold it up
         (``busy_timeout_ms``); a crash in the middle loses nothing, since the WAL is only
         emptied after the file is synced."""
+        if self.readonly:
+            raise StoreError(f"{self.path} was opened read-only (readonly=True): no checkpoint")
         crashpoints.reach("mid_checkpoint")
-        rows = self._read("PRAGMA wal_checkpoint(TRUNCATE)")
-        busy, _, copied = rows[0]
+        with self._write_lock():
+            try:
+                conn = self._connect(self._uri)
+            except _SQLITE_ERRORS as exc:
+                raise _store_error(exc, self.path) from exc
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+                busy, _, copied = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            except _SQLITE_ERRORS as exc:
+                raise _store_error(exc, self.path) from exc
+            finally:
+                conn.close()
         if busy:
             raise StoreBusy(f"{self.path}: a reader or writer held the checkpoint up")
         return int(copied)
 
     def close(self) -> None:
+        self._closed = True
+        while self._idle:
+            self._idle.pop().close()
         self._conn.close()
+        if self._lock is not None:
+            self._lock.close()
+
+
+def _file_uri(path: str, query: str) -> str:
+    uri = "file:" + quote(os.path.abspath(path))
+    return f"{uri}?{query}" if query else uri
 
 
 def _split_sql(script: str) -> list[str]:

@@ -389,6 +389,7 @@ class CodMachine(RetryingMachine):
             assert isinstance(result, Rejected), (command, result, expected)
             assert result.code is expected, (command, result, expected)
             assert self.book.head()[0] == before, "a rejected command appended"
+            self._refused(command, result)
         else:
             assert isinstance(result, Accepted) and not result.replayed, (command, result)
             assert result.seq == before + expected, (command, result, expected)

@@ -835,11 +835,13 @@ class LoanMachine(RetryingMachine):
         if isinstance(result, Rejected) and result.code is outcome.alternative:
             self.model.rollback()
             assert self.book.head()[0] == before, "a rejected command appended"
+            self._refused(command, result)
             return result
         if isinstance(outcome.expected, RejectCode):
             assert isinstance(result, Rejected), (command, result, outcome)
             assert result.code is outcome.expected, (command, result, outcome)
             assert self.book.head()[0] == before, "a rejected command appended"
+            self._refused(command, result)
         else:
             assert isinstance(result, Accepted) and not result.replayed, (command, result)
             assert result.seq == before + outcome.expected, (command, result, outcome)

@@ -201,9 +201,26 @@ class AuditedMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self._ids = itertools.count(1)
+        self.refused: list[tuple[Command, Rejected]] = []
 
     def _next_id(self, prefix: str) -> str:
         return f"{prefix}-{next(self._ids)}"
+
+    def _refused(self, command: Command, result: Rejected) -> None:
+        """Keep a refusal, to send its command again later (:meth:`retry_refused`)."""
+        if result.code is not RejectCode.ID_INVALID:  # never decided, so never recorded
+            self.refused.append((command, result))
+
+    @precondition(lambda self: bool(self.refused))
+    @rule(pick=st.integers(0, 10_000))
+    def retry_refused(self, pick: int) -> None:
+        """A refused command sent again, however the books have moved since: the first
+        refusal comes back, marked as a replay, and nothing is appended."""
+        command, first = self.refused[pick % len(self.refused)]
+        before = self.book.head()
+        result = self.book.submit(command)
+        assert result == attrs.evolve(first, replayed=True), (command, first, result)
+        assert self.book.head() == before
 
     @invariant()
     def rebuilt_balances_equal_inline(self) -> None:
@@ -293,6 +310,7 @@ class LedgerMachine(AuditedMachine):
             assert isinstance(result, Rejected), (command, result)
             assert result.code is expected, (command, result, expected)
             assert self.book.head()[0] == before, "a rejected command appended"
+            self._refused(command, result)
 
     @rule(
         name=st.sampled_from(_NAMES),

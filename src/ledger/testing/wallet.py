@@ -727,6 +727,7 @@ class WalletMachine(AuditedMachine):
             assert isinstance(result, Rejected), (command, result, expected)
             assert result.code is expected, (command, result, expected)
             assert self.book.head() == before, "a rejected command appended"
+            self._refused(command, result)
         else:
             assert isinstance(result, Accepted) and not result.replayed, (command, result)
             assert result.seq == before[0] + expected.events, (command, result, expected)
