@@ -192,8 +192,12 @@ with (
     # 200.00 still fits today; the 300.00 fits after midnight in Bangkok.
     accept(book, attrs.evolve(p2p, id="p2p-2", amount_minor=thb("200.00")))
     clock.now = datetime(2026, 3, 3, 0, 1, tzinfo=BANGKOK)
-    accept(book, p2p)  # a rejected id was never recorded, so it may be sent again
-    print(f"next day:       {p2p.id} accepted at {clock.now:%Y-%m-%d %H:%M} Bangkok")
+    retried = book.submit(p2p)  # the same command again: the first answer, as a replay
+    assert retried == attrs.evolve(limited, replayed=True)
+    print(f"retried:        {retried.code} again (replayed={retried.replayed})")
+    again = attrs.evolve(p2p, id="p2p-3")  # a new attempt is a new command: a new id
+    accept(book, again)
+    print(f"next day:       {again.id} accepted at {clock.now:%Y-%m-%d %H:%M} Bangkok")
 
     print()
     for b in book.balances():

@@ -43,7 +43,8 @@ with Ledger.open(":memory:", clock=clock) as book:
     refused = book.submit(late)
     assert isinstance(refused, Rejected) and refused.code == RejectCode.EFFECTIVE_AT_INVALID
     print("unflagged:", refused.code)
-    booked = book.submit(attrs.evolve(late, backdated=True))  # said so: accepted
+    # said so, as a new command (the refused id keeps its answer): accepted
+    booked = book.submit(attrs.evolve(late, id=f"{late.id}-backdated", backdated=True))
     assert isinstance(booked, Accepted)
     november = book.balance("wallet:U1", as_of=end_of_november).balance
     print("November's closing balance of wallet:U1:", format_amount(november, "THB"))

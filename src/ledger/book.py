@@ -80,7 +80,8 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _zone(timezone: str | tzinfo) -> tzinfo:
+def parse_zone(timezone: str | tzinfo) -> tzinfo:
+    """A zone from an IANA name or a tzinfo; :class:`InvalidCommand` if it is no usable zone."""
     if isinstance(timezone, tzinfo):
         try:
             if datetime(2000, 1, 1, tzinfo=timezone).utcoffset() is None:
@@ -107,14 +108,14 @@ def _ledger_zone(store: Store, asked: tzinfo | None) -> tzinfo:
     were recorded, ``asked`` or the default, recorded by nobody but ``record_timezone``."""
     recorded = store.setting("timezone")
     if recorded is not None:
-        zone = _zone(recorded)
+        zone = parse_zone(recorded)
         if asked is not None and not _same_zone(asked, zone):
             raise InvalidCommand(
                 f"this ledger's time zone is {recorded}, not {shown(asked)}: a ledger's "
                 "zone is recorded when it is made (open it without timezone=, or with its own)"
             )
         return zone
-    zone = asked or _zone(DEFAULT_TIMEZONE)
+    zone = asked or parse_zone(DEFAULT_TIMEZONE)
     if getattr(store, "created", False) and not store.readonly:
         if not isinstance(zone, ZoneInfo):
             raise InvalidCommand(
@@ -197,7 +198,7 @@ class Ledger:
             raise InvalidCommand(f"loans is a ledger.LoanPolicy, not {loans!r}")
         if type(readonly) is not bool:
             raise InvalidCommand(f"readonly is True or False, not {shown(readonly)}")
-        asked = None if timezone is None else _zone(timezone)
+        asked = None if timezone is None else parse_zone(timezone)
         store: Store
         if is_dsn(path):
             store = PostgresStore(
@@ -269,7 +270,7 @@ class Ledger:
         ledger to run on it."""
         if not isinstance(zone, str):
             raise InvalidCommand(f"zone is an IANA name, not {shown(zone)}")
-        _zone(zone)
+        parse_zone(zone)
         with self._lock:
             self._check_open()
             recorded = self._store.record_setting("timezone", zone)

@@ -36,7 +36,7 @@ import attrs
 import sqlite_utils
 
 from ledger import crashpoints
-from ledger.book import Ledger
+from ledger.book import Ledger, parse_zone
 from ledger.errors import InvalidCommand, StoreBusy, StoreCorrupt, StoreError
 from ledger.flows.chart import Chart
 from ledger.store.base import RecordedEvent
@@ -113,7 +113,8 @@ class Runner:
     """The read side of one ledger: its projections, in one database, kept caught up.
 
     ``Runner(book)`` keeps them in the ledger's own file (in memory for a ``:memory:``
-    ledger); ``Runner(book, db="reads.db")`` in another file. Reports and views call
+    ledger); ``Runner(book, db="reads.db")`` in another file; ``timezone=`` makes the
+    reports cut days in another zone than the ledger's. Reports and views call
     :meth:`catch_up` before they read, so they always reflect the whole committed log.
     """
 
@@ -125,6 +126,7 @@ class Runner:
         projections: Sequence[Projection] | None = None,
         page_events: int = PAGE_EVENTS,
         until: int | None = None,
+        timezone: str | tzinfo | None = None,
     ) -> None:
         if not isinstance(book, Ledger):
             raise InvalidCommand(f"Runner reads a ledger.Ledger, not {book!r}")
@@ -133,6 +135,7 @@ class Runner:
         if until is not None and (type(until) is not int or until < 0):
             raise InvalidCommand(f"until is a seq (int >= 0) or None, not {until!r}")
         self.book = book
+        self._zone = None if timezone is None else parse_zone(timezone)
         self.until = until
         """Never fold past this seq: the read models (and every report on them) as the
         log stood then, e.g. a report reproduced exactly as it was filed."""
@@ -189,7 +192,9 @@ class Runner:
 
     @property
     def timezone(self) -> tzinfo:
-        return self.book.policy.timezone
+        """The zone the reports cut days in: the ledger's, unless this runner was given
+        another (a report then says which it used in its parameters)."""
+        return self.book.policy.timezone if self._zone is None else self._zone
 
     # --- checkpoints --------------------------------------------------------------------
 
@@ -348,6 +353,7 @@ class Runner:
             db,
             projections=[type(p)() for p in self.projections],
             page_events=self._page,
+            timezone=self._zone,
         )
         with other._write():
             for p in other.projections:

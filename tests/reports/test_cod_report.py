@@ -64,8 +64,8 @@ def ledger_file(golden: Path, tmp_path: Path) -> Path:
 
 def report(path: Path, day: date, timezone: str = "Asia/Bangkok") -> Report:
     with (
-        Ledger.open(path, create=False, timezone=timezone) as book,
-        Runner(book, ":memory:") as runner,
+        Ledger.open(path, create=False) as book,
+        Runner(book, ":memory:", timezone=timezone) as runner,
     ):
         return cod_outstanding(runner, day)
 
