@@ -11,16 +11,21 @@ import functools
 import re
 import sqlite3
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ledger.accounts import Account, AccountType, Balance, Counters
 from ledger.book import Ledger
-from ledger.errors import InvalidCommand, LedgerError, StoreCorrupt
+from ledger.errors import InvalidCommand, LedgerError, RejectCode, StoreCorrupt
 from ledger.events import AccountOpened, MoneyEvent, PeriodClosed
-from ledger.store.base import GENESIS_HASH, PostingRow, RecordedEvent, chain_hash
+from ledger.store.base import (
+    GENESIS_HASH,
+    PostingRow,
+    RecordedEvent,
+    chain_hash,
+    refusal_hash,
+)
 from ledger.store.postgres import PostgresStore
 from ledger.times import from_us, to_us
 from projections import balances as balance_model
@@ -40,6 +45,7 @@ CHECKS = (
     "refold",
     "balance_history",
     "commands_index",
+    "refusals",
     "accounts_rebuild",
     "zero_sum",
     "no_overdraft",
@@ -134,6 +140,7 @@ def verify(
     book: Ledger,
     *,
     anchor: tuple[int, str] | None = None,
+    refusals_anchor: tuple[int, str] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """Walk the log once and check everything the store keeps against it.
@@ -141,24 +148,28 @@ def verify(
     In a SQLite file first ``integrity`` (SQLite's own ``PRAGMA integrity_check``: every
     b-tree whole, every index holding exactly its table's rows) and ``schema`` (the
     tables, indexes and triggers are the ones this code creates, the migrations recorded
-    as they ran); then ``readable`` (every row decodes), ``gapless`` seq, ``hash_chain``,
-    ``recorded_order`` (``recorded_at`` never goes back), ``periods`` (nothing effective
-    inside a period closed before it was recorded; periods close forward only),
-    ``entry_balances`` (per currency), ``refold`` (the log folds: no posting to an account
-    never opened),
-    ``balance_history`` (the stored running counters that ``balance(as_of=seq)`` reads),
-    ``commands_index`` (the idempotency index names exactly the commands of the log, with
-    their seqs), ``accounts_rebuild`` (attributes, status, counters and the seq of its
+    as they ran); then ``readable`` (every row decodes), ``gapless`` seq,
+    ``hash_chain``, ``recorded_order`` (``recorded_at`` never goes back), ``periods``
+    (nothing effective inside a period closed before it was recorded; periods close
+    forward only), ``entry_balances`` (per currency), ``refold`` (the log folds: no
+    posting to an account never opened), ``balance_history`` (the stored running
+    counters that ``balance(as_of=seq)`` reads), ``commands_index`` (the idempotency
+    index names exactly the commands of the log, with their seqs), ``refusals`` (the
+    record of refusals is numbered 1, 2, 3 … without gaps, each row hashed over the one
+    before, each a known code, no id both refused and accepted, times and log heads
+    never going back; with ``refusals_anchor``, an ``(n, hex hash)`` from
+    ``Ledger.refusals_head()`` recorded earlier, it still holds that row: none removed
+    from its end), ``accounts_rebuild`` (attributes, status, counters and the seq of its
     opening inline == refolded), ``zero_sum`` per currency, ``no_overdraft`` (from the
     refolded policy), ``safeguarded`` (the chart's wallets covered by its trust account,
-    its cash in transit, ``Chart.in_transit``, and its FX position, when the trust account
-    is open: the one business check, :data:`BUSINESS_CHECKS`),
-    ``anchor`` (the log still holds the event ``anchor`` names, a ``(seq, hex hash)``
-    recorded earlier: not cut short, not rewritten up to it), ``states`` (holds, COD
-    orders and loans in states their flows can reach) and ``projections`` (every read
-    model folds from the log, and the ones kept in the ledger's file equal a rebuild to
-    their checkpoint, table by table). The last two are made only when every check before
-    them but ``integrity`` and ``schema`` is clean.
+    its cash in transit, ``Chart.in_transit``, and its FX position, when the trust
+    account is open: the one business check, :data:`BUSINESS_CHECKS`), ``anchor`` (the
+    log still holds the event ``anchor`` names, a ``(seq, hex hash)`` recorded earlier:
+    not cut short, not rewritten up to it), ``states`` (holds, COD orders and loans in
+    states their flows can reach) and ``projections`` (every read model folds from the
+    log, and the ones kept in the ledger's file equal a rebuild to their checkpoint,
+    table by table). The last two are made only when every check before them but
+    ``integrity`` and ``schema`` is clean.
     ``progress(events walked, events in the log)`` is called every ``PROGRESS_EVERY``
     events and at the end of the walk.
     """
@@ -170,6 +181,7 @@ def verify(
         rows = book.store.posting_rows()
         walk = _Walk(rows)
         walk.anchor_seq = 0 if anchor is None else anchor[0]
+        walk.refusals_anchor = refusals_anchor
         total = book.head()[0]
         try:
             sqlite_store = _sqlite_store(book)
@@ -212,6 +224,7 @@ def verify(
     return Report(walk.count, seq, digest, tuple(walk.findings))
 
 
+_CODES = frozenset(code.value for code in RejectCode)
 INTEGRITY_LINES = 10
 """Lines of SQLite's ``integrity_check`` an ``integrity`` finding quotes, at most."""
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
@@ -237,7 +250,7 @@ def _integrity(store: SqliteStore) -> list[Finding]:
     if store.path == ":memory:":
         return []
     try:
-        conn = sqlite3.connect(Path(store.path).resolve().as_uri() + "?mode=ro", uri=True)
+        conn = sqlite3.connect(store.read_uri, uri=True)
         try:
             lines = [str(r[0]) for r in conn.execute(f"PRAGMA integrity_check({INTEGRITY_LINES})")]
         finally:
@@ -250,15 +263,22 @@ def _integrity(store: SqliteStore) -> list[Finding]:
 
 
 @functools.cache
-def _expected_schema() -> tuple[dict[Any, SchemaObject], dict[Any, dict[Any, SchemaObject]]]:
-    """What this code creates: the store's objects by name, and the read models' objects
-    by table and name (made once, in memory)."""
+def _expected_schema(
+    version: int,
+) -> tuple[dict[Any, SchemaObject], dict[Any, dict[Any, SchemaObject]]]:
+    """What this code creates: the store's objects by name, as its migrations up to
+    ``version`` make them (a read-only file is read at the schema it has), and the read
+    models' objects by table and name (made once, in memory)."""
+    from ledger.store.sqlite import MIGRATIONS, migrate
     from projections.runner import Runner
 
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        migrate(conn, [m for m in MIGRATIONS if m[0] <= version])
+        store = {name: (kind, table, sql) for kind, name, table, sql in conn.execute(_MASTER)}
+    finally:
+        conn.close()
     with Ledger.open(":memory:") as blank, Runner(blank) as fresh:
-        made = _sqlite_store(blank)
-        assert made is not None
-        store = {name: (kind, table, sql) for kind, name, table, sql in made.execute(_MASTER)}
         models: dict[Any, dict[Any, SchemaObject]] = {}
         for kind, name, table, sql in fresh.db.execute(_MASTER):
             models.setdefault(table, {})[name] = (kind, table, sql)
@@ -276,7 +296,7 @@ def _schema(store: SqliteStore) -> list[Finding]:
     from projections.runner import default_projections
 
     findings: list[Finding] = []
-    mine, models = _expected_schema()
+    mine, models = _expected_schema(store.schema_version)
     live = {name: (kind, table, sql) for kind, name, table, sql in store.execute(_MASTER)}
     expected = dict(mine)
     if "proj_checkpoints" in live:
@@ -298,7 +318,7 @@ def _schema(store: SqliteStore) -> list[Finding]:
                 Finding("schema", 0, f"{got[0]} {name!r} on {got[1]!r}: not made by this code")
             )
     recorded = store.execute("SELECT version, name, applied_at FROM schema_migrations ORDER BY 1")
-    ran = [(v, n) for v, n, _ in MIGRATIONS]
+    ran = [(v, n) for v, n, _ in MIGRATIONS if v <= store.schema_version]
     well_formed = all(
         type(v) is int and type(n) is str and type(at) is str and _TIMESTAMP.fullmatch(at)
         for v, n, at in recorded
@@ -457,7 +477,7 @@ def _live_read_models(book: Ledger) -> Any:
     store = book.store
     if not isinstance(store, SqliteStore) or store.path == ":memory:":
         return None
-    conn = sqlite3.connect(Path(store.path).resolve().as_uri() + "?mode=ro", uri=True)
+    conn = sqlite3.connect(store.read_uri, uri=True)
     db = sqlite_utils.Database(conn)
     if "proj_checkpoints" not in db.table_names():
         conn.close()
@@ -515,6 +535,8 @@ class _Walk:
         self.fold = balance_model.Fold()
         self.hashes_at: dict[int, str] = {}
         self.anchor_seq = 0
+        self.refusals_anchor: tuple[int, str] | None = None
+        self.refusals_anchored: str | None = None
         self.opened_at: dict[str, int] = {}
         self.closed_us = 0
 
@@ -617,6 +639,7 @@ class _Walk:
                     (self.commands.get(cid) or indexed.get(cid) or (0, 0))[0],
                     f"{cid!r}: index says {indexed.get(cid)}, log says {self.commands.get(cid)}",
                 )
+        self._refusals(book, set(indexed) | set(self.commands))
         refolded = self.fold.accounts()
         inline: dict[str, tuple[Account, Counters]] = {
             a.id: (a, c) for a, c in book.store.accounts()
@@ -641,6 +664,67 @@ class _Walk:
                     "no_overdraft", 0, f"{account_id} available {balances[account_id].available}"
                 )
         self._safeguarded(book, refolded, balances)
+
+    def _refusals(self, book: Ledger, accepted: set[str]) -> None:
+        """The record of refusals: its chain, its numbering, and that it agrees with the
+        log (see ``verify``)."""
+        previous, n, recorded_at, head_seq = GENESIS_HASH, 0, 0, 0
+        for row in book.store.refusal_rows():
+            where = f"refusal n {row.n} ({row.command_id!r})"
+            if row.n != n + 1:
+                self._found("refusals", row.head_seq, f"{where} follows n {n}: a gap")
+            expected = refusal_hash(
+                previous,
+                row.n,
+                row.command_id,
+                row.digest,
+                row.code,
+                row.subject,
+                row.detail,
+                row.recorded_at_us,
+                row.head_seq,
+            )
+            if row.hash != expected:
+                self._found(
+                    "refusals",
+                    row.head_seq,
+                    f"{where} does not chain to the one before: it, or a row before it, was "
+                    "changed, removed or inserted",
+                )
+            if row.code not in _CODES:
+                self._found("refusals", row.head_seq, f"{where} has no reject code {row.code!r}")
+            if row.command_id in accepted:
+                self._found("refusals", row.head_seq, f"{where}: the id was accepted too")
+            if len(row.digest) != 32:
+                self._found("refusals", row.head_seq, f"{where}: its digest is not 32 bytes")
+            if row.recorded_at_us < recorded_at or not head_seq <= row.head_seq <= self.seq:
+                self._found(
+                    "refusals",
+                    row.head_seq,
+                    f"{where} was recorded at {row.recorded_at_us} after head {row.head_seq}, "
+                    f"out of order (the one before: {recorded_at}, head {head_seq}; the log "
+                    f"ends at {self.seq})",
+                )
+            previous, n = row.hash, row.n
+            recorded_at, head_seq = row.recorded_at_us, row.head_seq
+            if self.refusals_anchor is not None and row.n == self.refusals_anchor[0]:
+                self.refusals_anchored = row.hash.hex()
+        if self.refusals_anchor is not None:
+            anchor_n, anchor_hash = self.refusals_anchor
+            if self.refusals_anchored is None:
+                self._found(
+                    "refusals",
+                    0,
+                    f"the record of refusals ends at n {n}, before the anchor's n {anchor_n}: "
+                    "refusals were removed from its end",
+                )
+            elif self.refusals_anchored != anchor_hash:
+                self._found(
+                    "refusals",
+                    0,
+                    f"refusal n {anchor_n} hashes to {self.refusals_anchored}, not the "
+                    f"anchor's {anchor_hash}: the record was rewritten at or before it",
+                )
 
     def _sqlite_rows(self, store: SqliteStore) -> None:
         """What the SQLite store keeps beside the rows the store interface reads: each

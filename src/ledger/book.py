@@ -596,6 +596,14 @@ class Ledger:
             with self._store.snapshot():
                 yield
 
+    def refusals_head(self) -> tuple[int, str]:
+        """The number of the last recorded refusal and its hash in hex (0 and 64 zeros
+        when none is recorded): the record of refusals' anchor, beside :meth:`head`'s."""
+        with self._reading():
+            self._check_open()
+            n, digest = self._store.refusals_head()
+        return n, digest.hex()
+
     def head(self) -> tuple[int, str]:
         """The last seq and its hash in hex: an anchor to write down for later audits."""
         with self._reading():

@@ -1,30 +1,46 @@
-"""The ``satang`` command line: read a ledger file, audit it, measure it."""
+"""The ``satang`` command line: read a ledger file, audit it, measure it.
+
+Every failure is one line on stderr and a non-zero exit status, never a traceback: a bad
+argument is a usage error (exit 2), a ledger that cannot be read or a full device is
+exit 1, a closed pipe (``satang events | head -1``) ends quietly. Verbs that only read
+open the ledger read-only; verbs whose output depends on business days read them in the
+zone the ledger recorded (docs/cli.md).
+"""
 
 from __future__ import annotations
 
+import difflib
+import errno
 import json
+import os
+import stat
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 import click
 
+from ledger.accounts import Balance
 from ledger.audit import Report as VerifyReport
 from ledger.audit import parse_anchor
 from ledger.audit import verify as verify_ledger
-from ledger.book import Ledger
+from ledger.book import DEFAULT_TIMEZONE, Ledger
 from ledger.demo import DEMO_MARK, DemoSize, day_ticks, run_demo
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, shown
 from ledger.export import EXPORTERS, event_record
 from ledger.flows.chart import Chart
 from ledger.money import format_amount, parse_amount
+from ledger.results import Accepted
 from ledger.store.base import RecordedEvent
-from ledger.store.postgres import is_dsn
+from ledger.store.postgres import SECRET_KEYWORDS, is_dsn, keyword_pairs, mask_dsn
+from ledger.store.sqlite import is_readonly_copy
+from ledger.store.writelock import lock_path
 from projections.reports import REPORTS
 from projections.runner import ReadModelsStale, Runner
 
@@ -32,49 +48,376 @@ PROGRESS_FROM_EVENTS = 10_000
 """A verify or a catch-up longer than this shows a progress bar (on stderr)."""
 DEMO_REPORT_ROWS = 12
 """``satang demo`` prints this many rows of each report section; ``satang report`` all."""
-
-_reads = click.option(
-    "--reads",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Keep the read models in this file (':memory:' for none) instead of the ledger's.",
+MESSAGE_MAX = 240
+"""Characters of an error message printed at most: every failure is one short line."""
+SEQ_MAX = 2**63 - 1
+EXIT_USAGE = 2
+"""A bad argument: nothing was read or written."""
+TRACEBACK_ENV = "SATANG_TRACEBACK"
+"""Set to 1, an unexpected error shows its traceback instead of one line."""
+_OUTPUT_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EFBIG, errno.EDQUOT, errno.EBADF}
 )
+_URL_SCHEMES = ("postgresql://", "postgres://")
+
+
+# --- one line, never a traceback ------------------------------------------------------
+
+
+def one_line(text: str) -> str:
+    """``text`` as one printable line of at most :data:`MESSAGE_MAX` characters: blanks
+    and line breaks run together, other control characters escaped, the rest cut."""
+    flat = " ".join(text[: MESSAGE_MAX * 8].split())
+    flat = "".join(c if c.isprintable() else repr(c)[1:-1] for c in flat)
+    if len(flat) > MESSAGE_MAX or len(text) > MESSAGE_MAX * 8:
+        return f"{flat[: MESSAGE_MAX - 1]}…"
+    return flat
+
+
+def _say(line: str) -> None:
+    """One line on stderr; a stderr that cannot take it is not worth a second failure."""
+    with suppress(OSError, ValueError):
+        click.echo(line, err=True)
+
+
+def _silence_stdout() -> None:
+    """Point fd 1 at /dev/null, so what is still buffered for a full or closed stdout
+    is not written again (with a second error) when the interpreter exits."""
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(fd, sys.stdout.fileno())
+        finally:
+            os.close(fd)
+    except (OSError, ValueError, AttributeError):  # not a real file (tests), or closed
+        pass
+
+
+def _os_error(exc: OSError) -> str:
+    reason = exc.strerror or str(exc)
+    if exc.filename is None and exc.errno in _OUTPUT_ERRNOS:
+        return f"cannot write the output: {reason}"
+    if exc.filename is not None:
+        return f"{reason}: {shown(str(exc.filename))}"
+    return reason
+
+
+def _exit_status(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    _say(one_line(str(code)))
+    return 1
+
+
+class _Verbs(click.Group):
+    """The ``satang`` group: runs a verb and turns whatever escapes it into one line."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: list[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the verb; in standalone mode exit with its status, one line on stderr
+        for any failure (``SATANG_TRACEBACK=1`` shows an unexpected error's traceback)."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        sys.exit(
+            self._run(
+                lambda: super(_Verbs, self).main(args, prog_name, complete_var, False, **extra)
+            )
+        )
+
+    def _run(self, call: Callable[[], Any]) -> int:
+        try:
+            outcome = call()
+            code = outcome if type(outcome) is int else 0
+        except SystemExit as exc:
+            code = _exit_status(exc.code)
+        except click.UsageError as exc:
+            where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            _say(f"Error: {one_line(exc.format_message())}{where}")
+            code = exc.exit_code
+        except click.ClickException as exc:
+            _say(f"Error: {one_line(exc.format_message())}")
+            code = exc.exit_code
+        except (click.Abort, KeyboardInterrupt, EOFError):
+            _say("Aborted!")
+            code = 1
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:  # a closed pipe is the reader's choice: quiet
+                _say(f"Error: {one_line(_os_error(exc))}")
+            _silence_stdout()
+            return 1
+        except LedgerError as exc:
+            _say(f"Error: {one_line(str(exc))}")
+            code = 1
+        except Exception as exc:
+            if os.environ.get(TRACEBACK_ENV) == "1":
+                raise
+            _say(
+                f"Error: unexpected {type(exc).__name__}: {one_line(str(exc))[:120]} "
+                f"(a bug in satang: {TRACEBACK_ENV}=1 shows where)"
+            )
+            code = 1
+        if sys.stdout is None:  # started with fd 1 closed: whatever was printed is lost
+            _say("Error: cannot write the output: stdout is closed")
+            return code or 1
+        try:
+            sys.stdout.flush()
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                _say(f"Error: {one_line(_os_error(exc))}")
+            _silence_stdout()
+            return code or 1
+        except ValueError:  # stdout closed under us
+            return code or 1
+        return code
+
+
+# --- arguments ------------------------------------------------------------------------
+
+
+def _userinfo(url: str) -> str | None:
+    """The ``user:password`` of a DSN URL, where :func:`mask_dsn` finds it (up to the last
+    ``@`` before the path), or None."""
+    if not url.startswith(_URL_SCHEMES):
+        return None
+    rest = url.split("://", 1)[1]
+    first_at = rest.find("@")
+    if first_at < 0:
+        return None
+    ends = [i for i in (rest.find(c, first_at) for c in "/?") if i >= 0]
+    return rest[: rest.rfind("@", 0, min(ends, default=len(rest)))]
+
+
+def _secrets(target: str) -> list[str]:
+    """The passwords a DSN holds (to scrub from messages that quote them)."""
+    found: list[str] = []
+    if target.startswith(_URL_SCHEMES):
+        rest = target.split("://", 1)[1]
+        found.append((_userinfo(target) or "").partition(":")[2])
+        for param in rest.partition("?")[2].split("&"):
+            key, _, value = param.partition("=")
+            if unquote(key) in SECRET_KEYWORDS:
+                found.append(value)
+    else:
+        pairs = keyword_pairs(target) or []
+        found += [value for key, value in pairs if key in SECRET_KEYWORDS]
+    return [s for v in found if v for s in {v, unquote(v)}]
+
+
+def shown_target(target: str) -> str:
+    """A ledger target for a message: a DSN with its passwords masked, cut to a few words."""
+    return shown(mask_dsn(target) if is_dsn(target) else target)
+
+
+def _scrubbed(message: str, target: str) -> str:
+    """``message`` with any password of ``target`` (a DSN) replaced by ``***``."""
+    if is_dsn(target):
+        for secret in sorted(_secrets(target), key=len, reverse=True):
+            message = message.replace(secret, "***")
+    return message
 
 
 class _LedgerTarget(click.ParamType[str]):
-    """An existing SQLite file, or a ``postgresql://`` DSN (checked when it is opened)."""
+    """An existing ledger file, or a PostgreSQL DSN: a ``postgresql://`` URL or libpq's
+    keyword form (``host=db1 dbname=ledger user=satang``), checked when it is opened."""
 
     name = "FILE|DSN"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        if is_dsn(value):
-            return str(value)
-        return str(click.Path(exists=True, dir_okay=False).convert(value, param, ctx))
+    def __init__(self, *, dsn_only: bool = False) -> None:
+        self.dsn_only = dsn_only
+        if dsn_only:
+            self.name = "DSN"
 
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        if "\x00" in text:
+            self.fail("a ledger's file name or DSN holds no NUL byte", param, ctx)
+        if self.dsn_only and not is_dsn(text):
+            self.fail(
+                "give a PostgreSQL DSN: postgresql://... or 'host=... dbname=...'", param, ctx
+            )
+        if is_dsn(text):
+            if any(c in (_userinfo(text) or "") for c in "@/?#"):
+                self.fail(
+                    f"{shown(mask_dsn(text))}: in a URL, write @ / ? # in the user or password "
+                    "as %40 %2F %3F %23",
+                    param,
+                    ctx,
+                )
+            if not text.startswith(_URL_SCHEMES) and keyword_pairs(text) is None:
+                self.fail(
+                    f"{shown(mask_dsn(text))} is not a DSN libpq reads: key=value pairs of "
+                    "its keywords, a value with blanks in quotes (password='a b')",
+                    param,
+                    ctx,
+                )
+            return text
+        _existing_file(text, lambda m: self.fail(m, param, ctx))
+        return text
+
+
+def _existing_file(text: str, fail: Callable[[str], None]) -> None:
+    try:
+        mode = os.stat(text).st_mode
+    except FileNotFoundError:
+        fail(f"no file {shown(text)}")
+        return
+    except (OSError, ValueError) as exc:
+        fail(f"{shown(text)}: {getattr(exc, 'strerror', None) or exc}")
+        return
+    if stat.S_ISDIR(mode):
+        fail(f"{shown(text)} is a directory, not a ledger file")
+
+
+class _FilePath(click.ParamType[str]):
+    """A file to read (``exists=True``) or to write: never a directory or a NUL byte."""
+
+    name = "FILE"
+
+    def __init__(self, *, exists: bool = False, memory: bool = False) -> None:
+        self.exists = exists
+        self.memory = memory
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        if "\x00" in text:
+            self.fail("a file name holds no NUL byte", param, ctx)
+        if not text:
+            self.fail("give a file name", param, ctx)
+        if self.memory and text == ":memory:":
+            return text
+        if self.exists:
+            _existing_file(text, lambda m: self.fail(m, param, ctx))
+        elif os.path.isdir(text):
+            self.fail(f"{shown(text)} is a directory; give a file", param, ctx)
+        return text
+
+
+class _Folder(click.ParamType[str]):
+    """A folder to write into (made if missing): never a file or a NUL byte."""
+
+    name = "DIR"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        if "\x00" in text or not text:
+            self.fail("give a folder name (without a NUL byte)", param, ctx)
+        if os.path.lexists(text) and not os.path.isdir(text):
+            self.fail(f"{shown(text)} is not a folder", param, ctx)
+        return text
+
+
+class _Zone(click.ParamType[str]):
+    """An IANA time zone name (``Asia/Bangkok``)."""
+
+    name = "ZONE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        try:
+            ZoneInfo(text)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            self.fail(
+                f"unknown time zone {shown(text)}; give an IANA name such as 'Asia/Bangkok'",
+                param,
+                ctx,
+            )
+        return text
+
+
+def _timezone_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option("--timezone", type=_Zone(), default=None, help=help_text)
+
+
+_reads = click.option(
+    "--reads",
+    type=_FilePath(memory=True),
+    default=None,
+    help="Keep the read models in this file (':memory:' for none) instead of the ledger's "
+    "(in memory when the ledger file is read-only).",
+)
 
 _db = click.option(
     "--db",
     "db",
     required=True,
     type=_LedgerTarget(),
-    help="The ledger: its SQLite file, or a postgresql:// DSN.",
+    help="The ledger: its SQLite file, or a PostgreSQL DSN (postgresql://... or "
+    "'host=... dbname=...').",
 )
 
 
-@click.group()
+@click.group(cls=_Verbs)
 @click.version_option(package_name="satang")
 def main() -> None:
     """Satang: an event-sourced, double-entry ledger for e-wallet backends."""
 
 
 @contextmanager
-def _ledger(db: str, timezone: str = "Asia/Bangkok") -> Iterator[Ledger]:
-    """The ledger in ``db`` (never a new one); any LedgerError becomes a one-line message."""
+def _ledger(db: str, *, readonly: bool = True) -> Iterator[Ledger]:
+    """The ledger in ``db`` (never a new one; read-only unless told), in the zone it
+    recorded; any LedgerError becomes a one-line message without a password in it."""
     try:
-        with Ledger.open(db, create=False, timezone=timezone) as book:
+        with Ledger.open(db, create=False, readonly=readonly) as book:
             yield book
     except LedgerError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(_scrubbed(str(exc), db)) from exc
+
+
+def _days_in(book: Ledger, db: str, asked: str | None) -> tuple[str | None, str | None]:
+    """The zone to read business days in when it is not the one the ledger recorded
+    (``asked``, ``--timezone``; None: the recorded one), and the note to print first
+    then. A file that records no zone needs ``--timezone``: a usage error says how."""
+    recorded = book.recorded_timezone
+    if asked is None:
+        if recorded is None:
+            raise click.UsageError(
+                "this ledger records no time zone, and this output depends on its days: "
+                "give --timezone ZONE, or record its zone once with "
+                f"`satang timezone --set ZONE --db {shown_target(db)}`"
+            )
+        return None, None
+    if asked == recorded:
+        return None, None
+    if recorded is None:
+        return asked, f"times in {asked}; this ledger records no zone"
+    return asked, f"times in {asked}; this ledger's zone is {recorded}"
+
+
+def _reads_for(book: Ledger, reads: str | None) -> str | None:
+    """Where to fold the read models: ``--reads``, else the ledger's own file if it may
+    be written, else memory (said on stderr). A DSN's go to memory (the runner's own
+    default)."""
+    if reads is not None:
+        return reads
+    path = getattr(book.store, "path", "")
+    if is_dsn(path) or not isinstance(path, str) or not os.path.isfile(path):
+        return None
+    folder = os.path.dirname(os.path.abspath(path))
+    if is_readonly_copy(path) or not (os.access(path, os.W_OK) and os.access(folder, os.W_OK)):
+        _say(
+            "the ledger file is read-only: its read models are folded in memory "
+            "(--reads FILE keeps them)"
+        )
+        return ":memory:"
+    return path
+
+
+# --- the verbs that read ----------------------------------------------------------------
+
+
+def _balance_text(b: Balance) -> str:
+    return (
+        f"{b.account}  {format_amount(b.balance, b.currency)} {b.currency}"
+        f"  (available {format_amount(b.available, b.currency)})"
+    )
 
 
 @main.command()
@@ -91,16 +434,20 @@ def balance(db: str, account: str, as_of: str | None, as_json: bool) -> None:
                 int(as_of) if as_of.isascii() and as_of.isdigit() else datetime.fromisoformat(as_of)
             )
         except ValueError as exc:
-            raise click.BadParameter(f"{as_of!r} is neither a seq nor an ISO time") from exc
+            raise click.BadParameter(
+                f"{shown(as_of)} is neither a seq nor an ISO time", param_hint="--as-of"
+            ) from exc
+        if isinstance(point, int) and point > SEQ_MAX:
+            raise click.BadParameter(f"a seq is at most {SEQ_MAX}", param_hint="--as-of")
     with _ledger(db) as book:
-        b = book.balance(account, as_of=point)
+        try:
+            b = book.balance(account, as_of=point)
+        except LedgerError as exc:
+            raise click.ClickException(str(exc)) from exc
     if as_json:
         click.echo(json.dumps(attrs.asdict(b)))
         return
-    click.echo(
-        f"{b.account}  {format_amount(b.balance, b.currency)} {b.currency}"
-        f"  (available {format_amount(b.available, b.currency)})"
-    )
+    click.echo(_balance_text(b))
 
 
 def _event_line(rec: RecordedEvent) -> str:
@@ -111,7 +458,7 @@ def _event_line(rec: RecordedEvent) -> str:
 @_db
 @click.option(
     "--after",
-    type=click.IntRange(0, 2**63 - 1),
+    type=click.IntRange(0, SEQ_MAX),
     default=0,
     show_default=True,
     help="Print events after this seq.",
@@ -143,23 +490,30 @@ def events(
 
     unknown = sorted(set(types) - set(EVENT_TYPES))
     if unknown:
+        near = difflib.get_close_matches(unknown[0][:64], list(EVENT_TYPES), n=3)
         raise click.BadParameter(
-            f"no event type {unknown}; the types are {sorted(EVENT_TYPES)}", param_hint="--type"
+            f"no event type {shown(unknown[0])}"
+            + (f"; did you mean {', '.join(near)}?" if near else "")
+            + f" ({len(EVENT_TYPES)} types: docs/concepts.md)",
+            param_hint="--type",
         )
     printed = 0
     with _ledger(db) as book:
         start = after if tail is None else max(after, book.head()[0] - tail)
-        for rec in book.events(after=start):
-            if limit is not None and printed >= limit:
-                break
-            if types and rec.type not in types:
-                continue
-            if stream is not None and not rec.stream.startswith(stream):
-                continue
-            if command_id is not None and rec.command_id != command_id:
-                continue
-            click.echo(_event_line(rec))
-            printed += 1
+        try:
+            for rec in book.events(after=start):
+                if limit is not None and printed >= limit:
+                    break
+                if types and rec.type not in types:
+                    continue
+                if stream is not None and not rec.stream.startswith(stream):
+                    continue
+                if command_id is not None and rec.command_id != command_id:
+                    continue
+                click.echo(_event_line(rec))
+                printed += 1
+        except LedgerError as exc:
+            raise click.ClickException(str(exc)) from exc
 
 
 @main.command()
@@ -181,17 +535,116 @@ def head(db: str) -> None:
 )
 def verify(db: str, as_json: bool, anchor: str | None) -> None:
     """Walk the hash chain, rebuild balances and every read model from the log, check
-    the invariants."""
+    the invariants; exit 1 on an integrity finding, 3 if every finding is a business one."""
     point = None
     if anchor is not None:
         try:
             point = parse_anchor(anchor)
         except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--anchor") from exc
+            raise click.BadParameter(
+                f"{shown(anchor)} is not SEQ:HASH as `satang head` prints it",
+                param_hint="--anchor",
+            ) from exc
+        if point[0] > SEQ_MAX:
+            raise click.BadParameter(f"a seq is at most {SEQ_MAX}", param_hint="--anchor")
     with _ledger(db) as book:
-        report = _verified(book, point)
+        try:
+            report = _verified(book, point)
+        except LedgerError as exc:
+            raise click.ClickException(str(exc)) from exc
     _print_verification(report, as_json)
-    sys.exit(0 if report.ok else 1)
+    sys.exit(report.exit_code)
+
+
+@main.command()
+@click.argument("command_id", metavar="ID")
+@_db
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def result(command_id: str, db: str, as_json: bool) -> None:
+    """Print the answer command ID got: accepted (its seq and the balances it left) or
+    refused on the books (code, category, subject, detail); exit 1 if it has none."""
+    with _ledger(db) as book:
+        try:
+            found = book.result(command_id)
+        except LedgerError as exc:
+            raise click.ClickException(str(exc)) from exc
+    if found is None:
+        raise click.ClickException(
+            f"no result for command id {shown(command_id)}: no command with this id was "
+            "decided in this ledger"
+        )
+    if isinstance(found, Accepted):
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "id": found.id,
+                        "result": "accepted",
+                        "seq": found.seq,
+                        "replayed": found.replayed,
+                        "balances": [attrs.asdict(b) for b in found.balances],
+                    }
+                )
+            )
+            return
+        click.echo(f"{found.id}: accepted at seq {found.seq} (replayed: {found.replayed})")
+        for b in found.balances:
+            click.echo(f"  {_balance_text(b)}")
+        return
+    category = found.code.category.value
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "id": found.id,
+                    "result": "rejected",
+                    "code": found.code.value,
+                    "category": category,
+                    "subject": found.subject,
+                    "detail": found.detail,
+                    "replayed": found.replayed,
+                }
+            )
+        )
+        return
+    click.echo(
+        f"{found.id}: rejected {found.code.value} ({category})"
+        f"{f' on {found.subject}' if found.subject else ''} (replayed: {found.replayed})"
+    )
+    click.echo(f"  {found.detail}")
+
+
+@main.command()
+@_db
+@click.option(
+    "--set", "zone", type=_Zone(), default=None, help="Record this zone (once, if none is)."
+)
+def timezone(db: str, zone: str | None) -> None:
+    """Print the time zone the ledger recorded (where its business days start and end),
+    or record one, once, in a file written before zones were recorded."""
+    if zone is None:
+        with _ledger(db) as book:
+            recorded = book.recorded_timezone
+        if recorded is None:
+            click.echo(
+                f"none recorded (days are read in {DEFAULT_TIMEZONE} unless --timezone says "
+                "otherwise; record the zone with --set ZONE)"
+            )
+        else:
+            click.echo(recorded)
+        return
+    if not is_dsn(db) and is_readonly_copy(db):
+        raise click.ClickException(
+            f"{shown(db)} is a read-only copy (no write bit on it or its folder): nothing "
+            "recorded; record the zone in the ledger itself"
+        )
+    with _ledger(db, readonly=False) as book:
+        before = book.recorded_timezone
+        try:
+            book.record_timezone(zone)
+        except LedgerError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(zone if before == zone else f"{zone} (recorded)")
 
 
 @main.command()
@@ -199,22 +652,26 @@ def verify(db: str, as_json: bool, anchor: str | None) -> None:
     "--from",
     "source",
     required=True,
-    type=click.Path(exists=True, dir_okay=False),
+    type=_FilePath(exists=True),
     help="The SQLite ledger to copy.",
 )
-@click.option("--to", "target", required=True, help="A postgresql:// DSN of an empty schema.")
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    type=_LedgerTarget(dsn_only=True),
+    help="A PostgreSQL DSN (postgresql://... or 'host=... dbname=...') of an empty schema.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the verify report as JSON.")
 def migrate(source: str, target: str, as_json: bool) -> None:
     """Copy a SQLite ledger into PostgreSQL, row for row, then verify the copy with the
     source's head as anchor: the same chain, ending at the same hash."""
-    if not is_dsn(target):
-        raise click.BadParameter("give a postgresql:// DSN", param_hint="--to")
     from ledger.store.postgres import PostgresStore
     from ledger.store.sql import SqlStore
 
     with _ledger(source) as src:
         try:
-            with Ledger.open(target) as dst:
+            with Ledger.open(target, timezone=src.recorded_timezone) as dst:
                 store, from_store = dst.store, src.store
                 assert isinstance(store, PostgresStore) and isinstance(from_store, SqlStore)
                 with _progress(src.head()[0], "copying the log") as step:
@@ -222,9 +679,9 @@ def migrate(source: str, target: str, as_json: bool) -> None:
                 click.echo(f"copied {seq:,} events from {source} to {store.path}")
                 report = _verified(dst, (seq, digest.hex()))
         except LedgerError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException(_scrubbed(str(exc), target)) from exc
     _print_verification(report, as_json)
-    sys.exit(0 if report.ok else 1)
+    sys.exit(report.exit_code)
 
 
 @contextmanager
@@ -235,11 +692,11 @@ def _progress(length: int, label: str) -> Iterator[Callable[[int, int], None] | 
         yield None
         return
     with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
-        shown = [0]
+        drawn = [0]
 
         def step(done: int, total: int) -> None:
-            bar.update(done - shown[0])
-            shown[0] = done
+            bar.update(done - drawn[0])
+            drawn[0] = done
 
         yield step
 
@@ -275,7 +732,9 @@ def _print_verification(report: VerifyReport, as_json: bool) -> None:
 
 @main.command()
 @click.option("--quick", is_flag=True, help="A smaller run (a few minutes, not many).")
-@click.option("--dir", "directory", default=None, help="Where to put the benchmark files.")
+@click.option(
+    "--dir", "directory", type=_Folder(), default=None, help="Where to put the benchmark files."
+)
 @click.option(
     "--suite",
     type=click.Choice(["all", "wallet", "scale", "peers", "cod", "loans", "reads", "scaling"]),
@@ -287,7 +746,7 @@ def _print_verification(report: VerifyReport, as_json: bool) -> None:
 )
 @click.option(
     "--events-max",
-    type=click.IntRange(10_000),
+    type=click.IntRange(10_000, 100_000_000),
     default=1_000_000,
     show_default=True,
     help="The largest log of the scale suite (10000000 for the 10M point).",
@@ -295,8 +754,8 @@ def _print_verification(report: VerifyReport, as_json: bool) -> None:
 @click.option(
     "--dsn",
     default=None,
-    help="The scaling suite's PostgreSQL server (a new schema per case); default: a "
-    "throwaway cluster started for the run.",
+    help="The scaling suite's PostgreSQL server, a postgresql:// URL (a new schema per "
+    "case); default: a throwaway cluster started for the run.",
 )
 def bench(
     quick: bool, directory: str | None, suite: tuple[str, ...], events_max: int, dsn: str | None
@@ -307,8 +766,13 @@ def bench(
     versions, then the ratios."""
     from benchmarks import SUITES, run
 
-    if dsn is not None and not is_dsn(dsn):
-        raise click.BadParameter("give a postgresql:// DSN", param_hint="--dsn")
+    if dsn is not None and ("\x00" in dsn or not dsn.startswith(_URL_SCHEMES)):
+        raise click.BadParameter(
+            "give a postgresql:// URL (the suite adds a schema to it per case)",
+            param_hint="--dsn",
+        )
+    if directory is not None and os.path.exists(directory) and not os.path.isdir(directory):
+        raise click.BadParameter(f"{shown(directory)} is a file; give a folder", param_hint="--dir")
     suites = SUITES if "all" in suite else tuple(suite)
     run(
         click.echo,
@@ -326,7 +790,9 @@ def _day(value: str | None, option: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not a day (YYYY-MM-DD)", param_hint=option) from exc
+        raise click.BadParameter(
+            f"{shown(value)} is not a day (YYYY-MM-DD)", param_hint=option
+        ) from exc
 
 
 def _catch_up(runner: Runner) -> None:
@@ -352,15 +818,10 @@ def _catch_up(runner: Runner) -> None:
     show_default=True,
 )
 @click.option("--equity", help="safeguarding: the issuer's equity (e.g. 1500000.00).")
-@click.option(
-    "--timezone",
-    default="Asia/Bangkok",
-    show_default=True,
-    help="Where business days start and end.",
-)
+@_timezone_option("Where business days start and end; default: the ledger's recorded zone.")
 @click.option(
     "--known-at",
-    type=click.IntRange(0, 2**63 - 1),
+    type=click.IntRange(0, SEQ_MAX),
     default=None,
     help="Only what the log held up to this seq (a report's log_seq): the report as filed.",
 )
@@ -373,7 +834,7 @@ def report(
     end: str | None,
     fmt: str,
     equity: str | None,
-    timezone: str,
+    timezone: str | None,
     known_at: int | None,
     reads: str | None,
 ) -> None:
@@ -399,15 +860,17 @@ def report(
         args = (first, last)
     else:
         raise click.UsageError(f"report {name} covers a period: give --from and --to, or --date")
-    with _ledger(db, timezone) as book:
+    with _ledger(db) as book:
         if known_at is not None and known_at > book.head()[0]:
             raise click.BadParameter(
                 f"the log ends at seq {book.head()[0]}", param_hint="--known-at"
             )
+        zone, note = _days_in(book, db, timezone)
         try:
             if known_at is not None and reads is None:
                 reads = ":memory:"  # the file's own read models are past it
-            with Runner(book, reads, until=known_at) as runner:
+            where = _reads_for(book, reads)
+            with Runner(book, where, until=known_at, timezone=zone) as runner:
                 _catch_up(runner)
                 made = spec.load()(runner, *args, **options)
         except ReadModelsStale as exc:
@@ -418,10 +881,16 @@ def report(
         except LedgerError as exc:
             raise click.ClickException(str(exc)) from exc
     if fmt == "json":
+        if note is not None:
+            _say(note)  # the document names its zone; a line before it would break it
         click.echo(made.to_json())
     elif fmt == "csv":
+        if note is not None:
+            click.echo(f"# {note}")
         click.echo(made.to_csv(), nl=False)
     else:
+        if note is not None:
+            click.echo(note)
         click.echo(made.to_table(), nl=False)
     for finding in made.findings:
         if fmt != "table":
@@ -440,7 +909,9 @@ def _seq_until(book: Ledger, until: str) -> int:
     try:
         when = datetime.fromisoformat(until)
     except ValueError as exc:
-        raise click.BadParameter(f"{until!r} is neither a seq nor an ISO time") from exc
+        raise click.BadParameter(
+            f"{shown(until)} is neither a seq nor an ISO time", param_hint="--until"
+        ) from exc
     if when.tzinfo is None:
         raise click.BadParameter("give the time with its offset, e.g. +07:00", param_hint="--until")
     last = 0
@@ -457,16 +928,14 @@ def _seq_until(book: Ledger, until: str) -> int:
 @click.option(
     "--out",
     required=True,
-    type=click.Path(dir_okay=False),
+    type=_FilePath(),
     help="The new database to write (it must not exist).",
 )
 def replay(db: str, until: str, out: str) -> None:
     """Materialise every read model (accounts with their balances, postings, statements,
     holds, COD orders, loans) as the log stood at --until into a new database."""
-    import os
-
-    if os.path.exists(out):
-        raise click.BadParameter(f"{out} exists; give a new file", param_hint="--out")
+    if os.path.lexists(out):
+        raise click.BadParameter(f"{shown(out)} exists; give a new file", param_hint="--out")
     with _ledger(db) as book:
         seq = _seq_until(book, until)
         try:
@@ -476,6 +945,21 @@ def replay(db: str, until: str, out: str) -> None:
             raise click.ClickException(str(exc)) from exc
         head = book.head()[0]
     click.echo(f"replayed seq 1..{seq} of {head} into {out}")
+
+
+def _cursor(after: str) -> tuple[int, int, int]:
+    """``--after N:N:N`` as a statement page printed it."""
+    try:
+        a, b, c = (int(x) for x in after.split(":"))
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{shown(after)} is not N:N:N as a page printed it", param_hint="--after"
+        ) from exc
+    if not all(-(2**63) <= v <= SEQ_MAX for v in (a, b, c)):
+        raise click.BadParameter(
+            "each N of N:N:N is a 64-bit integer, as a page printed it", param_hint="--after"
+        )
+    return a, b, c
 
 
 @main.command()
@@ -490,7 +974,13 @@ def replay(db: str, until: str, out: str) -> None:
 )
 @click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
 @click.option("--after", default=None, help="The next_after a previous page printed.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON lines, one a line.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print JSON lines, one a line (times in UTC, whatever the zone).",
+)
+@_timezone_option("The zone the text lines' times are shown in; default: the ledger's.")
 @_reads
 def statement(
     db: str,
@@ -499,21 +989,21 @@ def statement(
     limit: int,
     after: str | None,
     as_json: bool,
+    timezone: str | None,
     reads: str | None,
 ) -> None:
     """Print one page of ACCOUNT's statement with its running balance."""
     from projections.statements import statement as statement_page
 
-    cursor = None
-    if after is not None:
-        try:
-            a, b, c = (int(x) for x in after.split(":"))
-        except ValueError as exc:
-            raise click.BadParameter("--after is N:N:N as a page printed it") from exc
-        cursor = (a, b, c)
+    cursor = None if after is None else _cursor(after)
     with _ledger(db) as book:
+        note = None
+        zone = book.policy.timezone
+        if not as_json:  # JSON lines carry UTC instants: no day in them
+            asked, note = _days_in(book, db, timezone)
+            zone = zone if asked is None else ZoneInfo(asked)
         try:
-            with Runner(book, reads) as runner:
+            with Runner(book, _reads_for(book, reads)) as runner:
                 _catch_up(runner)
                 page = statement_page(
                     runner.db,
@@ -525,6 +1015,8 @@ def statement(
         except LedgerError as exc:
             raise click.ClickException(str(exc)) from exc
     code = page.currency
+    if note is not None:
+        click.echo(note)
     for line in page.lines:
         if as_json:
             click.echo(
@@ -538,7 +1030,8 @@ def statement(
             )
         else:
             click.echo(
-                f"{line.seq:>8}  {line.effective_at.isoformat()}  {line.type:<22}"
+                f"{line.seq:>8}  {line.effective_at.astimezone(zone).isoformat()}"
+                f"  {line.type:<22}"
                 f" {format_amount(line.signed_minor, code):>14}"
                 f" {format_amount(line.balance_minor, code):>14}"
             )
@@ -556,28 +1049,43 @@ def statement(
     required=True,
     help="jsonl: every event; csv: every posting leg; beancount: a plain-text ledger.",
 )
-@click.option(
-    "--timezone",
-    default="Asia/Bangkok",
-    show_default=True,
-    help="Where business days start (beancount dates).",
-)
-def export(db: str, fmt: str, timezone: str) -> None:
+@_timezone_option("Where business days start (beancount dates); default: the ledger's zone.")
+def export(db: str, fmt: str, timezone: str | None) -> None:
     """Write the whole log to stdout as JSON lines, CSV postings or a beancount ledger."""
-    with _ledger(db, timezone) as book, book.snapshot():
-        for chunk in EXPORTERS[fmt](book):
-            click.echo(chunk, nl=False)
+    with _ledger(db) as book:
+        zoned, note = book, None
+        if fmt == "beancount":  # jsonl and csv carry UTC instants: no day in them
+            asked, note = _days_in(book, db, timezone)
+            if asked is not None:  # the same store, its days read in another zone
+                zoned = Ledger(
+                    book.store, policy=attrs.evolve(book.policy, timezone=ZoneInfo(asked))
+                )
+        try:
+            with book.snapshot():
+                if note is not None:
+                    click.echo(f"; {note}")
+                for chunk in EXPORTERS[fmt](zoned):
+                    click.echo(chunk, nl=False)
+        except LedgerError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+def _demo_files(db: str) -> tuple[str, ...]:
+    """The ledger file and what SQLite and the write lock keep beside it."""
+    return (db, f"{db}-wal", f"{db}-shm", lock_path(db))
 
 
 def _refuse_unless_demo(db: str) -> None:
     """``--overwrite`` replaces a ledger the demo wrote, never another file."""
     try:
-        with Ledger.open(db, create=False) as book:
+        with Ledger.open(db, create=False, readonly=True) as book:
             written = bool(book.store.read_streams(f"entry:{DEMO_MARK}"))
     except LedgerError as exc:
-        raise click.UsageError(f"{db} is not a ledger the demo wrote ({exc}); kept") from exc
+        raise click.UsageError(
+            f"kept {shown(db)}: not a ledger the demo wrote ({one_line(str(exc))[:100]})"
+        ) from exc
     if not written:
-        raise click.UsageError(f"{db} is a ledger the demo did not write; kept")
+        raise click.UsageError(f"kept {shown(db)}: a ledger the demo did not write")
 
 
 @main.command()
@@ -585,29 +1093,44 @@ def _refuse_unless_demo(db: str) -> None:
     "--db",
     default="satang-demo.db",
     show_default=True,
-    type=click.Path(dir_okay=False),
+    type=_FilePath(),
     help="The new ledger file to write.",
 )
-@click.option("--overwrite", is_flag=True, help="Delete --db (and its -wal, -shm) first.")
-@click.option("--seed", type=int, default=1, show_default=True, help="Seeds every draw.")
+@click.option("--overwrite", is_flag=True, help="Delete --db (and its -wal, -shm, -lock) first.")
+@click.option(
+    "--seed",
+    type=click.IntRange(0, SEQ_MAX),
+    default=1,
+    show_default=True,
+    help="Seeds every draw.",
+)
 @click.option("--date", "day", default="2026-12-01", show_default=True, help="The day.")
 @click.option(
-    "--customers", type=click.IntRange(40), default=DemoSize().customers, show_default=True
+    "--customers",
+    type=click.IntRange(40, 1_000_000),
+    default=DemoSize().customers,
+    show_default=True,
 )
 @click.option(
-    "--merchants", type=click.IntRange(1), default=DemoSize().merchants, show_default=True
+    "--merchants", type=click.IntRange(1, 100_000), default=DemoSize().merchants, show_default=True
 )
-@click.option("--agents", type=click.IntRange(3), default=DemoSize().agents, show_default=True)
-@click.option("--couriers", type=click.IntRange(1), default=DemoSize().couriers, show_default=True)
+@click.option(
+    "--agents", type=click.IntRange(3, 100_000), default=DemoSize().agents, show_default=True
+)
+@click.option(
+    "--couriers", type=click.IntRange(1, 100_000), default=DemoSize().couriers, show_default=True
+)
 @click.option(
     "--cod-orders",
-    type=click.IntRange(10),
+    type=click.IntRange(10, 1_000_000),
     default=DemoSize().cod_orders_per_day,
     show_default=True,
     help="COD parcels delivered a day.",
 )
-@click.option("--loans", type=click.IntRange(10), default=DemoSize().loans, show_default=True)
-@click.option("--timezone", default="Asia/Bangkok", show_default=True, help="The ledger's zone.")
+@click.option(
+    "--loans", type=click.IntRange(10, 500_000), default=DemoSize().loans, show_default=True
+)
+@_timezone_option(f"The zone the new ledger records; default: {DEFAULT_TIMEZONE}.")
 def demo(
     db: str,
     overwrite: bool,
@@ -619,7 +1142,7 @@ def demo(
     couriers: int,
     cod_orders: int,
     loans: int,
-    timezone: str,
+    timezone: str | None,
 ) -> None:
     """Write a seeded, realistic day of wallet, COD and loan activity into a new ledger,
     print the day's reports, then verify it; exit 1 on any finding."""
@@ -627,12 +1150,8 @@ def demo(
     assert on is not None
     if not date(1971, 1, 1) <= on <= date(9998, 12, 31):
         raise click.BadParameter(f"{day} is outside 1971..9998", param_hint="--date")
-    try:
-        zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise click.BadParameter(
-            f"unknown time zone {timezone!r}", param_hint="--timezone"
-        ) from exc
+    zone_name = timezone or DEFAULT_TIMEZONE
+    zone = ZoneInfo(zone_name)
     try:
         size = DemoSize(
             customers=customers,
@@ -647,11 +1166,15 @@ def demo(
     path = Path(db)
     if db == ":memory:":
         raise click.BadParameter("the demo writes a file", param_hint="--db")
+    if not path.absolute().parent.is_dir():
+        raise click.ClickException(f"cannot write {shown(db)}: its folder does not exist")
     if path.exists() and path.stat().st_size:
         if not overwrite:
-            raise click.UsageError(f"{db} exists: give --overwrite to replace it, or another --db")
+            raise click.UsageError(
+                f"{shown(db)} exists: give --overwrite to replace it, or another --db"
+            )
         _refuse_unless_demo(db)
-        for name in (db, f"{db}-wal", f"{db}-shm"):
+        for name in _demo_files(db):
             Path(name).unlink(missing_ok=True)
     click.echo(
         f"satang demo: {on}, seed {seed}: {customers:,} customers, {merchants:,} merchants, "
@@ -666,17 +1189,21 @@ def demo(
             bar.update(1, when.strftime("%H:%M"))
 
         try:
-            outcome = run_demo(path, seed=seed, size=size, day=on, timezone=timezone, progress=step)
+            outcome = run_demo(
+                path, seed=seed, size=size, day=on, timezone=zone_name, progress=step
+            )
         except BaseException as exc:
-            for name in (db, f"{db}-wal", f"{db}-shm"):  # the demo's own half-written file
+            for name in _demo_files(db):  # the demo's own half-written file
                 Path(name).unlink(missing_ok=True)
             if isinstance(exc, LedgerError):
                 raise click.ClickException(str(exc)) from exc
+            if isinstance(exc, OSError) and exc.filename is not None:
+                raise click.ClickException(_os_error(exc)) from exc
             raise
     history = sum(outcome.history.values())
     submitted = sum(outcome.submitted.values())
     accepted = sum(outcome.accepted.values())
-    with _ledger(db, timezone) as book:
+    with _ledger(db, readonly=False) as book:
         events = book.head()[0]
         click.echo(
             f"{history:,} commands accepted before the day (accounts, loans, nine days of COD), "
@@ -689,16 +1216,23 @@ def demo(
         for code, count in outcome.rejected.most_common():
             click.echo(f"  rejected as {code}: {count:,}")
         findings = 0
-        with Runner(book) as runner:
-            _catch_up(runner)
-            for name, spec in REPORTS.items():
-                args = (on,) if spec.period == "day" else (on, on)
-                made = spec.load()(runner, *args)
-                click.echo(f"\n== satang report {name} --db {db} --date {on}")
-                click.echo(made.to_table(max_rows=DEMO_REPORT_ROWS), nl=False)
-                findings += len(made.findings)
-        click.echo(f"\n== satang verify --db {db}")
-        report = _verified(book)
+        try:
+            with Runner(book) as runner:
+                _catch_up(runner)
+                for name, spec in REPORTS.items():
+                    args = (on,) if spec.period == "day" else (on, on)
+                    made = spec.load()(runner, *args)
+                    click.echo(f"\n== satang report {name} --db {db} --date {on}")
+                    click.echo(made.to_table(max_rows=DEMO_REPORT_ROWS), nl=False)
+                    findings += len(made.findings)
+            click.echo(f"\n== satang verify --db {db}")
+            report = _verified(book)
+        except LedgerError as exc:
+            raise click.ClickException(str(exc)) from exc
     _print_verification(report, as_json=False)
     findings += len(report.findings)
     sys.exit(0 if findings == 0 else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -193,6 +193,10 @@ class Store(Protocol):
         """The index entry or the recorded refusal of one id (an index lookup)."""
         ...
 
+    def refusals_head(self) -> tuple[int, bytes]:
+        """The last refusal's ``n`` and hash (0 and :data:`GENESIS_HASH` if none)."""
+        ...
+
     def refusal_rows(self) -> Iterator[RefusalRow]:
         """The record of refusals in ``n`` order."""
         ...

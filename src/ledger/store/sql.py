@@ -105,7 +105,7 @@ class SqlStore(ABC):
     def __init__(self) -> None:
         self._accounts: dict[str, tuple[Account, Counters]] = {}
         self._head: tuple[int, bytes, int] | None = None
-        self._refusal_head: tuple[int, bytes] | None = None
+        self._refusal_head: tuple[int, bytes, int] | None = None
         self._closed_us: int | None = None
 
     # --- what a backend provides --------------------------------------------------------
@@ -269,6 +269,18 @@ class SqlStore(ABC):
             except self._ERRORS as exc:
                 raise self._error(exc) from exc
 
+    def refusals_head(self) -> tuple[int, bytes]:
+        """The last refusal's ``n`` and hash (0 and :data:`GENESIS_HASH` if none)."""
+        if not self.has_refusals:
+            return 0, GENESIS_HASH
+        rows = self._read("SELECT n, hash FROM refusals ORDER BY n DESC LIMIT 1")
+        if not rows:
+            return 0, GENESIS_HASH
+        n, digest = rows[0]
+        if type(digest) is not bytes:
+            raise StoreCorrupt(f"{self.path}: the hash of refusal n {n} is not bytes")
+        return n, digest
+
     def refusal_rows(self) -> Iterator[RefusalRow]:
         """The record of refusals in ``n`` order (nothing for a schema without it)."""
         if not self.has_refusals:
@@ -409,18 +421,19 @@ class SqlStore(ABC):
         rows = self._read(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ?", (account_id,))
         return None if not rows else _account_row(rows[0], self.path)
 
-    def _refusal_head_row(self) -> tuple[int, bytes]:
-        """(n, hash) of the last refusal, cached while proven fresh (write path)."""
+    def _refusal_head_row(self) -> tuple[int, bytes, int]:
+        """(n, hash, recorded_at) of the last refusal, cached while proven fresh (write
+        path)."""
         if self._refusal_head is None:
             row = self._sql.execute(
-                "SELECT n, hash FROM refusals ORDER BY n DESC LIMIT 1"
+                "SELECT n, hash, recorded_at FROM refusals ORDER BY n DESC LIMIT 1"
             ).fetchone()
             if row is None:
-                self._refusal_head = (0, GENESIS_HASH)
-            elif type(row[1]) is not bytes:
+                self._refusal_head = (0, GENESIS_HASH, 0)
+            elif type(row[1]) is not bytes or type(row[2]) is not int:
                 raise StoreCorrupt(f"{self.path}: the last refusal (n {row[0]}) is damaged")
             else:
-                self._refusal_head = (row[0], row[1])
+                self._refusal_head = (row[0], row[1], row[2])
         return self._refusal_head
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -891,9 +904,11 @@ class SqlTransaction:
 
     def _refusal_rows(self) -> list[tuple[Any, ...]]:
         """The buffered refusals as rows, numbered and chained after the last one; each
-        records the head of the log this transaction commits."""
-        n, previous = self._store._refusal_head_row()
+        records the head of the log this transaction commits, and a time that never goes
+        back along the record (as ``recorded_at`` along the log)."""
+        n, previous, last_us = self._store._refusal_head_row()
         head_seq = self._store._head_row()[0]
+        recorded_us = max(self._recorded_us, last_us)
         rows = []
         for command_id, digest, rejected in self._refusals:
             n += 1
@@ -904,12 +919,12 @@ class SqlTransaction:
                 str(rejected.code),
                 rejected.subject,
                 rejected.detail,
-                self._recorded_us,
+                recorded_us,
                 head_seq,
             )
             previous = refusal_hash(previous, *fields)
             rows.append((*fields, previous))
-        self._store._refusal_head = (n, previous)
+        self._store._refusal_head = (n, previous, recorded_us)
         return rows
 
 

@@ -28,7 +28,7 @@ import os
 import sqlite3
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Literal
 from urllib.parse import quote
@@ -265,6 +265,8 @@ class SqliteStore(SqlStore):
         self.busy_timeout_ms = busy_timeout_ms
         self.created = False
         """Whether this open made the ledger (a new file, or an empty one)."""
+        self.schema_version = SCHEMA_VERSION
+        """The schema the file is at (older only when opened read-only, unmigrated)."""
         memory = self.path == ":memory:"
         if "\x00" in self.path:
             raise StoreError(f"{shown(self.path)} is not a usable path: it holds a NUL")
@@ -379,7 +381,14 @@ class SqliteStore(SqlStore):
                 f"{self.path} has schema {version}; this Satang knows up to "
                 f"{SCHEMA_VERSION}: upgrade the satang package"
             )
+        self.schema_version = version
         self.has_refusals = version >= 3
+
+    @property
+    def read_uri(self) -> str:
+        """A URI that opens this ledger read-only, as this store reads it (``immutable``
+        for a read-only copy), for a connection of one's own (an audit's)."""
+        return self._uri if self.readonly else _file_uri(self.path, "mode=ro")
 
     def _migrate(self) -> None:
         """Bring the file to SCHEMA_VERSION; a file already there is not written to (so an
@@ -387,32 +396,12 @@ class SqliteStore(SqlStore):
         if self._schema_version() == SCHEMA_VERSION:
             return
         with self._write_lock():
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._conn.execute(
-                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                    " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            current = migrate(self._conn, MIGRATIONS)
+            if current > SCHEMA_VERSION:
+                raise SchemaTooNew(
+                    f"{self.path} has schema {current}; this Satang knows up to "
+                    f"{SCHEMA_VERSION}: upgrade the satang package"
                 )
-                current = self._schema_version() or 0
-                if current == 0:
-                    self._conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                if current > SCHEMA_VERSION:
-                    raise SchemaTooNew(
-                        f"{self.path} has schema {current}; this Satang knows up to "
-                        f"{SCHEMA_VERSION}: upgrade the satang package"
-                    )
-                for version, name, script in MIGRATIONS:
-                    if version > current:
-                        for statement in _split_sql(script):
-                            self._conn.execute(statement)
-                        self._conn.execute(
-                            "INSERT INTO schema_migrations VALUES (?, ?, datetime('now'))",
-                            (version, name),
-                        )
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
 
     # --- the write lock -----------------------------------------------------------------
 
@@ -553,6 +542,37 @@ class SqliteStore(SqlStore):
         self._conn.close()
         if self._lock is not None:
             self._lock.close()
+
+
+def migrate(conn: sqlite3.Connection, migrations: Sequence[tuple[int, str, str]]) -> int:
+    """Run, in one transaction on ``conn``, every migration newer than the version
+    ``schema_migrations`` records; return the version the file had (a newer one than
+    these migrations know is left alone, for the caller to refuse)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        current = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] or 0
+        if type(current) is not int:
+            raise StoreCorrupt(f"schema_migrations holds {current!r}")
+        if current == 0:
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        if current <= max((m[0] for m in migrations), default=0):
+            for version, name, script in migrations:
+                if version > current:
+                    for statement in _split_sql(script):
+                        conn.execute(statement)
+                    conn.execute(
+                        "INSERT INTO schema_migrations VALUES (?, ?, datetime('now'))",
+                        (version, name),
+                    )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return current
 
 
 def _file_uri(path: str, query: str) -> str:
