@@ -15,6 +15,7 @@ serving``) prints the figures docs/serving.md quotes.
 from __future__ import annotations
 
 import argparse
+import itertools
 import multiprocessing as mp
 import tempfile
 import threading
@@ -102,7 +103,7 @@ def _process(path: str, n: int, threads: int, seconds: float, go: Any, done: Any
             for w in workers:
                 w.join()
             marks = [start, *sorted(answered), max(end, time.monotonic())]
-            gap = max(b - a for a, b in zip(marks, marks[1:], strict=False))
+            gap = max(b - a for a, b in itertools.pairwise(marks))
         done.put(
             ProcessFigures(
                 n,

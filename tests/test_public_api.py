@@ -12,7 +12,8 @@ PUBLIC = {
     "ClosePeriod", "Command", "Credit", "Currency", "Debit", "Event", "FreezeAccount",
     "InvalidCommand",
     "Ledger", "LedgerClosed", "LedgerError", "OpenAccount", "PostEntry", "Posting",
-    "RecordedEvent", "RejectCategory", "RejectCode", "Rejected", "Result", "Reverse", "SchemaTooNew",
+    "RecordedEvent", "RejectCategory", "RejectCode", "Rejected", "Result", "Reverse",
+    "SchemaTooNew",
     "StoreBusy", "StoreCorrupt", "StoreError", "UnfreezeAccount", "UnknownAccount",
     "UnknownCurrency", "UnknownEventType", "__version__", "format_amount", "parse_amount",
     # wallet flows
