@@ -20,7 +20,6 @@ from contextlib import contextmanager, suppress
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
@@ -38,7 +37,7 @@ from ledger.flows.chart import Chart
 from ledger.money import format_amount, parse_amount
 from ledger.results import Accepted
 from ledger.store.base import RecordedEvent
-from ledger.store.postgres import SECRET_KEYWORDS, is_dsn, keyword_pairs, mask_dsn
+from ledger.store.postgres import dsn_problem, is_dsn, mask_dsn, scrub
 from ledger.store.sqlite import is_readonly_copy
 from ledger.store.writelock import lock_path
 from projections.reports import REPORTS
@@ -182,46 +181,9 @@ class _Verbs(click.Group):
 # --- arguments ------------------------------------------------------------------------
 
 
-def _userinfo(url: str) -> str | None:
-    """The ``user:password`` of a DSN URL, where :func:`mask_dsn` finds it (up to the last
-    ``@`` before the path), or None."""
-    if not url.startswith(_URL_SCHEMES):
-        return None
-    rest = url.split("://", 1)[1]
-    first_at = rest.find("@")
-    if first_at < 0:
-        return None
-    ends = [i for i in (rest.find(c, first_at) for c in "/?") if i >= 0]
-    return rest[: rest.rfind("@", 0, min(ends, default=len(rest)))]
-
-
-def _secrets(target: str) -> list[str]:
-    """The passwords a DSN holds (to scrub from messages that quote them)."""
-    found: list[str] = []
-    if target.startswith(_URL_SCHEMES):
-        rest = target.split("://", 1)[1]
-        found.append((_userinfo(target) or "").partition(":")[2])
-        for param in rest.partition("?")[2].split("&"):
-            key, _, value = param.partition("=")
-            if unquote(key) in SECRET_KEYWORDS:
-                found.append(value)
-    else:
-        pairs = keyword_pairs(target) or []
-        found += [value for key, value in pairs if key in SECRET_KEYWORDS]
-    return [s for v in found if v for s in {v, unquote(v)}]
-
-
 def shown_target(target: str) -> str:
     """A ledger target for a message: a DSN with its passwords masked, cut to a few words."""
     return shown(mask_dsn(target) if is_dsn(target) else target)
-
-
-def _scrubbed(message: str, target: str) -> str:
-    """``message`` with any password of ``target`` (a DSN) replaced by ``***``."""
-    if is_dsn(target):
-        for secret in sorted(_secrets(target), key=len, reverse=True):
-            message = message.replace(secret, "***")
-    return message
 
 
 class _LedgerTarget(click.ParamType[str]):
@@ -244,20 +206,9 @@ class _LedgerTarget(click.ParamType[str]):
                 "give a PostgreSQL DSN: postgresql://... or 'host=... dbname=...'", param, ctx
             )
         if is_dsn(text):
-            if any(c in (_userinfo(text) or "") for c in "@/?#"):
-                self.fail(
-                    f"{shown(mask_dsn(text))}: in a URL, write @ / ? # in the user or password "
-                    "as %40 %2F %3F %23",
-                    param,
-                    ctx,
-                )
-            if not text.startswith(_URL_SCHEMES) and keyword_pairs(text) is None:
-                self.fail(
-                    f"{shown(mask_dsn(text))} is not a DSN libpq reads: key=value pairs of "
-                    "its keywords, a value with blanks in quotes (password='a b')",
-                    param,
-                    ctx,
-                )
+            problem = dsn_problem(text)
+            if problem is not None:
+                self.fail(problem, param, ctx)
             return text
         _existing_file(text, lambda m: self.fail(m, param, ctx))
         return text
@@ -368,7 +319,7 @@ def _ledger(db: str, *, readonly: bool = True) -> Iterator[Ledger]:
         with Ledger.open(db, create=False, readonly=readonly) as book:
             yield book
     except LedgerError as exc:
-        raise click.ClickException(_scrubbed(str(exc), db)) from exc
+        raise click.ClickException(scrub(str(exc), db)) from exc
 
 
 def _days_in(book: Ledger, db: str, asked: str | None) -> tuple[str | None, str | None]:
@@ -679,7 +630,7 @@ def migrate(source: str, target: str, as_json: bool) -> None:
                 click.echo(f"copied {seq:,} events from {source} to {store.path}")
                 report = _verified(dst, (seq, digest.hex()))
         except LedgerError as exc:
-            raise click.ClickException(_scrubbed(str(exc), target)) from exc
+            raise click.ClickException(scrub(str(exc), target)) from exc
     _print_verification(report, as_json)
     sys.exit(report.exit_code)
 

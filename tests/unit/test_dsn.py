@@ -160,3 +160,17 @@ def test_keyword_pairs_agree_with_libpq(text: str) -> None:
     masked = keyword_pairs(mask_dsn(text))
     if ours is not None:  # the masked text reads the same, every secret as ***
         assert masked == [(k, "***" if k in SECRET_KEYWORDS else v) for k, v in ours]
+
+
+@pytest.mark.parametrize(
+    "dsn, secret",
+    [("host=x password=se cret", "cret"), ("postgresql://u:p@ss@h/db", "p@ss")],
+)
+def test_the_library_refuses_a_malformed_dsn_without_quoting_its_password(
+    dsn: str, secret: str
+) -> None:
+    from ledger import Ledger, StoreError
+
+    with pytest.raises(StoreError) as raised:
+        Ledger.open(dsn)
+    assert secret not in str(raised.value) and "***" in str(raised.value)

@@ -32,8 +32,9 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
-from ledger.errors import SchemaTooNew, StoreBusy, StoreCorrupt, StoreError
+from ledger.errors import SchemaTooNew, StoreBusy, StoreCorrupt, StoreError, shown
 from ledger.flows.base import Policy
 from ledger.store.base import GENESIS_HASH
 from ledger.store.sql import COUNTERS_UPDATE, READ_PAGE, SqlStore
@@ -334,6 +335,61 @@ _COUNTERS_BULK = (
 )
 
 
+def _userinfo(url: str) -> str | None:
+    """The ``user:password`` of a DSN URL, where :func:`mask_dsn` finds it (up to the last
+    ``@`` before the path), or None."""
+    if not url.startswith(_URL_SCHEMES):
+        return None
+    rest = url.split("://", 1)[1]
+    first_at = rest.find("@")
+    if first_at < 0:
+        return None
+    ends = [i for i in (rest.find(c, first_at) for c in "/?") if i >= 0]
+    return rest[: rest.rfind("@", 0, min(ends, default=len(rest)))]
+
+
+def _secrets(target: str) -> list[str]:
+    """The passwords a DSN holds (to scrub from messages that quote them)."""
+    found: list[str] = []
+    if target.startswith(_URL_SCHEMES):
+        rest = target.split("://", 1)[1]
+        found.append((_userinfo(target) or "").partition(":")[2])
+        for param in rest.partition("?")[2].split("&"):
+            key, _, value = param.partition("=")
+            if unquote(key) in SECRET_KEYWORDS:
+                found.append(value)
+    else:
+        pairs = keyword_pairs(target) or []
+        found += [value for key, value in pairs if key in SECRET_KEYWORDS]
+    return [s for v in found if v for s in {v, unquote(v)}]
+
+
+def scrub(message: str, dsn: str) -> str:
+    """``message`` with every password of ``dsn`` replaced by ``***`` (a driver's error
+    may quote a piece of the connection string)."""
+    if is_dsn(dsn):
+        for secret in sorted(_secrets(dsn), key=len, reverse=True):
+            message = message.replace(secret, "***")
+    return message
+
+
+def dsn_problem(dsn: str) -> str | None:
+    """Why libpq would refuse ``dsn`` in words that quote no password, or None: an
+    unencoded ``@ / ? #`` in a URL's user or password, or a keyword DSN that is not
+    wholly ``key=value`` pairs of libpq's keywords."""
+    if any(c in (_userinfo(dsn) or "") for c in "@/?#"):
+        return (
+            f"{shown(mask_dsn(dsn))}: in a URL, write @ / ? # in the user or password "
+            "as %40 %2F %3F %23"
+        )
+    if not dsn.startswith(_URL_SCHEMES) and keyword_pairs(dsn) is None:
+        return (
+            f"{shown(mask_dsn(dsn))} is not a DSN libpq reads: key=value pairs of its "
+            "keywords, a value with blanks in quotes (password='a b')"
+        )
+    return None
+
+
 class _Sql:
     """The psycopg connection behind the ``?`` placeholders the shared SQL is written in."""
 
@@ -391,6 +447,9 @@ class PostgresStore(SqlStore):
             raise StoreError(f"durability must be 'full' or 'normal', not {durability!r}")
         if type(busy_timeout_ms) is not int or busy_timeout_ms < 0:
             raise StoreError(f"busy_timeout_ms is an int >= 0, not {busy_timeout_ms!r}")
+        problem = dsn_problem(dsn)
+        if problem is not None:
+            raise StoreError(problem)
         self._psycopg = psycopg
         self._ERRORS = (psycopg.Error, UnicodeDecodeError)
         self.path = _shown(dsn)
@@ -419,7 +478,7 @@ class PostgresStore(SqlStore):
             for setting in self._settings:
                 conn.execute(setting)
         except psycopg.Error as exc:
-            raise StoreError(f"{self.path}: cannot connect ({exc})") from exc
+            raise StoreError(f"{self.path}: cannot connect ({scrub(str(exc), self._dsn)})") from exc
         self._conn = conn
         self._sql = _Sql(conn)
         self._forget()

@@ -320,8 +320,9 @@ class SqliteStore(SqlStore):
                 return _file_uri(self.path, "mode=ro")
             raise StoreError(
                 f"{shown(self.path)} is a read-only copy with a write-ahead log (-wal) but no "
-                "-shm: copy it with its -shm, or copy it after a checkpoint "
-                "(satang checkpoint), or into a folder you may write"
+                "-shm: copy it with its -shm, or copy the live ledger after a checkpoint "
+                "(Ledger.store.checkpoint(), which empties the -wal), or into a folder you may "
+                "write"
             )
         return _file_uri(self.path, "immutable=1")
 
