@@ -8,7 +8,10 @@
   and the read models;
 * :mod:`benchmarks.scaling`: ``submit_many`` on SQLite and PostgreSQL, one writer process
   and eight (a throwaway durable cluster, :mod:`benchmarks.pgcluster`, unless a DSN is
-  given).
+  given);
+* :mod:`benchmarks.serving`: 1 to 4 processes on one SQLite file, each with writer threads
+  and a thread folding the read models: each process's count, slowest call, longest gap
+  and share of a fair one.
 
 Every figure is printed as it is measured, with the machine and versions first; each case
 runs in a fresh process of its own (its peak memory is printed beside it). No test
@@ -21,12 +24,12 @@ import contextlib
 import tempfile
 from pathlib import Path
 
-from benchmarks import flows, pgcluster, reads, scaling, wallet
+from benchmarks import flows, pgcluster, reads, scaling, serving, wallet
 from benchmarks.peers import es
 from benchmarks.report import Figure, Out, isolated, machine
 from ledger.store.sqlite import Durability
 
-SUITES = ("wallet", "scale", "peers", "cod", "loans", "reads", "scaling")
+SUITES = ("wallet", "scale", "peers", "cod", "loans", "reads", "scaling", "serving")
 TIGERBEETLE_PYTHON_CLIENT = 40_000
 """TigerBeetle's best Python-client figure on this machine, transfers/s, as the issue
 that set the targets quotes it (not measured here: TigerBeetle is not installed)."""
@@ -99,6 +102,16 @@ def run(
             figures += isolated(out, reads.read_models, base / "reads.db", commands)
         if "scaling" in suites:
             figures += _scaling(out, base, quick, dsn)
+        if "serving" in suites:
+            out(
+                f"workload: the mix over {serving.WALLETS:,} wallets; each process "
+                f"{serving.THREADS} writer threads and 1 thread folding the read models into "
+                "the ledger's file"
+            )
+            for processes in (2,) if quick else (1, 2, 3, 4):
+                figures += serving.serving(
+                    base, processes, 1 if quick else 3, 5.0 if quick else serving.SECONDS, out
+                )
     for line in ratios(figures):
         out(line)
     return figures

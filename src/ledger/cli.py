@@ -688,12 +688,14 @@ def _print_verification(report: VerifyReport, as_json: bool) -> None:
 )
 @click.option(
     "--suite",
-    type=click.Choice(["all", "wallet", "scale", "peers", "cod", "loans", "reads", "scaling"]),
+    type=click.Choice(
+        ["all", "wallet", "scale", "peers", "cod", "loans", "reads", "scaling", "serving"]
+    ),
     multiple=True,
     default=["all"],
     show_default=True,
     help="What to run (repeatable): the write path, reads as the log grows, the peers, "
-    "the COD and loan flows, the read models, SQLite beside PostgreSQL.",
+    "the COD and loan flows, the read models, SQLite beside PostgreSQL, serving processes.",
 )
 @click.option(
     "--events-max",
@@ -713,8 +715,8 @@ def bench(
 ) -> None:
     """Measure the write path, replay, verify and reads at several log sizes on the
     standard wallet mix, the same mix on the peers, the COD and loan flows, the read
-    models, and SQLite beside PostgreSQL; print every figure with the machine and
-    versions, then the ratios."""
+    models, SQLite beside PostgreSQL, and serving processes on one file; print every
+    figure with the machine and versions, then the ratios."""
     from benchmarks import SUITES, run
 
     if dsn is not None and ("\x00" in dsn or not dsn.startswith(_URL_SCHEMES)):
