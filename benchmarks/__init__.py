@@ -24,7 +24,7 @@ import contextlib
 import tempfile
 from pathlib import Path
 
-from benchmarks import flows, pgcluster, reads, scaling, serving, wallet
+from benchmarks import flows, pgcluster, reads, scaling, wallet
 from benchmarks.peers import es
 from benchmarks.report import Figure, Out, isolated, machine
 from ledger.store.sqlite import Durability
@@ -103,6 +103,8 @@ def run(
         if "scaling" in suites:
             figures += _scaling(out, base, quick, dsn)
         if "serving" in suites:
+            from benchmarks import serving  # here: python -m benchmarks.serving imports it
+
             out(
                 f"workload: the mix over {serving.WALLETS:,} wallets; each process "
                 f"{serving.THREADS} writer threads and 1 thread folding the read models into "
@@ -112,6 +114,7 @@ def run(
                 figures += serving.serving(
                     base, processes, 1 if quick else 3, 5.0 if quick else serving.SECONDS, out
                 )
+            figures += serving.refusal_cost(base, 500 if quick else 5_000, out)
     for line in ratios(figures):
         out(line)
     return figures

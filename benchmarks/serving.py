@@ -4,9 +4,9 @@ folding the read models into the ledger's own file — the shape of a wallet ser
 Each process opens the ledger once and shares that ``Ledger`` between its threads. Each
 writer thread submits its own seeded share of the standard mix (:mod:`benchmarks.workload`)
 one command at a time for ``seconds``; the folding thread keeps a ``Runner(book)`` caught
-up in a loop. Printed per process: commands submitted, the slowest ``submit``, the longest
-stretch in which the process got nothing written, how many calls raised ``StoreBusy``, and
-its share of all commands against a fair share (1 / processes).
+up, every :data:`FOLD_PAUSE_S`. Printed per process: commands submitted, the slowest
+``submit``, the longest stretch in which the process got nothing written, how many calls
+raised ``StoreBusy``, and its share of all commands against a fair share (1 / processes).
 
 ``python -m benchmarks.serving --processes 2 --runs 3`` (or ``satang bench --suite
 serving``) prints the figures docs/serving.md quotes.
@@ -33,6 +33,9 @@ from projections.runner import Runner
 WALLETS, MERCHANTS = 1_000, 20
 THREADS = 3
 SECONDS = 10.0
+FOLD_PAUSE_S = 0.1
+"""The folding thread's pause between two catch-ups: read models at most about this far
+behind the log, as a service's statements would be."""
 
 
 @attrs.frozen
@@ -94,7 +97,7 @@ def _process(path: str, n: int, threads: int, seconds: float, go: Any, done: Any
                         with lock:
                             stats["folds"] += 1
                             stats["folded"] += folded
-                        time.sleep(0.01)
+                        time.sleep(FOLD_PAUSE_S)
 
             workers = [threading.Thread(target=write, args=(t,)) for t in range(threads)]
             workers.append(threading.Thread(target=fold))
@@ -171,12 +174,74 @@ def serving(
     return figures
 
 
+def refusal_cost(directory: Path, count: int, out: Out = print) -> list[Figure]:
+    """What a refusal costs: ``count`` payments refused for want of funds, one ``submit``
+    each (each refusal is recorded and synced before it is answered), against ``count``
+    accepted ones on the same path; the bytes the file grows by per refusal (after a
+    checkpoint, so the WAL is in the file); and a mix of half refusals."""
+    from ledger import Credit, Debit, OpenAccount, PostEntry
+
+    figures: list[Figure] = []
+    path = directory / "refusals.db"
+    with Ledger.open(path) as book:
+        book.submit_many(
+            [
+                OpenAccount(id="o-bank", account="bank:trust", type="asset", currency="THB"),
+                OpenAccount(
+                    id="o-w",
+                    account="wallet:W",
+                    type="liability",
+                    currency="THB",
+                    no_overdraft=True,
+                ),
+            ]
+        )
+
+        def pay(cid: str, amount: int) -> PostEntry:
+            legs = [Debit("wallet:W", amount), Credit("bank:trust", amount)]
+            return PostEntry(id=cid, kind="payment", postings=legs)
+
+        def top_up(cid: str, amount: int) -> PostEntry:
+            legs = [Debit("bank:trust", amount), Credit("wallet:W", amount)]
+            return PostEntry(id=cid, kind="top_up", postings=legs)
+
+        def timed(name: str, commands: list[PostEntry]) -> None:
+            began = time.perf_counter()
+            for command in commands:
+                book.submit(command)
+            rate = len(commands) / (time.perf_counter() - began)
+            line = f"{name}: {rate:,.0f} submits/s ({len(commands):,}, one submit each)"
+            out(line)
+            figures.append(Figure(name, rate, "submits/s", note=line))
+
+        store = book.store
+        checkpoint = getattr(store, "checkpoint", None)
+        assert checkpoint is not None, "the refusal cost is measured on a SQLite file"
+        checkpoint()
+        size = path.stat().st_size
+        timed("refusals: refused payments", [pay(f"r-{i:07d}", 1_000) for i in range(count)])
+        checkpoint()
+        grown = path.stat().st_size - size
+        line = f"refusals: the file grows {grown / count:,.0f} bytes per refusal ({count:,})"
+        out(line)
+        figures.append(Figure("refusals: bytes per refusal", grown / count, "bytes", note=line))
+        timed("refusals: accepted top-ups", [top_up(f"t-{i:07d}", 1_000) for i in range(count)])
+        mix: list[PostEntry] = []
+        for i in range(count // 2):
+            mix += [pay(f"m-{i:07d}", 10**12), top_up(f"n-{i:07d}", 1_000)]
+        timed("refusals: half refused, half accepted", mix)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2, 3, 4])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=SECONDS)
     parser.add_argument("--dir", default=None)
+    parser.add_argument(
+        "--refusals", type=int, default=0, help="Also measure this many refusals' cost."
+    )
     args = parser.parse_args()
     for line in machine():
         print(line)
@@ -187,6 +252,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         for processes in args.processes:
             serving(Path(tmp), processes, args.runs, args.seconds)
+        if args.refusals:
+            refusal_cost(Path(tmp), args.refusals)
 
 
 if __name__ == "__main__":
