@@ -20,6 +20,7 @@ import multiprocessing as mp
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -123,9 +124,15 @@ def _process(path: str, n: int, threads: int, seconds: float, go: Any, done: Any
 
 
 def run_processes(
-    path: str, processes: int, threads: int = THREADS, seconds: float = SECONDS
+    path: str,
+    processes: int,
+    threads: int = THREADS,
+    seconds: float = SECONDS,
+    while_running: Callable[[], None] | None = None,
 ) -> list[ProcessFigures]:
-    """Prepare a ledger at ``path`` and run ``processes`` serving processes on it."""
+    """Prepare a ledger at ``path`` and run ``processes`` serving processes on it;
+    ``while_running`` is called in this process once they have started (an operator's
+    command line against the live file)."""
     with Ledger.open(path) as book:
         prepare(book, WALLETS, MERCHANTS)
     ctx = mp.get_context("spawn")
@@ -138,6 +145,8 @@ def run_processes(
         p.start()
     time.sleep(1.0)  # let every process open the ledger and build its streams
     go.set()
+    if while_running is not None:
+        while_running()
     results = [done.get(timeout=seconds + 600) for _ in procs]
     for p in procs:
         p.join(timeout=60)

@@ -9,6 +9,9 @@ both processes keep writing, their shares stay near fair, and the file verifies.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -42,3 +45,37 @@ def test_two_serving_processes_on_one_file_never_stall(tmp_path: Path) -> None:
             runner.catch_up()
             fresh.catch_up()
             assert runner.digest() == fresh.digest()  # folded by two processes == rebuilt
+
+
+@pytest.mark.slow
+def test_an_operator_reading_the_live_file_never_fails_a_writer(tmp_path: Path) -> None:
+    """``satang statement`` and ``satang report`` run again and again against a file a
+    serving process writes to: they fold the read models kept in that file a page at a
+    time, so the writers never wait long and never fail, and the verbs always answer."""
+    path = str(tmp_path / "live.db")
+    answers: list[tuple[int, str]] = []
+
+    def operator() -> None:
+        verbs = [
+            ["statement", "wallet:U1", "--db", path, "--limit", "5"],
+            ["report", "activity", "--db", path, "--date", "2026-12-01"],
+            ["balance", "wallet:U2", "--db", path],
+            ["events", "--db", path, "--limit", "3"],
+        ]
+        end = time.monotonic() + SECONDS - 2
+        while time.monotonic() < end:
+            for verb in verbs:
+                done = subprocess.run(
+                    [sys.executable, "-m", "ledger.cli", *verb],
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                )
+                answers.append((done.returncode, done.stderr))
+
+    results = run_processes(path, 1, threads=3, seconds=SECONDS, while_running=operator)
+    assert [r.error for r in results] == [""]
+    assert results[0].busy == 0, results
+    assert results[0].longest_gap_s < 2.0, results
+    assert len(answers) >= 4
+    assert [a for a in answers if a[0] != 0] == []

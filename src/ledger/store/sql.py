@@ -737,18 +737,17 @@ class SqlTransaction:
 
     def balances(self, command_events: Sequence[NewEvent]) -> tuple[Balance, ...]:
         """The balances, now in this transaction, of every account those events post to,
-        by account id."""
-        touched = sorted(
-            {
-                p.account
-                for new in command_events
-                if isinstance(new.event, MoneyEvent)
-                for p in new.event.postings
-            }
-        )
+        by account id (from the write-through cache, which ``append`` has just filled)."""
+        cache = self._store._accounts
+        touched = {
+            p.account
+            for new in command_events
+            if isinstance(new.event, MoneyEvent)
+            for p in new.event.postings
+        }
         out = []
-        for account_id in touched:
-            account, counters = self._must(account_id)
+        for account_id in sorted(touched):
+            account, counters = cache[account_id]
             out.append(
                 Balance.from_counters(account_id, account.currency, account.normal_side, counters)
             )

@@ -170,7 +170,8 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         WHEN NEW.n IS NOT COALESCE((SELECT MAX(n) FROM refusals), 0) + 1
         BEGIN SELECT RAISE(ABORT, 'refusals.n must be the last + 1: the record is gapless'); END;
         """
-        + _APPEND_ONLY.format(table="refusals", key="n = NEW.n OR command_id = NEW.command_id")
+        # a REPLACE colliding on n is refused by refusals_gapless (n is never last + 1)
+        + _APPEND_ONLY.format(table="refusals", key="command_id = NEW.command_id")
         + """
         CREATE TABLE ledger_settings (
             key   TEXT PRIMARY KEY,
