@@ -121,7 +121,9 @@ def _ledger_zone(store: Store, asked: tzinfo | None) -> tzinfo:
             raise InvalidCommand(
                 f"a new ledger records its zone by IANA name: give one, not {shown(zone)}"
             )
-        store.record_setting("timezone", zone.key)
+        recorded = store.record_setting("timezone", zone.key)
+        if recorded != zone.key:  # another process made the same file first
+            return _ledger_zone(store, asked)
     return zone
 
 
@@ -174,8 +176,9 @@ class Ledger:
 
         ``clock`` returns an aware datetime for ``recorded_at``; ``durability="normal"``
         trades power-loss safety for speed (docs/durability.md). ``readonly=True`` writes
-        nothing to the file or beside it (no migration; a read-only copy opens); every
-        write then raises :class:`~ledger.errors.StoreError`. ``chart`` names the system
+        nothing to the ledger (no migration; a read-only copy opens as immutable, and
+        nothing appears beside it); every write then raises
+        :class:`~ledger.errors.StoreError`. ``chart`` names the system
         accounts the wallet flows post to; ``timezone`` (an IANA name or a tzinfo) is
         where business days start, for daily and monthly limits and the reports' days:
         the ledger records it when it is created (``Asia/Bangkok`` if none is given) and
@@ -351,14 +354,16 @@ class Ledger:
         A retry of a command committed before this batch stays ``Accepted`` (it is in the
         log whatever happens here); one of a command appended earlier in this same batch
         is rolled back with it. The refusal that failed the batch is recorded against its
-        id like any other (a retry of the batch fails the same way); the others'
-        ``linked_command_failed`` is not: they were never decided on their own, and a
-        batch without the refused command may still pass with the same ids.
+        id when it was decided on the committed books, that is when no command of the
+        batch had appended anything before it (a retry of the batch then fails the same
+        way). One decided on the batch's own appends, which are rolled back, is not: on
+        the books as they are it was never refused. The others' ``linked_command_failed``
+        is not recorded either: they were never decided on their own.
         """
         results: list[Result] = []
         written: set[str] = set()
         for command in batch:
-            result = self._submit_one(tx, command, known)
+            result = self._submit_one(tx, command, known, record=not written)
             results.append(result)
             if isinstance(result, Accepted) and not result.replayed:
                 written.add(result.id)
@@ -376,10 +381,13 @@ class Ledger:
                 ]
         return results
 
-    def _submit_one(self, tx: Transaction, command: Command, known: dict[str, Known]) -> Result:
+    def _submit_one(
+        self, tx: Transaction, command: Command, known: dict[str, Known], *, record: bool = True
+    ) -> Result:
         """Decide one command inside the batch's transaction. ``known`` is the
         idempotency index and the record of refusals for the batch's ids, kept up to date
-        as commands are appended or refused."""
+        as commands are appended or refused; a refusal is recorded unless ``record`` is
+        False."""
         if not is_valid_id(command.id):
             return Rejected(
                 RejectCode.ID_INVALID,
@@ -405,18 +413,22 @@ class Ledger:
                 )
             if isinstance(prior, StoredRefusal):
                 return prior.rejected
+            if prior.balances:  # appended earlier in this batch: not readable as history
+                return Accepted(command.id, prior.last_seq, replayed=True, balances=prior.balances)
             return self._accepted(tx, command.id, prior.last_seq, replayed=True)
         outcome = decide(command, tx)
         if isinstance(outcome, Rejected):
             rejected = attrs.evolve(outcome, id=command.id)
-            tx.refuse(command.id, digest, rejected)
-            known[command.id] = StoredRefusal(digest, attrs.evolve(rejected, replayed=True))
+            if record:
+                tx.refuse(command.id, digest, rejected)
+                known[command.id] = StoredRefusal(digest, attrs.evolve(rejected, replayed=True))
             return rejected
         assert outcome, f"{type(command).__name__} was accepted with no events to append"
         first_seq = tx.head_seq + 1
         last_seq = tx.append(command.id, digest, outcome)
-        known[command.id] = StoredCommand(digest, first_seq, last_seq)
-        return Accepted(command.id, last_seq, balances=tx.balances(outcome))
+        balances = tx.balances(outcome)
+        known[command.id] = StoredCommand(digest, first_seq, last_seq, balances)
+        return Accepted(command.id, last_seq, balances=balances)
 
     def _accepted(
         self, tx: Transaction | None, command_id: str, seq: int, *, replayed: bool

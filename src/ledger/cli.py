@@ -37,7 +37,7 @@ from ledger.flows.chart import Chart
 from ledger.money import format_amount, parse_amount
 from ledger.results import Accepted
 from ledger.store.base import RecordedEvent
-from ledger.store.postgres import dsn_problem, is_dsn, mask_dsn, scrub
+from ledger.store.postgres import URL_SCHEMES, dsn_problem, is_dsn, mask_dsn, scrub
 from ledger.store.sqlite import is_readonly_copy
 from ledger.store.writelock import lock_path
 from projections.reports import REPORTS
@@ -57,7 +57,6 @@ TRACEBACK_ENV = "SATANG_TRACEBACK"
 _OUTPUT_ERRNOS = frozenset(
     {errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EFBIG, errno.EDQUOT, errno.EBADF}
 )
-_URL_SCHEMES = ("postgresql://", "postgres://")
 
 
 # --- one line, never a traceback ------------------------------------------------------
@@ -469,10 +468,15 @@ def events(
 
 @main.command()
 @_db
-def head(db: str) -> None:
+@click.option(
+    "--refusals",
+    is_flag=True,
+    help="Print the record of refusals' anchor, N:HASH (its last refusal), instead.",
+)
+def head(db: str, refusals: bool) -> None:
     """Print the last seq and its hash: an anchor to record elsewhere for later audits."""
     with _ledger(db) as book:
-        seq, digest = book.head()
+        seq, digest = book.refusals_head() if refusals else book.head()
     click.echo(f"{seq}:{digest}")
 
 
@@ -484,23 +488,22 @@ def head(db: str) -> None:
     default=None,
     help="SEQ:HASH printed by `satang head` earlier: the log must still hold that event.",
 )
-def verify(db: str, as_json: bool, anchor: str | None) -> None:
+@click.option(
+    "--refusals-anchor",
+    default=None,
+    help="N:HASH printed by `satang head --refusals` earlier: the record of refusals must "
+    "still hold that refusal.",
+)
+def verify(db: str, as_json: bool, anchor: str | None, refusals_anchor: str | None) -> None:
     """Walk the hash chain, rebuild balances and every read model from the log, check
     the invariants; exit 1 on an integrity finding, 3 if every finding is a business one."""
-    point = None
-    if anchor is not None:
-        try:
-            point = parse_anchor(anchor)
-        except ValueError as exc:
-            raise click.BadParameter(
-                f"{shown(anchor)} is not SEQ:HASH as `satang head` prints it",
-                param_hint="--anchor",
-            ) from exc
-        if point[0] > SEQ_MAX:
-            raise click.BadParameter(f"a seq is at most {SEQ_MAX}", param_hint="--anchor")
+    point = _anchor(anchor, "--anchor", "SEQ:HASH as `satang head`")
+    refusals_point = _anchor(
+        refusals_anchor, "--refusals-anchor", "N:HASH as `satang head --refusals`"
+    )
     with _ledger(db) as book:
         try:
-            report = _verified(book, point)
+            report = _verified(book, point, refusals_point)
         except LedgerError as exc:
             raise click.ClickException(str(exc)) from exc
     _print_verification(report, as_json)
@@ -652,10 +655,29 @@ def _progress(length: int, label: str) -> Iterator[Callable[[int, int], None] | 
         yield step
 
 
-def _verified(book: Ledger, anchor: tuple[int, str] | None = None) -> VerifyReport:
+def _anchor(text: str | None, option: str, form: str) -> tuple[int, str] | None:
+    """An anchor option's (number, hex hash), or None if it was not given."""
+    if text is None:
+        return None
+    try:
+        point = parse_anchor(text)
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{shown(text)} is not {form} prints it", param_hint=option
+        ) from exc
+    if point[0] > SEQ_MAX:
+        raise click.BadParameter(f"a number is at most {SEQ_MAX}", param_hint=option)
+    return point
+
+
+def _verified(
+    book: Ledger,
+    anchor: tuple[int, str] | None = None,
+    refusals_anchor: tuple[int, str] | None = None,
+) -> VerifyReport:
     """``verify`` the ledger, with a progress bar on stderr when its log is long."""
     with _progress(book.head()[0], "verifying the log") as step:
-        return verify_ledger(book, anchor=anchor, progress=step)
+        return verify_ledger(book, anchor=anchor, refusals_anchor=refusals_anchor, progress=step)
 
 
 def _print_verification(report: VerifyReport, as_json: bool) -> None:
@@ -719,7 +741,7 @@ def bench(
     figure with the machine and versions, then the ratios."""
     from benchmarks import SUITES, run
 
-    if dsn is not None and ("\x00" in dsn or not dsn.startswith(_URL_SCHEMES)):
+    if dsn is not None and ("\x00" in dsn or not dsn.startswith(URL_SCHEMES)):
         raise click.BadParameter(
             "give a postgresql:// URL (the suite adds a schema to it per case)",
             param_hint="--dsn",

@@ -354,22 +354,53 @@ class StoreContract:
         assert book.head() == head
         assert [r.n for r in book.store.refusal_rows()] == [1, 2, 3, 4, 5]
 
-    def test_a_failed_linked_batch_records_only_the_refusal_that_failed_it(
+    def test_a_linked_batch_records_a_refusal_decided_on_the_committed_books(
         self, book: Ledger
     ) -> None:
         head = book.head()
-        batch = [top_up("l1", "wallet:U1", 50), transfer("l2", "wallet:U2", "wallet:U1", 10**6)]
+        batch = [transfer("l2", "wallet:U2", "wallet:U1", 10**6), top_up("l1", "wallet:U1", 50)]
+        results = book.submit_many(batch, linked=True)
+        assert [r.code for r in results] == [  # type: ignore[union-attr]
+            RejectCode.INSUFFICIENT_FUNDS,
+            RejectCode.LINKED_COMMAND_FAILED,
+        ]
+        assert book.head() == head and book.balance("wallet:U1").balance == 0
+        assert book.result("l1") is None
+        assert book.result("l2") == attrs.evolve(results[0], replayed=True)
+        again = book.submit_many(batch, linked=True)  # the same batch fails the same way
+        assert again == [attrs.evolve(results[0], replayed=True), results[1]]
+        assert isinstance(book.submit(batch[1]), Accepted)  # alone, l1 was never refused
+
+    def test_a_linked_batch_does_not_record_a_refusal_decided_on_its_own_appends(
+        self, book: Ledger
+    ) -> None:
+        """U2 holds 500; the batch spends it, then 100 more. The second is refused only on
+        the batch's first spend, which is rolled back: on the books it was never refused."""
+        book.submit(top_up("t2", "wallet:U2", 500))
+        batch = [
+            transfer("l1", "wallet:U2", "wallet:U1", 500),
+            transfer("l2", "wallet:U2", "wallet:U1", 100),
+        ]
         results = book.submit_many(batch, linked=True)
         assert [r.code for r in results] == [  # type: ignore[union-attr]
             RejectCode.LINKED_COMMAND_FAILED,
             RejectCode.INSUFFICIENT_FUNDS,
         ]
-        assert book.head() == head and book.balance("wallet:U1").balance == 0
-        assert book.result("l1") is None
-        assert book.result("l2") == attrs.evolve(results[1], replayed=True)
-        again = book.submit_many(batch, linked=True)  # the same batch fails the same way
-        assert [r.code for r in again] == [r.code for r in results]  # type: ignore[union-attr]
-        assert isinstance(book.submit(batch[0]), Accepted)  # alone, l1 was never refused
+        assert book.result("l1") is None and book.result("l2") is None
+        assert list(book.store.refusal_rows()) == []
+        alone = book.submit(batch[1])
+        assert isinstance(alone, Accepted) and book.balance("wallet:U2").balance == 400
+
+    def test_a_duplicate_in_a_batch_gets_the_same_answer_as_a_later_retry(
+        self, book: Ledger
+    ) -> None:
+        first, again = book.submit_many(
+            [top_up("t1", "wallet:U1", 7), top_up("t1", "wallet:U1", 7)]
+        )
+        later = book.submit(top_up("t1", "wallet:U1", 7))
+        assert isinstance(again, Accepted) and isinstance(later, Accepted)
+        assert again.replayed and again.balances == first.balances == later.balances
+        assert len(first.balances) == 2
 
     def test_accepted_carries_the_balances_as_of_the_command(self, book: Ledger) -> None:
         first = book.submit(top_up("t1", "wallet:U1", 500))
@@ -396,6 +427,26 @@ class StoreContract:
 
 class PersistentStoreContract(StoreContract):
     """What a store that outlives its process must do besides: reopen to the same state."""
+
+    def test_two_ledgers_refusing_in_turn_keep_one_record(self, book: Ledger, clock: Clock) -> None:
+        """Commits that only record refusals move no seq: each writer must still find the
+        record's end that the other one moved."""
+        other = self.open_book(clock)
+        try:
+            for i in range(3):
+                for writer, name in ((book, "a"), (other, "b")):
+                    refused = writer.submit(transfer(f"{name}{i}", "wallet:U1", "wallet:U2", 9))
+                    assert isinstance(refused, Rejected), refused
+            assert isinstance(other.submit(top_up("t1", "wallet:U1", 5)), Accepted)
+            assert isinstance(book.submit(transfer("a9", "wallet:U1", "wallet:U2", 9)), Rejected)
+            rows = list(book.store.refusal_rows())
+            assert [r.n for r in rows] == list(range(1, 8))
+            assert [r.command_id for r in rows] == ["a0", "b0", "a1", "b1", "a2", "b2", "a9"]
+            from ledger.audit import verify
+
+            assert verify(book).ok
+        finally:
+            other.close()
 
     def test_a_refusal_is_replayed_after_reopening(self, book: Ledger, clock: Clock) -> None:
         first = book.submit(transfer("s1", "wallet:U1", "wallet:U2", 900))

@@ -258,3 +258,20 @@ def test_a_zero_busy_timeout_fails_at_once_as_on_sqlite(pg_dsn: str) -> None:
         with pytest.raises(StoreBusy):
             book.submit(top_up("t1", "wallet:U1", 5))
         assert time.perf_counter() - started < 5  # not waiting for ever
+
+
+def test_a_file_from_before_refusals_were_recorded_migrates(tmp_path: Path, pg_dsn: str) -> None:
+    """A 0.1.0 file (schema 2: no record of refusals, no recorded zone) is read as it is,
+    unmigrated, and copied whole; the copy verifies with the source's head as anchor."""
+    import shutil
+
+    frozen = Path(__file__).parent.parent / "frozen" / "satang-0.1.0.db"
+    copy = tmp_path / "old.db"
+    shutil.copyfile(frozen, copy)
+    before = copy.read_bytes()
+    result = CliRunner().invoke(main, ["migrate", "--from", str(copy), "--to", pg_dsn])
+    assert result.exit_code == 0, result.output
+    assert copy.read_bytes() == before
+    with Ledger.open(copy, readonly=True) as lite, Ledger.open(pg_dsn) as pg:
+        assert pg.head() == lite.head()
+        assert verify(pg, anchor=lite.head()).ok

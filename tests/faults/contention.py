@@ -293,7 +293,7 @@ def retrier(path: str, name: str, seed: int, seconds: float, pool: int, go: Any,
                 if isinstance(result, Accepted):
                     answer = ("accepted", result.seq, result.replayed)
                 else:
-                    answer = (result.code.value, 0, False)
+                    answer = (result.code.value, 0, result.replayed)
                 answers.append((cid, variant, answer, before))
                 time.sleep(rng.random() / 1000)
         out.put((name, answers))

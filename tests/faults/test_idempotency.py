@@ -66,6 +66,12 @@ def test_eight_processes_sharing_an_id_pool_post_each_id_once(
                 " WHERE command_id LIKE 'pool-%'"
             )
         }
+        refusals = {
+            cid: (bytes(digest), code)
+            for cid, digest, code in book.store.execute(
+                "SELECT command_id, digest, code FROM refusals WHERE command_id LIKE 'pool-%'"
+            )
+        }
         events = defaultdict(list)
         for rec in book.events():
             if rec.command_id.startswith("pool-"):
@@ -77,7 +83,8 @@ def test_eight_processes_sharing_an_id_pool_post_each_id_once(
         for cid, variant, _, _ in answers
     }
     decided = defaultdict(int)
-    conflicts = replays = refused = 0
+    refused_afresh = defaultdict(int)
+    conflicts = replays = refused = refusal_replays = 0
     lost = {cid for cid, _, (code, _, _), _ in answers if code == "accepted"} - set(index)
     assert not lost, f"acknowledged but not in the log: {sorted(lost)[:3]}"
     for cid, variant, (code, seq, replayed), before in answers:
@@ -89,16 +96,22 @@ def test_eight_processes_sharing_an_id_pool_post_each_id_once(
             f"{cid} was decided again though it was in the log at seq {stored and stored[1]}"
         )
         if code == "accepted":
+            assert cid not in refusals, f"{cid} was accepted and refused"
             assert digest[cid, variant] == stored[0], f"{cid}: the other body was accepted"
             assert seq == stored[2], f"{cid} answered seq {seq}, the log has {stored[2]}"
             decided[cid] += not replayed
             replays += replayed
         elif code == "idempotency_conflict":
-            assert stored is not None and digest[cid, variant] != stored[0], cid
+            first = stored[0] if stored is not None else refusals.get(cid, (None,))[0]
+            assert first is not None and digest[cid, variant] != first, cid
             conflicts += 1
-        else:  # decided afresh and refused, before any body of it was in
+        else:  # refused for funds: recorded with this body, and decided only once
             assert code in ("insufficient_funds", "limit_exceeded"), (cid, code)
+            assert stored is None and refusals.get(cid) == (digest[cid, variant], code), cid
+            refused_afresh[cid] += not replayed
+            refusal_replays += replayed
             refused += 1
+    assert all(n == 1 for n in refused_afresh.values()), "an id was refused afresh twice"
     for cid, (_, first, last) in index.items():
         assert events[cid] == list(range(first, last + 1)), f"{cid}'s events are not once"
         assert decided[cid] == 1, f"{cid} was decided and accepted {decided[cid]} times"
@@ -112,5 +125,6 @@ def test_eight_processes_sharing_an_id_pool_post_each_id_once(
         replays=replays,
         conflicts_refused=conflicts,
         refused_for_funds=refused,
+        refusals_replayed=refusal_replays,
         seconds=round(elapsed, 1),
     )

@@ -17,7 +17,7 @@ from ledger.audit import verify
 from projections.runner import Runner
 
 
-@pytest.fixture(params=[0o022, 0o000, 0o077])
+@pytest.fixture(params=[0o022, 0o000, 0o077, 0o277])
 def umask(request: pytest.FixtureRequest) -> Iterator[int]:
     old = os.umask(request.param)
     yield request.param
@@ -56,7 +56,7 @@ def test_every_file_of_a_new_ledger_is_private(tmp_path: Path, umask: int) -> No
                 assert _mode(p) == 0o600, (p.name, oct(_mode(p)), oct(umask))
 
 
-def test_the_demo_and_a_replay_are_private(tmp_path: Path) -> None:
+def test_the_demo_and_a_replay_are_private(tmp_path: Path, umask: int) -> None:
     from click.testing import CliRunner
 
     from ledger.cli import main

@@ -148,14 +148,39 @@ def test_a_read_only_copy_of_an_older_file_reads_without_a_record(tmp_path: Path
     import shutil
 
     frozen = Path(__file__).parent.parent / "frozen" / "satang-0.1.0.db"
-    copy = tmp_path / "old.db"
+    folder = tmp_path / "received"
+    folder.mkdir()
+    copy = folder / "old.db"
     shutil.copyfile(frozen, copy)
     before = copy.read_bytes()
-    with Ledger.open(copy, readonly=True) as book:
-        assert book.refusals_head() == (0, "0" * 64)
-        assert book.result("no-such-id") is None
-        assert book.recorded_timezone is None
-        assert verify(book).ok
-    assert copy.read_bytes() == before
+    copy.chmod(0o444)  # as an auditor receives it: read as immutable, nothing beside it
+    folder.chmod(0o555)
+    try:
+        with Ledger.open(copy, readonly=True) as book:
+            assert book.refusals_head() == (0, "0" * 64)
+            assert book.result("no-such-id") is None
+            assert book.recorded_timezone is None
+            assert verify(book).ok
+        assert copy.read_bytes() == before
+        assert [p.name for p in folder.iterdir()] == ["old.db"]
+    finally:
+        folder.chmod(0o755)
+        copy.chmod(0o644)
     with Ledger.open(copy) as book:
         assert book.store.has_refusals and verify(book).ok
+
+
+def test_the_command_line_anchors_the_record_of_refusals(refused: Path) -> None:
+    from click.testing import CliRunner
+
+    from ledger.cli import main
+
+    printed = CliRunner().invoke(main, ["head", "--db", str(refused), "--refusals"])
+    assert printed.exit_code == 0, printed.output
+    anchor = printed.output.strip()
+    assert anchor.startswith("3:") and len(anchor) == 2 + 64
+    ok = CliRunner().invoke(main, ["verify", "--db", str(refused), "--refusals-anchor", anchor])
+    assert ok.exit_code == 0, ok.output
+    tamper(refused, "DELETE FROM refusals WHERE n = 3")
+    cut = CliRunner().invoke(main, ["verify", "--db", str(refused), "--refusals-anchor", anchor])
+    assert cut.exit_code == 1 and "refusals" in cut.output, cut.output

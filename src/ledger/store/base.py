@@ -112,6 +112,9 @@ class StoredCommand:
     digest: bytes
     first_seq: int
     last_seq: int
+    balances: tuple[Balance, ...] = attrs.field(default=(), eq=False)
+    """For a command appended in the batch under way: the balances it was answered with
+    (its rows are not in the balance history until the commit)."""
 
 
 @attrs.frozen

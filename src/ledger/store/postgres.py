@@ -135,7 +135,7 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     ),
     (
         3,
-        "the record of refusals, and the ledger's settings (its time zone)",
+        "the record of refusals, and the ledger settings (its time zone)",
         """
         CREATE TABLE refusals (
             n           BIGINT  PRIMARY KEY CHECK (n >= 1),
@@ -226,7 +226,7 @@ SECRET_KEYWORDS = frozenset(
     {"password", "sslpassword", "oauth_client_secret", "scram_client_key", "scram_server_key"}
 )
 """The keywords whose values :func:`mask_dsn` hides."""
-_URL_SCHEMES = ("postgresql://", "postgres://")
+URL_SCHEMES = ("postgresql://", "postgres://")
 _SECRET = re.compile(r"(?:^|\s)(?:" + "|".join(sorted(SECRET_KEYWORDS)) + r")\s*=")
 _KEYWORD = re.compile(r"(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)\s*=")
 _UNESCAPE = re.compile(r"\\(.|\Z)", re.S)
@@ -244,7 +244,7 @@ def is_dsn(target: object) -> bool:
     A file whose name reads like that is given as a path: ``./host=x.db``."""
     if not isinstance(target, str):
         return False
-    if target.startswith(_URL_SCHEMES):
+    if target.startswith(URL_SCHEMES):
         return True
     return any(m.group(1) in LIBPQ_KEYWORDS for m in _KEYWORD.finditer(target))
 
@@ -286,18 +286,13 @@ def mask_dsn(dsn: str) -> str:
     quoted, ``password='a b'``) of a keyword DSN, and likewise every other secret libpq
     takes (``sslpassword``, ``oauth_client_secret``, the SCRAM keys). What cannot be
     parsed is masked from the first secret on, so a malformed one never shows either."""
-    from urllib.parse import unquote
-
-    if dsn.startswith(_URL_SCHEMES):
+    if dsn.startswith(URL_SCHEMES):
         scheme, rest = dsn.split("://", 1)
-        first_at = rest.find("@")
-        if first_at >= 0:
-            # the credentials end at the last '@' before the path: a password holding an
-            # unescaped '@', '/', '?' or '#' is masked whole
-            ends = [i for i in (rest.find(c, first_at) for c in "/?") if i >= 0]
-            cut = rest.rfind("@", 0, min(ends, default=len(rest)))
-            user, colon, _ = rest[:cut].partition(":")
-            rest = f"{user}{':***' if colon else ''}{rest[cut:]}"
+        credentials = _userinfo(dsn)
+        if credentials is not None:
+            # a password holding an unescaped '@', '/', '?' or '#' is masked whole
+            user, colon, _ = credentials.partition(":")
+            rest = f"{user}{':***' if colon else ''}{rest[len(credentials) :]}"
         base, question, query = rest.partition("?")
         if question:
             params = (param.partition("=") for param in query.split("&"))
@@ -338,7 +333,7 @@ _COUNTERS_BULK = (
 def _userinfo(url: str) -> str | None:
     """The ``user:password`` of a DSN URL, where :func:`mask_dsn` finds it (up to the last
     ``@`` before the path), or None."""
-    if not url.startswith(_URL_SCHEMES):
+    if not url.startswith(URL_SCHEMES):
         return None
     rest = url.split("://", 1)[1]
     first_at = rest.find("@")
@@ -351,7 +346,7 @@ def _userinfo(url: str) -> str | None:
 def _secrets(target: str) -> list[str]:
     """The passwords a DSN holds (to scrub from messages that quote them)."""
     found: list[str] = []
-    if target.startswith(_URL_SCHEMES):
+    if target.startswith(URL_SCHEMES):
         rest = target.split("://", 1)[1]
         found.append((_userinfo(target) or "").partition(":")[2])
         for param in rest.partition("?")[2].split("&"):
@@ -382,7 +377,7 @@ def dsn_problem(dsn: str) -> str | None:
             f"{shown(mask_dsn(dsn))}: in a URL, write @ / ? # in the user or password "
             "as %40 %2F %3F %23"
         )
-    if not dsn.startswith(_URL_SCHEMES) and keyword_pairs(dsn) is None:
+    if not dsn.startswith(URL_SCHEMES) and keyword_pairs(dsn) is None:
         return (
             f"{shown(mask_dsn(dsn))} is not a DSN libpq reads: key=value pairs of its "
             "keywords, a value with blanks in quotes (password='a b')"
@@ -594,6 +589,9 @@ class PostgresStore(SqlStore):
         if row is None:
             raise StoreCorrupt(f"{self.path}: ledger_head has no row")
         locked = (row[0], bytes(row[1]), row[2])
+        # a commit that only recorded refusals leaves ledger_head as it was: read the
+        # record's end afresh in every transaction that refuses
+        self._refusal_head = None
         if locked != self._head:  # someone else committed since: the cache may be stale
             self._forget()
             self._head = locked if locked[0] else (0, GENESIS_HASH, 0)
@@ -626,6 +624,8 @@ class PostgresStore(SqlStore):
             total = source.head()[0]
             last: tuple[int, bytes, int] = (0, GENESIS_HASH, 0)
             for table, columns, key in _COPIED:
+                if table == "refusals" and not source.has_refusals:
+                    continue  # a file from before refusals were recorded, opened read-only
                 done, after = 0, None
                 with self._conn.cursor().copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                     while True:
@@ -647,7 +647,9 @@ class PostgresStore(SqlStore):
                         after = page[-1][: key.count(",") + 1]
             if last[0] != total:
                 raise StoreError(f"copied {last[0]} events of the source's {total}")
-            for key, value in source._read("SELECT key, value FROM ledger_settings"):
+            settings = source.has_refusals  # the same schema generation added both
+            rows = source._read("SELECT key, value FROM ledger_settings") if settings else []
+            for key, value in rows:
                 mine = self._setting_in_write(key)
                 if mine is None:
                     self._sql.execute("INSERT INTO ledger_settings VALUES (?, ?)", (key, value))
@@ -680,13 +682,18 @@ class PostgresStore(SqlStore):
         )
         found = {(table, name): str(enabled) for table, name, enabled in rows}
         problems = []
-        for table, name in sorted(_TRIGGERS):
+        expected = {
+            (table, name)
+            for table, name in _TRIGGERS
+            if self.has_refusals or table not in ("refusals", "ledger_settings")
+        }  # a schema-2 ledger opened read-only has neither table yet
+        for table, name in sorted(expected):
             state = found.get((table, name))
             if state is None:
                 problems.append(f"trigger {name} on {table} is missing")
             elif state != "O":
                 problems.append(f"trigger {name} on {table} is disabled")
-        for table, name in sorted(set(found) - _TRIGGERS):
+        for table, name in sorted(set(found) - expected):
             problems.append(f"trigger {name} on {table} is not one this code creates")
         head = self._read("SELECT seq, hash FROM ledger_head WHERE one = 1")
         seq, digest = self.head()

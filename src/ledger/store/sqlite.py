@@ -153,7 +153,7 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     ),
     (
         3,
-        "the record of refusals, and the ledger's settings (its time zone)",
+        "the record of refusals, and the ledger settings (its time zone)",
         """
         CREATE TABLE refusals (
             n           INTEGER PRIMARY KEY,

@@ -71,12 +71,13 @@ class WriteLock:
     """
 
     def __init__(self, database: str) -> None:
-        path = os.path.realpath(lock_path(database))
+        path = lock_path(os.path.realpath(database))  # one lock whatever link names the file
         with _files_lock:
             shared = _files.get(path)
             if shared is None:
                 try:
                     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, LOCK_FILE_MODE)
+                    os.fchmod(fd, LOCK_FILE_MODE)  # whatever the umask took off
                 except OSError as exc:
                     raise StoreError(
                         f"{path}: cannot open the ledger's lock file ({exc.strerror}); a ledger "
@@ -103,8 +104,9 @@ class WriteLock:
         shared = self._shared
         if shared is None:
             raise StoreError(f"{self._path}: the write lock was closed")
+        timeout_s = min(max(timeout_s, 0.0), threading.TIMEOUT_MAX)
         deadline = time.monotonic() + timeout_s
-        if not shared.threads.acquire(timeout=max(timeout_s, 0.0)):
+        if not shared.threads.acquire(timeout=timeout_s):
             raise StoreBusy(f"{self._path}: another thread held the ledger's write lock")
         try:
             self._acquire_file(shared.fd, deadline)
