@@ -15,6 +15,7 @@ serving``) prints the figures docs/serving.md quotes.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import multiprocessing as mp
 import tempfile
@@ -26,6 +27,7 @@ from typing import Any
 
 import attrs
 
+from benchmarks import pgcluster
 from benchmarks.report import Figure, Out, machine
 from benchmarks.workload import prepare, wallet_mix
 from ledger import Ledger, StoreBusy
@@ -154,19 +156,31 @@ def run_processes(
 
 
 def serving(
-    directory: Path, processes: int, runs: int, seconds: float, out: Out = print
+    directory: Path,
+    processes: int,
+    runs: int,
+    seconds: float,
+    out: Out = print,
+    dsn: str | None = None,
 ) -> list[Figure]:
-    """``runs`` runs of ``processes`` processes; print each process's figures."""
+    """``runs`` runs of ``processes`` processes, each on a new SQLite file in
+    ``directory`` (or a new schema of the PostgreSQL server at ``dsn``); print each
+    process's figures."""
     figures: list[Figure] = []
+    backend = "sqlite" if dsn is None else "postgres"
     for run in range(1, runs + 1):
-        path = str(directory / f"serving-{processes}-{run}.db")
+        path = (
+            str(directory / f"serving-{processes}-{run}.db")
+            if dsn is None
+            else pgcluster.fresh_schema(dsn)
+        )
         results = run_processes(path, processes, THREADS, seconds)
         total = sum(r.submits for r in results)
         for r in results:
             if r.error:
                 raise RuntimeError(f"serving process {r.n} failed: {r.error}")
             share = r.submits / total if total else 0.0
-            name = f"serving {processes} processes, run {run}, process {r.n}"
+            name = f"serving {backend} {processes} processes, run {run}, process {r.n}"
             line = (
                 f"{name}: {r.submits:,} submits ({r.submits / seconds:,.0f}/s), slowest "
                 f"{r.slowest_s * 1000:,.1f} ms, longest gap {r.longest_gap_s * 1000:,.1f} ms, "
@@ -177,7 +191,8 @@ def serving(
             figures.append(Figure(name, r.submits / seconds, "submits/s", note=line))
         fairest = min(r.submits for r in results) * processes / total if total else 0.0
         out(
-            f"serving {processes} processes, run {run}: {total:,} submits in {seconds:.0f} s, "
+            f"serving {backend} {processes} processes, run {run}: {total:,} submits in "
+            f"{seconds:.0f} s, "
             f"the least served process had {fairest:.2f} of its fair share"
         )
     return figures
@@ -251,16 +266,27 @@ def main() -> None:
     parser.add_argument(
         "--refusals", type=int, default=0, help="Also measure this many refusals' cost."
     )
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="Run on a throwaway durable PostgreSQL cluster instead of SQLite files.",
+    )
     args = parser.parse_args()
     for line in machine():
         print(line)
     print(
         f"workload: the mix over {WALLETS:,} wallets; each process {THREADS} writer threads "
-        "and 1 thread folding the read models into the ledger's file"
+        "and 1 thread folding the read models (into the ledger's file; in memory for "
+        "PostgreSQL)"
     )
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-        for processes in args.processes:
-            serving(Path(tmp), processes, args.runs, args.seconds)
+        with contextlib.ExitStack() as stack:
+            dsn = None
+            if args.postgres:
+                dsn = stack.enter_context(pgcluster.cluster(fsync=True, port=pgcluster.PORT + 2))
+                print("postgres: a throwaway cluster, fsync=on, on a Unix socket")
+            for processes in args.processes:
+                serving(Path(tmp), processes, args.runs, args.seconds, dsn=dsn)
         if args.refusals:
             refusal_cost(Path(tmp), args.refusals)
 
