@@ -300,16 +300,21 @@ class SqlStore(ABC):
     def _head_row(self) -> tuple[int, bytes, int]:
         """(seq, hash, recorded_at) of the last event, cached while proven fresh."""
         if self._head is None:
-            row = self._sql.execute(
-                "SELECT seq, hash, recorded_at FROM events ORDER BY seq DESC LIMIT 1"
-            ).fetchone()
-            if row is None:
-                self._head = (0, GENESIS_HASH, 0)
-            elif type(row[1]) is not bytes or type(row[2]) is not int:
-                raise StoreCorrupt(f"{self.path}: the last event (seq {row[0]}) is damaged")
-            else:
-                self._head = (row[0], row[1], row[2])
+            self._head = self._last_row("events", "seq")
         return self._head
+
+    def _last_row(self, table: str, key: str) -> tuple[int, bytes, int]:
+        """(key, hash, recorded_at) of the last row of a chained table (``events`` by
+        ``seq``, ``refusals`` by ``n``), read on the write connection; zeros and
+        :data:`GENESIS_HASH` for an empty one."""
+        row = self._sql.execute(
+            f"SELECT {key}, hash, recorded_at FROM {table} ORDER BY {key} DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return 0, GENESIS_HASH, 0
+        if type(row[1]) is not bytes or type(row[2]) is not int:
+            raise StoreCorrupt(f"{self.path}: the last row of {table} ({key} {row[0]}) is damaged")
+        return row[0], row[1], row[2]
 
     def head(self) -> tuple[int, bytes]:
         rows = self._read("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
@@ -425,15 +430,7 @@ class SqlStore(ABC):
         """(n, hash, recorded_at) of the last refusal, cached while proven fresh (write
         path)."""
         if self._refusal_head is None:
-            row = self._sql.execute(
-                "SELECT n, hash, recorded_at FROM refusals ORDER BY n DESC LIMIT 1"
-            ).fetchone()
-            if row is None:
-                self._refusal_head = (0, GENESIS_HASH, 0)
-            elif type(row[1]) is not bytes or type(row[2]) is not int:
-                raise StoreCorrupt(f"{self.path}: the last refusal (n {row[0]}) is damaged")
-            else:
-                self._refusal_head = (row[0], row[1], row[2])
+            self._refusal_head = self._last_row("refusals", "n")
         return self._refusal_head
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
