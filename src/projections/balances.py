@@ -13,6 +13,7 @@ from collections.abc import Iterable
 import attrs
 
 from ledger.accounts import Account, AccountStatus, AccountType, Balance, Counters
+from ledger.errors import StoreCorrupt
 from ledger.events import (
     AccountClosed,
     AccountFrozen,
@@ -30,9 +31,10 @@ _STATUS_AFTER = {
 }
 
 
-class FoldError(ValueError):
+class FoldError(StoreCorrupt, ValueError):
     """The log cannot be folded: an event names an account that was never opened, or an
-    account's attributes are not valid. Only a damaged log does this."""
+    account's attributes are not valid. Only a damaged log does this, so it is a
+    :class:`~ledger.errors.StoreCorrupt` (in the ``LedgerError`` tree)."""
 
 
 class Fold:
