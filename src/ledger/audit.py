@@ -195,6 +195,7 @@ def verify(
                 walk.findings += [Finding("schema", 0, p) for p in book.store.schema_problems()]
             events = book.events()
             while True:
+                rec = None
                 try:
                     rec = next(events, None)
                     if rec is None:
@@ -203,7 +204,9 @@ def verify(
                     if progress is not None and walk.count % PROGRESS_EVERY == 0:
                         progress(walk.count, total)
                 except StoreCorrupt as exc:
-                    walk.findings.append(Finding("readable", exc.seq or walk.seq + 1, str(exc)))
+                    # the event that did not read, or the one whose rows did not
+                    at = exc.seq or (walk.seq + 1 if rec is None else rec.seq)
+                    walk.findings.append(Finding("readable", at, str(exc)))
                     break
             if not any(f.check in _FOLD_BROKEN for f in walk.findings):
                 try:

@@ -65,12 +65,16 @@ def test_a_sound_ledger_has_no_findings(db: Path) -> None:
 
 def test_a_policy_flipped_in_the_accounts_table_is_found(db: Path) -> None:
     tamper(db, "UPDATE accounts SET no_overdraft = 0 WHERE id = 'wallet:w'")
-    assert ("accounts_rebuild", 0) in _checks(db)
+    found = _checks(db)
+    assert ("accounts_rebuild", 0) in found
+    assert found == {("accounts_rebuild", 0)}
 
 
 def test_a_status_flipped_in_the_accounts_table_is_found(db: Path) -> None:
     tamper(db, "UPDATE accounts SET status = 'open' WHERE id = 'wallet:f'")
-    assert ("accounts_rebuild", 0) in _checks(db)
+    found = _checks(db)
+    assert ("accounts_rebuild", 0) in found
+    assert found == {("accounts_rebuild", 0)}
 
 
 def test_a_counter_changed_in_the_accounts_table_is_found(db: Path) -> None:
@@ -83,16 +87,21 @@ def test_a_deleted_last_event_is_found_by_the_index_and_the_projection(db: Path)
     found = _checks(db)
     assert ("commands_index", 6) in found
     assert ("accounts_rebuild", 0) in found
+    assert found == {("commands_index", 6), ("accounts_rebuild", 0)}
 
 
 def test_a_deleted_index_row_is_found(db: Path) -> None:
     tamper(db, "DELETE FROM commands WHERE command_id = 't1'")
-    assert ("commands_index", 4) in _checks(db)
+    found = _checks(db)
+    assert ("commands_index", 4) in found
+    assert found == {("commands_index", 4)}
 
 
 def test_an_edited_history_row_is_found(db: Path) -> None:
     tamper(db, "UPDATE account_postings SET credits_posted = 1 WHERE seq = 4 AND leg = 1")
-    assert ("balance_history", 4) in _checks(db)
+    found = _checks(db)
+    assert ("balance_history", 4) in found
+    assert found == {("balance_history", 4)}
 
 
 def test_a_posting_to_an_account_never_opened_is_a_finding_not_a_crash(db: Path) -> None:
@@ -103,12 +112,15 @@ def test_a_posting_to_an_account_never_opened_is_a_finding_not_a_crash(db: Path)
     )
     found = _checks(db)
     assert ("hash_chain", 4) in found and ("refold", 4) in found
+    # the history row of seq 4 names wallet:w, the log now wallet:x
+    assert found == {("hash_chain", 4), ("refold", 4), ("balance_history", 4)}
 
 
 def test_a_recorded_at_moved_back_is_found(db: Path) -> None:
     tamper(db, "UPDATE events SET recorded_at = recorded_at - 1000000 WHERE seq = 5")
     found = _checks(db)
     assert ("recorded_order", 5) in found and ("hash_chain", 5) in found
+    assert found == {("recorded_order", 5), ("hash_chain", 5)}
 
 
 def test_verify_is_clean_while_another_connection_writes(db: Path) -> None:
@@ -178,11 +190,15 @@ def test_damaged_history_rows_are_findings_not_a_crash(db: Path) -> None:
     )
     found = _checks(db)
     assert {check for check, _ in found} == {"readable"}
+    # one finding: the walk stops at the first row it cannot read, seq 4's history row
+    assert found == {("readable", 4)}
 
 
 def test_an_edited_amount_in_the_history_is_found(db: Path) -> None:
     tamper(db, "UPDATE account_postings SET amount_minor = 999 WHERE seq = 4 AND leg = 1")
-    assert ("balance_history", 4) in _checks(db)
+    found = _checks(db)
+    assert ("balance_history", 4) in found
+    assert found == {("balance_history", 4)}
 
 
 def test_one_finding_does_not_hide_the_others(db: Path) -> None:
@@ -192,8 +208,10 @@ def test_one_finding_does_not_hide_the_others(db: Path) -> None:
         "UPDATE accounts SET status = 'open' WHERE id = 'wallet:f'",
         "DELETE FROM commands WHERE command_id = 't2'",
     )
-    found = {check for check, _ in _checks(db)}
+    pairs = _checks(db)
+    found = {check for check, _ in pairs}
     assert {"balance_history", "accounts_rebuild", "commands_index"} <= found
+    assert pairs == {("balance_history", 4), ("accounts_rebuild", 0), ("commands_index", 5)}
 
 
 def test_a_write_inside_a_snapshot_is_refused_and_the_snapshot_holds(db: Path) -> None:
@@ -257,14 +275,18 @@ def test_a_changed_read_model_row_is_found_with_its_seq(db: Path) -> None:
 def test_a_deleted_and_an_added_read_model_row_are_found(db: Path) -> None:
     _with_read_models(db)
     tamper(db, "DELETE FROM proj_postings WHERE seq = 4")
-    assert ("projections", 4) in _checks(db)
+    found = _checks(db)
+    assert ("projections", 4) in found
+    assert found == {("projections", 4)}
     _with_read_models(db)  # still at the head: nothing to fold, the gap stays
     tamper(
         db,
         "INSERT INTO proj_transactions VALUES"
         " (99, 0, 'x', 'top_up', NULL, 'wallet:w', '', NULL, 0, 1, 0, 'THB')",
     )
-    assert ("projections", 99) in _checks(db)
+    found = _checks(db)
+    assert ("projections", 99) in found
+    assert found == {("projections", 4), ("projections", 99)}
 
 
 def test_read_models_of_another_log_are_found(db: Path) -> None:
@@ -272,6 +294,7 @@ def test_read_models_of_another_log_are_found(db: Path) -> None:
     tamper(db, "UPDATE proj_checkpoints SET hash = '" + "ab" * 32 + "' WHERE name = 'holds'")
     found = _checks(db)
     assert found and {check for check, _ in found} == {"projections"}
+    assert found == {("projections", 6)}  # the head the checkpoint claims to have folded
 
 
 def test_wallets_not_covered_by_the_trust_account_are_found(tmp_path: Path) -> None:
@@ -364,7 +387,9 @@ def test_verify_reports_progress(db: Path, monkeypatch: pytest.MonkeyPatch) -> N
 def test_damaged_read_models_are_a_finding_not_a_crash(db: Path) -> None:
     _with_read_models(db)
     tamper(db, "ALTER TABLE proj_holds RENAME TO proj_holds_gone")
-    assert ("projections", 0) in _checks(db)
+    found = _checks(db)
+    assert ("projections", 0) in found
+    assert found == {("projections", 0), ("schema", 0)}  # the table is gone from the schema too
 
 
 def test_read_models_in_a_file_whose_name_needs_quoting(tmp_path: Path, db: Path) -> None:
@@ -375,29 +400,61 @@ def test_read_models_in_a_file_whose_name_needs_quoting(tmp_path: Path, db: Path
     assert _checks(odd) == {("projections", 5)}
 
 
-TAMPERING = {
+TAMPERING: dict[str, tuple[str, int, set[tuple[str, int]]]] = {
+    # how: (the SQL, the first seq it breaks, every (check, seq) verify names)
     "an amount": (
         "UPDATE events SET payload = CAST(replace(payload, '10000', '10001') AS BLOB)"
         " WHERE seq = 4",
         4,
+        {("hash_chain", 4), ("balance_history", 4), ("accounts_rebuild", 0)},
     ),
     "an account": (
         "UPDATE events SET payload = CAST(replace(payload, 'wallet:f', 'wallet:w') AS BLOB)"
         " WHERE seq = 5",
         5,
+        {("hash_chain", 5), ("balance_history", 5), ("accounts_rebuild", 0)},
     ),
-    "a recorded time": ("UPDATE events SET recorded_at = recorded_at + 1 WHERE seq = 3", 3),
-    "an effective time": ("UPDATE events SET effective_at = effective_at - 1 WHERE seq = 4", 4),
-    "a stream": ("UPDATE events SET stream = 'entry:other' WHERE seq = 4", 4),
-    "a command id": ("UPDATE events SET command_id = 'other' WHERE seq = 2", 2),
-    "a deleted row": ("DELETE FROM events WHERE seq = 3", 3),
+    "a recorded time": (
+        "UPDATE events SET recorded_at = recorded_at + 1 WHERE seq = 3",
+        3,
+        {("hash_chain", 3), ("recorded_order", 4)},  # seq 4 is now recorded before seq 3
+    ),
+    "an effective time": (
+        "UPDATE events SET effective_at = effective_at - 1 WHERE seq = 4",
+        4,
+        {("hash_chain", 4), ("balance_history", 4)},
+    ),
+    "a stream": ("UPDATE events SET stream = 'entry:other' WHERE seq = 4", 4, {("hash_chain", 4)}),
+    "a command id": (
+        "UPDATE events SET command_id = 'other' WHERE seq = 2",
+        2,
+        {("hash_chain", 2), ("commands_index", 2)},
+    ),
+    "a deleted row": (
+        "DELETE FROM events WHERE seq = 3",
+        3,
+        # wallet:f was opened at seq 3: its top-up (5) and freeze (6) no longer fold
+        {("gapless", 3), ("hash_chain", 4), ("refold", 5), ("refold", 6)},
+    ),
     "two rows swapped": (
         "UPDATE events SET seq = 100 WHERE seq = 4;"
         "UPDATE events SET seq = 4 WHERE seq = 5;"
         "UPDATE events SET seq = 5 WHERE seq = 100",
         4,
+        {
+            ("hash_chain", 4),
+            ("hash_chain", 5),
+            ("hash_chain", 6),
+            ("balance_history", 4),
+            ("commands_index", 4),
+            ("commands_index", 5),
+        },
     ),
-    "a hash": ("UPDATE events SET hash = zeroblob(32) WHERE seq = 2", 2),
+    "a hash": (
+        "UPDATE events SET hash = zeroblob(32) WHERE seq = 2",
+        2,
+        {("hash_chain", 2), ("hash_chain", 3)},  # seq 3 chains to the hash seq 2 had
+    ),
 }
 
 
@@ -405,7 +462,7 @@ TAMPERING = {
 def test_every_kind_of_tampering_is_named_at_its_first_bad_seq(db: Path, how: str) -> None:
     """With the triggers dropped, raw SQL changes one thing in the log; verify finds it and
     its earliest finding is the seq that was changed (or the first one missing)."""
-    sql, first_bad = TAMPERING[how]
+    sql, first_bad, named = TAMPERING[how]
     tamper(db, *sql.split(";"))
     with Ledger.open(db) as book:
         report = verify(book)
@@ -413,6 +470,7 @@ def test_every_kind_of_tampering_is_named_at_its_first_bad_seq(db: Path, how: st
     tied = [f.seq for f in report.findings if f.seq]
     assert min(tied) == first_bad, report.findings
     assert report.integrity_findings and report.exit_code == 1  # never taken for a shortfall
+    assert {(f.check, f.seq) for f in report.findings} == named
 
 
 def _payload_of(db: Path, command_id: str) -> tuple[int, bytes]:
@@ -433,6 +491,15 @@ def test_a_byte_changed_in_the_file_itself_is_found_at_its_seq(db: Path) -> None
     found = _checks(db)
     assert ("hash_chain", seq) in found
     assert min(s for _, s in found if s) == seq, found  # seq 0: findings of the whole ledger
+    # one leg's 500 became 900: the chain, the entry's balance and the history break at
+    # that seq; the accounts and the zero sum over the whole ledger (seq 0)
+    assert found == {
+        ("hash_chain", seq),
+        ("entry_balances", seq),
+        ("balance_history", seq),
+        ("accounts_rebuild", 0),
+        ("zero_sum", 0),
+    }
 
 
 def test_a_zeroed_page_under_the_log_is_a_typed_error_or_a_finding_never_ok(db: Path) -> None:
@@ -470,4 +537,6 @@ def test_an_entry_slipped_into_a_closed_period_is_found(db: Path, clock: FakeClo
         f"UPDATE events SET effective_at = {effective}, hash = x'{digest.hex()}' WHERE seq = {seq}",
         f"UPDATE account_postings SET effective_at = {effective} WHERE seq = {seq}",
     )
-    assert ("periods", seq) in _checks(db)
+    found = _checks(db)
+    assert ("periods", seq) in found
+    assert found == {("periods", seq)}  # the hash was recomputed: only the period rule sees it
