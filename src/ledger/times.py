@@ -39,17 +39,26 @@ def span_us(span: timedelta) -> int:
 
 class ManualClock:
     """A clock for ``Ledger.open(clock=...)`` that moves only when told to: the demo,
-    the golden logs and the stateful tests run their days on one."""
+    the golden logs and the stateful tests run their days on one.
 
-    def __init__(self, start: datetime) -> None:
+    ``now`` is the time it gives; set it, or move it with :meth:`advance`. With a
+    ``step``, every read first moves it on by that much, so no two reads (no two
+    transactions) see the same time."""
+
+    def __init__(self, start: datetime, *, step: timedelta = timedelta(0)) -> None:
         self.now = start
+        self.step = step
 
     def __call__(self) -> datetime:
+        """The time now, after moving on by ``step``."""
+        self.now = self.now + self.step
         return self.now
 
     def advance(self, by: timedelta) -> None:
+        """Move the clock on (or back, for a negative ``by``)."""
         self.now = self.now + by
 
     @property
     def now_us(self) -> int:
+        """``now`` as integer UTC microseconds (reading it does not step the clock)."""
         return to_us(self.now)

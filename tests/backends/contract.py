@@ -27,19 +27,13 @@ from ledger import (
 from ledger.events import EntryPosted, Posting
 from ledger.flows.base import NewEvent, Policy
 from ledger.store.base import GENESIS_HASH, chain_hash
-from ledger.times import to_us
+from ledger.times import ManualClock, to_us
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, start: datetime = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
+Clock = ManualClock
+"""The clock the tests move by hand (the name the backends' test modules annotate with)."""
 
 
 def chart() -> list[OpenAccount]:
@@ -67,18 +61,18 @@ def top_up(cid: str, wallet: str, amount: int, **kw: object) -> PostEntry:
 class StoreContract:
     """Subclass and implement ``open_book``; every test here must pass unchanged."""
 
-    def open_book(self, clock: Clock) -> Ledger:
+    def open_book(self, clock: ManualClock) -> Ledger:
         raise AssertionError("a backend's test class provides open_book")
 
-    def reopen_book(self, book: Ledger, clock: Clock) -> Ledger:
+    def reopen_book(self, book: Ledger, clock: ManualClock) -> Ledger:
         raise AssertionError("a persistent backend's test class provides reopen_book")
 
     @pytest.fixture
-    def clock(self) -> Clock:
-        return Clock()
+    def clock(self) -> ManualClock:
+        return ManualClock(T0)
 
     @pytest.fixture
-    def book(self, clock: Clock) -> Ledger:
+    def book(self, clock: ManualClock) -> Ledger:
         book = self.open_book(clock)
         assert all(isinstance(r, Accepted) for r in book.submit_many(chart()))
         yield book
@@ -97,7 +91,7 @@ class StoreContract:
         assert sum(1 for _ in book.events(after=10)) == 2_503 - 10
         assert list(book.events(after=2_503)) == []
 
-    def test_recorded_event_fields(self, book: Ledger, clock: Clock) -> None:
+    def test_recorded_event_fields(self, book: Ledger, clock: ManualClock) -> None:
         clock.now = T0 + timedelta(hours=1)
         backdated = T0 - timedelta(days=2)
         r = book.submit(
@@ -183,7 +177,7 @@ class StoreContract:
         with pytest.raises(StoreError), book.store.transaction(to_us(T0), Policy()) as tx:
             tx.append("t1", b"d" * 32, [_entry_event("other", 10)])
 
-    def test_balance_as_of_seq_and_time(self, book: Ledger, clock: Clock) -> None:
+    def test_balance_as_of_seq_and_time(self, book: Ledger, clock: ManualClock) -> None:
         s1 = book.submit(top_up("t1", "wallet:U1", 1_000)).seq
         clock.now = T0 + timedelta(days=1)
         s2 = book.submit(top_up("t2", "wallet:U1", 2_000)).seq
@@ -293,7 +287,7 @@ class StoreContract:
         with pytest.raises(ValueError):
             book.store.read_streams("")
 
-    def test_pending_counters_and_their_history(self, book: Ledger, clock: Clock) -> None:
+    def test_pending_counters_and_their_history(self, book: Ledger, clock: ManualClock) -> None:
         from ledger import CaptureHold, PlaceHold
 
         book.submit(top_up("t1", "wallet:U1", 1_000))
@@ -428,7 +422,9 @@ class StoreContract:
 class PersistentStoreContract(StoreContract):
     """What a store that outlives its process must do besides: reopen to the same state."""
 
-    def test_two_ledgers_refusing_in_turn_keep_one_record(self, book: Ledger, clock: Clock) -> None:
+    def test_two_ledgers_refusing_in_turn_keep_one_record(
+        self, book: Ledger, clock: ManualClock
+    ) -> None:
         """Commits that only record refusals move no seq: each writer must still find the
         record's end that the other one moved."""
         other = self.open_book(clock)
@@ -448,7 +444,7 @@ class PersistentStoreContract(StoreContract):
         finally:
             other.close()
 
-    def test_a_refusal_is_replayed_after_reopening(self, book: Ledger, clock: Clock) -> None:
+    def test_a_refusal_is_replayed_after_reopening(self, book: Ledger, clock: ManualClock) -> None:
         first = book.submit(transfer("s1", "wallet:U1", "wallet:U2", 900))
         again = self.reopen_book(book, clock)
         try:
@@ -460,7 +456,7 @@ class PersistentStoreContract(StoreContract):
         finally:
             again.close()
 
-    def test_reopen_gives_the_same_state(self, book: Ledger, clock: Clock) -> None:
+    def test_reopen_gives_the_same_state(self, book: Ledger, clock: ManualClock) -> None:
         for i in range(10):
             book.submit(top_up(f"t{i}", "wallet:U1", 1_000 + i))
         balances, head = book.balances(), book.head()

@@ -44,6 +44,7 @@ STEPS = scale(5_000, 500_000)
 WALLETS = [f"wallet:c{n}" for n in range(6)]
 
 
+# Not a plain ManualClock: jumping and freezing on its own is the fault this suite injects.
 class FaultyClock(ManualClock):
     """A server's clock off the true one (``truth``): now and then it jumps back by up
     to two days or forward by up to three, freezes for a stretch of ticks, or is set

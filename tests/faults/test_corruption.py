@@ -40,6 +40,7 @@ from ledger import Credit, Debit, Ledger, OpenAccount, PostEntry
 from ledger.audit import CHECKS, verify
 from ledger.errors import StoreCorrupt
 from ledger.store.sqlite import MIGRATIONS
+from ledger.times import ManualClock
 from projections.runner import Runner
 from tests.faults import corrupt_worker
 from tests.faults.suite import record, scale
@@ -59,22 +60,13 @@ BATCH_TIMEOUT_S = 180
 WORKERS = 2
 
 
-class _Clock:
-    """A clock that moves 1.5 s a call, from a fixed start: the same file every run."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1.5)
-        return self.now
-
-
 @pytest.fixture(scope="module")
 def original(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A few hundred commands of the mix and every read model in one file, closed."""
     path = tmp_path_factory.mktemp("corruption") / "original.db"
-    with Ledger.open(path, clock=_Clock()) as book:
+    # a clock that moves 1.5 s a read, from a fixed start: the same file every run
+    clock = ManualClock(datetime(2026, 6, 1, 9, 0, tzinfo=UTC), step=timedelta(seconds=1.5))
+    with Ledger.open(path, clock=clock) as book:
         prepare(book, WALLETS, MERCHANTS)
         stream = wallet_mix(SEED, WALLETS, MERCHANTS, book.today())
         for _ in range(COMMANDS // 20):

@@ -16,6 +16,7 @@ from ledger import Accepted, Credit, Debit, Ledger, OpenAccount, PostEntry
 from ledger.errors import InvalidCommand, StoreError
 from ledger.events import EventBase
 from ledger.store.base import RecordedEvent
+from ledger.times import ManualClock
 from projections.base import Database, Projection, Table, money_events
 from projections.holds import Holds
 from projections.runner import ReadModelsStale, Runner, default_projections
@@ -25,13 +26,9 @@ T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 WALLETS = 20
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
+def ticking(start: datetime = T0) -> ManualClock:
+    """A clock from ``start`` that moves a second on every read."""
+    return ManualClock(start, step=timedelta(seconds=1))
 
 
 def _entries(first: int, count: int) -> list[PostEntry]:
@@ -64,7 +61,7 @@ def path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def book(path: Path) -> Iterator[Ledger]:
-    with Ledger.open(path, clock=Clock()) as ledger:
+    with Ledger.open(path, clock=ticking()) as ledger:
         _fill(ledger, 1_200)
         yield ledger
 
@@ -95,7 +92,7 @@ def test_the_read_models_live_in_the_ledger_file_by_default(book: Ledger, path: 
 
 
 def test_a_memory_ledger_keeps_its_read_models_in_memory() -> None:
-    with Ledger.open(":memory:", clock=Clock()) as book:
+    with Ledger.open(":memory:", clock=ticking()) as book:
         _fill(book, 10)
         with Runner(book) as runner:
             assert runner.catch_up() == book.head()[0]
@@ -287,15 +284,14 @@ def test_read_models_of_another_ledger_are_refused(book: Ledger, tmp_path: Path)
     reads = tmp_path / "reads.db"
     with Runner(book, reads) as runner:
         runner.catch_up()
-    with Ledger.open(tmp_path / "other.db", clock=Clock()) as other:
+    with Ledger.open(tmp_path / "other.db", clock=ticking()) as other:
         _fill(other, 10)  # a shorter log, with other events
         with Runner(other, reads) as runner, pytest.raises(ReadModelsStale, match="no seq"):
             runner.catch_up()
         with Runner(other, reads) as runner:
             runner.rebuild()
             assert runner.checkpoints()["statements"].seq == other.head()[0]
-    later = Clock()
-    later.now += timedelta(hours=1)
+    later = ticking(T0 + timedelta(hours=1))
     with Ledger.open(tmp_path / "third.db", clock=later) as third:
         _fill(third, 1_300)  # as long, but other events at that seq (recorded an hour on)
         with Runner(third, reads) as runner, pytest.raises(ReadModelsStale, match="another"):
@@ -430,7 +426,7 @@ def test_a_page_folded_at_once_writes_what_event_by_event_does(tmp_path: Path) -
     those of pages of one event."""
     from ledger import AssignTier, DefineTier, FreezeAccount, UnfreezeAccount
 
-    with Ledger.open(tmp_path / "mixed.db", clock=Clock()) as book:
+    with Ledger.open(tmp_path / "mixed.db", clock=ticking()) as book:
         _fill(book, 30)
         tier = DefineTier(
             id="tier",

@@ -76,7 +76,7 @@ from ledger.flows.cod import fold_order
 from ledger.flows.holds import FINAL
 from ledger.store.base import RecordedEvent
 from ledger.testing.strategies import balanced_entries, open_accounts
-from ledger.times import from_us, to_us
+from ledger.times import ManualClock, from_us, to_us
 from projections.cod import order_rows
 from projections.holds import HoldView, holds
 from projections.loans import LoanRow, loan_rows, loan_statuses
@@ -95,22 +95,9 @@ from projections.statements import (
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 BKK = ZoneInfo("Asia/Bangkok")
 US = timedelta(microseconds=1)
-
-
-class Clock:
-    """An injected clock that moves ``step`` on every read (so no two commands share a
-    time), and jumps with :meth:`advance` or by setting ``now``."""
-
-    def __init__(self, now: datetime = T0, step: timedelta = timedelta(seconds=2)) -> None:
-        self.now = now
-        self.step = step
-
-    def __call__(self) -> datetime:
-        self.now += self.step
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
+STEP = timedelta(seconds=2)
+"""How far the injected clock moves on every read, so no two commands share a time; the
+tests jump it with ``advance`` or by setting ``now``."""
 
 
 def ok(book: Ledger, command: Command) -> Accepted:
@@ -128,14 +115,27 @@ def written(book: Ledger, command_id: str) -> list[RecordedEvent]:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock(T0, step=STEP)
 
 
 @pytest.fixture
-def book(tmp_path: Path, clock: Clock) -> Iterator[Ledger]:
+def book(tmp_path: Path, clock: ManualClock) -> Iterator[Ledger]:
     with Ledger.open(tmp_path / "ledger.db", clock=clock) as ledger:
         yield ledger
+
+
+def test_the_injected_clock_moves_on_every_read() -> None:
+    """Each read of a stepping clock moves it on first; ``now``, ``now_us`` and
+    ``advance`` do not step it, and a clock with no step stands still."""
+    clock = ManualClock(T0, step=STEP)
+    assert (clock.now, clock.now_us) == (T0, to_us(T0))
+    assert [clock(), clock()] == [T0 + STEP, T0 + 2 * STEP]
+    clock.advance(timedelta(hours=1))
+    assert clock.now == T0 + 2 * STEP + timedelta(hours=1)
+    assert clock() == T0 + 3 * STEP + timedelta(hours=1)
+    still = ManualClock(T0)
+    assert [still(), still(), still.now] == [T0, T0, T0]
 
 
 def reads(book: Ledger, tmp_path: Path) -> Runner:
@@ -156,7 +156,7 @@ STATEMENT_ACCOUNTS = (
 )
 
 
-def wallet_story(book: Ledger, clock: Clock) -> str:
+def wallet_story(book: Ledger, clock: ManualClock) -> str:
     """Top-ups, payments, P2P, holds captured, released and left pending, and a PostEntry
     backdated between two earlier postings; returns the backdated entry's command id."""
     chart = book.chart
@@ -314,7 +314,7 @@ def _pages(runner: Runner, account: str, order: Any, limit: int) -> list[Stateme
 
 
 def test_statement_in_log_order_runs_as_balance_as_of_seq(
-    book: Ledger, clock: Clock, tmp_path: Path
+    book: Ledger, clock: ManualClock, tmp_path: Path
 ) -> None:
     wallet_story(book, clock)
     runner = reads(book, tmp_path)
@@ -337,7 +337,7 @@ def test_statement_in_log_order_runs_as_balance_as_of_seq(
 
 
 def test_statement_in_effective_order_puts_the_backdated_entry_on_its_value_date(
-    book: Ledger, clock: Clock, tmp_path: Path
+    book: Ledger, clock: ManualClock, tmp_path: Path
 ) -> None:
     backdated = wallet_story(book, clock)
     runner = reads(book, tmp_path)
@@ -382,7 +382,7 @@ def test_statement_in_effective_order_puts_the_backdated_entry_on_its_value_date
 
 @pytest.mark.parametrize("order", ["recorded", "effective"])
 def test_statement_pages_concatenate_to_the_whole_statement(
-    book: Ledger, clock: Clock, tmp_path: Path, order: str
+    book: Ledger, clock: ManualClock, tmp_path: Path, order: str
 ) -> None:
     wallet_story(book, clock)
     runner = reads(book, tmp_path)
@@ -404,7 +404,7 @@ def test_statement_pages_concatenate_to_the_whole_statement(
             assert opening == book.balance(account).balance
 
 
-def test_statement_rejects_bad_input(book: Ledger, clock: Clock, tmp_path: Path) -> None:
+def test_statement_rejects_bad_input(book: Ledger, clock: ManualClock, tmp_path: Path) -> None:
     wallet_story(book, clock)
     runner = reads(book, tmp_path)
     with pytest.raises(UnknownAccount):
@@ -426,7 +426,7 @@ def test_statement_rejects_bad_input(book: Ledger, clock: Clock, tmp_path: Path)
 
 
 def test_accounts_and_balances_now_match_the_ledger(
-    book: Ledger, clock: Clock, tmp_path: Path
+    book: Ledger, clock: ManualClock, tmp_path: Path
 ) -> None:
     wallet_story(book, clock)
     runner = reads(book, tmp_path)
@@ -482,7 +482,7 @@ IDS = ("a:1", "a:2", "a:3", "a:4", "a:5")
 @settings(max_examples=25, deadline=None)
 @given(data=st.data())
 def test_balances_and_trial_balance_as_of_any_point_match_the_ledger(data: st.DataObject) -> None:
-    clock = Clock(step=timedelta(seconds=3))
+    clock = ManualClock(T0, step=timedelta(seconds=3))
     with Ledger.open(":memory:", clock=clock) as book:
         opens = data.draw(
             st.lists(
@@ -592,7 +592,7 @@ def _check_as_of(book: Ledger) -> None:
 # --- 3. holds -----------------------------------------------------------------------------
 
 
-def test_holds_view_follows_every_hold(book: Ledger, clock: Clock, tmp_path: Path) -> None:
+def test_holds_view_follows_every_hold(book: Ledger, clock: ManualClock, tmp_path: Path) -> None:
     chart = book.chart
     all_accepted(book.open_chart())
     all_accepted(
@@ -741,7 +741,7 @@ def deliver(book: Ledger, order: str, merchant: str = "M1") -> None:
 
 
 def test_cod_orders_view_follows_each_orders_stream(
-    book: Ledger, clock: Clock, tmp_path: Path
+    book: Ledger, clock: ManualClock, tmp_path: Path
 ) -> None:
     open_cod(book)
     for order in ("O1", "O3", "O4", "O5", "O7"):
@@ -840,7 +840,7 @@ def at(day: date) -> datetime:
 
 
 def test_loans_view_matches_the_ledgers_loans_on_every_day(
-    book: Ledger, clock: Clock, tmp_path: Path
+    book: Ledger, clock: ManualClock, tmp_path: Path
 ) -> None:
     clock.now = at(date(2026, 1, 15))
     chart = book.chart
@@ -971,7 +971,7 @@ TX_COLUMNS = (
 
 
 def test_one_transaction_row_per_customer_transaction(
-    book: Ledger, clock: Clock, tmp_path: Path
+    book: Ledger, clock: ManualClock, tmp_path: Path
 ) -> None:
     chart = book.chart
     agent = chart.agent("A1")
@@ -1202,7 +1202,7 @@ def test_a_reversed_customer_transaction_is_a_reversal_row(tmp_path: Path) -> No
     reversal of a plain journal entry writes nothing."""
     from ledger import Reverse
 
-    with Ledger.open(tmp_path / "rev.db", clock=Clock()) as book:
+    with Ledger.open(tmp_path / "rev.db", clock=ManualClock(T0, step=STEP)) as book:
         chart = book.chart
         book.open_chart()
         book.submit_many([chart.open_wallet("wallet:U1"), chart.open_agent("A1")])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,22 +20,18 @@ import pytest
 from ledger import Accepted, Command, Credit, Debit, Ledger, OpenAccount, PostEntry, Rejected
 from ledger.accounts import is_valid_id
 from ledger.errors import RejectCode
+from ledger.times import ManualClock
 
 T0 = datetime(2024, 6, 1, 12, 0, 0, tzinfo=UTC)
 """The injected clock's starting time."""
 
 
-class FakeClock:
-    """An injectable clock: returns ``now`` until moved."""
+class FakeClock(ManualClock):
+    """The unit tests' injected clock: a :class:`~ledger.times.ManualClock` (it returns
+    ``now`` until moved) that starts at :data:`T0` unless told otherwise."""
 
     def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
+        super().__init__(now)
 
 
 @pytest.fixture

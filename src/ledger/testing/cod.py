@@ -46,6 +46,7 @@ from ledger.flows.base import CodPolicy
 from ledger.flows.chart import Chart
 from ledger.results import Accepted, Rejected, Result
 from ledger.testing.machine import RetryingMachine
+from ledger.testing.models import Refused, refuse_if
 from ledger.times import ManualClock, to_us
 
 COURIERS = ["K1", "K2", "K9"]
@@ -95,17 +96,6 @@ class CodOrder:
         return self.amount - self.shipping
 
 
-class _Refused(Exception):
-    def __init__(self, code: RejectCode) -> None:
-        super().__init__(code)
-        self.code = code
-
-
-def _refuse_if(condition: bool, code: RejectCode) -> None:
-    if condition:
-        raise _Refused(code)
-
-
 @attrs.define
 class CodModel:
     """A plain re-statement of docs/flows/cod.md: what the ledger must answer, each
@@ -130,8 +120,8 @@ class CodModel:
         """Check legs (+ debit, - credit; zeros dropped) as post() does, then apply them."""
         legs = [(a, n) for a, n in legs if n]
         for account, _ in legs:
-            _refuse_if(account not in self.opened, RejectCode.ACCOUNT_NOT_FOUND)
-            _refuse_if(account in self.frozen, RejectCode.ACCOUNT_FROZEN)
+            refuse_if(account not in self.opened, RejectCode.ACCOUNT_NOT_FOUND)
+            refuse_if(account in self.frozen, RejectCode.ACCOUNT_FROZEN)
         after = Counter(self.net)
         for account, n in legs:
             after[account] += n
@@ -142,7 +132,7 @@ class CodModel:
         ]
         for account in guarded:
             if account in after and after[account] < min(0, self.net[account]):
-                raise _Refused(RejectCode.INSUFFICIENT_FUNDS)
+                raise Refused(RejectCode.INSUFFICIENT_FUNDS)
         self.net = after
 
     def _paid_out(self, wallet: str | None, amount: int) -> list[tuple[str, int]]:
@@ -152,7 +142,7 @@ class CodModel:
             return []
         if wallet is None:
             return [(_CHART.cod_bank, -amount)]
-        _refuse_if(wallet in self.frozen, RejectCode.ACCOUNT_FROZEN)
+        refuse_if(wallet in self.frozen, RejectCode.ACCOUNT_FROZEN)
         return [(wallet, -amount), (_CHART.bank_trust, amount), (_CHART.cod_bank, -amount)]
 
     def submit(self, command: Command, now_us: int) -> RejectCode | int:
@@ -167,7 +157,7 @@ class CodModel:
         )
         try:
             written = self._decide(command, now_us)
-        except _Refused as refused:
+        except Refused as refused:
             self.net, self.orders = saved.net, saved.orders
             self.remittances, self.shortfalls = saved.remittances, saved.shortfalls
             return refused.code
@@ -177,9 +167,9 @@ class CodModel:
     def _decide(self, c: Command, now_us: int) -> int:
         ch = _CHART
         if isinstance(c, CodDelivered):
-            _refuse_if(c.commission_minor + c.shipping_minor >= c.amount_minor, _AMOUNT)
-            _refuse_if(c.shipping_minor + c.courier_fee_minor > c.amount_minor, _AMOUNT)
-            _refuse_if(c.order in self.orders, RejectCode.ORDER_EXISTS)
+            refuse_if(c.commission_minor + c.shipping_minor >= c.amount_minor, _AMOUNT)
+            refuse_if(c.shipping_minor + c.courier_fee_minor > c.amount_minor, _AMOUNT)
+            refuse_if(c.order in self.orders, RejectCode.ORDER_EXISTS)
             vat = _vat(c.commission_minor, self.policy.vat_rate_bps)
             pending = ch.pending_payable(c.merchant)
             self._post(
@@ -204,10 +194,10 @@ class CodModel:
             )
             return 1
         if isinstance(c, CodDeliveryFailed):
-            _refuse_if(bool(c.rto_fee_minor) and c.merchant is None, RejectCode.FIELD_INVALID)
-            _refuse_if(c.order in self.orders, RejectCode.ORDER_EXISTS)
+            refuse_if(bool(c.rto_fee_minor) and c.merchant is None, RejectCode.FIELD_INVALID)
+            refuse_if(c.order in self.orders, RejectCode.ORDER_EXISTS)
             named = [ch.owed_by(c.merchant)] if c.merchant is not None else []
-            _refuse_if(any(a not in self.opened for a in named), RejectCode.ACCOUNT_NOT_FOUND)
+            refuse_if(any(a not in self.opened for a in named), RejectCode.ACCOUNT_NOT_FOUND)
             if c.rto_fee_minor and c.merchant is not None:
                 vat = _vat(c.rto_fee_minor, self.policy.vat_rate_bps)
                 self._post(
@@ -220,22 +210,22 @@ class CodModel:
             self.orders[c.order] = CodOrder(c.courier, c.merchant, failed=True)
             return 1
         if isinstance(c, CodRemitted):
-            _refuse_if(not c.orders, RejectCode.FIELD_INVALID)
-            _refuse_if(c.remittance in self.remittances, RejectCode.REMITTANCE_EXISTS)
+            refuse_if(not c.orders, RejectCode.FIELD_INVALID)
+            refuse_if(c.remittance in self.remittances, RejectCode.REMITTANCE_EXISTS)
             batch = []
             for order_id in c.orders:
                 order = self.orders.get(order_id)
-                _refuse_if(order is None, RejectCode.ORDER_NOT_FOUND)
+                refuse_if(order is None, RejectCode.ORDER_NOT_FOUND)
                 assert order is not None
-                _refuse_if(order.failed, RejectCode.ORDER_NOT_DELIVERED)
-                _refuse_if(order.courier != c.courier, RejectCode.FIELD_INVALID)
-                _refuse_if(order.remitted, RejectCode.ORDER_ALREADY_REMITTED)
+                refuse_if(order.failed, RejectCode.ORDER_NOT_DELIVERED)
+                refuse_if(order.courier != c.courier, RejectCode.FIELD_INVALID)
+                refuse_if(order.remitted, RejectCode.ORDER_ALREADY_REMITTED)
                 batch.append(order)
             cash = sum(o.amount for o in batch)
             shipping = sum(o.shipping for o in batch)
             fees = sum(o.fee for o in batch)
             due = cash - shipping - fees
-            _refuse_if(c.amount_minor > due, RejectCode.REMITTANCE_EXCEEDS_DUE)
+            refuse_if(c.amount_minor > due, RejectCode.REMITTANCE_EXCEEDS_DUE)
             self._post(
                 [
                     (ch.cod_bank, c.amount_minor),
@@ -258,7 +248,7 @@ class CodModel:
             self.shortfalls[c.courier] -= c.amount_minor
             return 1
         if isinstance(c, CodReleased):
-            _refuse_if(to_us(c.as_of) > now_us, RejectCode.FIELD_INVALID)
+            refuse_if(to_us(c.as_of) > now_us, RejectCode.FIELD_INVALID)
             due_orders = [
                 o
                 for _, o in sorted(self.orders.items())
@@ -268,7 +258,7 @@ class CodModel:
                 and (o.remitted or not self.policy.release_after_remittance)
                 and o.releasable_us <= to_us(c.as_of)
             ]
-            _refuse_if(not due_orders, RejectCode.NOTHING_DUE)
+            refuse_if(not due_orders, RejectCode.NOTHING_DUE)
             for o in due_orders:
                 assert o.merchant is not None
                 self._post(
@@ -280,11 +270,11 @@ class CodModel:
                 o.stage = "available"
             return len(due_orders)
         if isinstance(c, PayoutMerchant):
-            _refuse_if(c.to not in ("bank", "wallet"), RejectCode.FIELD_INVALID)
+            refuse_if(c.to not in ("bank", "wallet"), RejectCode.FIELD_INVALID)
             available_id = ch.available_payable(c.merchant)
-            _refuse_if(available_id not in self.opened, RejectCode.ACCOUNT_NOT_FOUND)
+            refuse_if(available_id not in self.opened, RejectCode.ACCOUNT_NOT_FOUND)
             available = self.balance(available_id)
-            _refuse_if(available <= 0, RejectCode.NOTHING_DUE)
+            refuse_if(available <= 0, RejectCode.NOTHING_DUE)
             owed_id = ch.owed_by(c.merchant)
             netted = min(available, max(0, self.balance(owed_id)))
             wallet = ch.wallet_of(c.merchant) if c.to == "wallet" else None
@@ -305,10 +295,10 @@ class CodModel:
             return 1 + len(paid)
         if isinstance(c, CodReturned):
             order = self.orders.get(c.order)
-            _refuse_if(order is None, RejectCode.ORDER_NOT_FOUND)
+            refuse_if(order is None, RejectCode.ORDER_NOT_FOUND)
             assert order is not None
-            _refuse_if(order.failed, RejectCode.ORDER_NOT_DELIVERED)
-            _refuse_if(order.returned, RejectCode.ORDER_ALREADY_RETURNED)
+            refuse_if(order.failed, RejectCode.ORDER_NOT_DELIVERED)
+            refuse_if(order.returned, RejectCode.ORDER_ALREADY_RETURNED)
             assert order.merchant is not None
             m = order.merchant
             source = {
@@ -329,21 +319,21 @@ class CodModel:
             return 1
         if isinstance(c, CodRefunded):
             order = self.orders.get(c.order)
-            _refuse_if(order is None, RejectCode.ORDER_NOT_FOUND)
+            refuse_if(order is None, RejectCode.ORDER_NOT_FOUND)
             assert order is not None
-            _refuse_if(not order.returned, RejectCode.ORDER_NOT_RETURNED)
-            _refuse_if(order.refunded, RejectCode.ORDER_ALREADY_REFUNDED)
+            refuse_if(not order.returned, RejectCode.ORDER_NOT_RETURNED)
+            refuse_if(order.refunded, RejectCode.ORDER_ALREADY_REFUNDED)
             self._post(
                 [(ch.refunds_payable, order.refund), *self._paid_out(c.wallet, order.refund)]
             )
             order.refunded = True
             return 1
         if isinstance(c, FreezeAccount):
-            _refuse_if(c.account in self.frozen, RejectCode.ACCOUNT_FROZEN)
+            refuse_if(c.account in self.frozen, RejectCode.ACCOUNT_FROZEN)
             self.frozen.add(c.account)
             return 1
         if isinstance(c, UnfreezeAccount):
-            _refuse_if(c.account not in self.frozen, RejectCode.ACCOUNT_NOT_FROZEN)
+            refuse_if(c.account not in self.frozen, RejectCode.ACCOUNT_NOT_FROZEN)
             self.frozen.discard(c.account)
             return 1
         raise AssertionError(f"the COD model does not know {c!r}")

@@ -57,6 +57,7 @@ from ledger.flows.base import LoanPolicy
 from ledger.flows.chart import Chart
 from ledger.results import Accepted, Rejected, Result
 from ledger.testing.machine import RetryingMachine
+from ledger.testing.models import Refused, refuse_if
 from ledger.times import ManualClock
 
 if TYPE_CHECKING:
@@ -316,17 +317,6 @@ class ModelLoan:
         return by_days
 
 
-class _Refused(Exception):
-    def __init__(self, code: RejectCode) -> None:
-        super().__init__(code)
-        self.code = code
-
-
-def _refuse_if(condition: bool, code: RejectCode) -> None:
-    if condition:
-        raise _Refused(code)
-
-
 @attrs.frozen
 class Outcome:
     """What the model expects: a rejection code or the number of events written, and
@@ -413,20 +403,20 @@ class LoanModel:
         """Check legs (+ debit, - credit; zeros dropped) as an entry is checked, apply."""
         legs = [(a, n) for a, n in legs if n]
         for account, _ in legs:
-            _refuse_if(account not in self.opened, RejectCode.ACCOUNT_NOT_FOUND)
-            _refuse_if(account in self.frozen, RejectCode.ACCOUNT_FROZEN)
+            refuse_if(account not in self.opened, RejectCode.ACCOUNT_NOT_FOUND)
+            refuse_if(account in self.frozen, RejectCode.ACCOUNT_FROZEN)
         before = {a: self.balance(a) for a, _ in legs}
         for account, n in legs:
             self.net[account] += n
         for account, was in before.items():
             now = self.balance(account)
             if account in self.no_overdraft and now < min(0, was):
-                raise _Refused(RejectCode.INSUFFICIENT_FUNDS)
+                raise Refused(RejectCode.INSUFFICIENT_FUNDS)
 
     def _wallet(self, account: str) -> None:
-        _refuse_if(account not in self.opened, RejectCode.ACCOUNT_NOT_FOUND)
-        _refuse_if(not account.startswith("wallet:"), RejectCode.FIELD_INVALID)
-        _refuse_if(account in self.frozen, RejectCode.ACCOUNT_FROZEN)
+        refuse_if(account not in self.opened, RejectCode.ACCOUNT_NOT_FOUND)
+        refuse_if(not account.startswith("wallet:"), RejectCode.FIELD_INVALID)
+        refuse_if(account in self.frozen, RejectCode.ACCOUNT_FROZEN)
 
     def submit(self, command: Command, today: date) -> Outcome:
         """Apply ``command`` if the ledger must (or may) accept it; the state before
@@ -443,7 +433,7 @@ class LoanModel:
         self._alternative = None
         try:
             written = self._decide(command, today)
-        except _Refused as refused:
+        except Refused as refused:
             self.rollback()
             return Outcome(refused.code, self._alternative)
         for loan_id in sorted(self._touched):
@@ -482,8 +472,8 @@ class LoanModel:
         return int(changed)
 
     def _active(self, loan_id: str) -> ModelLoan:
-        _refuse_if(loan_id not in self.loans, RejectCode.LOAN_NOT_FOUND)
-        _refuse_if(self.loans[loan_id].status != "active", RejectCode.LOAN_NOT_ACTIVE)
+        refuse_if(loan_id not in self.loans, RejectCode.LOAN_NOT_FOUND)
+        refuse_if(self.loans[loan_id].status != "active", RejectCode.LOAN_NOT_ACTIVE)
         return self._loan(loan_id)
 
     # --- the rules ---------------------------------------------------------------------
@@ -493,7 +483,7 @@ class LoanModel:
         if isinstance(c, DisburseLoan):
             return self._disburse(c, today)
         if isinstance(c, AccrueInterest):
-            _refuse_if(c.as_of > today, RejectCode.FIELD_INVALID)
+            refuse_if(c.as_of > today, RejectCode.FIELD_INVALID)
             written = 0
             for loan_id in sorted(self.loans):
                 if self.loans[loan_id].status != "active":
@@ -515,17 +505,17 @@ class LoanModel:
                     ]
                 )
                 written += 1
-            _refuse_if(not written, RejectCode.NOTHING_DUE)
+            refuse_if(not written, RejectCode.NOTHING_DUE)
             return written
         if isinstance(c, RepayLoan | WriteOffLoan | RecoverLoan | RestructureLoan):
-            _refuse_if(not _valid_id(c.loan), RejectCode.FIELD_INVALID)
+            refuse_if(not _valid_id(c.loan), RejectCode.FIELD_INVALID)
         if isinstance(c, RepayLoan):
-            _refuse_if(c.amount_minor <= 0, RejectCode.AMOUNT_INVALID)
+            refuse_if(c.amount_minor <= 0, RejectCode.AMOUNT_INVALID)
             loan = self._active(c.loan)
             written = self._catch_up(loan, today)
             due = loan.due(today)
             owed = sum(sum(i.owed()) for i in due)
-            _refuse_if(not owed, RejectCode.NOTHING_DUE)
+            refuse_if(not owed, RejectCode.NOTHING_DUE)
             wallet = c.wallet if c.wallet is not None else loan.wallet
             self._wallet(wallet)
             rows = tuple((i.number, o[0], o[1], o[2]) for i in due for o in [i.owed()])
@@ -566,7 +556,7 @@ class LoanModel:
             )
             return written + 1
         if isinstance(c, ProvisionLoans):
-            _refuse_if(c.as_of > today, RejectCode.FIELD_INVALID)
+            refuse_if(c.as_of > today, RejectCode.FIELD_INVALID)
             written = 0
             for loan_id in sorted(self.loans):
                 now = self.loans[loan_id]
@@ -584,7 +574,7 @@ class LoanModel:
                 self._loan(loan_id).allowance = target
                 self._post([(ch.ecl_expense, change), (ch.loan_allowance, -change)])
                 written += 1
-            _refuse_if(not written, RejectCode.NOTHING_DUE)
+            refuse_if(not written, RejectCode.NOTHING_DUE)
             return written
         if isinstance(c, WriteOffLoan):
             loan = self._active(c.loan)
@@ -608,12 +598,12 @@ class LoanModel:
             loan.fee_recognised = loan.fee
             return written + 1
         if isinstance(c, RecoverLoan):
-            _refuse_if(c.amount_minor <= 0, RejectCode.AMOUNT_INVALID)
-            _refuse_if(c.loan not in self.loans, RejectCode.LOAN_NOT_FOUND)
+            refuse_if(c.amount_minor <= 0, RejectCode.AMOUNT_INVALID)
+            refuse_if(c.loan not in self.loans, RejectCode.LOAN_NOT_FOUND)
             loan = self._loan(c.loan)
-            _refuse_if(loan.status != "written_off", RejectCode.LOAN_NOT_WRITTEN_OFF)
+            refuse_if(loan.status != "written_off", RejectCode.LOAN_NOT_WRITTEN_OFF)
             left = loan.written_off - loan.recovered
-            _refuse_if(c.amount_minor > left, RejectCode.RECOVERY_EXCEEDS_WRITTEN_OFF)
+            refuse_if(c.amount_minor > left, RejectCode.RECOVERY_EXCEEDS_WRITTEN_OFF)
             n = c.amount_minor
             if c.from_bank:
                 self._post([(ch.loan_bank, n), (ch.loan_recoveries, -n)])
@@ -630,17 +620,17 @@ class LoanModel:
             loan.recovered += n
             return 1
         if isinstance(c, RestructureLoan):
-            _refuse_if(not 1 <= c.installments <= INSTALLMENTS_MOST, RejectCode.FIELD_INVALID)
+            refuse_if(not 1 <= c.installments <= INSTALLMENTS_MOST, RejectCode.FIELD_INVALID)
             loan = self._active(c.loan)
             earliest, latest = first_due_range(today, loan.frequency)
-            _refuse_if(not earliest <= c.first_due <= latest, RejectCode.FIELD_INVALID)
+            refuse_if(not earliest <= c.first_due <= latest, RejectCode.FIELD_INVALID)
             written = self._catch_up(loan, today)
             old = [i for i in loan.live if not i.settled]
             principal = sum(i.principal - i.principal_paid for i in old)
             schedule = annuity(
                 principal, loan.rate_bps, c.installments, c.first_due, loan.frequency
             )
-            _refuse_if(any(p == 0 for _, p, _ in schedule), RejectCode.AMOUNT_INVALID)
+            refuse_if(any(p == 0 for _, p, _ in schedule), RejectCode.AMOUNT_INVALID)
             stage = loan.stage(today, self.policy)
             carried = [sum(i.owed()[b] for i in old) for b in (0, 1)]
             for i in old:
@@ -668,11 +658,11 @@ class LoanModel:
             self._post([(ch.bank_trust, c.amount_minor), (c.wallet, -c.amount_minor)])
             return 1
         if isinstance(c, FreezeAccount):
-            _refuse_if(c.account in self.frozen, RejectCode.ACCOUNT_FROZEN)
+            refuse_if(c.account in self.frozen, RejectCode.ACCOUNT_FROZEN)
             self.frozen.add(c.account)
             return 1
         if isinstance(c, UnfreezeAccount):
-            _refuse_if(c.account not in self.frozen, RejectCode.ACCOUNT_NOT_FROZEN)
+            refuse_if(c.account not in self.frozen, RejectCode.ACCOUNT_NOT_FROZEN)
             self.frozen.discard(c.account)
             return 1
         raise AssertionError(f"the loan model does not know {c!r}")
@@ -688,27 +678,27 @@ class LoanModel:
 
     def _disburse(self, c: DisburseLoan, today: date) -> int:
         valid = [c.loan, c.borrower]
-        _refuse_if(not all(_valid_id(v) for v in valid), RejectCode.FIELD_INVALID)
-        _refuse_if(not 0 <= c.annual_rate_bps <= BPS, RejectCode.FIELD_INVALID)
-        _refuse_if(not 1 <= c.installments <= INSTALLMENTS_MOST, RejectCode.FIELD_INVALID)
-        _refuse_if(c.frequency not in PERIODS_A_YEAR, RejectCode.FIELD_INVALID)
+        refuse_if(not all(_valid_id(v) for v in valid), RejectCode.FIELD_INVALID)
+        refuse_if(not 0 <= c.annual_rate_bps <= BPS, RejectCode.FIELD_INVALID)
+        refuse_if(not 1 <= c.installments <= INSTALLMENTS_MOST, RejectCode.FIELD_INVALID)
+        refuse_if(c.frequency not in PERIODS_A_YEAR, RejectCode.FIELD_INVALID)
         earliest, latest = first_due_range(today, c.frequency)
-        _refuse_if(not earliest <= c.first_due <= latest, RejectCode.FIELD_INVALID)
-        _refuse_if(c.principal_minor <= 0, RejectCode.AMOUNT_INVALID)
-        _refuse_if(c.fee_minor < 0, RejectCode.AMOUNT_INVALID)
-        _refuse_if(c.fee_minor >= c.principal_minor, RejectCode.AMOUNT_INVALID)
-        _refuse_if(c.loan in self.loans, RejectCode.LOAN_EXISTS)
+        refuse_if(not earliest <= c.first_due <= latest, RejectCode.FIELD_INVALID)
+        refuse_if(c.principal_minor <= 0, RejectCode.AMOUNT_INVALID)
+        refuse_if(c.fee_minor < 0, RejectCode.AMOUNT_INVALID)
+        refuse_if(c.fee_minor >= c.principal_minor, RejectCode.AMOUNT_INVALID)
+        refuse_if(c.loan in self.loans, RejectCode.LOAN_EXISTS)
         rows = annuity(
             c.principal_minor, c.annual_rate_bps, c.installments, c.first_due, c.frequency
         )
-        _refuse_if(any(p == 0 for _, p, _ in rows), RejectCode.AMOUNT_INVALID)
+        refuse_if(any(p == 0 for _, p, _ in rows), RejectCode.AMOUNT_INVALID)
         self._wallet(c.wallet)
         owed = sum(
             loan.counted_against_limit
             for loan in self.loans.values()
             if loan.borrower == c.borrower
         )
-        _refuse_if(
+        refuse_if(
             owed + c.principal_minor > self.policy.borrower_limit_minor,
             RejectCode.BORROWER_LIMIT_EXCEEDED,
         )
@@ -717,7 +707,7 @@ class LoanModel:
         slack = Fraction(len(rows), 2)  # each payment rounded by at most half a satang
         cap = Fraction(self.policy.annual_cap_bps, BPS)
         worth = present_value(payments, cap, c.frequency)
-        _refuse_if(worth > net + slack, RejectCode.LOAN_COST_ABOVE_CAP)
+        refuse_if(worth > net + slack, RejectCode.LOAN_COST_ABOVE_CAP)
         if worth > net or c.annual_rate_bps > self.policy.annual_cap_bps:
             # above the cap by no more than the rounding of the payments, or at a
             # contract rate above it that the rounding hides: refusing it is as right as

@@ -9,7 +9,7 @@ import math
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
-from typing import Any, NoReturn
+from typing import Any
 
 import attrs
 from hypothesis import strategies as st
@@ -58,6 +58,7 @@ from ledger.flows.chart import Chart
 from ledger.money import AMOUNT_MAX_MINOR
 from ledger.results import Accepted, Rejected, Result
 from ledger.testing.machine import AuditedMachine
+from ledger.testing.models import Refused, refuse, refuse_if
 from ledger.times import ManualClock, to_us
 
 # --- the wallet flows -----------------------------------------------------------------
@@ -82,21 +83,6 @@ def _half_up(numerator: int, denominator: int) -> int:
 
 WalletLeg = tuple[str, str, int, str, str | None]
 """A leg the model expects: account, side, amount, phase, the currency the flow names."""
-
-
-class _Refused(Exception):
-    def __init__(self, code: RejectCode) -> None:
-        super().__init__(code)
-        self.code = code
-
-
-def _refuse(code: RejectCode) -> NoReturn:
-    raise _Refused(code)
-
-
-def _refuse_if(condition: bool, code: RejectCode) -> None:
-    if condition:
-        raise _Refused(code)
 
 
 @attrs.define
@@ -206,7 +192,7 @@ class WalletModel:
             raise AssertionError(f"the wallet model does not know {command!r}")
         try:
             return decider(self, command, now_us)
-        except _Refused as refused:
+        except Refused as refused:
             return refused.code
 
     def apply(self, command: Command, plan: WalletPlan, seq: int, now_us: int) -> None:
@@ -234,17 +220,17 @@ class WalletModel:
         for account, _, _, phase, code in legs:
             found = self.accounts.get(account)
             if found is None:
-                _refuse(RejectCode.ACCOUNT_NOT_FOUND)
+                refuse(RejectCode.ACCOUNT_NOT_FOUND)
             if phase != "released":  # freeing a reservation is allowed on a frozen account
-                _refuse_if(found.status == "frozen", RejectCode.ACCOUNT_FROZEN)
-                _refuse_if(found.status == "closed", RejectCode.ACCOUNT_CLOSED)
-            _refuse_if(code is not None and code != found.currency, RejectCode.CURRENCY_MISMATCH)
+                refuse_if(found.status == "frozen", RejectCode.ACCOUNT_FROZEN)
+                refuse_if(found.status == "closed", RejectCode.ACCOUNT_CLOSED)
+            refuse_if(code is not None and code != found.currency, RejectCode.CURRENCY_MISMATCH)
         after = {leg[0]: attrs.evolve(self.accounts[leg[0]]) for leg in legs}
         for account, side, n, phase, _ in legs:
             after[account].move(side, n, phase)
         for account, acc in after.items():
             was = self.accounts[account].available
-            _refuse_if(
+            refuse_if(
                 acc.opened.no_overdraft and acc.available < min(0, was),
                 RejectCode.INSUFFICIENT_FUNDS,
             )
@@ -252,27 +238,27 @@ class WalletModel:
 
     @staticmethod
     def _amount(value: int) -> None:
-        _refuse_if(not 0 < value <= AMOUNT_MAX_MINOR, RejectCode.AMOUNT_INVALID)
+        refuse_if(not 0 < value <= AMOUNT_MAX_MINOR, RejectCode.AMOUNT_INVALID)
 
     def _fee(self, amount: int, fee: int, *, inside: bool) -> None:
         self._amount(amount)
         if fee:
             self._amount(fee)
-        _refuse_if(inside and fee >= amount, RejectCode.AMOUNT_INVALID)
+        refuse_if(inside and fee >= amount, RejectCode.AMOUNT_INVALID)
 
     def _wallet(self, account: str, *, usable: bool = True) -> WalletAccount:
         """A wallet is a no_overdraft liability; one that is to take postings must be
         open — all checked before any limit."""
         found = self.accounts.get(account)
         if found is None:
-            _refuse(RejectCode.ACCOUNT_NOT_FOUND)
-        _refuse_if(
+            refuse(RejectCode.ACCOUNT_NOT_FOUND)
+        refuse_if(
             found.opened.type != "liability" or not found.opened.no_overdraft,
             RejectCode.FIELD_INVALID,
         )
         if usable:
-            _refuse_if(found.status == "frozen", RejectCode.ACCOUNT_FROZEN)
-            _refuse_if(found.status == "closed", RejectCode.ACCOUNT_CLOSED)
+            refuse_if(found.status == "frozen", RejectCode.ACCOUNT_FROZEN)
+            refuse_if(found.status == "closed", RejectCode.ACCOUNT_CLOSED)
         return found
 
     def _limits(
@@ -287,7 +273,7 @@ class WalletModel:
         if limits is None:
             return
         _, per_transaction, daily, monthly = limits
-        _refuse_if(
+        refuse_if(
             per_transaction is not None and amount > per_transaction, RejectCode.LIMIT_EXCEEDED
         )
         day, month = _bangkok_day_and_month(now_us)
@@ -296,23 +282,23 @@ class WalletModel:
             if cap is None:
                 continue
             spent = sum(n for at, a, n in self.debits if a == account_id and at >= since)
-            _refuse_if(spent + pending + amount > cap, RejectCode.LIMIT_EXCEEDED)
+            refuse_if(spent + pending + amount > cap, RejectCode.LIMIT_EXCEEDED)
 
     def _inflow(self, account_id: str, amount: int) -> None:
         account = self.accounts[account_id]
         limits = self._limits(account)
         if limits is None or limits[0] is None:
             return
-        _refuse_if(account.incoming + amount > limits[0], RejectCode.LIMIT_EXCEEDED)
+        refuse_if(account.incoming + amount > limits[0], RejectCode.LIMIT_EXCEEDED)
 
     # --- one method per command -------------------------------------------------------
 
     def _open(self, c: OpenAccount, now_us: int) -> WalletPlan:
         existing = self.accounts.get(c.account)
         if existing is not None:
-            _refuse_if(existing.status == "closed", RejectCode.ACCOUNT_CLOSED)
+            refuse_if(existing.status == "closed", RejectCode.ACCOUNT_CLOSED)
             same = attrs.evolve(existing.opened, id=c.id) == c
-            _refuse(RejectCode.ACCOUNT_EXISTS if same else RejectCode.ACCOUNT_EXISTS_DIFFERENT)
+            refuse(RejectCode.ACCOUNT_EXISTS if same else RejectCode.ACCOUNT_EXISTS_DIFFERENT)
 
         def effect() -> None:
             self.accounts[c.account] = WalletAccount(c)
@@ -322,13 +308,13 @@ class WalletModel:
     def _freeze(self, c: FreezeAccount | UnfreezeAccount, now_us: int) -> WalletPlan:
         found = self.accounts.get(c.account)
         if found is None:
-            _refuse(RejectCode.ACCOUNT_NOT_FOUND)
-        _refuse_if(found.status == "closed", RejectCode.ACCOUNT_CLOSED)
+            refuse(RejectCode.ACCOUNT_NOT_FOUND)
+        refuse_if(found.status == "closed", RejectCode.ACCOUNT_CLOSED)
         freeze = isinstance(c, FreezeAccount)
         if freeze:
-            _refuse_if(found.status == "frozen", RejectCode.ACCOUNT_FROZEN)
+            refuse_if(found.status == "frozen", RejectCode.ACCOUNT_FROZEN)
         else:
-            _refuse_if(found.status != "frozen", RejectCode.ACCOUNT_NOT_FROZEN)
+            refuse_if(found.status != "frozen", RejectCode.ACCOUNT_NOT_FROZEN)
 
         def effect() -> None:
             found.status = "frozen" if freeze else "open"
@@ -336,21 +322,21 @@ class WalletModel:
         return WalletPlan([], 1, effect)
 
     def _top_up(self, c: TopUp, now_us: int) -> WalletPlan:
-        _refuse_if(c.channel not in TOP_UP_CHANNELS, RejectCode.FIELD_INVALID)
+        refuse_if(c.channel not in TOP_UP_CHANNELS, RejectCode.FIELD_INVALID)
         funding = c.funding_account
         if funding is None:
-            _refuse_if(c.channel in ("counter", "agent"), RejectCode.FIELD_INVALID)
+            refuse_if(c.channel in ("counter", "agent"), RejectCode.FIELD_INVALID)
             funding = self.chart.bank_trust
         self._fee(c.amount_minor, c.fee_minor, inside=True)
         source = self.accounts.get(funding)
         if source is None:
-            _refuse(RejectCode.ACCOUNT_NOT_FOUND)
-        _refuse_if(source.opened.type != "asset", RejectCode.FIELD_INVALID)
+            refuse(RejectCode.ACCOUNT_NOT_FOUND)
+        refuse_if(source.opened.type != "asset", RejectCode.FIELD_INVALID)
         at_agent = funding.startswith("agent:") and funding.endswith(":receivable")
         if c.channel in ("counter", "agent"):
-            _refuse_if(not at_agent, RejectCode.FIELD_INVALID)
+            refuse_if(not at_agent, RejectCode.FIELD_INVALID)
         else:
-            _refuse_if(at_agent or funding.startswith("fx:"), RejectCode.FIELD_INVALID)
+            refuse_if(at_agent or funding.startswith("fx:"), RejectCode.FIELD_INVALID)
         currency = self._wallet(c.wallet).currency
         credited = c.amount_minor - c.fee_minor
         self._inflow(c.wallet, credited)
@@ -398,7 +384,7 @@ class WalletModel:
             for entry, partial in self.bills.get((c.biller, c.bill_reference), [])
             if entry not in self.reversed  # the biller refused it: it no longer counts
         ]
-        _refuse_if(bool(earlier) and not (c.partial and all(earlier)), RejectCode.BILL_ALREADY_PAID)
+        refuse_if(bool(earlier) and not (c.partial and all(earlier)), RejectCode.BILL_ALREADY_PAID)
         currency = self._wallet(c.wallet).currency
         self._outflow(c.wallet, c.amount_minor, now_us)
 
@@ -418,12 +404,12 @@ class WalletModel:
     def _refund(self, c: Refund, now_us: int) -> WalletPlan:
         payment = self.payments.get(c.payment)
         if payment is None:
-            _refuse(RejectCode.PAYMENT_NOT_FOUND)
+            refuse(RejectCode.PAYMENT_NOT_FOUND)
         left = payment.amount - payment.refunded
         amount = left if c.amount_minor is None else c.amount_minor
         if c.amount_minor is not None:
             self._amount(c.amount_minor)
-        _refuse_if(amount > left or left == 0, RejectCode.REFUND_EXCEEDS_ORIGINAL)
+        refuse_if(amount > left or left == 0, RejectCode.REFUND_EXCEEDS_ORIGINAL)
         # the fee back is rounded half up on the running total, never per refund
         fee_total = _half_up(payment.fee * (payment.refunded + amount), payment.amount)
         fee = fee_total - payment.fee_back
@@ -443,10 +429,10 @@ class WalletModel:
         )
 
     def _transfer(self, c: Transfer, now_us: int) -> WalletPlan:
-        _refuse_if(c.source == c.destination, RejectCode.FIELD_INVALID)
+        refuse_if(c.source == c.destination, RejectCode.FIELD_INVALID)
         self._amount(c.amount_minor)
         source, destination = self._wallet(c.source), self._wallet(c.destination)
-        _refuse_if(source.currency != destination.currency, RejectCode.CURRENCY_MISMATCH)
+        refuse_if(source.currency != destination.currency, RejectCode.CURRENCY_MISMATCH)
         self._outflow(c.source, c.amount_minor, now_us)
         self._inflow(c.destination, c.amount_minor)
         return self._post(
@@ -476,12 +462,12 @@ class WalletModel:
         source = self._wallet(c.source)  # value leaves from a customer's money only
         destination = self.accounts.get(c.destination)
         if destination is None:
-            _refuse(RejectCode.ACCOUNT_NOT_FOUND)
-        _refuse_if(destination.opened.type != "liability", RejectCode.FIELD_INVALID)
-        _refuse_if(destination.status == "frozen", RejectCode.ACCOUNT_FROZEN)
-        _refuse_if(destination.status == "closed", RejectCode.ACCOUNT_CLOSED)
+            refuse(RejectCode.ACCOUNT_NOT_FOUND)
+        refuse_if(destination.opened.type != "liability", RejectCode.FIELD_INVALID)
+        refuse_if(destination.status == "frozen", RejectCode.ACCOUNT_FROZEN)
+        refuse_if(destination.status == "closed", RejectCode.ACCOUNT_CLOSED)
         sell, buy = source.currency, destination.currency
-        _refuse_if(sell == buy, RejectCode.FIELD_INVALID)
+        refuse_if(sell == buy, RejectCode.FIELD_INVALID)
         self._outflow(c.source, c.sell_amount_minor, now_us)
         self._inflow(c.destination, c.buy_amount_minor)
         return self._post(
@@ -495,16 +481,16 @@ class WalletModel:
 
     def _place_hold(self, c: PlaceHold, now_us: int) -> WalletPlan:
         expires_us = to_us(c.expires_at)
-        _refuse_if(expires_us <= now_us, RejectCode.FIELD_INVALID)
+        refuse_if(expires_us <= now_us, RejectCode.FIELD_INVALID)
         self._amount(c.amount_minor)
-        _refuse_if(c.destination == c.wallet, RejectCode.FIELD_INVALID)
-        _refuse_if(c.hold in self.holds, RejectCode.HOLD_EXISTS)
+        refuse_if(c.destination == c.wallet, RejectCode.FIELD_INVALID)
+        refuse_if(c.hold in self.holds, RejectCode.HOLD_EXISTS)
         currency = self._wallet(c.wallet).currency
         self._outflow(c.wallet, c.amount_minor, now_us)
         destination = self.accounts.get(c.destination)
         if destination is not None:  # open, and a tiered destination's cap counts the hold
-            _refuse_if(destination.status == "frozen", RejectCode.ACCOUNT_FROZEN)
-            _refuse_if(destination.status == "closed", RejectCode.ACCOUNT_CLOSED)
+            refuse_if(destination.status == "frozen", RejectCode.ACCOUNT_FROZEN)
+            refuse_if(destination.status == "closed", RejectCode.ACCOUNT_CLOSED)
             self._inflow(c.destination, c.amount_minor)
 
         def effect() -> None:
@@ -527,13 +513,13 @@ class WalletModel:
     def _capture_hold(self, c: CaptureHold, now_us: int) -> WalletPlan:
         hold = self.holds.get(c.hold)
         if hold is None:
-            _refuse(RejectCode.HOLD_NOT_FOUND)
-        _refuse_if(hold.state == "expired", RejectCode.HOLD_EXPIRED)
-        _refuse_if(hold.state != "pending", RejectCode.HOLD_NOT_PENDING)
-        _refuse_if(now_us >= hold.expires_us, RejectCode.HOLD_EXPIRED)
+            refuse(RejectCode.HOLD_NOT_FOUND)
+        refuse_if(hold.state == "expired", RejectCode.HOLD_EXPIRED)
+        refuse_if(hold.state != "pending", RejectCode.HOLD_NOT_PENDING)
+        refuse_if(now_us >= hold.expires_us, RejectCode.HOLD_EXPIRED)
         amount = hold.amount if c.amount_minor is None else c.amount_minor
         self._amount(amount)
-        _refuse_if(amount > hold.amount, RejectCode.CAPTURE_EXCEEDS_HOLD)
+        refuse_if(amount > hold.amount, RejectCode.CAPTURE_EXCEEDS_HOLD)
 
         def effect() -> None:
             hold.state = "captured"
@@ -550,8 +536,8 @@ class WalletModel:
     def _release_hold(self, c: ReleaseHold, now_us: int) -> WalletPlan:
         hold = self.holds.get(c.hold)
         if hold is None:
-            _refuse(RejectCode.HOLD_NOT_FOUND)
-        _refuse_if(hold.state != "pending", RejectCode.HOLD_NOT_PENDING)
+            refuse(RejectCode.HOLD_NOT_FOUND)
+        refuse_if(hold.state != "pending", RejectCode.HOLD_NOT_PENDING)
 
         def effect() -> None:
             hold.state = "released"
@@ -560,13 +546,13 @@ class WalletModel:
 
     def _expire_holds(self, c: ExpireHolds, now_us: int) -> WalletPlan:
         as_of_us = to_us(c.as_of)
-        _refuse_if(as_of_us > now_us, RejectCode.FIELD_INVALID)
+        refuse_if(as_of_us > now_us, RejectCode.FIELD_INVALID)
         due = [
             hold
             for _, hold in sorted(self.holds.items())
             if hold.state == "pending" and hold.expires_us <= as_of_us
         ]
-        _refuse_if(not due, RejectCode.NOTHING_DUE)
+        refuse_if(not due, RejectCode.NOTHING_DUE)
 
         def effect() -> None:
             for hold in due:
@@ -581,10 +567,10 @@ class WalletModel:
         them; anything else is mirrored, with no tier check."""
         entry = self.entries.get(c.entry_id)
         if entry is None:
-            _refuse(RejectCode.ENTRY_NOT_FOUND)
+            refuse(RejectCode.ENTRY_NOT_FOUND)
         reversible, legs = entry
-        _refuse_if(not reversible, RejectCode.ENTRY_NOT_REVERSIBLE)
-        _refuse_if(c.entry_id in self.reversed, RejectCode.ENTRY_ALREADY_REVERSED)
+        refuse_if(not reversible, RejectCode.ENTRY_NOT_REVERSIBLE)
+        refuse_if(c.entry_id in self.reversed, RejectCode.ENTRY_ALREADY_REVERSED)
 
         def effect() -> None:
             self.reversed.add(c.entry_id)
@@ -613,8 +599,8 @@ class WalletModel:
 
     def _assign_tier(self, c: AssignTier, now_us: int) -> WalletPlan:
         found = self._wallet(c.wallet, usable=False)
-        _refuse_if(found.status == "closed", RejectCode.ACCOUNT_CLOSED)
-        _refuse_if(c.tier not in self.tiers, RejectCode.TIER_NOT_FOUND)
+        refuse_if(found.status == "closed", RejectCode.ACCOUNT_CLOSED)
+        refuse_if(c.tier not in self.tiers, RejectCode.TIER_NOT_FOUND)
 
         def effect() -> None:
             found.tier = c.tier
