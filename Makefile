@@ -1,10 +1,10 @@
-# The two commands of the README: `make demo` and `make test`.
+# The two commands of the README: `make demo` and `make test` (and `make test-fast`).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo examples test lint typecheck docs bench faults faults-long clean
+.PHONY: demo examples test test-fast lint typecheck docs bench faults faults-long clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ docs: $(STAMP)
 # Two pytest workers, one per core: the fault suite's long waits overlap the rest.
 test: lint typecheck docs
 	$(BIN)/pytest -q -n 2
+
+# The inner loop: every test not marked `slow` (the fault suite, the long stateful machines,
+# the multi-process races), no lint, typecheck or docs. `make test` is what CI runs.
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -n 2 -m "not slow"
 
 bench: $(STAMP)
 	$(BIN)/satang bench

@@ -118,6 +118,7 @@ def test_the_write_latency_and_replay_cases_print_their_figures(tmp_path: Path) 
     assert len(lines) == 5
 
 
+@pytest.mark.slow  # a log of 3,000 commands, each read timed
 def test_reads_at_a_log_size_time_each_read(tmp_path: Path) -> None:
     lines: list[str] = []
     figures = reads_at(tmp_path / "s.db", 3_000, 30, lines.append, **SMALL)
@@ -132,6 +133,7 @@ def test_reads_at_a_log_size_time_each_read(tmp_path: Path) -> None:
     assert "lines a page" in figures[3].note
 
 
+@pytest.mark.slow  # 3,000 entries through the raw floor
 def test_the_peer_cases_run_on_the_same_mix(tmp_path: Path) -> None:
     lines: list[str] = []
     floor = peer_raw(tmp_path / "raw.db", 3_000, lines.append, **SMALL)
@@ -146,6 +148,7 @@ def pid_case(out: object = None) -> list[Figure]:
     return [Figure("pid", os.getpid(), "pid")]
 
 
+@pytest.mark.slow  # two processes
 def test_an_isolated_case_runs_in_a_process_of_its_own_and_reports_its_peak(
     tmp_path: Path,
 ) -> None:
@@ -225,6 +228,7 @@ def test_the_loan_suite_accrues_a_month_and_takes_every_first_installment(tmp_pa
         assert book.balance("income:loan_interest").balance == 30 * 23_333
 
 
+@pytest.mark.slow  # a 2,000-command log folded
 def test_the_reads_suite_folds_reports_and_pages_and_prints_each_figure(tmp_path: Path) -> None:
     lines: list[str] = []
     figures = read_models(tmp_path / "reads.db", 2_000, lines.append)

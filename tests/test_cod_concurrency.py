@@ -13,6 +13,8 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from ledger import (
     Accepted,
     CodDelivered,
@@ -28,6 +30,8 @@ from ledger.audit import verify
 from ledger.events import CodOrderPaidOut, MerchantPaidOut
 from ledger.flows.cod import fold_order
 from tests.races import open_racer, pause, race
+
+pytestmark = pytest.mark.slow  # processes racing on one file: `make test` runs them
 
 ORDERS = 40
 AMOUNT_MINOR = 100_000

@@ -14,8 +14,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ledger import Accepted, Credit, Debit, Ledger, OpenAccount, PostEntry
 from ledger.audit import verify
+
+pytestmark = pytest.mark.slow  # processes racing on one file: `make test` runs them
 
 START_MINOR = 200_000
 ROUNDS = 600

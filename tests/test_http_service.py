@@ -325,6 +325,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Any, Ledger, Path]]:
             thread.join()
 
 
+@pytest.mark.slow  # a four-second load of client threads
 def test_threads_on_one_process_keep_the_clients_books(served: tuple[Any, Ledger, Path]) -> None:
     server, book, db = served
     books = _drive([server.server_port], seconds=4.0)
@@ -344,6 +345,7 @@ def test_threads_on_one_process_keep_the_clients_books(served: tuple[Any, Ledger
 # --- two processes, one file -------------------------------------------------------------
 
 
+@pytest.mark.slow  # two server processes
 def test_two_server_processes_on_one_file_keep_the_clients_books(tmp_path: Path) -> None:
     db, reads = tmp_path / "wallet.db", tmp_path / "reads.db"
     servers = []
@@ -619,6 +621,7 @@ def test_serve_stops_by_itself(tmp_path: Path) -> None:
         assert book.balance("wallet:a").balance == 0
 
 
+@pytest.mark.slow  # the script starts two server processes
 def test_the_load_driver_prints_its_figures(tmp_path: Path) -> None:
     script = ROOT / "examples" / "13_http_service.py"
     args = ["--load", "--processes", "2", "--threads", "2", "--seconds", "1"]

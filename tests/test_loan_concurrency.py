@@ -31,6 +31,8 @@ from ledger.audit import verify
 from ledger.events import LoanRepaid
 from tests.races import pause, race
 
+pytestmark = pytest.mark.slow  # processes racing on one file: `make test` runs them
+
 BKK = ZoneInfo("Asia/Bangkok")
 BORROWERS = 20
 PRINCIPAL_MINOR = 6_000_000

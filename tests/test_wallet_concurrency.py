@@ -36,6 +36,8 @@ from ledger.audit import verify
 from ledger.events import HoldCaptured, HoldPlaced, HoldReleased, PaymentMade, Refunded
 from tests.races import open_racer, pause, race
 
+pytestmark = pytest.mark.slow  # processes racing on one file: `make test` runs them
+
 WALLET = "wallet:racer"
 MERCHANT = "M1"
 HOLDS = 60

@@ -151,6 +151,7 @@ def test_verify_on_postgres_names_a_row_changed_behind_the_triggers(migrated: st
         assert "ledger_head says" in finding.detail
 
 
+@pytest.mark.slow  # a projector in another process
 def test_read_models_fold_from_postgres_in_another_process_and_equal_sqlites(
     demo_day: Path, migrated: str, tmp_path: Path
 ) -> None:

@@ -103,6 +103,7 @@ def _catch_up_in_another_process(path: str, page: int) -> int:
         return runner.catch_up()
 
 
+@pytest.mark.slow
 def test_another_process_catches_up_the_same_file(book: Ledger, path: Path) -> None:
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(1) as pool:
@@ -113,6 +114,7 @@ def test_another_process_catches_up_the_same_file(book: Ledger, path: Path) -> N
         assert here.digest() == here.rebuild_into(":memory:").digest()
 
 
+@pytest.mark.slow
 def test_two_processes_catching_up_at_once_fold_each_event_exactly_once(
     book: Ledger, path: Path
 ) -> None:

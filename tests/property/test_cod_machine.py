@@ -10,10 +10,13 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 from ledger import CodPolicy, Ledger
 from ledger.testing import CodMachine, ManualClock
+
+pytestmark = pytest.mark.slow  # long stateful searches: `make test` runs them
 
 
 class MemoryCodMachine(CodMachine):

@@ -6,10 +6,13 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 from ledger import Ledger
 from ledger.testing import LedgerMachine
+
+pytestmark = pytest.mark.slow  # long stateful searches: `make test` runs them
 
 
 class MemoryLedgerMachine(LedgerMachine):

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 
 import attrs
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -48,7 +49,7 @@ class MemoryLoanMachine(LoanMachine):
 
 
 MemoryLoanMachine.TestCase.settings = MACHINE
-TestMemoryLoanMachine = MemoryLoanMachine.TestCase
+TestMemoryLoanMachine = pytest.mark.slow(MemoryLoanMachine.TestCase)  # a long stateful search
 
 
 class OtherPolicyLoanMachine(LoanMachine):
@@ -69,7 +70,7 @@ class OtherPolicyLoanMachine(LoanMachine):
 
 
 OtherPolicyLoanMachine.TestCase.settings = settings(MACHINE, max_examples=25)
-TestOtherPolicyLoanMachine = OtherPolicyLoanMachine.TestCase
+TestOtherPolicyLoanMachine = pytest.mark.slow(OtherPolicyLoanMachine.TestCase)
 
 
 # --- accruing day by day posts what accruing once does ---------------------------------

@@ -31,6 +31,9 @@ from ledger.testing import (
 )
 from ledger.testing.machine import AuditedMachine
 
+# Each test runs a machine until it finds the planted bug: a search of random length.
+pytestmark = pytest.mark.slow
+
 FAST = settings(
     phases=[Phase.explicit, Phase.generate],  # finding the bug is the point; no shrinking
     max_examples=300,

@@ -4,9 +4,12 @@ retries, batches) on a hand-moved clock, checked against the model after every s
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 from ledger.testing import WalletMachine
+
+pytestmark = pytest.mark.slow  # long stateful searches: `make test` runs them
 
 
 class MemoryWalletMachine(WalletMachine):

@@ -147,6 +147,7 @@ _KEYS = st.sampled_from(["host", "dbname", "user", "password", "port", "options"
 _PIECES = st.one_of(_KEYS, st.text(alphabet=" =\\'\tab\n", max_size=3))
 
 
+@pytest.mark.slow  # a search of 3,000 examples
 @settings(max_examples=3_000, deadline=None)
 @given(st.lists(_PIECES, max_size=12).map("".join))
 def test_keyword_pairs_agree_with_libpq(text: str) -> None:
