@@ -1249,3 +1249,27 @@ def test_a_later_policy_changes_no_loans_stage(tmp_path: Path) -> None:
     strict = LoanPolicy(stage_2_after_days=5, stage_3_after_days=10)
     with Ledger.open(path, clock=clock, loans=strict) as book:
         assert book.loans()[0].stage == 2  # by the thresholds it was lent under, 30 and 90
+
+
+def test_a_contract_rate_a_hair_above_the_cap_is_refused(lender: Ledger) -> None:
+    """33.01% on 63.78 over three months: the all-in cost rounds to 33.00%, inside the
+    half-satang slack of the cap, yet each period charges the contract rate, above the cap
+    (the loan machine found it: 1.19 of interest in a 28-day month where the cap allows
+    1.1850). Refused; at 33.00% the same loan is taken."""
+
+    def loan(loan_id: str, rate: int) -> DisburseLoan:
+        return DisburseLoan(
+            id=f"hair-{rate}",
+            loan=loan_id,
+            borrower="U1",
+            wallet="wallet:U1",
+            principal_minor=6_378,
+            annual_rate_bps=rate,
+            installments=3,
+            first_due=date(2026, 2, 15),
+            frequency="monthly",
+        )
+
+    rejected = assert_rejected(lender, loan("L1", 3_301), RejectCode.LOAN_COST_ABOVE_CAP)
+    assert "contract rate 33.01%" in rejected.detail and rejected.subject == "L1"
+    assert_accepted(lender, loan("L2", 3_300))

@@ -757,6 +757,13 @@ def decide_disburse_loan(command: DisburseLoan, state: State) -> list[NewEvent] 
             f"of {policy.annual_cap_bps / 100:.2f}%",
             c.loan,
         )
+    if c.annual_rate_bps > cap:  # its periods charge above the cap, if only by a hair
+        return reject(
+            RejectCode.LOAN_COST_ABOVE_CAP,
+            f"the contract rate {c.annual_rate_bps / 100:.2f}% is above the cap of "
+            f"{cap / 100:.2f}%, though the all-in cost rounds to it",
+            c.loan,
+        )
     chart = state.policy.chart
     currency = chart.currency
     postings = post(
