@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from datetime import date
 
 from ledger.book import Ledger
+from ledger.chart import Chart
 from ledger.commands import (
     CodDelivered,
     CodRemitted,
@@ -38,7 +39,6 @@ from ledger.commands import (
     Transfer,
 )
 from ledger.demo import months_before
-from ledger.flows.chart import Chart
 from ledger.results import Accepted
 
 OPENING_BALANCE_MINOR = 1_000_000

@@ -45,7 +45,7 @@ from ledger import (
 )
 from ledger.audit import verify
 from ledger.events import Event, LoanAccrued, LoanRepaid, LoanWrittenOff
-from ledger.flows.loans import Loan, LoanStatus, ageing
+from ledger.state.loans import Loan, LoanStatus, ageing
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 

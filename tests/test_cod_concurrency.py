@@ -28,7 +28,7 @@ from ledger import (
 )
 from ledger.audit import verify
 from ledger.events import CodOrderPaidOut, MerchantPaidOut
-from ledger.flows.cod import fold_order
+from ledger.state.cod import fold_order
 from tests.races import open_racer, pause, race
 
 pytestmark = pytest.mark.slow  # processes racing on one file: `make test` runs them

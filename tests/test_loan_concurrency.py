@@ -148,7 +148,7 @@ def _loan_round(path: Path) -> bool:
         for loan in book.loans():
             assert loan.due_minor == 0  # all of installment 1 taken, not a satang more
             first = book.loan(loan.loan).parts[0]
-            assert first.settled and first.principal_paid == first.principal_minor
+            assert first.settled and first.principal_paid_minor == first.principal_minor
         schedule = book.loan(made[0].stream.removeprefix("loan:")).disbursed.schedule
         owed = schedule[0].principal_minor + schedule[0].interest_minor
         assert sum(e.amount_minor for e in repaid) == BORROWERS * owed

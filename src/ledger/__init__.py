@@ -7,10 +7,16 @@
                                 currency="THB", no_overdraft=True))
 
 The write side lives here; read models and reports in the ``projections`` package.
+``Ledger``, ``SUBMIT_MANY_MAX`` and ``RecordedEvent`` load the book (and with it every
+flow) or the store when first used: importing one module of the package (the store, a
+fold) loads only what it needs.
 """
 
+import importlib
+from typing import TYPE_CHECKING
+
 from ledger.accounts import Account, AccountStatus, AccountType, Balance
-from ledger.book import SUBMIT_MANY_MAX, Ledger
+from ledger.chart import Chart
 from ledger.commands import (
     AccrueInterest,
     AssignTier,
@@ -70,8 +76,6 @@ from ledger.errors import (
     UnknownLoan,
 )
 from ledger.events import Event, Posting
-from ledger.flows.base import CodPolicy, LoanPolicy
-from ledger.flows.chart import Chart
 from ledger.money import (
     AMOUNT_MAX_MINOR,
     CURRENCIES,
@@ -79,10 +83,27 @@ from ledger.money import (
     format_amount,
     parse_amount,
 )
+from ledger.policy import CodPolicy, LoanPolicy
 from ledger.results import Accepted, Rejected, Result
-from ledger.store.base import RecordedEvent
+
+if TYPE_CHECKING:
+    from ledger.book import SUBMIT_MANY_MAX, Ledger
+    from ledger.store.base import RecordedEvent
 
 __version__ = "0.1.0"
+_ABOVE = {"Ledger": "ledger.book", "SUBMIT_MANY_MAX": "ledger.book"}
+_ABOVE["RecordedEvent"] = "ledger.store.base"
+
+
+def __getattr__(name: str) -> object:
+    """The public names of the layers above the ground floor, imported on first use."""
+    module = _ABOVE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ledger' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AMOUNT_MAX_MINOR",

@@ -11,14 +11,17 @@ import functools
 import re
 import sqlite3
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ledger.accounts import Account, AccountType, Balance, Counters
 from ledger.book import Ledger
-from ledger.errors import InvalidCommand, LedgerError, RejectCode, StoreCorrupt
-from ledger.events import AccountOpened, MoneyEvent, PeriodClosed
+from ledger.errors import FoldError, InvalidCommand, RejectCode, StoreCorrupt, StoreError
+from ledger.events import AccountOpened, Event, MoneyEvent, PeriodClosed
+from ledger.state.accounts import AccountsFold, totals_by_currency
+from ledger.state.cod import fold_order
+from ledger.state.holds import fold_hold
+from ledger.state.loans import Loan, fold_loan
 from ledger.store.base import (
     GENESIS_HASH,
     PostingRow,
@@ -27,11 +30,10 @@ from ledger.store.base import (
     refusal_hash,
 )
 from ledger.store.postgres import PostgresStore
+from ledger.store.sqlite import MIGRATIONS, SqliteStore, migrate
 from ledger.times import from_us, to_us
-from projections import balances as balance_model
-
-if TYPE_CHECKING:
-    from ledger.store.sqlite import SqliteStore
+from projections.base import Projection, Table
+from projections.runner import Runner, default_projections
 
 CHECKS = (
     "integrity",
@@ -233,13 +235,11 @@ INTEGRITY_LINES = 10
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 """``datetime('now')``, as ``schema_migrations.applied_at`` records when each ran."""
 _MASTER = "SELECT type, name, tbl_name, sql FROM sqlite_master"
-SchemaObject = tuple[Any, Any, Any]
+SchemaObject = tuple[str, str, str | None]
 """A row of ``sqlite_master`` without its name and page: (type, table, SQL)."""
 
 
 def _sqlite_store(book: Ledger) -> SqliteStore | None:
-    from ledger.store.sqlite import SqliteStore
-
     store = book.store
     return store if isinstance(store, SqliteStore) else None
 
@@ -268,13 +268,10 @@ def _integrity(store: SqliteStore) -> list[Finding]:
 @functools.cache
 def _expected_schema(
     version: int,
-) -> tuple[dict[Any, SchemaObject], dict[Any, dict[Any, SchemaObject]]]:
+) -> tuple[dict[str, SchemaObject], dict[str, dict[str, SchemaObject]]]:
     """What this code creates: the store's objects by name, as its migrations up to
     ``version`` make them (a read-only file is read at the schema it has), and the read
     models' objects by table and name (made once, in memory)."""
-    from ledger.store.sqlite import MIGRATIONS, migrate
-    from projections.runner import Runner
-
     conn = sqlite3.connect(":memory:", isolation_level=None)
     try:
         migrate(conn, [m for m in MIGRATIONS if m[0] <= version])
@@ -282,7 +279,7 @@ def _expected_schema(
     finally:
         conn.close()
     with Ledger.open(":memory:") as blank, Runner(blank) as fresh:
-        models: dict[Any, dict[Any, SchemaObject]] = {}
+        models: dict[str, dict[str, SchemaObject]] = {}
         for kind, name, table, sql in fresh.db.execute(_MASTER):
             models.setdefault(table, {})[name] = (kind, table, sql)
     return store, models
@@ -295,9 +292,6 @@ def _schema(store: SqliteStore) -> list[Finding]:
     model kept in the file at this code's version (another version is rebuilt when a
     Runner opens the file). Each migration is recorded once, in order, with its name and
     the time it ran."""
-    from ledger.store.sqlite import MIGRATIONS
-    from projections.runner import default_projections
-
     findings: list[Finding] = []
     mine, models = _expected_schema(store.schema_version)
     live = {name: (kind, table, sql) for kind, name, table, sql in store.execute(_MASTER)}
@@ -332,71 +326,33 @@ def _schema(store: SqliteStore) -> list[Finding]:
 
 
 def _states(book: Ledger) -> list[Finding]:
-    """Every hold, COD order and loan stream is in a legal state: it starts with its
-    first event, a hold ends at most once and captures no more than it held, an order is
-    delivered (or fails) once and moves on only from where it stands, a loan folds and
-    owes nothing below zero. Each folded by its flow's own reader."""
-    from ledger.events import (
-        CodOrderDelivered,
-        CodOrderFailed,
-        CodOrderPaidOut,
-        CodOrderReleased,
-        HoldCaptured,
-        HoldPlaced,
-    )
-    from ledger.flows.cod import fold_order
-    from ledger.flows.holds import FINAL
-    from ledger.flows.loans import fold_loan
-
+    """Every hold, COD order and loan stream folds by its own rules
+    (:mod:`ledger.state`): it starts with its first event, a hold ends at most once and
+    captures no more than it held, an order is delivered (or fails) once and moves on
+    only from where it stands, a loan folds and owes nothing below zero. A stream that
+    breaks a rule is named by the seq of the event at fault."""
     findings: list[Finding] = []
-    for stream, rows in book.store.read_streams("hold:").items():
-        placed, *rest = rows
-        if not isinstance(placed.event, HoldPlaced):
-            findings.append(Finding("states", placed.seq, f"{stream} starts with {placed.type}"))
-            continue
-        if len(rest) > 1 or (rest and type(rest[0].event) not in FINAL):
-            findings.append(Finding("states", rest[-1].seq, f"{stream} ends twice or wrongly"))
-            continue
-        final = rest[0].event if rest else None
-        if isinstance(final, HoldCaptured) and (
-            final.amount_minor + final.released_minor != placed.event.amount_minor
-        ):
-            findings.append(
-                Finding("states", rest[0].seq, f"{stream} captured and released != held")
-            )
-    for stream, rows in book.store.read_streams("order:").items():
-        stage = None
-        for rec in rows:
-            event = rec.event
-            wrong = (
-                (isinstance(event, CodOrderDelivered | CodOrderFailed) and rec is not rows[0])
-                or (isinstance(event, CodOrderReleased) and stage is not None)
-                or (isinstance(event, CodOrderPaidOut) and stage != "released")
-            )
-            if wrong:
-                findings.append(Finding("states", rec.seq, f"{stream}: {rec.type} out of order"))
-                break
-            if isinstance(event, CodOrderReleased):
-                stage = "released"
-            elif isinstance(event, CodOrderPaidOut):
-                stage = "paid_out"
-        else:
+    folds: tuple[tuple[str, Callable[[str, list[Event]], object]], ...] = (
+        ("hold:", fold_hold),
+        ("order:", fold_order),
+        ("loan:", fold_loan),
+    )
+    for prefix, fold in folds:
+        for stream, rows in book.store.read_streams(prefix).items():
             try:
-                fold_order(stream.removeprefix("order:"), [r.event for r in rows])
-            except StoreCorrupt as exc:
-                findings.append(Finding("states", rows[0].seq, f"{stream}: {exc}"))
-    for stream, rows in book.store.read_streams("loan:").items():
-        try:
-            loan = fold_loan(stream.removeprefix("loan:"), [r.event for r in rows])
-        except (StoreCorrupt, KeyError, ValueError) as exc:
-            findings.append(Finding("states", rows[0].seq, f"{stream}: {exc}"))
-            continue
-        if (
-            loan is not None
-            and min(loan.principal_outstanding, loan.interest_outstanding, loan.default_outstanding)
-            < 0
-        ):
-            findings.append(Finding("states", rows[-1].seq, f"{stream} owes less than nothing"))
+                state = fold(stream.removeprefix(prefix), [r.event for r in rows])
+            except FoldError as exc:
+                findings.append(Finding("states", rows[exc.index].seq, str(exc)))
+                continue
+            if isinstance(state, Loan) and (
+                min(
+                    state.principal_outstanding_minor,
+                    state.interest_outstanding_minor,
+                    state.default_outstanding_minor,
+                )
+                < 0
+            ):
+                findings.append(Finding("states", rows[-1].seq, f"{stream} owes less than nothing"))
     return findings
 
 
@@ -405,8 +361,6 @@ def _projections(book: Ledger) -> list[Finding]:
     rebuild up to their checkpoint, table by table (the first differing row is named,
     with its seq). Read only: the file's read models are opened read-only, and the
     rebuild is made in memory."""
-    from projections.runner import ReadModelsStale, Runner, default_projections
-
     findings: list[Finding] = []
     live = _live_read_models(book)
     head = book.head()[0]
@@ -425,7 +379,7 @@ def _projections(book: Ledger) -> list[Finding]:
         # the log only grows, so none is past this head unless the log was cut or the
         # checkpoint damaged
         live_head = live.execute("SELECT MAX(seq) FROM events").fetchone()[0] or 0
-        by_seq: dict[int, list[Any]] = {}
+        by_seq: dict[int, list[Projection]] = {}
         for p in default_projections():
             found = checkpoints.get(p.name)
             if found is None or found[0] != p.version:
@@ -456,39 +410,43 @@ def _projections(book: Ledger) -> list[Finding]:
                         )
                         continue
                     for table in p.tables:
-                        first = _first_difference(live, fresh.db, table)
+                        first = _first_difference(live, fresh.db.conn, table)
                         if first is not None:
                             findings.append(
                                 Finding("projections", first[0], f"{table.name}: {first[1]}")
                             )
-    except (ReadModelsStale, StoreCorrupt, LedgerError) as exc:
+    except StoreError as exc:  # ReadModelsStale, a damaged log the fold meets
         findings.append(Finding("projections", getattr(exc, "seq", 0) or 0, str(exc)))
     except sqlite3.Error as exc:  # the file's read models are damaged beyond a row
         findings.append(Finding("projections", 0, f"the read models cannot be read: {exc}"))
     finally:
         if live is not None:
-            live.conn.close()
+            live.close()
     return findings
 
 
-def _live_read_models(book: Ledger) -> Any:
+def _live_read_models(book: Ledger) -> sqlite3.Connection | None:
     """The ledger file's read models, opened read-only, or None if it keeps none."""
-    import sqlite_utils
-
-    from ledger.store.sqlite import SqliteStore
-
     store = book.store
     if not isinstance(store, SqliteStore) or store.path == ":memory:":
         return None
     conn = sqlite3.connect(store.read_uri, uri=True)
-    db = sqlite_utils.Database(conn)
-    if "proj_checkpoints" not in db.table_names():
+    kept = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'proj_checkpoints'"
+    ).fetchone()
+    if kept is None:
         conn.close()
         return None
-    return db
+    return conn
 
 
-def _first_difference(live: Any, fresh: Any, table: Any) -> tuple[int, str] | None:
+Row = tuple[object, ...]
+"""A row of a read model's table, as SQLite returns it."""
+
+
+def _first_difference(
+    live: sqlite3.Connection, fresh: sqlite3.Connection, table: Table
+) -> tuple[int, str] | None:
     """The first row (in primary-key order) where a live table and its rebuild differ, as
     (the seq it names, what differs); None if they are equal."""
     columns = list(table.columns)
@@ -509,10 +467,11 @@ def _first_difference(live: Any, fresh: Any, table: Any) -> tuple[int, str] | No
     return None
 
 
-def _seq_of(columns: list[str], row: tuple[Any, ...]) -> int:
+def _seq_of(columns: list[str], row: Row) -> int:
     for name in ("seq", "last_seq", "placed_seq", "opened_seq"):
-        if name in columns and isinstance(row[columns.index(name)], int):
-            return int(row[columns.index(name)])
+        value = row[columns.index(name)] if name in columns else None
+        if isinstance(value, int):
+            return value
     return 0
 
 
@@ -535,7 +494,7 @@ class _Walk:
         self.stored_rows = stored_rows
         self.history_ok = True
         self.commands: dict[str, tuple[int, int]] = {}
-        self.fold = balance_model.Fold()
+        self.fold = AccountsFold()
         self.hashes_at: dict[int, str] = {}
         self.anchor_seq = 0
         self.refusals_anchor: tuple[int, str] | None = None
@@ -600,8 +559,8 @@ class _Walk:
         first, _ = self.commands.get(rec.command_id, (rec.seq, rec.seq))
         self.commands[rec.command_id] = (first, rec.seq)
         try:
-            self.fold.apply(rec)
-        except balance_model.FoldError as exc:
+            self.fold.apply(rec.event, rec.seq)
+        except FoldError as exc:
             self._found("refold", rec.seq, str(exc))
         if isinstance(rec.event, AccountOpened):
             self.opened_at.setdefault(rec.event.account, rec.seq)
@@ -658,7 +617,7 @@ class _Walk:
         if sqlite_store is not None:
             self._sqlite_rows(sqlite_store)
         balances = self.fold.balances()
-        for currency, total in sorted(balance_model.totals_by_currency(balances.values()).items()):
+        for currency, total in sorted(totals_by_currency(balances.values()).items()):
             if total:
                 self._found("zero_sum", 0, f"{currency} accounts sum to {total}")
         for account_id, (opened, _) in refolded.items():

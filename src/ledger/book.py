@@ -28,6 +28,7 @@ import attrs
 import msgspec
 
 from ledger.accounts import Account, Balance, is_valid_id
+from ledger.chart import Chart
 from ledger.commands import Command, canonical_bytes
 from ledger.errors import (
     BatchTooLarge,
@@ -42,10 +43,9 @@ from ledger.errors import (
 )
 from ledger.events import MoneyEvent
 from ledger.flows import decide
-from ledger.flows.base import CodPolicy, LoanPolicy, Policy
-from ledger.flows.chart import Chart
-from ledger.flows.loans import Loan, LoanStatus, fold_loan, loan_status, loan_stream
+from ledger.policy import CodPolicy, LoanPolicy, Policy
 from ledger.results import Accepted, Rejected, Result
+from ledger.state.loans import Loan, LoanStatus, fold_loan, loan_status, loan_stream
 from ledger.store.base import (
     RecordedEvent,
     Store,
@@ -584,7 +584,7 @@ class Ledger:
     def loans(self, as_of: date | None = None) -> list[LoanStatus]:
         """Every loan disbursed by ``as_of`` (today if None) as it stood on that day:
         days past due, ageing bucket, stage, what is outstanding and due, by loan id.
-        ``ledger.flows.loans.ageing`` turns them into the ageing table."""
+        ``ledger.state.loans.ageing`` turns them into the ageing table."""
         if as_of is not None and type(as_of) is not date:
             raise InvalidCommand(f"as_of is a datetime.date or None, not {shown(as_of)}")
         day = self.today() if as_of is None else as_of

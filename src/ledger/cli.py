@@ -30,10 +30,10 @@ from ledger.audit import Report as VerifyReport
 from ledger.audit import parse_anchor
 from ledger.audit import verify as verify_ledger
 from ledger.book import DEFAULT_TIMEZONE, Ledger
+from ledger.chart import Chart
 from ledger.demo import DEMO_MARK, DemoSize, day_ticks, run_demo
 from ledger.errors import LedgerError, shown
 from ledger.export import EXPORTERS, event_record
-from ledger.flows.chart import Chart
 from ledger.money import format_amount, parse_amount
 from ledger.results import Accepted
 from ledger.store.base import RecordedEvent

@@ -90,6 +90,21 @@ class StoreCorrupt(StoreError):
         self.seq = seq
 
 
+class FoldError(StoreCorrupt):
+    """Events that cannot be folded: a posting to an account never opened, a hold that
+    ends twice, an order released twice, a loan repaid on an installment it does not
+    have. The decide functions only ever append what folds, so only a damaged log does
+    this; the audit reports it as a finding (``states``, ``accounts_rebuild``).
+
+    ``index`` is the position, in the events given to the fold, of the one that broke
+    the rule; ``seq`` names its row when the fold was given recorded events.
+    """
+
+    def __init__(self, message: str, index: int = 0, seq: int | None = None) -> None:
+        super().__init__(message, seq)
+        self.index = index
+
+
 class UnknownEventType(StoreCorrupt):
     """A stored event this code cannot read: its type is not in the event union, or its
     schema is newer than the code's (or has no upcaster). Never skipped: upgrade the

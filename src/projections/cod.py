@@ -2,7 +2,7 @@
 
 Table (projection ``cod_orders``): ``proj_cod_orders`` — one row per order: merchant,
 courier, the cash and the fees, its status now (``pending``, ``available``, ``paid_out``,
-``returned``, ``refunded``, ``failed``, as :func:`ledger.flows.cod.fold_order` names
+``returned``, ``refunded``, ``failed``, as :func:`ledger.state.cod.fold_order` names
 them), and the effective time of each step (delivered, remitted, released, paid out,
 returned, refunded), so the COD report can say where every order stood at any day's end.
 """
@@ -162,7 +162,7 @@ class OrderRow:
     @property
     def merchant_share_minor(self) -> int:
         """What the merchant gets of the cash: amount less commission and shipping (as
-        ``ledger.flows.cod.Order.merchant_share_minor``; 0 for a failed delivery)."""
+        ``ledger.state.cod.Order.merchant_share_minor``; 0 for a failed delivery)."""
         return self.amount_minor - self.commission_minor - self.shipping_minor
 
 

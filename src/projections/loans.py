@@ -4,7 +4,7 @@ Tables (projection ``loans``):
 
 * ``proj_loan_events`` — every event of every ``loan:`` stream, with its day (``on``)
   and payload, so a loan can be folded as it stood on any day by
-  :func:`ledger.flows.loans.fold_loan`, the one reader of a loan's state machine.
+  :func:`ledger.state.loans.fold_loan`, the one reader of a loan's state machine.
 * ``proj_loans`` — one row per loan: borrower, wallet, principal lent, the day it was
   disbursed, and the day and seq of its latest event.
 
@@ -32,7 +32,7 @@ from ledger.events import (
     LoanWrittenOff,
     decode_event,
 )
-from ledger.flows.loans import LoanStatus, fold_loan, loan_status
+from ledger.state.loans import LoanStatus, fold_loan, loan_status
 from ledger.store.base import RecordedEvent
 from projections.base import Database, Projection, Table, matching, snapshot
 
@@ -184,9 +184,9 @@ def loan_rows(
             principal_minor=loan.disbursed.principal_minor,
             disbursed_on=loan.disbursed.on,
             status=loan.status,
-            principal_outstanding_minor=loan.principal_outstanding,
-            interest_outstanding_minor=loan.interest_outstanding,
-            default_interest_outstanding_minor=loan.default_outstanding,
+            principal_outstanding_minor=loan.principal_outstanding_minor,
+            interest_outstanding_minor=loan.interest_outstanding_minor,
+            default_interest_outstanding_minor=loan.default_outstanding_minor,
             allowance_minor=loan.allowance_minor,
             written_off_minor=loan.written_off_minor,
             recovered_minor=loan.recovered_minor,

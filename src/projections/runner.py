@@ -37,8 +37,8 @@ import sqlite_utils
 
 from ledger import crashpoints
 from ledger.book import Ledger, parse_zone
+from ledger.chart import Chart
 from ledger.errors import InvalidCommand, StoreBusy, StoreCorrupt, StoreError
-from ledger.flows.chart import Chart
 from ledger.store.base import RecordedEvent
 from ledger.store.sqlite import SqliteStore, create_private
 from ledger.store.writelock import WriteLock

@@ -24,16 +24,14 @@ from typing import Any, Literal
 import attrs
 import msgspec
 
-from ledger.accounts import AccountType, Balance, Counters, Side
+from ledger.accounts import Balance, Counters, Side
 from ledger.errors import InvalidCommand, StoreCorrupt, UnknownAccount
 from ledger.events import (
-    AccountClosed,
-    AccountFrozen,
     AccountOpened,
-    AccountUnfrozen,
     MoneyEvent,
     TierAssigned,
 )
+from ledger.state.accounts import ACCOUNT_EVENTS, CHANGES, changes, opened, stored
 from ledger.store.base import RecordedEvent
 from ledger.times import from_us, is_aware, to_us
 from projections.base import Database, Projection, Table, money_events, one, snapshot
@@ -91,19 +89,11 @@ TIERS = Table(
     pk=("account", "seq"),
 )
 
-_STATUS = {AccountFrozen: "frozen", AccountUnfrozen: "open", AccountClosed: "closed"}
-
 
 class Statements(Projection):
     name = "statements"
     version = 1
-    handles = money_events() | {
-        AccountOpened,
-        AccountFrozen,
-        AccountUnfrozen,
-        AccountClosed,
-        TierAssigned,
-    }
+    handles = money_events() | ACCOUNT_EVENTS
     tables = (ACCOUNTS, POSTINGS, TIERS)
 
     def apply(self, db: Database, record: RecordedEvent) -> None:
@@ -135,9 +125,10 @@ class Statements(Projection):
             if isinstance(event, MoneyEvent):
                 self._post(record, event, touched, postings)
             elif isinstance(event, AccountOpened):
-                side = AccountType(event.account_type).normal_side
+                account = opened(event)
+                side = account.normal_side
                 db.execute(
-                    "INSERT INTO proj_accounts VALUES (?, ?, ?, ?, ?, ?, ?, 'open', NULL, ?, ?,"
+                    "INSERT INTO proj_accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
                     " 0, 0, 0, 0, ?)",
                     (
                         event.account,
@@ -147,6 +138,8 @@ class Statements(Projection):
                         int(event.no_overdraft),
                         event.metadata.get("wallet_type"),
                         _metadata.encode(event.metadata).decode(),
+                        account.status.value,
+                        account.tier,
                         record.seq,
                         to_us(record.effective_at),
                         record.seq,
@@ -154,21 +147,18 @@ class Statements(Projection):
                 )
                 if event.account in wanted:
                     touched[event.account] = _Touched(side, Counters())
-            elif isinstance(event, AccountFrozen | AccountUnfrozen | AccountClosed):
+            elif type(event) in CHANGES:
+                account_id, values = changes(event)
+                columns = stored(values)
                 db.execute(
-                    "UPDATE proj_accounts SET status = ?, last_seq = ? WHERE account = ?",
-                    (_STATUS[type(event)], record.seq, event.account),
+                    f"UPDATE proj_accounts SET {''.join(f'{c} = ?, ' for c in columns)}"
+                    "last_seq = ? WHERE account = ?",
+                    (*columns.values(), record.seq, account_id),
                 )
-                if event.account in touched:
-                    touched[event.account].last_seq = record.seq
-            elif isinstance(event, TierAssigned):
-                db.execute(
-                    "UPDATE proj_accounts SET tier = ?, last_seq = ? WHERE account = ?",
-                    (event.tier, record.seq, event.account),
-                )
-                if event.account in touched:
-                    touched[event.account].last_seq = record.seq
-                tiers.append((event.account, record.seq, to_us(record.effective_at), event.tier))
+                if account_id in touched:
+                    touched[account_id].last_seq = record.seq
+                if isinstance(event, TierAssigned):
+                    tiers.append((account_id, record.seq, to_us(record.effective_at), event.tier))
         db.conn.executemany(
             "INSERT INTO proj_postings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             postings,

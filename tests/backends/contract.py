@@ -25,7 +25,8 @@ from ledger import (
     StoreError,
 )
 from ledger.events import EntryPosted, Posting
-from ledger.flows.base import NewEvent, Policy
+from ledger.policy import Policy
+from ledger.state import NewEvent
 from ledger.store.base import GENESIS_HASH, chain_hash
 from ledger.times import ManualClock, to_us
 

@@ -34,7 +34,7 @@ from ledger import (
 )
 from ledger.audit import verify
 from ledger.events import PeriodClosed
-from ledger.flows.base import Policy
+from ledger.policy import Policy
 from ledger.times import ManualClock, to_us
 from tests.faults.suite import record, scale
 

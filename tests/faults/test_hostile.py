@@ -116,7 +116,7 @@ from ledger.commands import (
     TOP_UP_CHANNELS,
 )
 from ledger.demo import months_before
-from ledger.flows.loans import Loan
+from ledger.state.loans import Loan
 from ledger.times import ManualClock
 from tests.faults.suite import record, scale
 

@@ -72,8 +72,8 @@ from ledger.events import (
     HoldPlaced,
     MoneyEvent,
 )
-from ledger.flows.cod import fold_order
-from ledger.flows.holds import FINAL
+from ledger.state.cod import fold_order
+from ledger.state.holds import FINAL
 from ledger.store.base import RecordedEvent
 from ledger.testing.strategies import balanced_entries, open_accounts
 from ledger.times import ManualClock, from_us, to_us
@@ -944,9 +944,9 @@ def test_loans_view_matches_the_ledgers_loans_on_every_day(
             principal_minor=d.principal_minor,
             disbursed_on=d.on,
             status=loan.status,
-            principal_outstanding_minor=loan.principal_outstanding,
-            interest_outstanding_minor=loan.interest_outstanding,
-            default_interest_outstanding_minor=loan.default_outstanding,
+            principal_outstanding_minor=loan.principal_outstanding_minor,
+            interest_outstanding_minor=loan.interest_outstanding_minor,
+            default_interest_outstanding_minor=loan.default_outstanding_minor,
             allowance_minor=loan.allowance_minor,
             written_off_minor=loan.written_off_minor,
             recovered_minor=loan.recovered_minor,

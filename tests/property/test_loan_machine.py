@@ -4,7 +4,7 @@ wallet, provisioning, restructuring and cure, write-offs, recoveries, retries) o
 hand-moved clock, checked against the model after every step (60 sequences under the
 default policy, 25 under another); a property that accruing day by day posts what
 accruing once does; and the bugs the machine found in the cost cap and the first
-period, pinned (all fixed: KNOWN_FLOW_BUGS is empty)."""
+period, pinned (all fixed)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from ledger import (
 )
 from ledger.commands import Command
 from ledger.results import Accepted, Rejected, Result
-from ledger.testing import KNOWN_FLOW_BUGS, LoanMachine, ManualClock
+from ledger.testing import LoanMachine, ManualClock
 from ledger.testing.loans import first_due_range, period_overcharges, present_value
 
 MACHINE = settings(
@@ -45,7 +45,7 @@ MACHINE = settings(
 
 
 class MemoryLoanMachine(LoanMachine):
-    tolerated = KNOWN_FLOW_BUGS
+    """The loan machine under the default policy, on an in-memory ledger."""
 
 
 MemoryLoanMachine.TestCase.settings = MACHINE
@@ -57,7 +57,6 @@ class OtherPolicyLoanMachine(LoanMachine):
     loan at 0%), stages after 5 and 20 days, nothing provisioned in stage 1, one
     on-time payment cures."""
 
-    tolerated = KNOWN_FLOW_BUGS
     policy = LoanPolicy(
         borrower_limit_minor=3_000_000,
         annual_cap_bps=3_600,
@@ -175,12 +174,12 @@ def _run(
         (
             loan.loan,
             p.number,
-            p.interest_accrued,
-            p.default_accrued,
+            p.interest_accrued_minor,
+            p.default_accrued_minor,
             p.default_basis,
-            p.interest_paid,
-            p.default_paid,
-            p.principal_paid,
+            p.interest_paid_minor,
+            p.default_paid_minor,
+            p.principal_paid_minor,
         )
         for loan in (book.loan(s.loan) for s in book.loans())
         for p in loan.parts

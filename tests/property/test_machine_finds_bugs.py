@@ -23,7 +23,6 @@ from ledger.flows import DECIDERS, cod, holds, journal, loans, payments
 from ledger.results import Rejected
 from ledger.store import sqlite
 from ledger.testing import (
-    KNOWN_FLOW_BUGS,
     CodMachine,
     LedgerMachine,
     LoanMachine,
@@ -201,10 +200,7 @@ def test_cod_machine_catches_a_payout_of_a_returned_order(
 
 
 class _LoanMachine(LoanMachine):
-    """The machine as the suite runs it, past the flow's known bugs: only the planted
-    one can turn it red."""
-
-    tolerated = KNOWN_FLOW_BUGS
+    """The machine as the suite runs it: only the planted bug can turn it red."""
 
 
 def test_loan_machine_catches_principal_taken_before_interest(
@@ -216,9 +212,9 @@ def test_loan_machine_catches_principal_taken_before_interest(
     def principal_first(loan: Any, day: Any, amount_minor: int) -> tuple[Allocation, ...]:
         left, found = amount_minor, []
         for p in loan.due_parts(day):
-            principal = min(left, p.principal_owed)
-            interest = min(left - principal, p.interest_owed)
-            default = min(left - principal - interest, p.default_owed)
+            principal = min(left, p.principal_owed_minor)
+            interest = min(left - principal, p.interest_owed_minor)
+            default = min(left - principal - interest, p.default_owed_minor)
             left -= principal + interest + default
             if principal or interest or default:
                 found.append(

@@ -20,6 +20,7 @@ from ledger import (
     Ledger,
     OpenAccount,
     PostEntry,
+    audit,
 )
 from ledger.audit import CHECKS, verify
 from ledger.errors import InvalidCommand, StoreError
@@ -325,7 +326,7 @@ def _append_unchecked(
 ) -> int:
     """Append an event with a valid hash chain but no decide function: what a buggy flow
     or a forged write through the store would leave."""
-    from ledger.flows.base import NewEvent
+    from ledger.state import NewEvent
 
     now_us = 1_800_000_000_000_000
     with book.store.transaction(now_us, book.policy) as tx:
@@ -370,6 +371,64 @@ def test_streams_in_illegal_states_are_found(tmp_path: Path) -> None:
         )
         found = {(f.check, f.seq) for f in verify(book).findings}
     assert found == {("states", twice), ("states", early), ("states", orphan)}
+
+
+def test_a_stream_broken_after_its_start_is_named_at_the_event_at_fault(tmp_path: Path) -> None:
+    """The rules live beside each fold (ledger.state); the audit names the seq of the
+    event that broke one, not the stream's first."""
+    from ledger.events import CodOrderFailed, CodOrderReleased
+
+    with Ledger.open(tmp_path / "states.db", clock=FakeClock()) as book:
+        _append_unchecked(book, "f-1", "order:O1", 1, CodOrderFailed(postings=(), order="O1"))
+        released = _append_unchecked(
+            book,
+            "f-2",
+            "order:O1",
+            2,
+            CodOrderReleased(postings=(), order="O1", merchant="M1", amount_minor=1),
+        )
+        again = _append_unchecked(
+            book,
+            "f-3",
+            "order:O1",
+            3,
+            CodOrderReleased(postings=(), order="O1", merchant="M1", amount_minor=1),
+        )
+        found = [(f.check, f.seq) for f in verify(book).findings]
+    assert found == [("states", again)] and again == released + 1
+
+
+def test_a_bug_in_a_fold_is_raised_not_reported_as_a_finding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a damaged log (FoldError) is a finding; our own bug surfaces as itself."""
+    from datetime import UTC, datetime
+
+    from ledger import PlaceHold
+
+    with Ledger.open(tmp_path / "bug.db", clock=FakeClock()) as book:
+        chart = book.chart
+        book.open_chart()
+        book.submit_many([chart.open_wallet("wallet:U1"), chart.open_merchant("M1")])
+        top_up(book, "t1", "wallet:U1", 10_000)
+        book.submit(
+            PlaceHold(
+                id="h",
+                hold="H1",
+                wallet="wallet:U1",
+                destination=chart.merchant("M1"),
+                amount_minor=1_000,
+                expires_at=datetime(2030, 1, 1, tzinfo=UTC),
+            )
+        )
+        assert verify(book).ok
+
+        def buggy(hold: str, events: object) -> None:
+            raise KeyError("a bug in the fold")
+
+        monkeypatch.setattr(audit, "fold_hold", buggy)
+        with pytest.raises(KeyError, match="a bug in the fold"):
+            verify(book)
 
 
 def test_verify_reports_progress(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -47,8 +47,9 @@ from ledger.events import (
     MerchantPaidOut,
 )
 from ledger.flows import cod as cod_flow
-from ledger.flows.cod import ORDERS_PER_REMITTANCE_MAX, fold_order, vat_inside
+from ledger.flows.cod import ORDERS_PER_REMITTANCE_MAX, vat_inside
 from ledger.money import AMOUNT_MAX_MINOR
+from ledger.state.cod import fold_order
 from tests.unit.conftest import (
     FakeClock,
     assert_accepted,

@@ -59,9 +59,10 @@ from ledger import (
     Withdraw,
     WriteOffLoan,
 )
-from ledger.flows import DECIDERS, Chart
-from ledger.flows.base import CodPolicy, LoanPolicy
+from ledger.chart import Chart
+from ledger.flows import DECIDERS
 from ledger.money import format_amount, parse_amount
+from ledger.policy import CodPolicy, LoanPolicy
 from tests.unit.conftest import FakeClock
 
 BKK = ZoneInfo("Asia/Bangkok")

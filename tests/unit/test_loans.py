@@ -52,7 +52,9 @@ from ledger.events import (
     LoanRestructured,
     LoanWrittenOff,
 )
-from ledger.flows.loans import INSTALLMENTS_MAX, ageing, bucket_of, due_dates, fold_loan
+from ledger.flows.loan_schedule import due_dates
+from ledger.flows.loans import INSTALLMENTS_MAX
+from ledger.state.loans import ageing, bucket_of, fold_loan
 from tests.unit.conftest import (
     FakeClock,
     assert_accepted,
@@ -865,7 +867,7 @@ def test_provisioning_trues_up_by_stage(lender: Ledger, clock: FakeClock) -> Non
     assert_accepted(lender, AccrueInterest(id="acc", as_of=date(2026, 3, 18)))
     loan = lender.loan("L1")
     exposure = loan.exposure_minor
-    assert exposure == 1_000_000 + loan.interest_outstanding + loan.default_outstanding
+    assert exposure == 1_000_000 + loan.interest_outstanding_minor + loan.default_outstanding_minor
     assert_accepted(lender, ProvisionLoans(id="p1", as_of=date(2026, 3, 18)))
     event = written(lender, "p1")[0].event
     assert isinstance(event, LoanProvisioned)
@@ -1060,11 +1062,28 @@ def test_restructure_rejections(lender: Ledger, clock: FakeClock) -> None:
 
 
 def test_the_fold_refuses_a_stream_it_cannot_read(lender: Ledger) -> None:
-    from ledger.errors import StoreCorrupt
+    """A damaged stream is a FoldError (a StoreCorrupt) naming the event at fault: one
+    that is no disbursement first, or a repayment of an installment the loan lacks."""
+    from ledger.errors import FoldError, StoreCorrupt
+    from ledger.events import Allocation
 
-    with pytest.raises(StoreCorrupt):
+    with pytest.raises(FoldError) as first:
         fold_loan("L1", [BorrowerLoanAdded(borrower="U1", loan="L1", principal_minor=1)])
+    assert isinstance(first.value, StoreCorrupt) and first.value.index == 0
     assert fold_loan("L1", []) is None
+    disbursed = disburse(lender)
+    stray = LoanRepaid(
+        postings=(),
+        loan="L1",
+        wallet="wallet:U1",
+        on=disbursed.on,
+        requested_minor=1,
+        amount_minor=1,
+        allocations=(Allocation(number=99, interest_minor=1),),
+    )
+    with pytest.raises(FoldError, match="no installment 99") as late:
+        fold_loan("L1", [disbursed, stray])
+    assert late.value.index == 1
 
 
 def test_paying_a_loan_off_releases_its_allowance(lender: Ledger, clock: FakeClock) -> None:

@@ -3,7 +3,7 @@
 
 Wallets and other accounts are named by account id (``wallet:U1``); merchants, billers
 and agents by party id (``M9``), whose accounts the ledger's chart names
-(:class:`ledger.flows.chart.Chart`).
+(:class:`ledger.chart.Chart`).
 
 Every command carries ``id``, chosen by the caller and used as its idempotency key.
 Building a command checks only *types* (a float amount or an int id raises

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ledger.chart import Chart
 from ledger.commands import (
     AccrueInterest,
     AssignTier,
@@ -61,9 +62,9 @@ from ledger.flows import (
     topups,
     transfers,
 )
-from ledger.flows.base import NewEvent, Policy, State
-from ledger.flows.chart import Chart
+from ledger.policy import Policy
 from ledger.results import Rejected
+from ledger.state import NewEvent, State
 from ledger.times import from_us
 
 Decider = Callable[[Any, State], "list[NewEvent] | Rejected"]

@@ -6,17 +6,10 @@ from ledger.accounts import AccountStatus, AccountType, is_valid_id
 from ledger.commands import CloseAccount, FreezeAccount, OpenAccount, UnfreezeAccount
 from ledger.errors import RejectCode, shown
 from ledger.events import AccountClosed, AccountFrozen, AccountOpened, AccountUnfrozen, Event
-from ledger.flows.base import (
-    NewEvent,
-    State,
-    check_metadata,
-    check_text,
-    first_problem,
-    not_found,
-    reject,
-)
+from ledger.flows.base import check_metadata, check_text, first_problem, not_found, reject
 from ledger.money import CURRENCIES, amount_problem
 from ledger.results import Rejected
+from ledger.state import NewEvent, State
 
 
 def stream_of(account_id: str) -> str:

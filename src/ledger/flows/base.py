@@ -1,8 +1,9 @@
 """What every decide function shares: the state it reads, what it returns, posting rules.
 
 A decide function is pure: ``decide(command, state) -> list[NewEvent] | Rejected``. It
-reads accounts, balances and streams through :class:`State` (the store answers from
-inside its write transaction), writes nothing, and either proposes events or rejects.
+reads accounts, balances and streams through :class:`~ledger.state.port.State` (the store
+answers from inside its write transaction), writes nothing, and either proposes events
+(:class:`~ledger.state.port.NewEvent`) or rejects.
 :func:`post` is the one place where legs become balanced, policy-checked postings; every
 flow that moves money goes through it.
 """
@@ -11,20 +12,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta, tzinfo
-from typing import Any, Protocol
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
-import attrs
-
-from ledger.accounts import Account, AccountStatus, AccountType, Counters, Phase, is_valid_id
+from ledger.accounts import Account, AccountStatus, AccountType, Phase, is_valid_id
 from ledger.commands import Credit, Debit
-from ledger.commands.base import require
-from ledger.errors import InvalidCommand, RejectCode, shown
+from ledger.errors import RejectCode, shown
 from ledger.events import Event, MoneyEvent, Posting
-from ledger.flows.chart import Chart
 from ledger.money import amount_problem
 from ledger.results import Rejected
+from ledger.state import State
 from ledger.times import span_us, to_us
 
 POSTINGS_MAX = 128
@@ -35,176 +31,6 @@ METADATA_KEYS_MAX = 32
 """At most this many metadata keys on one command."""
 _KIND = re.compile(r"^[a-z][a-z0-9_.\-]{0,63}$")
 _METADATA_KEY = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
-
-
-RETURN_WINDOW_MAX = timedelta(days=3_650)
-"""The longest COD return window a policy may set."""
-
-
-def _window(instance: object, attribute: attrs.Attribute[timedelta], value: object) -> None:
-    if not isinstance(value, timedelta) or not timedelta(0) <= value <= RETURN_WINDOW_MAX:
-        raise InvalidCommand(
-            f"CodPolicy.{attribute.name} is a timedelta of 0..{RETURN_WINDOW_MAX.days} days, "
-            f"not {shown(value)}"
-        )
-
-
-def _rate_bps(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if type(value) is not int or not 0 <= value <= 10_000:
-        raise InvalidCommand(
-            f"CodPolicy.{attribute.name} is an int of basis points in 0..10000, not {shown(value)}"
-        )
-
-
-@attrs.frozen
-class CodPolicy:
-    """The cash-on-delivery rules (docs/flows/cod.md). What applied to an order is
-    recorded in its events (its VAT, the end of its return window), so a change here
-    never rewrites an order already delivered."""
-
-    return_window: timedelta = attrs.field(default=timedelta(days=7), validator=_window)
-    """How long after delivery the buyer may still return the order before the merchant's
-    money becomes available."""
-    vat_rate_bps: int = attrs.field(default=700, validator=_rate_bps)
-    """VAT on the platform's commission and return-to-origin fees, which include it:
-    VAT = fee x rate / (10000 + rate), rounded half up to the minor unit."""
-    release_after_remittance: bool = attrs.field(default=True, validator=require(bool, "a bool"))
-    """Release an order only once its courier has remitted for it, so a merchant is never
-    paid for cash still at the door. Where the remittance came short the merchant is paid
-    all the same, out of the COD bank; the gap is the courier's debt to the platform (its
-    dispute receivable), not the merchant's."""
-
-
-def _bps(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if type(value) is not int or not 0 <= value <= 10_000:
-        raise InvalidCommand(
-            f"LoanPolicy.{attribute.name} is an int of basis points in 0..10000, not {shown(value)}"
-        )
-
-
-def _positive(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if type(value) is not int or not 1 <= value <= 2**63 - 1:
-        raise InvalidCommand(f"LoanPolicy.{attribute.name} is an int >= 1, not {shown(value)}")
-
-
-def _stage_rates(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if (
-        not isinstance(value, tuple)
-        or len(value) != 3
-        or not all(type(v) is int and 0 <= v <= 10_000 for v in value)
-    ):
-        raise InvalidCommand(
-            "LoanPolicy.provision_bps is a tuple of three ints of basis points in 0..10000 "
-            f"(stages 1, 2, 3), not {shown(value)}"
-        )
-
-
-@attrs.frozen
-class LoanPolicy:
-    """The micro-loan rules (docs/flows/loans.md). Each figure that applied to a loan is
-    recorded in its events (the cap, the borrower limit and the default rate in its
-    disbursement, a stage's rate in each provisioning), so a later change here never
-    rewrites a loan's history."""
-
-    borrower_limit_minor: int = attrs.field(default=10_000_000, validator=_positive)
-    """The most one borrower may owe in principal across its loans (active ones, and
-    written-off ones until recovered): 100,000.00 THB."""
-    annual_cap_bps: int = attrs.field(default=3_300, validator=_bps)
-    """The all-in cap on a loan's annual cost (interest and fees): 33%."""
-    default_margin_bps: int = attrs.field(default=300, validator=_bps)
-    """Default interest on overdue principal: the contract rate plus this (3%), never
-    above the cap."""
-    stage_2_after_days: int = attrs.field(default=30, validator=_positive)
-    """Days past due after which a loan is in stage 2 (31..90 by default)."""
-    stage_3_after_days: int = attrs.field(default=90, validator=_positive)
-    """Days past due after which a loan is in stage 3, non-performing (over 90)."""
-    provision_bps: tuple[int, int, int] = attrs.field(
-        default=(100, 2_000, 10_000), validator=_stage_rates
-    )
-    """The expected-loss allowance as basis points of exposure, stages 1, 2 and 3."""
-    cure_payments: int = attrs.field(default=3, validator=_positive)
-    """Consecutive on-time installments that cure a restructured loan."""
-
-    @stage_3_after_days.validator
-    def _after_stage_2(self, attribute: attrs.Attribute[int], value: int) -> None:
-        if value <= self.stage_2_after_days:
-            raise InvalidCommand(
-                f"LoanPolicy.stage_3_after_days ({value}) must be more than "
-                f"stage_2_after_days ({self.stage_2_after_days})"
-            )
-
-
-@attrs.frozen
-class Policy:
-    """Rules a ledger is opened with. Every figure is configuration, not a constant."""
-
-    backdate_limit: timedelta = timedelta(days=31)
-    """How far before now a caller may set ``effective_at`` (with ``backdated=True``)."""
-    backdate_grace: timedelta = timedelta(minutes=1)
-    """How far before now ``effective_at`` may be without ``backdated=True``: the clock
-    skew between the caller's server and the ledger's."""
-    future_limit: timedelta = timedelta(minutes=5)
-    """How far after now ``effective_at`` may be (clock skew between servers)."""
-    chart: Chart = attrs.field(factory=Chart)
-    """The system accounts the wallet flows post to."""
-    timezone: tzinfo = attrs.field(factory=lambda: ZoneInfo("Asia/Bangkok"))
-    """Where a business day starts and ends: daily and monthly limits, report cut-offs."""
-    cod: CodPolicy = attrs.field(factory=CodPolicy)
-    """The cash-on-delivery rules: return window, VAT on fees, release after remittance."""
-    loans: LoanPolicy = attrs.field(factory=LoanPolicy)
-    """The micro-loan rules: borrower limit, cost cap, default margin, stages, provisions."""
-
-
-class State(Protocol):
-    """What a decide function may read. Stores answer from inside the write transaction."""
-
-    @property
-    def now_us(self) -> int:
-        """This transaction's ``recorded_at``, UTC microseconds."""
-        ...
-
-    @property
-    def policy(self) -> Policy: ...
-
-    def account(self, account_id: str) -> Account | None: ...
-
-    def counters(self, account_id: str) -> Counters: ...
-
-    def stream_version(self, stream: str) -> int:
-        """The stream's last version, 0 if it has no events yet."""
-        ...
-
-    def command_events(self, command_id: str) -> list[Event]:
-        """The events an accepted command wrote, in order (empty if none)."""
-        ...
-
-    def stream_events(self, stream: str) -> list[Event]:
-        """Every event of ``stream`` in version order (empty if it has none)."""
-        ...
-
-    def latest_events(self, prefix: str) -> dict[str, Event]:
-        """The last event of every stream whose name starts with ``prefix``, by stream."""
-        ...
-
-    def posted_debits_since(self, account_id: str, since_us: int) -> int:
-        """The sum of posted debits to the account effective at or after ``since_us``."""
-        ...
-
-    @property
-    def closed_through_us(self) -> int:
-        """The end of the last closed period (``ClosePeriod``), UTC microseconds; 0 if
-        no period was ever closed. Nothing may be effective at or before it."""
-        ...
-
-
-@attrs.frozen
-class NewEvent:
-    """An event a decide function proposes: its stream, version and business time."""
-
-    stream: str
-    version: int
-    event: Event
-    effective_at_us: int
 
 
 def reject(code: RejectCode, detail: str, subject: str = "") -> Rejected:

@@ -13,6 +13,8 @@ order's state machine can be neither skipped nor replayed out of order:
   merchant's side ``CodOrderReleased`` (pending → available) and ``CodOrderPaidOut``;
   ``CodOrderReturned`` at any of those stages, then ``CodBuyerRefunded``.
 
+The order's fold and the rules of its stream are :mod:`ledger.state.cod`.
+
 A remittance is also the stream ``remittance:<remittance>`` (its money event, once); a
 merchant's payouts ``payouts:<merchant>`` and a courier's dispute resolutions
 ``disputes:<courier>``, one version each.
@@ -41,11 +43,6 @@ shipping, *F* the courier's COD fee, *N* = A - C - S the merchant's share):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
-
-import attrs
-
 from ledger.accounts import is_valid_id
 from ledger.commands import Credit, Debit
 from ledger.commands.cod import (
@@ -60,7 +57,7 @@ from ledger.commands.cod import (
     PayoutMerchant,
     ResolveDispute,
 )
-from ledger.errors import RejectCode, StoreCorrupt
+from ledger.errors import RejectCode
 from ledger.events import (
     CodBuyerRefunded,
     CodOrderDelivered,
@@ -76,8 +73,6 @@ from ledger.events import (
     Posting,
 )
 from ledger.flows.base import (
-    NewEvent,
-    State,
     check_amount,
     check_as_of,
     check_choice,
@@ -93,6 +88,8 @@ from ledger.flows.base import (
 )
 from ledger.flows.tiers import receiving_wallet
 from ledger.results import Rejected
+from ledger.state import NewEvent, State
+from ledger.state.cod import Order, fold_order, order_stream
 from ledger.times import from_us, span_us, to_us
 
 ORDERS_PER_REMITTANCE_MAX = 1_000
@@ -100,14 +97,6 @@ ORDERS_PER_REMITTANCE_MAX = 1_000
 RELEASES_MAX = 1_000
 """At most this many orders released by one ``CodReleased`` (the ones due longest first);
 the rest wait for the next run."""
-
-Stage = Literal["pending", "available", "paid_out"]
-"""Where the merchant's share of a delivered order is."""
-
-
-def order_stream(order: str) -> str:
-    """The stream of an order: its delivery outcome, then what follows it."""
-    return f"order:{order}"
 
 
 def remittance_stream(remittance: str) -> str:
@@ -131,64 +120,6 @@ def vat_inside(fee_minor: int, rate_bps: int) -> int:
     holds 327 of VAT (327.10...)."""
     whole = 10_000 + rate_bps
     return (2 * fee_minor * rate_bps + whole) // (2 * whole)
-
-
-@attrs.frozen
-class Order:
-    """An order's state, folded from its stream (what the decide functions read).
-
-    The merchant's side moves ``pending → available → paid_out``; the cash side
-    ``collected → remitted``; a return may come at any merchant stage, a refund after it.
-    A failed delivery has no ``delivered`` event and no further state.
-    """
-
-    order: str
-    version: int
-    delivered: CodOrderDelivered | None
-    remitted: bool = False
-    stage: Stage = "pending"
-    returned: CodOrderReturned | None = None
-    refunded: bool = False
-
-    @property
-    def merchant_share_minor(self) -> int:
-        """What the merchant gets of the cash: amount less commission and shipping."""
-        d = self.delivered
-        return 0 if d is None else d.amount_minor - d.commission_minor - d.shipping_minor
-
-    @property
-    def status(self) -> str:
-        """One word for views: failed, refunded, returned, or the merchant's stage."""
-        if self.delivered is None:
-            return "failed"
-        if self.refunded:
-            return "refunded"
-        return "returned" if self.returned is not None else self.stage
-
-
-def fold_order(order: str, events: Sequence[Event]) -> Order | None:
-    """The order's state after ``events`` (its stream, in version order); None if the
-    stream has no events. The only place the order's state machine is read."""
-    if not events:
-        return None
-    first = events[0]
-    if isinstance(first, CodOrderFailed):
-        return Order(order, len(events), None)
-    if not isinstance(first, CodOrderDelivered):
-        raise StoreCorrupt(f"order:{order} starts with {type(first).__name__}, not a delivery")
-    state = Order(order, len(events), first)
-    for event in events[1:]:
-        if isinstance(event, CodOrderRemitted):
-            state = attrs.evolve(state, remitted=True)
-        elif isinstance(event, CodOrderReleased):
-            state = attrs.evolve(state, stage="available")
-        elif isinstance(event, CodOrderPaidOut):
-            state = attrs.evolve(state, stage="paid_out")
-        elif isinstance(event, CodOrderReturned):
-            state = attrs.evolve(state, returned=event)
-        elif isinstance(event, CodBuyerRefunded):
-            state = attrs.evolve(state, refunded=True)
-    return state
 
 
 def read_order(state: State, order: str) -> Order | None:

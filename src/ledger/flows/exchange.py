@@ -18,19 +18,11 @@ from decimal import Context, Decimal
 from ledger.commands import Credit, Debit, Exchange
 from ledger.errors import RejectCode
 from ledger.events import Exchanged
-from ledger.flows.base import (
-    NewEvent,
-    State,
-    check_amount,
-    first_problem,
-    payee,
-    post,
-    reject,
-    wallet,
-)
+from ledger.flows.base import check_amount, first_problem, payee, post, reject, wallet
 from ledger.flows.tiers import check_inflow, check_outflow
 from ledger.money import CURRENCIES
 from ledger.results import Rejected
+from ledger.state import NewEvent, State
 
 RATE_DIGITS = 12
 """Significant digits of the recorded rate (the amounts themselves are exact)."""

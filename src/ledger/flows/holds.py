@@ -2,7 +2,8 @@
 
 A hold is the stream ``hold:<hold id>``: ``HoldPlaced`` is version 1 and its one final
 event (captured, released or expired) version 2, so "every hold ends in exactly one
-final state" is the unique (stream, version) of the log, not only a check here.
+final state" is the unique (stream, version) of the log, not only a check here; the
+hold's fold and its rules are :mod:`ledger.state.holds`.
 
 Postings (docs/flows/wallet.md); ``pending`` legs move the pending counters, so the
 wallet's ``available`` drops while its posted balance does not:
@@ -19,10 +20,8 @@ from __future__ import annotations
 from ledger.accounts import Phase, is_valid_id
 from ledger.commands import CaptureHold, Credit, Debit, ExpireHolds, PlaceHold, ReleaseHold
 from ledger.errors import RejectCode, shown
-from ledger.events import Event, HoldCaptured, HoldExpired, HoldPlaced, HoldReleased
+from ledger.events import HoldCaptured, HoldExpired, HoldPlaced, HoldReleased
 from ledger.flows.base import (
-    NewEvent,
-    State,
     check_amount,
     check_as_of,
     first_problem,
@@ -34,14 +33,9 @@ from ledger.flows.base import (
 )
 from ledger.flows.tiers import check_inflow, check_outflow
 from ledger.results import Rejected
+from ledger.state import NewEvent, State
+from ledger.state.holds import fold_hold, hold_stream
 from ledger.times import to_us
-
-FINAL = {HoldCaptured: "captured", HoldReleased: "released", HoldExpired: "expired"}
-
-
-def hold_stream(hold: str) -> str:
-    """The stream of a hold: its placement, then its one final event."""
-    return f"hold:{hold}"
 
 
 def decide_place_hold(command: PlaceHold, state: State) -> list[NewEvent] | Rejected:
@@ -198,19 +192,17 @@ def _pending(
 ) -> HoldPlaced | Rejected:
     """The hold's placement if it is still pending; else hold_not_found, or
     hold_not_pending (``if_expired`` for a hold that expired)."""
-    history: list[Event] = state.stream_events(hold_stream(hold)) if is_valid_id(hold) else []
-    placed = history[0] if history else None
-    if not isinstance(placed, HoldPlaced):
+    found = fold_hold(hold, state.stream_events(hold_stream(hold))) if is_valid_id(hold) else None
+    if found is None:
         return reject(
             RejectCode.HOLD_NOT_FOUND,
             f"no hold {shown(hold)}",
             hold if is_valid_id(hold) else "hold",
         )
-    if len(history) > 1:
-        final = history[-1]
-        code = if_expired if isinstance(final, HoldExpired) else RejectCode.HOLD_NOT_PENDING
-        return reject(code, f"hold {hold} was {FINAL.get(type(final), 'ended')} already", hold)
-    return placed
+    if not found.pending:
+        code = if_expired if isinstance(found.final, HoldExpired) else RejectCode.HOLD_NOT_PENDING
+        return reject(code, f"hold {hold} was {found.ended} already", hold)
+    return found.placed
 
 
 def _release(placed: HoldPlaced) -> list[Debit | Credit]:

@@ -15,8 +15,6 @@ from ledger.commands import ClosePeriod, PostEntry, Reverse
 from ledger.errors import RejectCode, shown
 from ledger.events import EntryPosted, EntryReversed, PeriodClosed
 from ledger.flows.base import (
-    NewEvent,
-    State,
     check_kind,
     check_metadata,
     check_text,
@@ -29,6 +27,7 @@ from ledger.flows.base import (
     reject,
 )
 from ledger.results import Rejected
+from ledger.state import NewEvent, State
 from ledger.times import from_us, span_us, to_us
 
 PERIODS_STREAM = "periods"

@@ -7,7 +7,9 @@ schedule inside), then ``LoanAccrued``, ``LoanRepaid``, ``LoanProvisioned``,
 ``LoanRestructured``, ``LoanWrittenOff`` and ``LoanRecovered`` as they happen. A
 borrower's loans are listed in ``borrower:<borrower>`` (``BorrowerLoanAdded``), which
 the per-borrower limit reads and two disbursements to one borrower collide on.
-:func:`fold_loan` is the one reader of a loan's state.
+:func:`ledger.state.loans.fold_loan` is the one reader of a loan's state (the loan, its
+fold and the view of it live in :mod:`ledger.state.loans`); the schedule's arithmetic is
+:mod:`ledger.flows.loan_schedule`.
 
 Days are calendar days in the ledger's time zone. Installment *k*'s period is the days
 (due of *k*-1, due of *k*] — the first starts the day after disbursement — and its
@@ -44,11 +46,8 @@ movement of e-money also moves its cash between the two):
 
 from __future__ import annotations
 
-import calendar
-from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 from fractions import Fraction
-from typing import Literal
 
 import attrs
 from msgspec.structs import replace
@@ -65,7 +64,7 @@ from ledger.commands.loans import (
     RestructureLoan,
     WriteOffLoan,
 )
-from ledger.errors import RejectCode, StoreCorrupt, shown
+from ledger.errors import RejectCode, shown
 from ledger.events import (
     AccrualLine,
     Allocation,
@@ -73,7 +72,6 @@ from ledger.events import (
     Event,
     LoanAccrued,
     LoanDisbursed,
-    LoanInstallment,
     LoanProvisioned,
     LoanRecovered,
     LoanRepaid,
@@ -82,8 +80,6 @@ from ledger.events import (
     Posting,
 )
 from ledger.flows.base import (
-    NewEvent,
-    State,
     check_amount,
     check_choice,
     check_party,
@@ -95,8 +91,25 @@ from ledger.flows.base import (
     reject,
     wallet,
 )
+from ledger.flows.loan_schedule import (
+    PERIODS_PER_YEAR,
+    all_in_rate_bps,
+    build_schedule,
+    first_due_range,
+    half_up,
+    within_cap,
+)
 from ledger.flows.tiers import receiving_wallet
 from ledger.results import Rejected
+from ledger.state import NewEvent, State
+from ledger.state.loans import (
+    Loan,
+    apply_event,
+    borrower_stream,
+    due_minor,
+    fold_loan,
+    loan_stream,
+)
 from ledger.times import from_us
 
 LOANS_PER_RUN_MAX = 1_000
@@ -104,413 +117,13 @@ LOANS_PER_RUN_MAX = 1_000
 rest wait for the next run."""
 INSTALLMENTS_MAX = 120
 """The most installments a schedule may have."""
-PERIODS_PER_YEAR = {"monthly": 12, "biweekly": 26, "weekly": 52}
-"""Installments a year for each frequency: the periodic rate is the annual rate over it."""
 DEFAULT_DIVISOR = 10_000 * 365
 """Default interest for a day is principal x rate (bps) / 10,000 / 365: actual/365."""
-AGEING_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
-    ("current", 0, 0),
-    ("1-30", 1, 30),
-    ("31-60", 31, 60),
-    ("61-90", 61, 90),
-    ("91-180", 91, 180),
-    ("181-360", 181, 360),
-    ("over 360", 361, None),
-)
-"""Ageing by days past due (name, first day, last day or None), as DOMAIN.md gives it."""
-
-Status = Literal["active", "paid_off", "written_off"]
-
-
-def loan_stream(loan: str) -> str:
-    """The stream of a loan: its disbursement, then everything that happens to it."""
-    return f"loan:{loan}"
-
-
-def borrower_stream(borrower: str) -> str:
-    """The stream of a borrower's loans."""
-    return f"borrower:{borrower}"
 
 
 def today(state: State) -> date:
     """The ledger's business day now, in its time zone."""
     return from_us(state.now_us).astimezone(state.policy.timezone).date()
-
-
-# --- the schedule ---------------------------------------------------------------------
-
-
-def half_up(value: Fraction) -> int:
-    """``value`` rounded half up to an integer (exact)."""
-    return (2 * value.numerator + value.denominator) // (2 * value.denominator)
-
-
-def due_dates(first_due: date, count: int, frequency: str) -> list[date]:
-    """``count`` due dates from ``first_due``: monthly on the same day of the month
-    (the month's last day where it is shorter), else every 7 or 14 days."""
-    if frequency == "monthly":
-        return [_add_months(first_due, k) for k in range(count)]
-    step = 7 if frequency == "weekly" else 14
-    return [first_due + timedelta(days=step * k) for k in range(count)]
-
-
-def _add_months(day: date, months: int) -> date:
-    year, month = divmod(day.month - 1 + months, 12)
-    year += day.year
-    last = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(day.day, last))
-
-
-def first_due_range(start: date, frequency: str) -> tuple[date, date]:
-    """The earliest and latest first due date a schedule starting on ``start`` may have:
-    one period on at least and two at most. Every installment is charged a whole
-    period's interest, so a first period shorter than one would cost the borrower more
-    than the rate (a month's interest for a day), and a much longer one would carry
-    interest the periodic rate does not price."""
-    if frequency == "monthly":
-        return _add_months(start, 1), _add_months(start, 2)
-    days = 7 if frequency == "weekly" else 14
-    return start + timedelta(days=days), start + timedelta(days=2 * days)
-
-
-def build_schedule(
-    principal_minor: int,
-    annual_rate_bps: int,
-    installments: int,
-    first_due: date,
-    frequency: str,
-    first_number: int = 1,
-) -> tuple[LoanInstallment, ...]:
-    """Equal installments on the reducing balance (the annuity formula, periodic rate =
-    annual rate / periods a year). Each installment's interest is the outstanding
-    principal x the periodic rate rounded half up to the minor unit; its principal is
-    the installment less that interest; the last takes whatever principal is left, so
-    the principal sums exactly."""
-    rate = Fraction(annual_rate_bps, 10_000 * PERIODS_PER_YEAR[frequency])
-    if rate:
-        growth = (1 + rate) ** installments
-        payment = half_up(principal_minor * rate * growth / (growth - 1))
-    else:
-        payment = half_up(Fraction(principal_minor, installments))
-    outstanding = principal_minor
-    schedule = []
-    for k, due in enumerate(due_dates(first_due, installments, frequency)):
-        interest = half_up(outstanding * rate)
-        last = k == installments - 1
-        principal = outstanding if last else min(max(payment - interest, 0), outstanding)
-        schedule.append(
-            LoanInstallment(
-                number=first_number + k,
-                due=due,
-                principal_minor=principal,
-                interest_minor=interest,
-            )
-        )
-        outstanding -= principal
-    return tuple(schedule)
-
-
-ALL_IN_SEARCH_MAX = 100_000_000
-"""The all-in search bound in hundredths of a basis point a year (10,000%)."""
-
-
-def all_in_rate_bps(net_minor: int, payments: Sequence[int], periods_per_year: int) -> int | None:
-    """The annual rate on the reducing balance at which ``payments`` (one per period)
-    are worth ``net_minor`` today — the all-in cost of a loan that paid the borrower
-    ``net_minor`` (principal less fees) — to the nearest basis point; None if above
-    10,000% a year. Exact integer arithmetic: a bisection in hundredths of a basis
-    point, comparing present values without division."""
-
-    def worth_at_most(k: int) -> bool:  # PV of payments at k/100 bps a year <= net?
-        d = 1_000_000 * periods_per_year
-        q, total, d_power = d + k, 0, 1
-        for pay in payments:
-            d_power *= d
-            total = total * q + pay * d_power
-        worth: int = net_minor * q ** len(payments)
-        return total <= worth
-
-    if not worth_at_most(ALL_IN_SEARCH_MAX):
-        return None
-    low, high = 0, ALL_IN_SEARCH_MAX
-    while low < high:
-        middle = (low + high) // 2
-        if worth_at_most(middle):
-            high = middle
-        else:
-            low = middle + 1
-    return (low + 50) // 100
-
-
-def within_cap(
-    net_minor: int, payments: Sequence[int], periods_per_year: int, cap_bps: int
-) -> bool:
-    """True if ``payments`` are worth at most ``net_minor`` at the cap's periodic rate —
-    the all-in rate is at most the cap — allowing half a minor unit per payment, the most
-    the schedule's rounding of each interest half up can add (a loan at exactly the cap
-    with no fee passes). Exact: no division, no rounding of the rate."""
-    d = 10_000 * periods_per_year
-    q, total, d_power = d + cap_bps, 0, 1
-    for pay in payments:
-        d_power *= d
-        total = total * q + pay * d_power
-    allowed: int = (2 * net_minor + len(payments)) * q ** len(payments)
-    return 2 * total <= allowed
-
-
-# --- a loan's state -------------------------------------------------------------------
-
-
-@attrs.define
-class Part:
-    """One installment of a loan and what has happened to it."""
-
-    number: int
-    start: date
-    """The day before its period's first day (the disbursement, or the previous due)."""
-    due: date
-    principal_minor: int
-    interest_minor: int
-    carried_interest_minor: int = 0
-    carried_default_minor: int = 0
-    interest_accrued: int = 0
-    """Of ``interest_minor``, recognised so far."""
-    default_basis: int = 0
-    default_accrued: int = 0
-    interest_paid: int = 0
-    """Of carried and scheduled interest."""
-    default_paid: int = 0
-    """Of carried and accrued default interest."""
-    principal_paid: int = 0
-    settled_on: date | None = None
-    superseded: bool = False
-    """Replaced by a restructure: what it still owed moved to the new schedule."""
-
-    @property
-    def interest_owed(self) -> int:
-        """Interest recognised (carried or accrued) and not paid."""
-        return self.carried_interest_minor + self.interest_accrued - self.interest_paid
-
-    @property
-    def default_owed(self) -> int:
-        return self.carried_default_minor + self.default_accrued - self.default_paid
-
-    @property
-    def principal_owed(self) -> int:
-        return self.principal_minor - self.principal_paid
-
-    def settled_by(self, day: date) -> bool:
-        """Settled, by a repayment on or before ``day``."""
-        return self.settled and (self.settled_on is None or self.settled_on <= day)
-
-    @property
-    def settled(self) -> bool:
-        """Everything it will ever owe is paid: principal, scheduled and carried interest,
-        and the default interest accrued on it."""
-        return (
-            self.principal_paid == self.principal_minor
-            and self.interest_paid == self.carried_interest_minor + self.interest_minor
-            and self.default_owed == 0
-        )
-
-
-@attrs.define
-class Loan:
-    """A loan's state, folded from its stream by :func:`fold_loan` (what the decide
-    functions and the loan view read)."""
-
-    loan: str
-    version: int
-    disbursed: LoanDisbursed
-    parts: list[Part]
-    accrued_through: date
-    fee_recognised: int = 0
-    allowance_minor: int = 0
-    status: Status = "active"
-    written_off_minor: int = 0
-    recovered_minor: int = 0
-    restructured: LoanRestructured | None = None
-    first_restructured_number: int = 0
-    repayments: list[LoanRepaid] = attrs.field(factory=list)
-    provisioned: LoanProvisioned | None = None
-    written_off: LoanWrittenOff | None = None
-
-    @property
-    def borrower(self) -> str:
-        return self.disbursed.borrower
-
-    @property
-    def live_parts(self) -> list[Part]:
-        return [p for p in self.parts if not p.superseded]
-
-    @property
-    def principal_outstanding(self) -> int:
-        if self.status == "written_off":
-            return 0
-        return sum(p.principal_owed for p in self.live_parts)
-
-    @property
-    def interest_outstanding(self) -> int:
-        """Interest recognised and unpaid (the loan's share of the interest receivable)."""
-        if self.status == "written_off":
-            return 0
-        return sum(p.interest_owed for p in self.live_parts)
-
-    @property
-    def default_outstanding(self) -> int:
-        if self.status == "written_off":
-            return 0
-        return sum(p.default_owed for p in self.live_parts)
-
-    @property
-    def exposure_minor(self) -> int:
-        """What the allowance covers: principal, interest and default interest owed."""
-        return self.principal_outstanding + self.interest_outstanding + self.default_outstanding
-
-    @property
-    def fee_unrecognised(self) -> int:
-        return self.disbursed.fee_minor - self.fee_recognised
-
-    def due_parts(self, day: date) -> list[Part]:
-        """Installments due on or before ``day`` with something owed, oldest first."""
-        return [p for p in self.live_parts if p.due <= day and not p.settled]
-
-    def days_past_due(self, as_of: date) -> int:
-        """Days since the oldest installment due before ``as_of`` that is still unpaid
-        (0 if none): paying on the due date is on time."""
-        late = [p.due for p in self.live_parts if p.due < as_of and not p.settled_by(as_of)]
-        return (as_of - min(late)).days if late else 0
-
-    def cured(self, as_of: date) -> bool:
-        """True once ``cure_payments`` consecutive installments of the restructured
-        schedule were paid in full by their due dates (True if never restructured)."""
-        if self.restructured is None:
-            return True
-        run = 0
-        for p in self.parts:
-            if p.number < self.first_restructured_number or p.superseded:
-                continue
-            if p.settled_by(as_of) and (p.settled_on or p.due) <= p.due:
-                run += 1
-            elif p.due < as_of:
-                run = 0
-            else:
-                break
-            if run >= self.restructured.cure_payments:
-                return True
-        return False
-
-    def stage(self, as_of: date) -> int:
-        """1 (at most ``stage_2_after_days`` past due), 2, or 3 (non-performing, over
-        ``stage_3_after_days``), by the thresholds recorded when the loan was disbursed; a
-        written-off loan is 3, and a restructured loan stays at least at its stage when
-        restructured until it is cured."""
-        if self.status == "written_off":
-            return 3
-        dpd, d = self.days_past_due(as_of), self.disbursed
-        by_days = 1 if dpd <= d.stage_2_after_days else 2 if dpd <= d.stage_3_after_days else 3
-        if self.restructured is not None and not self.cured(as_of):
-            return max(by_days, self.restructured.stage)
-        return by_days
-
-
-def _parts(schedule: Sequence[LoanInstallment], start: date) -> list[Part]:
-    parts = []
-    for item in schedule:
-        parts.append(
-            Part(
-                number=item.number,
-                start=start,
-                due=item.due,
-                principal_minor=item.principal_minor,
-                interest_minor=item.interest_minor,
-                carried_interest_minor=item.carried_interest_minor,
-                carried_default_minor=item.carried_default_minor,
-            )
-        )
-        start = item.due
-    return parts
-
-
-def fold_loan(loan: str, events: Sequence[Event], as_of: date | None = None) -> Loan | None:
-    """The loan's state after ``events`` (its stream, in version order) — only those of
-    days up to ``as_of`` if given; None if there are none. The only place a loan's
-    state machine is read."""
-    if not events:
-        return None
-    first = events[0]
-    if not isinstance(first, LoanDisbursed):
-        raise StoreCorrupt(f"loan:{loan} starts with {type(first).__name__}, not a disbursement")
-    if as_of is not None and first.on > as_of:
-        return None
-    state = Loan(
-        loan=loan,
-        version=1,
-        disbursed=first,
-        parts=_parts(first.schedule, first.on),
-        accrued_through=first.on,
-    )
-    for event in events[1:]:
-        if as_of is not None and _day_of(event) > as_of:
-            break
-        apply_event(state, event)
-    return state
-
-
-def _day_of(event: Event) -> date:
-    day = getattr(event, "on", None)
-    if not isinstance(day, date):
-        raise StoreCorrupt(f"a loan stream holds {type(event).__name__}, which has no day")
-    return day
-
-
-def apply_event(loan: Loan, event: Event) -> None:
-    """Fold one more event of the loan's stream into ``loan`` (in place)."""
-    loan.version += 1
-    by_number = {p.number: p for p in loan.parts}
-    if isinstance(event, LoanAccrued):
-        for line in event.lines:
-            part = by_number[line.number]
-            part.interest_accrued += line.interest_minor
-            part.default_accrued += line.default_interest_minor
-            part.default_basis = line.default_basis
-        loan.fee_recognised += event.fee_minor
-        loan.accrued_through = event.through
-    elif isinstance(event, LoanRepaid):
-        for a in event.allocations:
-            part = by_number[a.number]
-            part.interest_paid += a.interest_minor
-            part.default_paid += a.default_interest_minor
-            part.principal_paid += a.principal_minor
-            if part.settled and part.settled_on is None:
-                part.settled_on = event.on
-        loan.fee_recognised += event.fee_minor
-        loan.repayments.append(event)
-        if event.paid_off:
-            loan.status = "paid_off"
-            loan.allowance_minor -= event.allowance_released_minor
-    elif isinstance(event, LoanProvisioned):
-        loan.allowance_minor = event.allowance_minor
-        loan.provisioned = event
-    elif isinstance(event, LoanRestructured):
-        for part in loan.parts:
-            if not part.settled:
-                part.superseded = True
-        loan.parts.extend(_parts(event.schedule, event.on))
-        loan.restructured = event
-        loan.first_restructured_number = event.schedule[0].number
-    elif isinstance(event, LoanWrittenOff):
-        loan.status = "written_off"
-        loan.written_off = event
-        loan.written_off_minor = (
-            event.principal_minor + event.interest_minor + event.default_interest_minor
-        )
-        loan.allowance_minor = 0
-        loan.fee_recognised += event.fee_minor
-    elif isinstance(event, LoanRecovered):
-        loan.recovered_minor += event.amount_minor
-    else:
-        raise StoreCorrupt(f"loan:{loan.loan} holds {type(event).__name__}")
 
 
 def read_loan(state: State, loan: str) -> Loan | None:
@@ -570,10 +183,10 @@ def accrual(loan: Loan, through: date, on: date) -> LoanAccrued | None:
     for p in loan.live_parts:
         period = (p.due - p.start).days
         elapsed = min(max((through - p.start).days, 0), period)
-        interest = p.interest_minor * elapsed // period - p.interest_accrued
+        interest = p.interest_minor * elapsed // period - p.interest_accrued_minor
         overdue_days = max(0, (through - max(after, p.due)).days)
-        basis = p.default_basis + p.principal_owed * rate * overdue_days
-        default = basis // DEFAULT_DIVISOR - p.default_accrued
+        basis = p.default_basis + p.principal_owed_minor * rate * overdue_days
+        default = basis // DEFAULT_DIVISOR - p.default_accrued_minor
         if interest or default or basis != p.default_basis:
             lines.append(
                 AccrualLine(
@@ -583,7 +196,7 @@ def accrual(loan: Loan, through: date, on: date) -> LoanAccrued | None:
                     default_basis=basis,
                 )
             )
-    fee = _fee_target(loan, through) - loan.fee_recognised
+    fee = _fee_target(loan, through) - loan.fee_recognised_minor
     if not lines and not fee:
         return None
     return LoanAccrued(
@@ -848,7 +461,7 @@ def _borrower_owed(state: State, borrower: str) -> int:
             if loan is None:
                 continue
             if loan.status == "active":
-                owed += loan.principal_outstanding
+                owed += loan.principal_outstanding_minor
             elif loan.status == "written_off" and loan.written_off is not None:
                 # still owed: what recoveries have not yet covered of its principal
                 owed += max(0, loan.written_off.principal_minor - loan.recovered_minor)
@@ -864,11 +477,11 @@ def allocate(loan: Loan, day: date, amount_minor: int) -> tuple[Allocation, ...]
     left = amount_minor
     allocations = []
     for p in loan.due_parts(day):
-        interest = min(left, p.interest_owed)
+        interest = min(left, p.interest_owed_minor)
         left -= interest
-        default = min(left, p.default_owed)
+        default = min(left, p.default_owed_minor)
         left -= default
-        principal = min(left, p.principal_owed)
+        principal = min(left, p.principal_owed_minor)
         left -= principal
         if interest or default or principal:
             allocations.append(
@@ -882,12 +495,6 @@ def allocate(loan: Loan, day: date, amount_minor: int) -> tuple[Allocation, ...]
         if not left:
             break
     return tuple(allocations)
-
-
-def due_minor(loan: Loan, day: date) -> int:
-    """Everything due on ``day``: interest, default interest and principal of the
-    installments due by then."""
-    return sum(p.interest_owed + p.default_owed + p.principal_owed for p in loan.due_parts(day))
 
 
 def decide_repay_loan(command: RepayLoan, state: State) -> list[NewEvent] | Rejected:
@@ -924,7 +531,7 @@ def decide_repay_loan(command: RepayLoan, state: State) -> list[NewEvent] | Reje
     # an installment due by today has all its interest accrued: paying all that is due
     # pays the loan off once no installment is left to fall due
     paid_off = taken == owed and all(p.due <= day for p in loan.live_parts if not p.settled)
-    fee = loan.fee_unrecognised if paid_off else 0
+    fee = loan.fee_unrecognised_minor if paid_off else 0
     released = loan.allowance_minor if paid_off else 0  # nothing left to lose on it
     interest = sum(a.interest_minor for a in allocations)
     default = sum(a.default_interest_minor for a in allocations)
@@ -1039,11 +646,11 @@ def decide_write_off_loan(command: WriteOffLoan, state: State) -> list[NewEvent]
     catch_up = _catch_up(loan, state)
     chart = state.policy.chart
     currency = chart.currency
-    principal, interest = loan.principal_outstanding, loan.interest_outstanding
-    default = loan.default_outstanding
+    principal, interest = loan.principal_outstanding_minor, loan.interest_outstanding_minor
+    default = loan.default_outstanding_minor
     exposure = principal + interest + default
     top_up = exposure - loan.allowance_minor
-    fee = loan.fee_unrecognised
+    fee = loan.fee_unrecognised_minor
     off_legs = legs(
         (Debit if top_up > 0 else Credit, chart.ecl_expense, abs(top_up), currency),
         (Debit, chart.loan_allowance, loan.allowance_minor, currency),
@@ -1144,7 +751,7 @@ def decide_restructure_loan(command: RestructureLoan, state: State) -> list[NewE
     if isinstance(posted, Rejected):  # only a damaged store gets here
         return posted
     unsettled = [p for p in loan.live_parts if not p.settled]
-    principal = sum(p.principal_owed for p in unsettled)
+    principal = sum(p.principal_owed_minor for p in unsettled)
     schedule = build_schedule(
         principal,
         d.annual_rate_bps,
@@ -1162,8 +769,8 @@ def decide_restructure_loan(command: RestructureLoan, state: State) -> list[NewE
         )
     first = replace(
         schedule[0],
-        carried_interest_minor=sum(p.interest_owed for p in unsettled),
-        carried_default_minor=sum(p.default_owed for p in unsettled),
+        carried_interest_minor=sum(p.interest_owed_minor for p in unsettled),
+        carried_default_minor=sum(p.default_owed_minor for p in unsettled),
     )
     event = LoanRestructured(
         loan=loan.loan,
@@ -1173,87 +780,3 @@ def decide_restructure_loan(command: RestructureLoan, state: State) -> list[NewE
         schedule=(first, *schedule[1:]),
     )
     return [*catch_up.events, _loan_event(loan, event, state)]
-
-
-# --- the loan view ----------------------------------------------------------------------
-
-
-@attrs.frozen
-class LoanStatus:
-    """Where a loan stands on day ``as_of``: what a loan officer's screen shows."""
-
-    loan: str
-    borrower: str
-    as_of: date
-    status: Status
-    days_past_due: int
-    bucket: str
-    stage: int
-    principal_outstanding_minor: int
-    interest_outstanding_minor: int
-    default_interest_outstanding_minor: int
-    due_minor: int
-    """Due by ``as_of`` and unpaid (as accrued)."""
-    allowance_minor: int
-    restructured: bool
-    cured: bool
-    next_due: date | None
-
-
-def bucket_of(days_past_due: int) -> str:
-    """The ageing bucket of DOMAIN.md: current, 1-30, 31-60, 61-90, 91-180, 181-360, over
-    360."""
-    for name, first, last in AGEING_BUCKETS:
-        if days_past_due >= first and (last is None or days_past_due <= last):
-            return name
-    raise ValueError(f"days past due cannot be negative: {days_past_due}")
-
-
-def loan_status(loan: Loan, as_of: date) -> LoanStatus:
-    """The view of ``loan`` (folded up to ``as_of``) on day ``as_of``."""
-    dpd = loan.days_past_due(as_of) if loan.status == "active" else 0
-    upcoming = [p.due for p in loan.live_parts if not p.settled and p.due >= as_of]
-    return LoanStatus(
-        loan=loan.loan,
-        borrower=loan.borrower,
-        as_of=as_of,
-        status=loan.status,
-        days_past_due=dpd,
-        bucket=bucket_of(dpd),
-        stage=loan.stage(as_of),
-        principal_outstanding_minor=loan.principal_outstanding,
-        interest_outstanding_minor=loan.interest_outstanding,
-        default_interest_outstanding_minor=loan.default_outstanding,
-        due_minor=due_minor(loan, as_of) if loan.status == "active" else 0,
-        allowance_minor=loan.allowance_minor,
-        restructured=loan.restructured is not None,
-        cured=loan.restructured is not None and loan.cured(as_of),
-        next_due=min(upcoming) if upcoming and loan.status == "active" else None,
-    )
-
-
-@attrs.frozen
-class AgeingRow:
-    """One bucket of the ageing table: active loans, their principal and allowance."""
-
-    bucket: str
-    loans: int
-    principal_minor: int
-    allowance_minor: int
-
-
-def ageing(statuses: Sequence[LoanStatus]) -> list[AgeingRow]:
-    """The ageing table of the active loans among ``statuses``: every bucket, in order,
-    empty ones too."""
-    rows = []
-    for name, _, _ in AGEING_BUCKETS:
-        within = [s for s in statuses if s.status == "active" and s.bucket == name]
-        rows.append(
-            AgeingRow(
-                bucket=name,
-                loans=len(within),
-                principal_minor=sum(s.principal_outstanding_minor for s in within),
-                allowance_minor=sum(s.allowance_minor for s in within),
-            )
-        )
-    return rows

@@ -27,8 +27,6 @@ from ledger.commands import Credit, Debit, Pay, PayBill, Refund
 from ledger.errors import RejectCode, shown
 from ledger.events import BillPaid, PaymentMade, Posting, Refunded
 from ledger.flows.base import (
-    NewEvent,
-    State,
     check_amount,
     check_party,
     check_text,
@@ -44,6 +42,7 @@ from ledger.flows.base import (
 from ledger.flows.journal import reversal_stream
 from ledger.flows.tiers import check_outflow
 from ledger.results import Rejected
+from ledger.state import NewEvent, State
 
 BILL_REFERENCE_MAX = 64
 """A bill reference is 1..64 printable characters, without spaces at either end (what the

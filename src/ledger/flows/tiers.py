@@ -17,16 +17,9 @@ from ledger.commands import AssignTier, DefineTier
 from ledger.errors import RejectCode, shown
 from ledger.events import TierAssigned, TierDefined
 from ledger.flows.accounts import stream_of
-from ledger.flows.base import (
-    NewEvent,
-    State,
-    check_amount,
-    first_problem,
-    next_version,
-    reject,
-    wallet,
-)
+from ledger.flows.base import check_amount, first_problem, next_version, reject, wallet
 from ledger.results import Rejected
+from ledger.state import NewEvent, State
 from ledger.times import from_us, to_us
 
 

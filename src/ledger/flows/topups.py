@@ -16,8 +16,6 @@ from ledger.commands import TOP_UP_CHANNELS, Credit, Debit, SettleAgent, TopUp
 from ledger.errors import RejectCode
 from ledger.events import AgentSettled, TopUpReceived
 from ledger.flows.base import (
-    NewEvent,
-    State,
     asset,
     check_amount,
     check_choice,
@@ -31,6 +29,7 @@ from ledger.flows.base import (
 )
 from ledger.flows.tiers import receiving_wallet
 from ledger.results import Rejected
+from ledger.state import NewEvent, State
 
 AGENT_CHANNELS = ("counter", "agent")
 """Channels where an agent took the cash and owes it until it settles."""

@@ -13,8 +13,6 @@ from ledger.commands import Credit, Debit, Transfer, Withdraw
 from ledger.errors import RejectCode
 from ledger.events import Transferred, Withdrawn
 from ledger.flows.base import (
-    NewEvent,
-    State,
     check_amount,
     check_text,
     fee_problem,
@@ -26,6 +24,7 @@ from ledger.flows.base import (
 )
 from ledger.flows.tiers import check_inflow, check_outflow
 from ledger.results import Rejected
+from ledger.state import NewEvent, State
 
 
 def decide_transfer(command: Transfer, state: State) -> list[NewEvent] | Rejected:

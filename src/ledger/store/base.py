@@ -21,8 +21,9 @@ import msgspec
 
 from ledger.accounts import Account, Balance, Counters
 from ledger.events import Event
-from ledger.flows.base import NewEvent, Policy, State
+from ledger.policy import Policy
 from ledger.results import Rejected
+from ledger.state import NewEvent, State
 
 GENESIS_HASH = bytes(32)
 """The ``previous hash`` of the first event: 32 zero bytes."""

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from ledger.errors import SchemaTooNew, StoreBusy, StoreCorrupt, StoreError, shown
-from ledger.flows.base import Policy
+from ledger.policy import Policy
 from ledger.store.base import GENESIS_HASH
 from ledger.store.sql import COUNTERS_UPDATE, READ_PAGE, SqlStore
 

@@ -31,27 +31,24 @@ from collections.abc import Generator, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-import attrs
 import msgspec
 
 from ledger import crashpoints
 from ledger.accounts import Account, AccountStatus, AccountType, Balance, Counters
 from ledger.errors import LedgerError, RejectCode, StoreCorrupt, StoreError, UnknownEventType
 from ledger.events import (
-    AccountClosed,
-    AccountFrozen,
     AccountOpened,
-    AccountUnfrozen,
     Event,
     MoneyEvent,
     PeriodClosed,
-    TierAssigned,
     decode_event,
     encode_event,
 )
-from ledger.flows.base import NewEvent, Policy
 from ledger.money import AMOUNT_MAX_MINOR
+from ledger.policy import Policy
 from ledger.results import Rejected
+from ledger.state import NewEvent
+from ledger.state.accounts import CHANGES, changed, changes, opened, stored
 from ledger.store.base import (
     GENESIS_HASH,
     PostingRow,
@@ -595,10 +592,9 @@ class SqlTransaction:
         self._postings: list[tuple[Any, ...]] = []
         self._commands: list[tuple[Any, ...]] = []
         self._opened: list[tuple[Any, ...]] = []
-        self._statuses: list[tuple[str, str]] = []
+        self._changes: list[tuple[str, dict[str, Any]]] = []
         self._touched: set[str] = set()
         self._refusals: list[tuple[str, bytes, Rejected]] = []
-        self._tiers: list[tuple[str | None, str]] = []
         self._streams: dict[str, int] = {}
         self._by_command: dict[str, list[Event]] = {}
         self._by_stream: dict[str, list[Event]] = {}
@@ -726,8 +722,7 @@ class SqlTransaction:
             self._postings,
             self._commands,
             self._opened,
-            self._statuses,
-            self._tiers,
+            self._changes,
         ):
             buffer.clear()
         self._touched.clear()
@@ -836,27 +831,12 @@ class SqlTransaction:
                     seq,
                 )
             )
-            cache[event.account] = (
-                Account(
-                    id=event.account,
-                    type=AccountType(event.account_type),
-                    currency=event.currency,
-                    no_overdraft=event.no_overdraft,
-                    max_balance_minor=event.max_balance_minor,
-                    status=AccountStatus.OPEN,
-                    metadata=dict(event.metadata),
-                ),
-                Counters(),
-            )
-        elif isinstance(event, AccountFrozen | AccountUnfrozen | AccountClosed):
-            status = _STATUS_AFTER[type(event)]
-            account, counters = self._must(event.account)
-            cache[event.account] = (attrs.evolve(account, status=status), counters)
-            self._statuses.append((status.value, event.account))
-        elif isinstance(event, TierAssigned):
-            account, counters = self._must(event.account)
-            cache[event.account] = (attrs.evolve(account, tier=event.tier), counters)
-            self._tiers.append((event.tier, event.account))
+            cache[event.account] = (opened(event), Counters())
+        elif type(event) in CHANGES:
+            account_id, values = changes(event)
+            account, counters = self._must(account_id)
+            cache[account_id] = (changed(account, event), counters)
+            self._changes.append((account_id, stored(values)))
 
     def _must(self, account_id: str) -> tuple[Account, Counters]:
         found = self._cached(account_id)
@@ -873,8 +853,8 @@ class SqlTransaction:
             " status, metadata, opened_seq) VALUES (?, ?, ?, ?, ?, 'open', ?, ?)",
             self._opened,
         )
-        conn.executemany("UPDATE accounts SET status = ? WHERE id = ?", self._statuses)
-        conn.executemany("UPDATE accounts SET tier = ? WHERE id = ?", self._tiers)
+        for sql, rows in _change_statements("accounts", "id", self._changes):
+            conn.executemany(sql, rows)
         conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._events)
         conn.executemany(
             "INSERT INTO account_postings (account, seq, leg, side, amount_minor, effective_at,"
@@ -926,8 +906,18 @@ class SqlTransaction:
 
 
 _IN_CHUNK = 500
-_STATUS_AFTER = {
-    AccountFrozen: AccountStatus.FROZEN,
-    AccountUnfrozen: AccountStatus.OPEN,
-    AccountClosed: AccountStatus.CLOSED,
-}
+
+
+def _change_statements(
+    table: str, key: str, changes: Sequence[tuple[str, dict[str, Any]]]
+) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """The UPDATEs that write account changes (``ledger.state.accounts.changes``) to
+    ``table``: one statement per set of columns, its rows in log order."""
+    grouped: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    for account_id, values in changes:
+        columns = tuple(values)
+        grouped.setdefault(columns, []).append((*values.values(), account_id))
+    return [
+        (f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in columns)} WHERE {key} = ?", rows)
+        for columns, rows in grouped.items()
+    ]

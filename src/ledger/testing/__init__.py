@@ -37,7 +37,7 @@ accounts are the sum of the loans, and that no loan costs more than the cap.
 """
 
 from ledger.testing.cod import CodMachine, CodModel
-from ledger.testing.loans import KNOWN_FLOW_BUGS, LoanMachine, LoanModel
+from ledger.testing.loans import LoanMachine, LoanModel
 from ledger.testing.machine import AuditedMachine, LedgerMachine, Model
 from ledger.testing.strategies import (
     account_ids,
@@ -53,7 +53,6 @@ from ledger.testing.wallet import WalletMachine, WalletModel
 from ledger.times import ManualClock
 
 __all__ = [
-    "KNOWN_FLOW_BUGS",
     "AuditedMachine",
     "CodMachine",
     "CodModel",

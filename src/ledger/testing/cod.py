@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, precondition, rule
 
 from ledger.book import Ledger
+from ledger.chart import Chart
 from ledger.commands import (
     CodDelivered,
     CodDeliveryFailed,
@@ -42,8 +43,7 @@ from ledger.events import (
     CodOrderReturned,
     MerchantPaidOut,
 )
-from ledger.flows.base import CodPolicy
-from ledger.flows.chart import Chart
+from ledger.policy import CodPolicy
 from ledger.results import Accepted, Rejected, Result
 from ledger.testing.machine import RetryingMachine
 from ledger.testing.models import Refused, refuse_if

@@ -28,6 +28,7 @@ from hypothesis.stateful import initialize, invariant, rule
 
 from ledger.accounts import Balance
 from ledger.book import Ledger
+from ledger.chart import Chart
 from ledger.commands import (
     AccrueInterest,
     Command,
@@ -53,15 +54,14 @@ from ledger.events import (
     LoanRepaid,
     LoanRestructured,
 )
-from ledger.flows.base import LoanPolicy
-from ledger.flows.chart import Chart
+from ledger.policy import LoanPolicy
 from ledger.results import Accepted, Rejected, Result
 from ledger.testing.machine import RetryingMachine
 from ledger.testing.models import Refused, refuse_if
 from ledger.times import ManualClock
 
 if TYPE_CHECKING:
-    from ledger.flows.loans import LoanStatus
+    from ledger.state.loans import LoanStatus
 
 DAY = timedelta(days=1)
 PERIODS_A_YEAR = {"monthly": 12, "biweekly": 26, "weekly": 52}
@@ -72,15 +72,6 @@ INSTALLMENTS_MOST = 120
 BPS = 10_000
 _BANGKOK = ZoneInfo("Asia/Bangkok")
 _CHART = Chart()
-
-KNOWN_FLOW_BUGS: frozenset[str] = frozenset()
-"""Bugs of the loans flow the machine can look past (``LoanMachine.tolerated``), each
-pinned by a strict xfail in tests/property/test_loan_machine.py; drop a name when its
-bug is fixed. None is known: the three the machine found (the cap compared on the
-rounded rate, a first period of a day charged a month's interest, half a satang of
-rounding slack letting a tiny loan above the cap through) are fixed, and the tests in
-tests/property/test_loan_machine.py pin them.
-"""
 
 
 def half_up(value: Fraction) -> int:
@@ -792,10 +783,9 @@ _first_due = st.sampled_from(
 class LoanMachine(RetryingMachine):
     """Random loan lifecycles against :class:`LoanModel`, every invariant of the loans
     flow checked after each step. Set ``policy`` in a subclass to run it under other
-    rules, ``tolerated`` (names from :data:`KNOWN_FLOW_BUGS`) to look past known bugs."""
+    rules."""
 
     policy: ClassVar[LoanPolicy] = LoanPolicy()
-    tolerated: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self) -> None:
         super().__init__()
@@ -1199,10 +1189,7 @@ class LoanMachine(RetryingMachine):
         schedule = [(i.due, i.principal_minor, i.interest_minor) for i in e.schedule]
         assert schedule == [(i.due, i.principal, i.interest) for i in loan.installments], e
         assert e.cap_bps == self.policy.annual_cap_bps
-        if "cap_slack_admits_costs_above_the_cap" not in self.tolerated:
-            # the cap is on the cost: a contract rate above it whose interest rounds to
-            # nothing (33.01% on 0.05) costs nothing, and may be taken
-            assert e.all_in_rate_bps <= e.cap_bps, ("an all-in rate above the cap", e)
+        assert e.all_in_rate_bps <= e.cap_bps, ("an all-in rate above the cap", e)
         assert e.default_rate_bps == loan.default_rate_bps <= e.cap_bps, e
         cap = Fraction(e.cap_bps, BPS)
         payments = [i.principal_minor + i.interest_minor for i in e.schedule]
@@ -1219,11 +1206,6 @@ class LoanMachine(RetryingMachine):
             for start, i in zip(starts, e.schedule, strict=True)
         ]
         over = period_overcharges(rows, e.frequency, e.cap_bps)
-        if (
-            "cap_slack_admits_costs_above_the_cap" in self.tolerated
-            and e.annual_rate_bps > e.cap_bps
-        ):
-            over = []  # the known bug: a contract rate above the cap, every period
         assert not over, ("a period is charged more than the cap", e, over)
         assert e.borrower_limit_minor == self.policy.borrower_limit_minor
         assert e.borrower_owed_minor + e.principal_minor <= e.borrower_limit_minor, e
@@ -1239,8 +1221,6 @@ class LoanMachine(RetryingMachine):
         rows = [(i.start, i.due, i.principal, i.interest) for i in new]
         cap = self.policy.annual_cap_bps
         over = period_overcharges(rows, loan.frequency, cap)
-        if "cap_slack_admits_costs_above_the_cap" in self.tolerated and loan.rate_bps > cap:
-            over = []  # the known bug: a contract rate above the cap, every period
         assert not over, ("a period is charged more than the cap", e, over)
 
     # --- invariants -------------------------------------------------------------------
@@ -1285,7 +1265,7 @@ class LoanMachine(RetryingMachine):
             found = self.book.loan(loan_id)
             assert found.status == m.status, loan_id
             assert found.accrued_through == m.accrued_through, loan_id
-            assert found.fee_recognised == m.fee_recognised, loan_id
+            assert found.fee_recognised_minor == m.fee_recognised, loan_id
             assert found.allowance_minor == m.allowance, loan_id
             parts = {p.number: p for p in found.parts}
             assert set(parts) == {i.number for i in m.installments}, loan_id
@@ -1293,8 +1273,9 @@ class LoanMachine(RetryingMachine):
                 p = parts[i.number]
                 got = (p.start, p.due, p.principal_minor, p.interest_minor, p.superseded)
                 assert got == (i.start, i.due, i.principal, i.interest, i.superseded), i
-                assert (p.interest_owed, p.default_owed, p.principal_owed) == tuple(i.owed()), i
-                assert p.interest_accrued <= p.interest_minor, p
+                owed_now = (p.interest_owed_minor, p.default_owed_minor, p.principal_owed_minor)
+                assert owed_now == tuple(i.owed()), i
+                assert p.interest_accrued_minor <= p.interest_minor, p
                 assert min(i.owed()) >= 0, i
                 assert p.settled_on == i.settled_on, (p, i)
             s = statuses[loan_id]
@@ -1354,7 +1335,7 @@ class LoanMachine(RetryingMachine):
         owed: Counter[str] = Counter()
         for loan in self.model.loans.values():
             if loan.status == "active":
-                owed[loan.borrower] += self.book.loan(loan.loan).principal_outstanding
+                owed[loan.borrower] += self.book.loan(loan.loan).principal_outstanding_minor
             else:
                 owed[loan.borrower] += loan.counted_against_limit
         assert all(v <= self.policy.borrower_limit_minor for v in owed.values()), owed

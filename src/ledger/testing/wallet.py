@@ -22,6 +22,7 @@ from hypothesis.stateful import (
 
 from ledger.accounts import Balance
 from ledger.book import Ledger
+from ledger.chart import Chart
 from ledger.commands import (
     TOP_UP_CHANNELS,
     AssignTier,
@@ -54,7 +55,6 @@ from ledger.events import (
     PaymentMade,
     Refunded,
 )
-from ledger.flows.chart import Chart
 from ledger.money import AMOUNT_MAX_MINOR
 from ledger.results import Accepted, Rejected, Result
 from ledger.testing.machine import AuditedMachine

@@ -20,7 +20,7 @@ from datetime import date
 
 import attrs
 
-from ledger.flows.chart import party_of
+from ledger.chart import party_of
 from ledger.money import format_amount
 from projections.cod import OrderRow, order_rows
 from projections.reports.base import Report, Section, check_day, check_runner

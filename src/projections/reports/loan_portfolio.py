@@ -19,8 +19,8 @@ from datetime import date
 import attrs
 
 from ledger.events import EventBase, LoanRecovered, LoanWrittenOff, decode_event
-from ledger.flows.loans import AGEING_BUCKETS, LoanStatus
 from ledger.money import format_amount
+from ledger.state.loans import AgeingRow, LoanStatus, ageing
 from projections.base import Database
 from projections.loans import loan_statuses
 from projections.reports.base import Report, Section, check_day, check_runner
@@ -55,18 +55,6 @@ class SummaryRow:
     """Principal, interest and default interest taken off the books by write-offs."""
     recovered_minor: int
     """What came back on written-off loans."""
-
-
-@attrs.frozen
-class AgeingRow:
-    """One bucket of days past due: its active loans and what they owe."""
-
-    bucket: str
-    loans: int
-    principal_minor: int
-    interest_minor: int
-    """Interest and default interest recognised and unpaid."""
-    allowance_minor: int
 
 
 @attrs.frozen
@@ -173,7 +161,7 @@ def loan_portfolio(runner: Runner, day: date) -> Report:
             },
             sections=(
                 Section("summary", SummaryRow, (summary,)),
-                Section("ageing", AgeingRow, tuple(_ageing(active))),
+                Section("ageing", AgeingRow, tuple(ageing(active))),
                 Section("stages", StageRow, tuple(_stages(active))),
                 Section("loans", LoanRow, tuple(_loan_row(s) for s in statuses)),
             ),
@@ -218,25 +206,6 @@ def _reconcile(currency: str, checks: Sequence[tuple[str, int, int, str]]) -> li
                 f"{format_amount(booked - loans, currency)}"
             )
     return findings
-
-
-def _ageing(active: Sequence[LoanStatus]) -> list[AgeingRow]:
-    rows = []
-    for bucket, _, _ in AGEING_BUCKETS:
-        within = [s for s in active if s.bucket == bucket]
-        rows.append(
-            AgeingRow(
-                bucket=bucket,
-                loans=len(within),
-                principal_minor=sum(s.principal_outstanding_minor for s in within),
-                interest_minor=sum(
-                    s.interest_outstanding_minor + s.default_interest_outstanding_minor
-                    for s in within
-                ),
-                allowance_minor=sum(s.allowance_minor for s in within),
-            )
-        )
-    return rows
 
 
 def _stages(active: Sequence[LoanStatus]) -> list[StageRow]:
