@@ -23,11 +23,11 @@ examples: $(STAMP)
 	done
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests examples benchmarks docs/_hooks
-	$(BIN)/ruff format --check src tests examples benchmarks docs/_hooks
+	$(BIN)/ruff check src tests examples docs/_hooks
+	$(BIN)/ruff format --check src tests examples docs/_hooks
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict src/ benchmarks/
+	$(BIN)/mypy --strict src/
 
 # The site from docs/ and the docstrings (mkdocs.yml): strict, so a broken link fails.
 docs: $(STAMP)

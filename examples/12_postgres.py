@@ -14,9 +14,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks import pgcluster
 from ledger import Accepted, Ledger, Pay, TopUp, Transfer, format_amount
 from ledger.audit import verify
+from ledger.bench import pgcluster
 from projections.runner import Runner
 
 

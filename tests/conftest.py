@@ -1,5 +1,5 @@
 """Fixtures every test directory shares: a throwaway PostgreSQL cluster
-(benchmarks/pgcluster.py), started once per session."""
+(src/ledger/bench/pgcluster.py), started once per session."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from benchmarks import pgcluster as pg
+from ledger.bench import pgcluster as pg
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

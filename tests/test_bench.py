@@ -13,12 +13,13 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from benchmarks import ratios, wallet
-from benchmarks.flows import cod_orders, loan_book
-from benchmarks.peers import es, raw
-from benchmarks.reads import read_models
-from benchmarks.report import Figure, isolated, machine
-from benchmarks.wallet import (
+from ledger import Accepted, Ledger, Rejected
+from ledger.bench import ratios, wallet
+from ledger.bench.flows import cod_orders, loan_book
+from ledger.bench.peers import es, raw
+from ledger.bench.reads import read_models
+from ledger.bench.report import Figure, isolated, machine
+from ledger.bench.wallet import (
     latency,
     peer_entries,
     peer_eventsourcing,
@@ -27,8 +28,7 @@ from benchmarks.wallet import (
     replay,
     throughput,
 )
-from benchmarks.workload import MIX, prepare, wallet_mix
-from ledger import Accepted, Ledger, Rejected
+from ledger.bench.workload import MIX, prepare, wallet_mix
 
 SMALL = {"wallets": 200, "merchants": 5}
 
@@ -249,7 +249,7 @@ def test_the_reads_suite_folds_reports_and_pages_and_prints_each_figure(tmp_path
 def test_the_profile_names_the_hot_functions_and_splits_the_flush_by_table(
     tmp_path: Path,
 ) -> None:
-    from benchmarks.profile import flush_split, profiled
+    from ledger.bench.profile import flush_split, profiled
 
     report = profiled(tmp_path, commands=2_000, wallets=100)
     assert "submit_many" in report or "_submit_one" in report
@@ -261,7 +261,7 @@ def test_the_profile_names_the_hot_functions_and_splits_the_flush_by_table(
 
 
 def test_every_postings_layout_is_measured(tmp_path: Path) -> None:
-    from benchmarks.postings_layout import LAYOUTS, measure
+    from ledger.bench.postings_layout import LAYOUTS, measure
 
     for n, ddl in enumerate(LAYOUTS.values()):
         assert measure(tmp_path / f"{n}.db", ddl, before=500, timed=1_000) > 0

@@ -198,7 +198,7 @@ def check(result: click.testing.Result, must_fail: bool, what: str) -> None:
 @pytest.fixture
 def no_bench_run(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
     """``satang bench`` records what it would run instead of running for minutes."""
-    import benchmarks
+    import ledger.bench
 
     calls: list[dict[str, object]] = []
 
@@ -206,7 +206,7 @@ def no_bench_run(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
         calls.append(kwargs)
         echo("bench would run")
 
-    monkeypatch.setattr(benchmarks, "run", run)
+    monkeypatch.setattr(ledger.bench, "run", run)
     return calls
 
 

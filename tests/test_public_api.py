@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import ledger
 import projections
 from ledger.errors import LedgerError, RejectCode
@@ -144,19 +146,108 @@ def test_every_public_class_and_function_has_a_docstring_for_the_api_reference()
 
 
 def test_every_package_directory_is_installed() -> None:
-    """pyproject.toml lists the packages by hand (src/ and benchmarks/ side by side): a new
-    package directory left out of it would be missing from an installed satang."""
+    """pyproject.toml lists the packages by hand, all of them under src/ (the benchmarks are
+    ``ledger.bench``): a new package directory left out of it would be missing from an
+    installed satang, and no other folder is mapped into the distribution."""
     import tomllib
     from pathlib import Path
 
     root = Path(__file__).parent.parent
-    listed = set(
-        tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
-    )
+    setuptools = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert setuptools["package-dir"] == {"": "src"}
+    listed = set(setuptools["packages"])
+    src = root / "src"
     found = {
-        ".".join(init.parent.relative_to(base).parts)
-        for base in (root / "src", root)
-        for top in (("ledger", "projections") if base.name == "src" else ("benchmarks",))
-        for init in (base / top).rglob("__init__.py")
+        ".".join(init.parent.relative_to(src).parts)
+        for top in ("ledger", "projections")
+        for init in (src / top).rglob("__init__.py")
     }
     assert found == listed
+    assert {"ledger.bench", "ledger.bench.peers"} <= listed
+
+
+# Run with -I from an empty folder: no repository on sys.path, only the unpacked wheel (if
+# given) in front of the environment's site-packages.
+_FROM_THE_WHEEL = """
+import sys
+
+import click
+
+if sys.argv[1]:
+    sys.path.insert(0, sys.argv[1])
+try:
+    import benchmarks
+except ModuleNotFoundError as missing:
+    assert missing.name == "benchmarks", missing
+else:
+    raise SystemExit(f"a top-level benchmarks package: {benchmarks.__file__}")
+from ledger.cli import main
+
+try:  # the verb imports the benchmarks first, then refuses the URL
+    main(["bench", "--dsn", "mysql://x"], standalone_mode=False)
+except click.BadParameter:
+    pass
+else:
+    raise SystemExit("satang bench took a mysql:// DSN")
+bench = sys.modules["ledger.bench"]
+print(bench.__file__)
+print(",".join(bench.SUITES))
+"""
+
+
+def test_the_wheel_installs_ledger_and_projections_only(tmp_path: Path) -> None:
+    """The built wheel holds the two packages and nothing else at the top (the benchmarks
+    are ``ledger.bench``): ``import benchmarks`` fails outside the repository, and
+    ``satang bench`` finds its suites in the installed package."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    root = Path(__file__).parent.parent
+    tree = tmp_path / "tree"  # a copy: building in place writes build/ and an egg-info
+    tree.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(root / name, tree / name)
+    shutil.copytree(
+        root / "src", tree / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+    )
+    out = tmp_path / "wheel"
+    built = subprocess.run(
+        [
+            *(sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "--no-build-isolation"),
+            *("--no-input", "--quiet", "-w", str(out)),
+        ],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    (wheel,) = out.glob("satang-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        (top_level,) = [n for n in names if n.endswith(".dist-info/top_level.txt")]
+        assert archive.read(top_level).decode().split() == ["ledger", "projections"]
+        archive.extractall(tmp_path / "site")
+    tops = {name.split("/")[0] for name in names}
+    assert {top for top in tops if not top.endswith(".dist-info")} == {"ledger", "projections"}
+    assert {"ledger/bench/__init__.py", "ledger/bench/peers/__init__.py"} <= set(names)
+    assert not [name for name in names if "benchmarks" in name]
+
+    empty = tmp_path / "elsewhere"
+    empty.mkdir()
+    for site in (tmp_path / "site", None):  # the wheel, then the environment's own install
+        ran = subprocess.run(
+            [sys.executable, "-I", "-c", _FROM_THE_WHEEL, "" if site is None else str(site)],
+            cwd=empty,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        where, suites = ran.stdout.splitlines()
+        assert Path(where).parts[-3:] == ("ledger", "bench", "__init__.py")
+        if site is not None:
+            assert Path(where).is_relative_to(site)
+        assert "wallet" in suites.split(",")

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.serving import run_processes
 from ledger import Ledger
 from ledger.audit import verify
+from ledger.bench.serving import run_processes
 from projections.runner import Runner
 
 SECONDS = 8.0

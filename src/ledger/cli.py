@@ -739,7 +739,7 @@ def bench(
     standard wallet mix, the same mix on the peers, the COD and loan flows, the read
     models, SQLite beside PostgreSQL, and serving processes on one file; print every
     figure with the machine and versions, then the ratios."""
-    from benchmarks import SUITES, run
+    from ledger.bench import SUITES, run
 
     if dsn is not None and ("\x00" in dsn or not dsn.startswith(URL_SCHEMES)):
         raise click.BadParameter(

@@ -1,5 +1,5 @@
-"""The store contract on PostgreSQL (a throwaway cluster: benchmarks/pgcluster.py), unchanged, plus
-what only a server shows: triggers refusing raw SQL from another connection, and the
+"""The store contract on PostgreSQL (a throwaway cluster: src/ledger/bench/pgcluster.py),
+unchanged, plus what only a server shows: triggers refusing raw SQL from another connection, and the
 write lock that keeps ``seq`` in commit order when writers overlap."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 reported, as a typed error or a finding of ``verify``, or they alter no row at all; none
 yields a wrong balance silently, and none hangs or crashes the interpreter.
 
-The ledger is small but real: the standard mix (benchmarks/workload.py), with every read
+The ledger is small but real: the standard mix (src/ledger/bench/workload.py), with every read
 model folded into the same file, closed cleanly so the file holds everything (no WAL).
 Seeded damages (``SATANG_FAULT_SEED``) are each made on a fresh copy by worker processes
 (tests/faults/corrupt_worker.py) in batches: a segfault or a hang is a failed batch that
@@ -35,9 +35,9 @@ from typing import Any
 
 import pytest
 
-from benchmarks.workload import prepare, wallet_mix
 from ledger import Credit, Debit, Ledger, OpenAccount, PostEntry
 from ledger.audit import CHECKS, verify
+from ledger.bench.workload import prepare, wallet_mix
 from ledger.errors import StoreCorrupt
 from ledger.store.sqlite import MIGRATIONS
 from ledger.times import ManualClock

@@ -36,9 +36,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.workload import prepare, wallet_mix
 from ledger import Accepted, Ledger
 from ledger.audit import verify
+from ledger.bench.workload import prepare, wallet_mix
 from ledger.crashpoints import POINTS
 from tests.faults.suite import record, scale
 from tests.faults.writer import CRASH_EXIT, MERCHANTS, WALLETS

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.workload import prepare, wallet_mix
 from ledger import Ledger
 from ledger.audit import verify
+from ledger.bench.workload import prepare, wallet_mix
 from tests.faults.suite import record, scale
 
 CUTS = scale(40, 5_000)

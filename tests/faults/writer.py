@@ -23,8 +23,8 @@ import os
 import sys
 import threading
 
-from benchmarks.workload import wallet_mix
 from ledger import Accepted, Ledger, crashpoints
+from ledger.bench.workload import wallet_mix
 from projections.runner import Runner
 
 WALLETS, MERCHANTS = 50, 5

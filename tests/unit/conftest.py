@@ -42,7 +42,7 @@ def clock() -> FakeClock:
 @pytest.fixture(params=["memory", "file", "postgres"])
 def book(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Ledger]:
     """A fresh ledger with an injected clock: in ``:memory:``, in a file, and in a new
-    schema of the test session's PostgreSQL cluster (benchmarks/pgcluster.py)."""
+    schema of the test session's PostgreSQL cluster (src/ledger/bench/pgcluster.py)."""
     path: str | Path = {
         "memory": ":memory:",
         "file": tmp_path / "x.db",

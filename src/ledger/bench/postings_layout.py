@@ -1,4 +1,4 @@
-"""Why the per-account history costs what it does: ``python -m benchmarks.postings_layout``.
+"""Why the per-account history costs what it does: ``python -m ledger.bench.postings_layout``.
 
 Writes the same rows — one per posting, 2.5 postings per entry, spread evenly over 10,000
 accounts — into tables of several layouts, 100,000 entries first and then

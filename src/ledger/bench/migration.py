@@ -1,4 +1,4 @@
-"""``python -m benchmarks.migration``: the demo's day written to a SQLite file, then
+"""``python -m ledger.bench.migration``: the demo's day written to a SQLite file, then
 copied into a throwaway PostgreSQL cluster with ``satang migrate`` and timed; prints the
 command's own output, the time it took and both heads (docs/scaling.md quotes it)."""
 
@@ -10,8 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import pgcluster
 from ledger import Ledger
+from ledger.bench import pgcluster
 from ledger.demo import run_demo
 
 

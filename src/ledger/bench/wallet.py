@@ -1,7 +1,7 @@
 """The standard wallet mix: Satang's write path, its replay and audit, its reads as the
 log grows, and the same workload on the peers — ``satang bench --suite wallet|scale|peers``.
 
-Every case runs in a process of its own (:func:`benchmarks.report.isolated`), on a fresh
+Every case runs in a process of its own (:func:`ledger.bench.report.isolated`), on a fresh
 SQLite file, so no case warms another's caches; each figure carries the peak resident
 memory of the stretch that measured it. Every case draws the same seeded stream
 (:data:`SEED`), so Satang and the peers see the same commands.
@@ -16,10 +16,10 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from benchmarks.peers import es, raw
-from benchmarks.report import Figure, Out, measured, percentiles, printed, reset_peak
-from benchmarks.workload import prepare, wallet, wallet_mix
 from ledger.audit import verify
+from ledger.bench.peers import es, raw
+from ledger.bench.report import Figure, Out, measured, percentiles, printed, reset_peak
+from ledger.bench.workload import prepare, wallet, wallet_mix
 from ledger.book import Ledger
 from ledger.commands import Command
 from ledger.events import MoneyEvent
@@ -31,7 +31,7 @@ WALLETS, MERCHANTS = 10_000, 100
 SEED = 41
 """The seed of the mix every case draws from."""
 
-# The names the ratios look figures up by (benchmarks.ratios).
+# The names the ratios look figures up by (ledger.bench.ratios).
 RAW_BATCH = "raw floor: batch=1,000 durable"
 RAW_SINGLE = "raw floor: batch=1 durable"
 RAW_REBUILD = "raw floor: rebuild balances"

@@ -1,15 +1,15 @@
 """Satang's benchmarks: what ``satang bench`` runs (docs/performance.md).
 
-* :mod:`benchmarks.workload`: the standard wallet mix, with Satang's own flow commands;
-* :mod:`benchmarks.wallet`: the write path by batch size and durability, latencies,
+* :mod:`ledger.bench.workload`: the standard wallet mix, with Satang's own flow commands;
+* :mod:`ledger.bench.wallet`: the write path by batch size and durability, latencies,
   replay and ``verify``, reads as the log grows, and the peers on the same mix;
-* :mod:`benchmarks.peers`: the raw floor and the ``eventsourcing`` library;
-* :mod:`benchmarks.flows` and :mod:`benchmarks.reads`: the COD and loan flows at volume,
+* :mod:`ledger.bench.peers`: the raw floor and the ``eventsourcing`` library;
+* :mod:`ledger.bench.flows` and :mod:`ledger.bench.reads`: the COD and loan flows at volume,
   and the read models;
-* :mod:`benchmarks.scaling`: ``submit_many`` on SQLite and PostgreSQL, one writer process
-  and eight (a throwaway durable cluster, :mod:`benchmarks.pgcluster`, unless a DSN is
+* :mod:`ledger.bench.scaling`: ``submit_many`` on SQLite and PostgreSQL, one writer process
+  and eight (a throwaway durable cluster, :mod:`ledger.bench.pgcluster`, unless a DSN is
   given);
-* :mod:`benchmarks.serving`: 1 to 4 processes on one SQLite file, each with writer threads
+* :mod:`ledger.bench.serving`: 1 to 4 processes on one SQLite file, each with writer threads
   and a thread folding the read models: each process's count, slowest call, longest gap
   and share of a fair one.
 
@@ -24,9 +24,9 @@ import contextlib
 import tempfile
 from pathlib import Path
 
-from benchmarks import flows, pgcluster, reads, scaling, wallet
-from benchmarks.peers import es
-from benchmarks.report import Figure, Out, isolated, machine
+from ledger.bench import flows, pgcluster, reads, scaling, wallet
+from ledger.bench.peers import es
+from ledger.bench.report import Figure, Out, isolated, machine
 from ledger.store.sqlite import Durability
 
 SUITES = ("wallet", "scale", "peers", "cod", "loans", "reads", "scaling", "serving")
@@ -103,7 +103,7 @@ def run(
         if "scaling" in suites:
             figures += _scaling(out, base, quick, dsn)
         if "serving" in suites:
-            from benchmarks import serving  # here: python -m benchmarks.serving imports it
+            from ledger.bench import serving  # here: python -m ledger.bench.serving imports it
 
             out(
                 f"workload: the mix over {serving.WALLETS:,} wallets; each process "

@@ -2,7 +2,7 @@
 with eight: the figures docs/scaling.md quotes.
 
 Each case is a fresh ledger (a SQLite file, or a new schema of a PostgreSQL cluster),
-prepared with the standard mix's accounts (:mod:`benchmarks.workload`). Every writer is
+prepared with the standard mix's accounts (:mod:`ledger.bench.workload`). Every writer is
 a spawned process that opens the ledger itself and builds its own seeded share of the
 mix before the clock starts; they start together on an event, and the figure is all
 writers' accepted commands over the time from the start to the last one's end. Both
@@ -16,9 +16,9 @@ import multiprocessing as mp
 import time
 from typing import Any
 
-from benchmarks.report import Figure, Out, measured, printed, reset_peak
-from benchmarks.workload import prepare, wallet_mix
 from ledger import Accepted, Ledger
+from ledger.bench.report import Figure, Out, measured, printed, reset_peak
+from ledger.bench.workload import prepare, wallet_mix
 
 WALLETS, MERCHANTS = 10_000, 100
 BATCHES = (1, 100, 1_000)

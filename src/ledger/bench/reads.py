@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from benchmarks.report import Figure, Out, printed
-from benchmarks.workload import prepare, wallet_mix
+from ledger.bench.report import Figure, Out, printed
+from ledger.bench.workload import prepare, wallet_mix
 from ledger.book import Ledger
 
 

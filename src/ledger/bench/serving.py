@@ -2,13 +2,13 @@
 folding the read models into the ledger's own file — the shape of a wallet service.
 
 Each process opens the ledger once and shares that ``Ledger`` between its threads. Each
-writer thread submits its own seeded share of the standard mix (:mod:`benchmarks.workload`)
+writer thread submits its own seeded share of the standard mix (:mod:`ledger.bench.workload`)
 one command at a time for ``seconds``; the folding thread keeps a ``Runner(book)`` caught
 up, every :data:`FOLD_PAUSE_S`. Printed per process: commands submitted, the slowest
 ``submit``, the longest stretch in which the process got nothing written, how many calls
 raised ``StoreBusy``, and its share of all commands against a fair share (1 / processes).
 
-``python -m benchmarks.serving --processes 2 --runs 3`` (or ``satang bench --suite
+``python -m ledger.bench.serving --processes 2 --runs 3`` (or ``satang bench --suite
 serving``) prints the figures docs/serving.md quotes.
 """
 
@@ -27,10 +27,10 @@ from typing import Any
 
 import attrs
 
-from benchmarks import pgcluster
-from benchmarks.report import Figure, Out, machine
-from benchmarks.workload import prepare, wallet_mix
 from ledger import Ledger, StoreBusy
+from ledger.bench import pgcluster
+from ledger.bench.report import Figure, Out, machine
+from ledger.bench.workload import prepare, wallet_mix
 from projections.runner import Runner
 
 WALLETS, MERCHANTS = 1_000, 20

@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchmarks.report import Figure, Out, printed
+from ledger.bench.report import Figure, Out, printed
 from ledger.book import Ledger
 from ledger.commands import Credit, Debit, OpenAccount, PostEntry
 from ledger.results import Accepted

@@ -1,4 +1,4 @@
-"""Where the write path's time goes: ``python -m benchmarks.profile``.
+"""Where the write path's time goes: ``python -m ledger.bench.profile``.
 
 Submits 20,000 commands of the standard mix in batches of 1,000 (durable) on 10,000
 funded wallets, twice: once under cProfile (the functions with the most time of their
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.workload import prepare, wallet_mix
+from ledger.bench.workload import prepare, wallet_mix
 from ledger.book import Ledger
 from ledger.store import sqlite as store
 
