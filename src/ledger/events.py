@@ -59,6 +59,8 @@ class MoneyEvent(EventBase, frozen=True, kw_only=True):
 
 
 class AccountOpened(EventBase, frozen=True, kw_only=True, tag="account_opened"):
+    """An account opened, with the attributes it keeps (``ledger.state.accounts.opened``)."""
+
     account: str
     account_type: str
     currency: str
@@ -68,16 +70,22 @@ class AccountOpened(EventBase, frozen=True, kw_only=True, tag="account_opened"):
 
 
 class AccountFrozen(EventBase, frozen=True, kw_only=True, tag="account_frozen"):
+    """An account frozen: it takes no postings until unfrozen."""
+
     account: str
     reason: str = ""
 
 
 class AccountUnfrozen(EventBase, frozen=True, kw_only=True, tag="account_unfrozen"):
+    """A frozen account open again."""
+
     account: str
     reason: str = ""
 
 
 class AccountClosed(EventBase, frozen=True, kw_only=True, tag="account_closed"):
+    """An account closed at zero: it takes no postings again."""
+
     account: str
 
 

@@ -56,6 +56,7 @@ def event_record(rec: RecordedEvent) -> dict[str, object]:
 
 
 def jsonl(book: Ledger) -> Iterator[str]:
+    """Every event of the log as one JSON object a line, in seq order."""
     for rec in book.events():
         yield json.dumps(event_record(rec), separators=(",", ":")) + "\n"
 
@@ -77,6 +78,7 @@ CSV_COLUMNS = (
 
 
 def postings_csv(book: Ledger) -> Iterator[str]:
+    """Every posting of the log as a CSV row (a header first), in seq and leg order."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)

@@ -54,6 +54,8 @@ ORDERS = Table(
 
 
 class CodOrders(Projection):
+    """The COD orders read model: each order's stage and figures (the tables above)."""
+
     name = "cod_orders"
     version = 1
     handles = frozenset(

@@ -12,6 +12,7 @@ from datetime import datetime
 import attrs
 
 from ledger.events import HoldCaptured, HoldExpired, HoldPlaced, HoldReleased
+from ledger.state.holds import FINAL
 from ledger.store.base import RecordedEvent
 from ledger.times import from_us, to_us
 from projections.base import Database, Projection, Table, matching
@@ -37,10 +38,10 @@ HOLDS = Table(
     nullable=frozenset({"ended_at"}),
 )
 
-_FINAL = {HoldCaptured: "captured", HoldReleased: "released", HoldExpired: "expired"}
-
 
 class Holds(Projection):
+    """The holds read model: each hold as placed and how it ended."""
+
     name = "holds"
     version = 1
     handles = frozenset({HoldPlaced, HoldCaptured, HoldReleased, HoldExpired})
@@ -71,12 +72,14 @@ class Holds(Projection):
             db.execute(
                 "UPDATE proj_holds SET status = ?, captured_minor = ?, released_minor = ?,"
                 " ended_at = ?, last_seq = ? WHERE hold = ?",
-                (_FINAL[type(event)], captured, released, effective_us, record.seq, event.hold),
+                (FINAL[type(event)], captured, released, effective_us, record.seq, event.hold),
             )
 
 
 @attrs.frozen
 class HoldView:
+    """One hold as the read model keeps it."""
+
     hold: str
     wallet: str
     destination: str

@@ -66,6 +66,8 @@ LOANS = Table(
 
 
 class Loans(Projection):
+    """The loans read model: every loan event with its day, and each loan's latest."""
+
     name = "loans"
     version = 2
     handles = frozenset(

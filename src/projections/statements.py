@@ -272,6 +272,8 @@ def as_of_clause(as_of: AsOf | None, zone: tzinfo) -> tuple[str, tuple[int, ...]
 
 @attrs.frozen
 class AccountRow:
+    """One account as the statements read model keeps it, counters as of the fold."""
+
     account: str
     type: str
     currency: str

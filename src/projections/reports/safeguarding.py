@@ -94,6 +94,7 @@ def _foreign_wallet(runner: Runner, account: AccountRow) -> bool:
 
 
 def wallet_type(account: AccountRow) -> str:
+    """The wallet type an account was opened with (its metadata), or ``UNCLASSIFIED``."""
     return account.wallet_type if account.wallet_type is not None else UNCLASSIFIED
 
 
