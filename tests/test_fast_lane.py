@@ -1,6 +1,9 @@
-"""The two lanes of the suite: `make test` runs every test (it is what CI runs), `make
-test-fast` every test not marked ``slow``; the whole fault suite is ``slow``, marked by
-tests/faults/conftest.py and nowhere else."""
+"""The two lanes of the suite and where its tests live.
+
+`make test` runs every test (it is what CI runs), `make test-fast` every test not marked
+``slow``; the whole fault suite is ``slow``, marked by tests/faults/conftest.py and nowhere
+else. Each flow's tests have one home, tests/flows/<flow>/, named after its module in
+src/ledger/flows; tests/core/ holds what is not one flow's."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).parent.parent
 FAULTS = "tests/faults/"
-OTHER = "tests/unit/test_money.py"
+OTHER = "tests/core/test_money.py"
 
 
 def _collected(*args: str) -> list[str]:
@@ -49,3 +52,37 @@ def test_make_test_runs_everything_and_test_fast_leaves_out_the_slow_tests() -> 
     assert " -m " not in f"{full} " and " -k " not in f"{full} "
     [fast] = [line for line in _recipe("test-fast") if "pytest" in line]
     assert fast == full + ' -m "not slow"'
+
+
+FLOWS = ROOT / "src" / "ledger" / "flows"
+"""The flow modules: src/ledger/flows/<name>.py."""
+
+COVERS = {
+    "wallet": {"topups", "payments", "transfers", "exchange", "holds", "tiers"},
+    "loans": {"loans", "loan_schedule"},
+}
+"""The test folders that hold more than the flow module of their own name."""
+
+
+def test_each_flow_has_one_test_home_named_after_it() -> None:
+    modules = {p.stem for p in FLOWS.glob("*.py")} - {"__init__", "base"}
+    homes = {p.name: p for p in (ROOT / "tests" / "flows").iterdir() if p.is_dir()}
+    homes.pop("__pycache__", None)
+    covered = {name: COVERS.get(name, {name}) for name in homes}
+    for name, flows in covered.items():
+        assert flows <= modules, f"tests/flows/{name}/ names no flow module: {flows - modules}"
+        assert (homes[name] / "__init__.py").is_file(), f"tests/flows/{name}/ is not a package"
+    every = [flow for flows in covered.values() for flow in flows]
+    assert sorted(every) == sorted(set(every)), "a flow module with two test folders"
+    assert set(every) == modules, "a flow module without a test folder"
+    stray = sorted(
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "tests" / "flows").rglob("test_*.py")
+        if p.parent.parent != ROOT / "tests" / "flows"
+    )
+    assert stray == [], "a test module outside tests/flows/<flow>/"
+
+
+def test_no_test_module_is_left_in_the_old_unit_and_property_folders() -> None:
+    for old in ("unit", "property"):
+        assert list((ROOT / "tests" / old).glob("**/test_*.py")) == []

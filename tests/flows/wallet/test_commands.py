@@ -28,8 +28,7 @@ from ledger import (
     Withdraw,
 )
 from ledger.commands import TOP_UP_CHANNELS
-
-from .conftest import T0
+from tests.conftest import T0
 
 LATER = T0 + timedelta(hours=1)
 NO_LIMITS: dict[str, Any] = {

@@ -26,9 +26,8 @@ from ledger.audit import CHECKS, verify
 from ledger.errors import InvalidCommand, StoreError
 from ledger.store.base import chain_hash
 from ledger.times import to_us
+from tests.conftest import FakeClock, top_up
 from tests.tampering import tamper
-
-from .conftest import FakeClock, top_up
 
 
 @pytest.fixture

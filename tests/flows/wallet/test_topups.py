@@ -14,8 +14,7 @@ from ledger import (
 )
 from ledger.errors import RejectCode
 from ledger.events import AgentSettled, EntryReversed, TopUpReceived
-
-from .conftest import (
+from tests.conftest import (
     T0,
     assert_accepted,
     assert_rejected,

@@ -31,8 +31,7 @@ from ledger import (
 from ledger.commands import canonical_bytes
 from ledger.errors import RejectCode
 from ledger.events import EntryPosted, EntryReversed, Posting
-
-from .conftest import (
+from tests.conftest import (
     T0,
     FakeClock,
     assert_accepted,

@@ -46,7 +46,8 @@ FAST = settings(
 @pytest.fixture(autouse=True)
 def _flows_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """These tests show the machines catch planted bugs in the flows; the read models are
-    checked by the machines' own runs (tests/property/test_*_machine.py)."""
+    checked by the machines' own runs (tests/core/test_ledger_machine.py and
+    tests/flows/*/test_*_machine.py)."""
     monkeypatch.setattr(AuditedMachine, "check_projections", False)
 
 

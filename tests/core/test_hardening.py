@@ -23,8 +23,7 @@ from ledger import (
     StoreCorrupt,
     StoreError,
 )
-
-from .conftest import FakeClock, assert_rejected, snapshot, top_up
+from tests.conftest import FakeClock, assert_rejected, snapshot, top_up
 
 
 @pytest.fixture

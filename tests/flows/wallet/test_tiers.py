@@ -27,8 +27,7 @@ from ledger import (
 )
 from ledger.errors import RejectCode
 from ledger.events import TierAssigned, TierDefined
-
-from .conftest import (
+from tests.conftest import (
     T0,
     FakeClock,
     assert_accepted,

@@ -20,8 +20,7 @@ from ledger import (
 )
 from ledger.errors import RejectCode
 from ledger.events import HoldCaptured, HoldExpired, HoldPlaced, HoldReleased
-
-from .conftest import (
+from tests.conftest import (
     T0,
     FakeClock,
     assert_accepted,

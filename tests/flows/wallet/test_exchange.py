@@ -8,8 +8,7 @@ from ledger import Accepted, FreezeAccount, Ledger, OpenAccount, Reverse, TopUp,
 from ledger.commands import Exchange
 from ledger.errors import RejectCode
 from ledger.events import Exchanged
-
-from .conftest import assert_accepted, assert_rejected, counters, fund, leg, only_event
+from tests.conftest import assert_accepted, assert_rejected, counters, fund, leg, only_event
 
 USD = "wallet:U3:usd"
 

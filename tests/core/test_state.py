@@ -32,8 +32,7 @@ from ledger.state.accounts import ACCOUNT_EVENTS, CHANGES, AccountsFold
 from ledger.state.cod import fold_order
 from ledger.state.holds import fold_hold
 from projections.runner import Runner
-
-from .conftest import assert_accepted
+from tests.conftest import assert_accepted
 
 _PLACED = HoldPlaced(
     postings=(),

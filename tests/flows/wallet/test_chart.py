@@ -30,8 +30,7 @@ from ledger import (
 from ledger.accounts import AccountType
 from ledger.audit import verify
 from ledger.events import AccountOpened
-
-from .conftest import T0, FakeClock, assert_accepted, counters, leg, only_event
+from tests.conftest import T0, FakeClock, assert_accepted, counters, leg, only_event
 
 CUSTOM = Chart(
     bank_trust="bank:scb:trust",

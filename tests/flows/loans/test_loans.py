@@ -55,7 +55,7 @@ from ledger.events import (
 from ledger.flows.loan_schedule import due_dates
 from ledger.flows.loans import INSTALLMENTS_MAX
 from ledger.state.loans import ageing, bucket_of, fold_loan
-from tests.unit.conftest import (
+from tests.conftest import (
     FakeClock,
     assert_accepted,
     assert_rejected,

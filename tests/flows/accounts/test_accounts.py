@@ -17,8 +17,7 @@ from ledger import (
     UnfreezeAccount,
 )
 from ledger.errors import RejectCode
-
-from .conftest import (
+from tests.conftest import (
     assert_accepted,
     assert_rejected,
     balance_of,

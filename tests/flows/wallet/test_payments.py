@@ -27,8 +27,7 @@ from ledger import (
 )
 from ledger.errors import RejectCode
 from ledger.events import BillPaid, EntryReversed, PaymentMade, Refunded, decode_event
-
-from .conftest import (
+from tests.conftest import (
     FakeClock,
     assert_accepted,
     assert_rejected,

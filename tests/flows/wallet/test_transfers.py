@@ -7,8 +7,7 @@ import pytest
 from ledger import CloseAccount, FreezeAccount, Ledger, Reverse, TopUp, Transfer, Withdraw
 from ledger.errors import RejectCode
 from ledger.events import EntryReversed, Transferred, Withdrawn
-
-from .conftest import assert_accepted, assert_rejected, counters, fund, leg, only_event
+from tests.conftest import assert_accepted, assert_rejected, counters, fund, leg, only_event
 
 MAX = 2**63 - 1
 

@@ -45,7 +45,7 @@ from ledger import (
     Withdraw,
 )
 from ledger.errors import REJECT_CATEGORIES, RejectCategory
-from tests.unit.conftest import (
+from tests.conftest import (
     FakeClock,
     assert_accepted,
     assert_rejected,
@@ -53,7 +53,7 @@ from tests.unit.conftest import (
     open_wallet_accounts,
     post,
 )
-from tests.unit.test_cod import open_cod
+from tests.flows.cod.test_cod import open_cod
 
 BKK = ZoneInfo("Asia/Bangkok")
 

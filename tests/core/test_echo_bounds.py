@@ -63,7 +63,7 @@ from ledger.chart import Chart
 from ledger.flows import DECIDERS
 from ledger.money import format_amount, parse_amount
 from ledger.policy import CodPolicy, LoanPolicy
-from tests.unit.conftest import FakeClock
+from tests.conftest import FakeClock
 
 BKK = ZoneInfo("Asia/Bangkok")
 NOW = datetime.combine(date(2026, 1, 15), time(12), BKK)

@@ -50,7 +50,7 @@ from ledger.flows import cod as cod_flow
 from ledger.flows.cod import ORDERS_PER_REMITTANCE_MAX, vat_inside
 from ledger.money import AMOUNT_MAX_MINOR
 from ledger.state.cod import fold_order
-from tests.unit.conftest import (
+from tests.conftest import (
     FakeClock,
     assert_accepted,
     assert_rejected,

@@ -42,10 +42,9 @@ from ledger.store.base import GENESIS_HASH, chain_hash
 from ledger.times import ManualClock, to_us
 from projections.reports.safeguarding import CheckRow, OtherCurrencyRow, safeguarding
 from projections.runner import Runner
+from tests.conftest import assert_rejected, entry
+from tests.conftest import post as post_entry
 from tests.tampering import tamper
-
-from .conftest import assert_rejected, entry
-from .conftest import post as post_entry
 
 NOON = datetime(2026, 3, 2, 5, 0, tzinfo=UTC)
 """The clock of every ledger here: noon in Bangkok."""

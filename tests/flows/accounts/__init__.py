@@ -1,0 +1,1 @@
+"""The accounts flow: open, freeze, unfreeze, close."""

@@ -1,0 +1,1 @@
+"""The cash-on-delivery flow: collection, remittance, payout, returns."""

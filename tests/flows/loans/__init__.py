@@ -1,0 +1,1 @@
+"""The micro-loan flow and its schedule arithmetic."""

@@ -1,0 +1,1 @@
+"""The wallet flows: top-ups, payments, transfers, exchange, holds, tiers and the chart."""

@@ -1,1 +1,0 @@
-"""Unit tests: examples through the public API, one behaviour each."""
