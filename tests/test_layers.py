@@ -82,14 +82,15 @@ def modules() -> dict[str, Path]:
 MODULES = modules()
 
 
-def imports(module: str) -> list[tuple[int, str]]:
+def imports(module: str, source: str | None = None) -> list[tuple[int, str]]:
     """Every module ``module`` imports (line, dotted name), wherever the statement is;
     ``from package import name`` counts as importing ``package.name`` when that is a
-    module."""
-    path = MODULES[module]
+    module. ``source`` stands for the module's file when given."""
+    path = MODULES.get(module, SRC / (module.replace(".", "/") + ".py"))
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    text = path.read_text() if source is None else source
     found = []
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(ast.parse(text, str(path))):
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -103,13 +104,14 @@ def imports(module: str) -> list[tuple[int, str]]:
     return found
 
 
-def crossings() -> list[str]:
-    """Every import that runs up the layers or across to a sibling."""
+def crossings(sources: dict[str, str | None] | None = None) -> list[str]:
+    """Every import that runs up the layers or across to a sibling, in every module of
+    src/ (or in ``sources``: module name to its text, None to read its file)."""
     wrong = []
-    for module in MODULES:
+    for module, source in (sources or dict.fromkeys(MODULES)).items():
         mine = layer_of(module)
         assert mine is not None, f"{module} is in no layer: add it to LAYERS"
-        for line, target in imports(module):
+        for line, target in imports(module, source):
             theirs = layer_of(target)
             if theirs is None or theirs == mine:
                 continue
@@ -129,19 +131,30 @@ def test_the_core_never_imports_the_read_models() -> None:
                 assert layer_of(target) != "projections", f"{module}:{line} imports {target}"
 
 
-def test_a_function_local_import_up_the_layers_is_caught(tmp_path: Path) -> None:
-    """The reader sees an import inside a function body as well as one at the top."""
-    planted = SRC / "ledger" / "state" / "_planted_for_test.py"
-    planted.write_text("def f():\n    from projections.runner import Runner\n    return Runner\n")
-    try:
-        MODULES["ledger.state._planted_for_test"] = planted
-        found = crossings()
-    finally:
-        planted.unlink()
-        del MODULES["ledger.state._planted_for_test"]
-    assert found == [
-        "ledger.state._planted_for_test:2 (state) imports projections.runner (projections)"
+def test_a_function_local_import_up_the_layers_is_caught() -> None:
+    """The reader sees an import inside a function body as well as one at the top, and
+    one under TYPE_CHECKING."""
+    planted = (
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n"
+        "    from ledger.book import Ledger\n"
+        "def f():\n"
+        "    from projections.runner import Runner\n"
+        "    return Runner\n"
+    )
+    assert crossings({"ledger.state.planted": planted}) == [
+        "ledger.state.planted:3 (state) imports ledger.book (book)",
+        "ledger.state.planted:5 (state) imports projections.runner (projections)",
     ]
+
+
+def test_the_names_ledger_loads_on_first_use_are_at_most_the_books() -> None:
+    """``ledger.__getattr__`` imports by name (``importlib``), which no import statement
+    shows: its table may name only the book's layer or below."""
+    import ledger
+
+    for name, module in ledger._ABOVE.items():
+        assert RANK[layer_of(module) or "application"] <= RANK["book"], (name, module)
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+
+import pytest
 
 import ledger
 import projections
@@ -251,3 +254,75 @@ def test_the_wheel_installs_ledger_and_projections_only(tmp_path: Path) -> None:
         if site is not None:
             assert Path(where).is_relative_to(site)
         assert "wallet" in suites.split(",")
+
+
+MOVED = [
+    ("ledger.flows.chart", "Chart", "ledger.chart"),
+    ("ledger.flows.chart", "party_of", "ledger.chart"),
+    ("ledger.flows.base", "Policy", "ledger.policy"),
+    ("ledger.flows.base", "CodPolicy", "ledger.policy"),
+    ("ledger.flows.base", "LoanPolicy", "ledger.policy"),
+    ("ledger.flows.base", "RETURN_WINDOW_MAX", "ledger.policy"),
+    ("ledger.flows.base", "NewEvent", "ledger.state.port"),
+    ("ledger.flows.base", "State", "ledger.state.port"),
+    ("ledger.flows.holds", "FINAL", "ledger.state.holds"),
+    ("ledger.flows.holds", "hold_stream", "ledger.state.holds"),
+    ("ledger.flows.cod", "Order", "ledger.state.cod"),
+    ("ledger.flows.cod", "Stage", "ledger.state.cod"),
+    ("ledger.flows.cod", "fold_order", "ledger.state.cod"),
+    ("ledger.flows.cod", "order_stream", "ledger.state.cod"),
+    *[
+        ("ledger.flows.loans", name, "ledger.state.loans")
+        for name in (
+            "AGEING_BUCKETS",
+            "AgeingRow",
+            "Loan",
+            "LoanStatus",
+            "Part",
+            "Status",
+            "ageing",
+            "apply_event",
+            "borrower_stream",
+            "bucket_of",
+            "due_minor",
+            "fold_loan",
+            "loan_status",
+            "loan_stream",
+        )
+    ],
+    *[
+        ("ledger.flows.loans", name, "ledger.flows.loan_schedule")
+        for name in (
+            "ALL_IN_SEARCH_MAX",
+            "PERIODS_PER_YEAR",
+            "all_in_rate_bps",
+            "build_schedule",
+            "due_dates",
+            "first_due_range",
+            "half_up",
+            "within_cap",
+        )
+    ],
+    ("projections.balances", "FoldError", "ledger.errors"),
+    ("projections.balances", "totals_by_currency", "ledger.state.accounts"),
+]
+"""Names that moved to the layer beneath (docs/architecture.md), and where they were."""
+
+
+@pytest.mark.parametrize(("old", "name", "new"), MOVED)
+def test_a_moved_name_is_still_importable_from_where_it_was(old: str, name: str, new: str) -> None:
+    assert getattr(importlib.import_module(old), name) is getattr(
+        importlib.import_module(new), name
+    )
+
+
+def test_the_old_balances_fold_still_folds_the_logs_rows() -> None:
+    from ledger import Ledger
+    from projections.balances import Fold
+
+    with Ledger.open(":memory:") as book:
+        book.open_chart()
+        fold = Fold()
+        for record in book.events():
+            fold.apply(record)
+        assert fold.balances() == {b.account: b for b in book.balances()}

@@ -95,14 +95,20 @@ _ABOVE = {"Ledger": "ledger.book", "SUBMIT_MANY_MAX": "ledger.book"}
 _ABOVE["RecordedEvent"] = "ledger.store.base"
 
 
-def __getattr__(name: str) -> object:
-    """The public names of the layers above the ground floor, imported on first use."""
-    module = _ABOVE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'ledger' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+if not TYPE_CHECKING:  # the type checker sees the imports above, and no fallback
+
+    def __getattr__(name: str) -> object:
+        """The public names of the layers above the ground floor, imported on first use."""
+        module = _ABOVE.get(name)
+        if module is None:
+            raise AttributeError(f"module 'ledger' has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value
+        return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_ABOVE})
 
 
 __all__ = [

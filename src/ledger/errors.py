@@ -94,7 +94,7 @@ class FoldError(StoreCorrupt):
     """Events that cannot be folded: a posting to an account never opened, a hold that
     ends twice, an order released twice, a loan repaid on an installment it does not
     have. The decide functions only ever append what folds, so only a damaged log does
-    this; the audit reports it as a finding (``states``, ``accounts_rebuild``).
+    this; the audit reports it as a finding (``states``, ``refold``).
 
     ``index`` is the position, in the events given to the fold, of the one that broke
     the rule; ``seq`` names its row when the fold was given recorded events.

@@ -25,11 +25,10 @@ import attrs
 import msgspec
 
 from ledger.accounts import Balance, Counters, Side
-from ledger.errors import InvalidCommand, StoreCorrupt, UnknownAccount
+from ledger.errors import FoldError, InvalidCommand, UnknownAccount
 from ledger.events import (
     AccountOpened,
     MoneyEvent,
-    TierAssigned,
 )
 from ledger.state.accounts import ACCOUNT_EVENTS, CHANGES, changes, opened, stored
 from ledger.store.base import RecordedEvent
@@ -157,8 +156,10 @@ class Statements(Projection):
                 )
                 if account_id in touched:
                     touched[account_id].last_seq = record.seq
-                if isinstance(event, TierAssigned):
-                    tiers.append((account_id, record.seq, to_us(record.effective_at), event.tier))
+                if "tier" in columns:
+                    tiers.append(
+                        (account_id, record.seq, to_us(record.effective_at), columns["tier"])
+                    )
         db.conn.executemany(
             "INSERT INTO proj_postings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             postings,
@@ -194,7 +195,9 @@ class Statements(Projection):
         for leg, p in enumerate(event.postings):
             found = touched.get(p.account)
             if found is None:
-                raise StoreCorrupt(f"seq {record.seq} posts to {p.account!r}, never opened")
+                raise FoldError(
+                    f"seq {record.seq} posts to {p.account!r}, never opened", seq=record.seq
+                )
             found.counters = counters = found.counters.add(p.side, p.amount_minor, p.phase)
             found.last_seq = record.seq
             side = found.side

@@ -431,3 +431,28 @@ def test_a_file_of_schema_1_is_migrated_in_place(tmp_path: Path, clock: FakeCloc
         conn.close()
     assert phases == ["posted", "posted", "pending", "pending"]
     assert versions == [1, 2, 3]
+
+
+def test_account_changes_in_one_transaction_land_as_the_log_says() -> None:
+    """Changes to one account in one transaction are merged in log order before they are
+    written, whatever columns each change sets: the row ends as the last change left it."""
+    import sqlite3
+
+    from ledger.store.sql import _change_statements
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE accounts (id TEXT PRIMARY KEY, status TEXT, tier TEXT)")
+    conn.executemany("INSERT INTO accounts VALUES (?, 'open', NULL)", [("a",), ("b",)])
+    changes = [
+        ("a", {"tier": "gold"}),
+        ("b", {"status": "frozen"}),
+        ("a", {"status": "frozen", "tier": None}),
+        ("a", {"tier": "silver"}),
+        ("b", {"status": "open"}),
+    ]
+    for sql, rows in _change_statements("accounts", "id", changes):
+        conn.executemany(sql, rows)
+    assert sorted(conn.execute("SELECT * FROM accounts")) == [
+        ("a", "frozen", "silver"),
+        ("b", "open", None),
+    ]

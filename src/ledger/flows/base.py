@@ -3,7 +3,8 @@
 A decide function is pure: ``decide(command, state) -> list[NewEvent] | Rejected``. It
 reads accounts, balances and streams through :class:`~ledger.state.port.State` (the store
 answers from inside its write transaction), writes nothing, and either proposes events
-(:class:`~ledger.state.port.NewEvent`) or rejects.
+(:class:`~ledger.state.port.NewEvent`) or rejects. ``Policy``, ``CodPolicy``, ``LoanPolicy``
+(now :mod:`ledger.policy`) and ``NewEvent`` are still importable from here.
 :func:`post` is the one place where legs become balanced, policy-checked postings; every
 flow that moves money goes through it.
 """
@@ -19,7 +20,12 @@ from ledger.commands import Credit, Debit
 from ledger.errors import RejectCode, shown
 from ledger.events import Event, MoneyEvent, Posting
 from ledger.money import amount_problem
+from ledger.policy import RETURN_WINDOW_MAX as RETURN_WINDOW_MAX
+from ledger.policy import CodPolicy as CodPolicy
+from ledger.policy import LoanPolicy as LoanPolicy
+from ledger.policy import Policy as Policy
 from ledger.results import Rejected
+from ledger.state import NewEvent as NewEvent
 from ledger.state import State
 from ledger.times import span_us, to_us
 

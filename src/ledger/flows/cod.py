@@ -13,7 +13,8 @@ order's state machine can be neither skipped nor replayed out of order:
   merchant's side ``CodOrderReleased`` (pending → available) and ``CodOrderPaidOut``;
   ``CodOrderReturned`` at any of those stages, then ``CodBuyerRefunded``.
 
-The order's fold and the rules of its stream are :mod:`ledger.state.cod`.
+The order's fold and the rules of its stream are :mod:`ledger.state.cod` (``Order``,
+``Stage`` and ``fold_order`` are still importable from here).
 
 A remittance is also the stream ``remittance:<remittance>`` (its money event, once); a
 merchant's payouts ``payouts:<merchant>`` and a courier's dispute resolutions
@@ -90,6 +91,7 @@ from ledger.flows.tiers import receiving_wallet
 from ledger.results import Rejected
 from ledger.state import NewEvent, State
 from ledger.state.cod import Order, fold_order, order_stream
+from ledger.state.cod import Stage as Stage
 from ledger.times import from_us, span_us, to_us
 
 ORDERS_PER_REMITTANCE_MAX = 1_000

@@ -3,7 +3,8 @@
 A hold is the stream ``hold:<hold id>``: ``HoldPlaced`` is version 1 and its one final
 event (captured, released or expired) version 2, so "every hold ends in exactly one
 final state" is the unique (stream, version) of the log, not only a check here; the
-hold's fold and its rules are :mod:`ledger.state.holds`.
+hold's fold and its rules are :mod:`ledger.state.holds` (``FINAL`` is still importable
+from here).
 
 Postings (docs/flows/wallet.md); ``pending`` legs move the pending counters, so the
 wallet's ``available`` drops while its posted balance does not:
@@ -34,6 +35,7 @@ from ledger.flows.base import (
 from ledger.flows.tiers import check_inflow, check_outflow
 from ledger.results import Rejected
 from ledger.state import NewEvent, State
+from ledger.state.holds import FINAL as FINAL
 from ledger.state.holds import fold_hold, hold_stream
 from ledger.times import to_us
 

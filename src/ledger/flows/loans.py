@@ -9,7 +9,8 @@ borrower's loans are listed in ``borrower:<borrower>`` (``BorrowerLoanAdded``), 
 the per-borrower limit reads and two disbursements to one borrower collide on.
 :func:`ledger.state.loans.fold_loan` is the one reader of a loan's state (the loan, its
 fold and the view of it live in :mod:`ledger.state.loans`); the schedule's arithmetic is
-:mod:`ledger.flows.loan_schedule`.
+:mod:`ledger.flows.loan_schedule`. The names that moved there are still importable from
+here (``LoanStatus``, ``ageing``, ``due_dates``, ...).
 
 Days are calendar days in the ledger's time zone. Installment *k*'s period is the days
 (due of *k*-1, due of *k*] — the first starts the day after disbursement — and its
@@ -91,6 +92,7 @@ from ledger.flows.base import (
     reject,
     wallet,
 )
+from ledger.flows.loan_schedule import ALL_IN_SEARCH_MAX as ALL_IN_SEARCH_MAX
 from ledger.flows.loan_schedule import (
     PERIODS_PER_YEAR,
     all_in_rate_bps,
@@ -99,9 +101,12 @@ from ledger.flows.loan_schedule import (
     half_up,
     within_cap,
 )
+from ledger.flows.loan_schedule import due_dates as due_dates
 from ledger.flows.tiers import receiving_wallet
 from ledger.results import Rejected
 from ledger.state import NewEvent, State
+from ledger.state.loans import AGEING_BUCKETS as AGEING_BUCKETS
+from ledger.state.loans import AgeingRow as AgeingRow
 from ledger.state.loans import (
     Loan,
     apply_event,
@@ -110,6 +115,12 @@ from ledger.state.loans import (
     fold_loan,
     loan_stream,
 )
+from ledger.state.loans import LoanStatus as LoanStatus
+from ledger.state.loans import Part as Part
+from ledger.state.loans import Status as Status
+from ledger.state.loans import ageing as ageing
+from ledger.state.loans import bucket_of as bucket_of
+from ledger.state.loans import loan_status as loan_status
 from ledger.times import from_us
 
 LOANS_PER_RUN_MAX = 1_000

@@ -33,9 +33,6 @@ from ledger.events import (
     TierAssigned,
 )
 
-AccountChange = AccountFrozen | AccountUnfrozen | AccountClosed | TierAssigned
-"""The events that change an account after it is opened."""
-
 CHANGES: dict[type[Event], Callable[[Any], tuple[str, dict[str, Any]]]] = {
     AccountFrozen: lambda e: (e.account, {"status": AccountStatus.FROZEN}),
     AccountUnfrozen: lambda e: (e.account, {"status": AccountStatus.OPEN}),

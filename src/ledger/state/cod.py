@@ -71,7 +71,8 @@ class Order:
 
 def fold_order(order: str, events: Sequence[Event]) -> Order | None:
     """The order's state after ``events`` (its stream, in version order); None if the
-    stream has no events. The only place the order's state machine is read.
+    stream has no events. The one fold of an order's stream (the COD read model keeps its
+    own columns, row by row, as the events come).
 
     :class:`~ledger.errors.FoldError` (``index``: the event at fault) if the stream breaks
     its rules: it starts with anything but a delivery or a failed one, a delivery outcome

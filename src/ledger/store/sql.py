@@ -820,6 +820,7 @@ class SqlTransaction:
                     )
                 )
         elif isinstance(event, AccountOpened):
+            account = opened(event)
             self._opened.append(
                 (
                     event.account,
@@ -827,11 +828,12 @@ class SqlTransaction:
                     event.currency,
                     int(event.no_overdraft),
                     event.max_balance_minor,
+                    account.status.value,
                     _metadata_encoder.encode(event.metadata).decode(),
                     seq,
                 )
             )
-            cache[event.account] = (opened(event), Counters())
+            cache[event.account] = (account, Counters())
         elif type(event) in CHANGES:
             account_id, values = changes(event)
             account, counters = self._must(account_id)
@@ -850,7 +852,7 @@ class SqlTransaction:
         conn = self._conn
         conn.executemany(
             "INSERT INTO accounts (id, type, currency, no_overdraft, max_balance_minor,"
-            " status, metadata, opened_seq) VALUES (?, ?, ?, ?, ?, 'open', ?, ?)",
+            " status, metadata, opened_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             self._opened,
         )
         for sql, rows in _change_statements("accounts", "id", self._changes):
@@ -912,11 +914,16 @@ def _change_statements(
     table: str, key: str, changes: Sequence[tuple[str, dict[str, Any]]]
 ) -> list[tuple[str, list[tuple[Any, ...]]]]:
     """The UPDATEs that write account changes (``ledger.state.accounts.changes``) to
-    ``table``: one statement per set of columns, its rows in log order."""
-    grouped: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    ``table``: each account's changes merged in log order (the last value of each column
+    wins), then one statement per set of columns."""
+    merged: dict[str, dict[str, Any]] = {}
     for account_id, values in changes:
-        columns = tuple(values)
-        grouped.setdefault(columns, []).append((*values.values(), account_id))
+        merged.setdefault(account_id, {}).update(values)
+    grouped: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    for account_id, values in merged.items():
+        grouped.setdefault(tuple(sorted(values)), []).append(
+            (*(values[c] for c in sorted(values)), account_id)
+        )
     return [
         (f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in columns)} WHERE {key} = ?", rows)
         for columns, rows in grouped.items()
