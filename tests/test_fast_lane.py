@@ -3,7 +3,8 @@
 `make test` runs every test (it is what CI runs), `make test-fast` every test not marked
 ``slow``; the whole fault suite is ``slow``, marked by tests/faults/conftest.py and nowhere
 else. Each flow's tests have one home, tests/flows/<flow>/, named after its module in
-src/ledger/flows; tests/core/ holds what is not one flow's."""
+src/ledger/flows; tests/core/ holds what is not one flow's; each read model's tests are
+tests/projections/test_<module>.py and each backend's tests/backends/test_<backend>*.py."""
 
 from __future__ import annotations
 
@@ -65,7 +66,8 @@ COVERS = {
 
 
 def test_each_flow_has_one_test_home_named_after_it() -> None:
-    modules = {p.stem for p in FLOWS.glob("*.py")} - {"__init__", "base"}
+    # chart: only the old import path of ledger.chart, which moved beneath the flows
+    modules = {p.stem for p in FLOWS.glob("*.py")} - {"__init__", "base", "chart"}
     homes = {p.name: p for p in (ROOT / "tests" / "flows").iterdir() if p.is_dir()}
     homes.pop("__pycache__", None)
     covered = {name: COVERS.get(name, {name}) for name in homes}
@@ -86,3 +88,27 @@ def test_each_flow_has_one_test_home_named_after_it() -> None:
 def test_no_test_module_is_left_in_the_old_unit_and_property_folders() -> None:
     for old in ("unit", "property"):
         assert list((ROOT / "tests" / old).glob("**/test_*.py")) == []
+
+
+def _test_modules(folder: str) -> list[str]:
+    """The names of the test modules in tests/<folder>/, without ``test_`` and ``.py``."""
+    return sorted(p.stem.removeprefix("test_") for p in (ROOT / "tests" / folder).glob("test_*.py"))
+
+
+def test_each_read_model_test_module_is_named_after_its_module() -> None:
+    """tests/projections/test_<name>.py tests src/projections/<name>.py: one file per read
+    model (balances as of and the trial balance are answered by projections.statements)."""
+    modules = {p.stem for p in (ROOT / "src" / "projections").glob("*.py")}
+    found = _test_modules("projections")
+    assert [name for name in found if name not in modules] == []
+    assert {"runner", "statements", "holds", "cod", "loans", "transactions"} <= set(found)
+
+
+def test_each_backend_test_module_is_named_after_its_backend() -> None:
+    """tests/backends/test_<backend>.py holds a backend's own tests, and
+    test_<backend>_<topic>.py any more of them, for each store module in src/ledger/store."""
+    backends = {"sqlite", "postgres"}
+    assert {p.stem for p in (ROOT / "src" / "ledger" / "store").glob("*.py")} >= backends
+    found = _test_modules("backends")
+    assert [name for name in found if name.split("_")[0] not in backends] == []
+    assert backends <= set(found)
