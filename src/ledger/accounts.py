@@ -11,6 +11,7 @@ outflows) are derived from them.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from typing import Literal
 
@@ -52,7 +53,21 @@ class AccountStatus(enum.StrEnum):
 
 def is_valid_id(value: object) -> bool:
     """True for an id of 1..128 characters from ``[A-Za-z0-9:_.-]`` (accounts, commands)."""
+    if type(value) is str:
+        return len(value) <= ID_MAX_LENGTH and _valid_id(value)
     return isinstance(value, str) and _ID.fullmatch(value) is not None
+
+
+ID_MAX_LENGTH = 128
+"""The longest id, in characters."""
+
+
+@functools.lru_cache(maxsize=65_536)
+def _valid_id(value: str) -> bool:
+    # the ids of a busy ledger repeat (its wallets, the chart's accounts): each is matched
+    # once. Only plain str of at most ID_MAX_LENGTH characters are cached (a str subclass
+    # has a hash and equality of its own; a long one is never an id).
+    return _ID.fullmatch(value) is not None
 
 
 @attrs.frozen
@@ -115,14 +130,11 @@ class Counters:
 
     def in_range(self) -> bool:
         """True while every counter fits in 0..2**63-1 (SQLite's INTEGER)."""
-        return all(
-            0 <= v <= AMOUNT_MAX_MINOR
-            for v in (
-                self.debits_posted,
-                self.credits_posted,
-                self.debits_pending,
-                self.credits_pending,
-            )
+        return (
+            0 <= self.debits_posted <= AMOUNT_MAX_MINOR
+            and 0 <= self.credits_posted <= AMOUNT_MAX_MINOR
+            and 0 <= self.debits_pending <= AMOUNT_MAX_MINOR
+            and 0 <= self.credits_pending <= AMOUNT_MAX_MINOR
         )
 
     def balance(self, normal_side: Side) -> int:

@@ -137,7 +137,7 @@ def _in_transit_entries(instance: Chart, attribute: attrs.Attribute[Any], value:
             )
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Chart:
     """Names of the system accounts, and templates for the accounts of each party."""
 

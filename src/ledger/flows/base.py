@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from ledger.accounts import Account, AccountStatus, AccountType, Phase, is_valid_id
+from ledger.accounts import Account, AccountStatus, AccountType, Counters, Phase, is_valid_id
 from ledger.commands import Credit, Debit
 from ledger.errors import RejectCode, shown
 from ledger.events import Event, MoneyEvent, Posting
@@ -237,10 +237,26 @@ def _check_effects(
                 f"{code}{what} debits and credits differ by {abs(difference)} minor units",
                 "postings",
             )
-    before = {account_id: state.counters(account_id) for account_id in accounts}
-    after = dict(before)
+    # each account's four counters moved once, by the sum of its legs (the same counters
+    # as adding leg by leg: addition is all there is)
+    moves: dict[str, list[int]] = {account_id: [0, 0, 0, 0] for account_id in accounts}
     for p in postings:
-        after[p.account] = after[p.account].add(p.side, p.amount_minor, p.phase)
+        move = moves[p.account]
+        debit = p.side == "debit"
+        if p.phase == "posted":
+            move[0 if debit else 1] += p.amount_minor
+        else:
+            move[2 if debit else 3] += p.amount_minor if p.phase == "pending" else -p.amount_minor
+    before = {account_id: state.counters(account_id) for account_id in accounts}
+    after = {}
+    for account_id, c in before.items():
+        dp, cp, dq, cq = moves[account_id]
+        after[account_id] = Counters(
+            c.debits_posted + dp,
+            c.credits_posted + cp,
+            c.debits_pending + dq,
+            c.credits_pending + cq,
+        )
     for account_id, counters in after.items():
         if not counters.in_range():
             return reject(
@@ -427,15 +443,31 @@ def payee(state: State, account_id: str, role: str = "destination") -> Account |
 def legs(*items: tuple[type[Debit] | type[Credit], str, int, str]) -> list[Debit | Credit]:
     """Legs from (Debit or Credit, account, amount, currency), dropping zero amounts (a
     fee of 0 is no leg at all)."""
-    return [side(account, n, currency) for side, account, n, currency in items if n]
+    return [built(side, account, n, currency) for side, account, n, currency in items if n]
 
 
 def mirror(postings: Iterable[Posting]) -> list[Debit | Credit]:
     """The legs that undo ``postings`` exactly: every debit a credit and back."""
     return [
-        (Credit if p.side == "debit" else Debit)(p.account, p.amount_minor, p.currency)
+        built(Credit if p.side == "debit" else Debit, p.account, p.amount_minor, p.currency)
         for p in postings
     ]
+
+
+def built(
+    side: type[Debit] | type[Credit], account: str, amount_minor: int, currency: str | None
+) -> Debit | Credit:
+    """A leg a flow builds from values it already holds checked — an account id from the
+    chart or the state, an amount it computed or took from a checked command, a currency
+    an account holds — equal to ``side(account, amount_minor, currency)`` without running
+    the field validators a caller's leg goes through again. :func:`post` checks every
+    leg's amount and account all the same."""
+    leg = object.__new__(side)
+    object.__setattr__(leg, "account", account)
+    object.__setattr__(leg, "amount_minor", amount_minor)
+    object.__setattr__(leg, "currency", currency)
+    object.__setattr__(leg, "side", "debit" if side is Debit else "credit")
+    return leg
 
 
 def money_events(events: Iterable[Event]) -> list[MoneyEvent]:

@@ -1,0 +1,56 @@
+"""The lean decide path gives the answers the checked one gives: a leg a flow builds
+without re-running the validators equals the leg a caller builds, and the id check that
+remembers its answers answers as the pattern does."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ledger.accounts import ID_MAX_LENGTH, is_valid_id
+from ledger.commands import Credit, Debit
+from ledger.events import Posting
+from ledger.flows.base import built, legs, mirror
+
+_PATTERN = re.compile(r"[A-Za-z0-9:_.\-]{1,128}")
+ids = st.text(alphabet="ab:_.-Z9 \n\x00é", min_size=0, max_size=ID_MAX_LENGTH + 2)
+
+
+@given(
+    side=st.sampled_from([Debit, Credit]),
+    account=ids,
+    amount=st.integers(min_value=-(2**64), max_value=2**64),
+    currency=st.none() | st.sampled_from(["THB", "USD"]),
+)
+def test_a_built_leg_is_the_leg_a_caller_builds(
+    side: type[Debit] | type[Credit], account: str, amount: int, currency: str | None
+) -> None:
+    leg = built(side, account, amount, currency)
+    same = side(account, amount, currency)
+    assert leg == same and hash(leg) == hash(same) and repr(leg) == repr(same)
+    assert type(leg) is side and leg.side == same.side
+
+
+def test_legs_drop_nothing_but_zero_amounts_and_mirror_undoes() -> None:
+    made = legs((Debit, "a", 5, "THB"), (Credit, "b", 0, "THB"), (Credit, "c", 5, "THB"))
+    assert made == [Debit("a", 5, "THB"), Credit("c", 5, "THB")]
+    postings = [Posting(account="a", side="debit", amount_minor=5, currency="THB")]
+    assert mirror(postings) == [Credit("a", 5, "THB")]
+
+
+@given(ids)
+def test_the_id_check_answers_as_the_pattern_does_every_time(value: str) -> None:
+    expected = _PATTERN.fullmatch(value) is not None
+    assert is_valid_id(value) is expected
+    assert is_valid_id(value) is expected  # answered again, from what it remembered
+
+
+def test_the_id_check_on_what_is_not_a_plain_str() -> None:
+    class Id(str):
+        pass
+
+    assert is_valid_id(Id("wallet:U1")) and not is_valid_id(Id("no spaces"))
+    assert not is_valid_id(None) and not is_valid_id(7) and not is_valid_id(b"wallet:U1")
+    assert not is_valid_id("a" * (ID_MAX_LENGTH + 1)) and is_valid_id("a" * ID_MAX_LENGTH)
