@@ -19,7 +19,7 @@ from ledger.accounts import Account, AccountStatus, AccountType, Counters, Phase
 from ledger.commands import Credit, Debit
 from ledger.errors import RejectCode, shown
 from ledger.events import Event, MoneyEvent, Posting
-from ledger.money import amount_problem
+from ledger.money import AMOUNT_MAX_MINOR, amount_problem
 from ledger.policy import RETURN_WINDOW_MAX as RETURN_WINDOW_MAX
 from ledger.policy import CodPolicy as CodPolicy
 from ledger.policy import LoanPolicy as LoanPolicy
@@ -167,50 +167,60 @@ def post(
     insufficient_funds (``no_overdraft``, counting pending), limit_exceeded
     (``max_balance_minor``, counting pending inflows).
     """
-    phases = ["posted"] * len(legs) if phases is None else phases
-    assert len(phases) == len(legs), "one phase per leg"
-    if not 2 <= len(legs) <= POSTINGS_MAX:
+    count = len(legs)
+    phases = _POSTED[count] if phases is None and count <= POSTINGS_MAX else phases
+    phases = ["posted"] * count if phases is None else phases
+    assert len(phases) == count, "one phase per leg"
+    if not 2 <= count <= POSTINGS_MAX:
         return reject(
             RejectCode.POSTINGS_INVALID,
-            f"an entry has 2..{POSTINGS_MAX} postings, this one has {len(legs)}",
+            f"an entry has 2..{POSTINGS_MAX} postings, this one has {count}",
             "postings",
         )
     for leg in legs:
-        problem = amount_problem(leg.amount_minor)
-        if problem is not None:
+        amount = leg.amount_minor
+        if type(amount) is not int or not 0 < amount <= AMOUNT_MAX_MINOR:
             return reject(
                 RejectCode.AMOUNT_INVALID,
-                f"{shown(leg.account)}: {problem}",
+                f"{shown(leg.account)}: {amount_problem(amount)}",
                 id_subject(leg.account, "postings"),
             )
     accounts: dict[str, Account] = {}
+    postings = []
     for leg, phase in zip(legs, phases, strict=True):
-        found = accounts.get(leg.account)
+        account_id = leg.account
+        found = accounts.get(account_id)
         if found is None:
-            found = state.account(leg.account) if is_valid_id(leg.account) else None
+            found = state.account(account_id) if is_valid_id(account_id) else None
             if found is None:
-                return not_found(leg.account, "postings")
-            accounts[leg.account] = found
-        blocked = status_rejection(found) if phase != "released" else None
-        if blocked is not None:
+                return not_found(account_id, "postings")
+            accounts[account_id] = found
+        if phase != "released" and found.status is not AccountStatus.OPEN:
+            blocked = status_rejection(found)
+            assert blocked is not None, "an account is open, frozen or closed"
             return blocked
-        if leg.currency is not None and leg.currency != found.currency:
+        currency = found.currency
+        if leg.currency is not None and leg.currency != currency:
             return reject(
                 RejectCode.CURRENCY_MISMATCH,
-                f"{leg.account} holds {found.currency}, the posting says {shown(leg.currency)}",
-                leg.account,
+                f"{account_id} holds {currency}, the posting says {shown(leg.currency)}",
+                account_id,
             )
-    postings = tuple(
-        Posting(
-            account=leg.account,
-            side=leg.side,
-            amount_minor=leg.amount_minor,
-            currency=accounts[leg.account].currency,
-            phase=phase,
+        postings.append(
+            Posting(
+                account=account_id,
+                side=leg.side,
+                amount_minor=leg.amount_minor,
+                currency=currency,
+                phase=phase,
+            )
         )
-        for leg, phase in zip(legs, phases, strict=True)
-    )
-    return _check_effects(postings, accounts, state)
+    return _check_effects(tuple(postings), accounts, state)
+
+
+_POSTED: list[list[Phase]] = [["posted"] * n for n in range(POSTINGS_MAX + 1)]
+"""Every leg posted, for each count of legs (read only: ``post`` never changes a list
+of phases)."""
 
 
 def status_rejection(account: Account) -> Rejected | None:
@@ -226,27 +236,28 @@ def _check_effects(
     postings: tuple[Posting, ...], accounts: dict[str, Account], state: State
 ) -> tuple[Posting, ...] | Rejected:
     net: dict[tuple[str, str], int] = {}
-    for p in postings:
-        key = (p.currency, p.phase)
-        net[key] = net.get(key, 0) + (p.amount_minor if p.side == "debit" else -p.amount_minor)
-    for (code, phase), difference in sorted(net.items()):
-        if difference:
-            what = "" if phase == "posted" else f" {phase}"
-            return reject(
-                RejectCode.UNBALANCED,
-                f"{code}{what} debits and credits differ by {abs(difference)} minor units",
-                "postings",
-            )
     # each account's four counters moved once, by the sum of its legs (the same counters
     # as adding leg by leg: addition is all there is)
     moves: dict[str, list[int]] = {account_id: [0, 0, 0, 0] for account_id in accounts}
     for p in postings:
-        move = moves[p.account]
+        amount, phase = p.amount_minor, p.phase
         debit = p.side == "debit"
-        if p.phase == "posted":
-            move[0 if debit else 1] += p.amount_minor
+        key = (p.currency, phase)
+        net[key] = net.get(key, 0) + (amount if debit else -amount)
+        move = moves[p.account]
+        if phase == "posted":
+            move[0 if debit else 1] += amount
         else:
-            move[2 if debit else 3] += p.amount_minor if p.phase == "pending" else -p.amount_minor
+            move[2 if debit else 3] += amount if phase == "pending" else -amount
+    if any(net.values()):
+        for (code, kind), difference in sorted(net.items()):
+            if difference:
+                what = "" if kind == "posted" else f" {kind}"
+                return reject(
+                    RejectCode.UNBALANCED,
+                    f"{code}{what} debits and credits differ by {abs(difference)} minor units",
+                    "postings",
+                )
     before = {account_id: state.counters(account_id) for account_id in accounts}
     after = {}
     for account_id, c in before.items():
