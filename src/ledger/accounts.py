@@ -173,13 +173,11 @@ class Balance:
     def from_counters(
         cls, account: str, currency: str, normal_side: Side, counters: Counters
     ) -> Balance:
-        return cls(
-            account=account,
-            currency=currency,
-            debits_posted=counters.debits_posted,
-            credits_posted=counters.credits_posted,
-            debits_pending=counters.debits_pending,
-            credits_pending=counters.credits_pending,
-            balance=counters.balance(normal_side),
-            available=counters.available(normal_side),
-        )
+        dp, cp = counters.debits_posted, counters.credits_posted
+        dq, cq = counters.debits_pending, counters.credits_pending
+        # Counters.balance and Counters.available, inline: every answer builds a few
+        if normal_side == "debit":
+            balance, available = dp - cp, dp - cp - cq
+        else:
+            balance, available = cp - dp, cp - dp - dq
+        return cls(account, currency, dp, cp, dq, cq, balance, available)

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger import Accepted, Ledger, OpenAccount, RejectCode, Rejected
+from ledger.accounts import Balance, Counters, Side
 from ledger.testing import open_accounts
 
 
@@ -53,3 +54,21 @@ def test_a_second_open_of_the_same_account_is_refused(
     assert result.code is (
         RejectCode.ACCOUNT_EXISTS if same else RejectCode.ACCOUNT_EXISTS_DIFFERENT
     )
+
+
+@given(
+    st.integers(0, 2**63 - 1),
+    st.integers(0, 2**63 - 1),
+    st.integers(0, 2**63 - 1),
+    st.integers(0, 2**63 - 1),
+    st.sampled_from(["debit", "credit"]),
+)
+def test_a_balance_says_what_its_counters_say(
+    dp: int, cp: int, dq: int, cq: int, side: Side
+) -> None:
+    counters = Counters(dp, cp, dq, cq)
+    found = Balance.from_counters("wallet:U1", "THB", side, counters)
+    assert (found.debits_posted, found.credits_posted) == (dp, cp)
+    assert (found.debits_pending, found.credits_pending) == (dq, cq)
+    assert found.balance == counters.balance(side)
+    assert found.available == counters.available(side)
