@@ -711,13 +711,14 @@ def _print_verification(report: VerifyReport, as_json: bool) -> None:
 @click.option(
     "--suite",
     type=click.Choice(
-        ["all", "wallet", "scale", "peers", "cod", "loans", "reads", "scaling", "serving"]
+        ["all", "wallet", "scale", "peers", "cod", "loans", "reads", "scaling", "serving", "size"]
     ),
     multiple=True,
     default=["all"],
     show_default=True,
     help="What to run (repeatable): the write path, reads as the log grows, the peers, "
-    "the COD and loan flows, the read models, SQLite beside PostgreSQL, serving processes.",
+    "the COD and loan flows, the read models, SQLite beside PostgreSQL, serving processes, "
+    "the bytes per event of the demo's file.",
 )
 @click.option(
     "--events-max",
@@ -737,8 +738,9 @@ def bench(
 ) -> None:
     """Measure the write path, replay, verify and reads at several log sizes on the
     standard wallet mix, the same mix on the peers, the COD and loan flows, the read
-    models, SQLite beside PostgreSQL, and serving processes on one file; print every
-    figure with the machine and versions, then the ratios."""
+    models, SQLite beside PostgreSQL, serving processes on one file and the bytes of the
+    demo's file by part; print every figure with the machine and versions, then the
+    ratios."""
     from ledger.bench import SUITES, run
 
     if dsn is not None and ("\x00" in dsn or not dsn.startswith(URL_SCHEMES)):
