@@ -259,6 +259,14 @@ def test_the_profile_names_the_hot_functions_and_splits_the_flush_by_table(
         spent
     )
     assert 0 < sum(spent.values()) < elapsed
+    from ledger.bench.profile import STAGES, stage_split
+
+    before = [getattr(owner, name) for owner, name, _ in STAGES]
+    elapsed, stages = stage_split(tmp_path, commands=2_000, wallets=100)
+    assert set(stages) == {what for _, _, what in STAGES}
+    assert all(seconds > 0 for seconds in stages.values())
+    assert sum(stages.values()) < elapsed
+    assert [getattr(owner, name) for owner, name, _ in STAGES] == before  # all put back
 
 
 def test_every_postings_layout_is_measured(tmp_path: Path) -> None:

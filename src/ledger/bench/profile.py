@@ -1,9 +1,11 @@
 """Where the write path's time goes: ``python -m ledger.bench.profile``.
 
 Submits 20,000 commands of the standard mix in batches of 1,000 (durable) on 10,000
-funded wallets, twice: once under cProfile (the functions with the most time of their
-own), and once timing each statement of the batch's flush (microseconds per command
-spent in SQLite, by table). The figures of docs/performance.md's profile come from here.
+funded wallets, three times: once under cProfile (the functions with the most time of
+their own, and the count of calls), once timing each statement of the batch's flush
+(microseconds per command spent in SQLite, by table), and once timing each stage of the
+write path (deciding, appending, the balances each answer carries, the flush, the
+COMMIT). The figures of docs/performance.md's profile come from here.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ledger import book as book_module
 from ledger.bench.workload import prepare, wallet_mix
 from ledger.book import Ledger
+from ledger.store import sql
 from ledger.store import sqlite as store
 
 COMMANDS, BATCH = 20_000, 1_000
@@ -91,15 +95,64 @@ def flush_split(
     return elapsed, spent
 
 
+STAGES: tuple[tuple[Any, str, str], ...] = (
+    (book_module, "decide", "decide (the flow's rules, post, reads of state)"),
+    (sql.SqlTransaction, "append", "append (encode, hash chain, inline projection)"),
+    (sql.SqlTransaction, "balances", "the balances each Accepted carries"),
+    (store._SqliteTransaction, "flush", "flush (every INSERT and UPDATE of the batch)"),
+    (store.SqliteStore, "_commit", "COMMIT (WAL write and fsync)"),
+)
+"""What :func:`stage_split` times: (owner, attribute, what it is)."""
+
+
+def stage_split(
+    directory: Path, commands: int = COMMANDS, wallets: int = 10_000
+) -> tuple[float, dict[str, float]]:
+    """Seconds for ``commands`` of the mix, and the seconds of it each stage of the write
+    path took (:data:`STAGES`, by what it is)."""
+    spent: dict[str, float] = {}
+    originals = [(owner, name, getattr(owner, name)) for owner, name, _ in STAGES]
+
+    def timing(real: Any, label: str) -> Any:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return real(*args, **kwargs)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.perf_counter() - start
+
+        return timed
+
+    for (owner, name, real), (_, _, label) in zip(originals, STAGES, strict=True):
+        setattr(owner, name, timing(real, label))
+    try:
+        with Ledger.open(directory / "stages.db") as book:
+            prepare(book, wallets, 100)
+            spent.clear()
+            batches = _batches(book, commands, wallets)
+            start = time.perf_counter()
+            for batch in batches:
+                book.submit_many(batch)
+            elapsed = time.perf_counter() - start
+    finally:
+        for owner, name, real in originals:
+            setattr(owner, name, real)
+    return elapsed, spent
+
+
+def _per_command(elapsed: float, spent: dict[str, float], rest: str) -> None:
+    print(f"{COMMANDS:,} commands in {elapsed:.2f} s: {elapsed / COMMANDS * 1e6:.1f} us each")
+    for what, seconds in sorted(spent.items(), key=lambda kv: -kv[1]):
+        print(f"{seconds / COMMANDS * 1e6:8.1f} us/command  {what}")
+    print(f"{(elapsed - sum(spent.values())) / COMMANDS * 1e6:8.1f} us/command  {rest}")
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         print(profiled(Path(tmp)))
-        elapsed, spent = flush_split(Path(tmp))
-    print(f"{COMMANDS:,} commands in {elapsed:.2f} s: {elapsed / COMMANDS * 1e6:.1f} us each")
-    for statement, seconds in sorted(spent.items(), key=lambda kv: -kv[1]):
-        print(f"{seconds / COMMANDS * 1e6:8.1f} us/command  {statement}")
-    rest = elapsed - sum(spent.values())
-    print(f"{rest / COMMANDS * 1e6:8.1f} us/command  everything else (Python, reads, COMMIT)")
+        _per_command(*flush_split(Path(tmp)), "everything else (Python, reads, COMMIT)")
+        print()
+        _per_command(*stage_split(Path(tmp)), "everything else (the batch's reads, results)")
     return 0
 
 
