@@ -251,21 +251,25 @@ def _findings(path: Path) -> set[str]:
 def test_a_damaged_index_that_no_read_of_the_walk_uses_is_an_integrity_finding(
     small: Path,
 ) -> None:
-    """A key changed in the ``events_command_id`` index: every table reads as before, but
-    looking a command up by its id (what a retry does) goes wrong. SQLite's own check
-    finds it."""
+    """An account changed in a key of the history's ``(account, effective_at)`` index:
+    every table reads as before, but ``balance(as_of=time)`` of that account (which reads
+    through it) goes wrong. SQLite's own check finds it."""
     rows = corrupt_worker.rows(small)
     with sqlite3.connect(small) as conn:
-        (root,) = conn.execute(
-            "SELECT rootpage FROM sqlite_master WHERE name = 'events_command_id'"
-        ).fetchone()
+        leaves = [
+            page
+            for (page,) in conn.execute(
+                "SELECT pageno FROM dbstat WHERE name = 'account_postings_effective'"
+                " AND pagetype = 'leaf' ORDER BY pageno"
+            )
+        ]
         page_size = conn.execute("PRAGMA page_size").fetchone()[0]
     conn.close()
     data = bytearray(small.read_bytes())
-    page = slice((root - 1) * page_size, root * page_size)
-    at = data[page].find(b"entry-number-3")
-    assert at > 0, "the index is not on one page"
-    data[page.start + at + len(b"entry-number-")] = ord("9")
+    page = slice((leaves[0] - 1) * page_size, leaves[0] * page_size)
+    at = data[page].find(b"wallet:")
+    assert at > 0, "no wallet's key on the index's first leaf"
+    data[page.start + at + len(b"wallet:")] ^= 0x01  # one letter of the account id
     small.write_bytes(bytes(data))
     assert corrupt_worker.rows(small) == rows  # no table row changed
     assert _findings(small) == {"integrity"}

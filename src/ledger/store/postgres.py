@@ -42,7 +42,7 @@ from ledger.store.sql import COUNTERS_UPDATE, READ_PAGE, SqlStore
 if TYPE_CHECKING:
     import psycopg
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The same schema generation as SQLite's ``SCHEMA_VERSION`` (the tables hold the same
 columns); PostgreSQL's migrations start at 2."""
 
@@ -163,6 +163,13 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         );
         """
         + "".join(_APPEND_ONLY.format(table=t) for t in ("refusals", "ledger_settings")),
+    ),
+    (
+        4,
+        "no index of the log by command id: commands holds the seqs of each command",
+        """
+        DROP INDEX events_command_id;
+        """,
     ),
 )
 

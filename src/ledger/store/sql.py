@@ -681,8 +681,10 @@ class SqlTransaction:
         if events is not None:
             return events
         rows = self._conn.execute(
-            "SELECT seq, stream, version, command_id, type, schema, recorded_at,"
-            " effective_at, payload, hash FROM events WHERE command_id = ? ORDER BY seq",
+            "SELECT e.seq, e.stream, e.version, e.command_id, e.type, e.schema, e.recorded_at,"
+            " e.effective_at, e.payload, e.hash FROM commands AS c JOIN events AS e"
+            " ON e.seq BETWEEN c.first_seq AND c.last_seq AND e.command_id = c.command_id"
+            " WHERE c.command_id = ? ORDER BY e.seq",
             (command_id,),
         ).fetchall()
         return [_recorded(row, self._store.path).event for row in rows]

@@ -180,6 +180,16 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         """
         + _APPEND_ONLY.format(table="ledger_settings", key="key = NEW.key"),
     ),
+    (
+        4,
+        "no index of the log by command id: commands holds the seqs of each command",
+        # the one reader of the log by command id (Reverse) finds its events through the
+        # idempotency index's first_seq..last_seq: the index cost every event 28 bytes and
+        # a random write, and paid for one lookup
+        """
+        DROP INDEX events_command_id;
+        """,
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 APPLICATION_ID = 0x53415447
