@@ -19,7 +19,9 @@ import attrs
 
 from ledger.money import AMOUNT_MAX_MINOR
 
-_ID = re.compile(r"^[A-Za-z0-9:_.\-]{1,128}$")
+ID_MAX_LENGTH = 128
+"""The longest id, in characters."""
+_ID = re.compile(rf"^[A-Za-z0-9:_.\-]{{1,{ID_MAX_LENGTH}}}$")
 
 Side = Literal["debit", "credit"]
 Phase = Literal["posted", "pending", "released"]
@@ -51,15 +53,13 @@ class AccountStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
-def is_valid_id(value: object) -> bool:
-    """True for an id of 1..128 characters from ``[A-Za-z0-9:_.-]`` (accounts, commands)."""
-    if type(value) is str:
+def is_valid_id(value: object, *, remember: bool = True) -> bool:
+    """True for an id of 1..128 characters from ``[A-Za-z0-9:_.-]`` (accounts, commands).
+    The answers for the ids a ledger meets again and again (its accounts) are remembered;
+    ``remember=False`` for one it meets once (a command's id)."""
+    if type(value) is str and remember:
         return len(value) <= ID_MAX_LENGTH and _valid_id(value)
     return isinstance(value, str) and _ID.fullmatch(value) is not None
-
-
-ID_MAX_LENGTH = 128
-"""The longest id, in characters."""
 
 
 @functools.lru_cache(maxsize=65_536)

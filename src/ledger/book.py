@@ -341,7 +341,7 @@ class Ledger:
             self._check_open()
             now_us = self._now_us()
             with self._store.transaction(now_us, self._policy) as tx:
-                known = tx.find_commands([c.id for c in batch if is_valid_id(c.id)])
+                known = tx.find_commands([c.id for c in batch if is_valid_id(c.id, remember=False)])
                 if linked:
                     return self._submit_linked(tx, batch, known)
                 return [self._submit_one(tx, command, known) for command in batch]
@@ -388,7 +388,7 @@ class Ledger:
         idempotency index and the record of refusals for the batch's ids, kept up to date
         as commands are appended or refused; a refusal is recorded unless ``record`` is
         False."""
-        if not is_valid_id(command.id):
+        if not is_valid_id(command.id, remember=False):
             return Rejected(
                 RejectCode.ID_INVALID,
                 f"command id {shown(command.id)} must be 1..128 of [A-Za-z0-9:_.-]",
@@ -465,7 +465,7 @@ class Ledger:
         its recorded ``Rejected``, both with ``replayed=True``; None if no command with
         this id was decided (an invalid id, or a command refused when it was built, never
         reaches ``decide`` and is not recorded). An index lookup, not a scan of the log."""
-        if not is_valid_id(command_id):
+        if not is_valid_id(command_id, remember=False):
             return None
         with self._reading():
             self._check_open()

@@ -231,6 +231,24 @@ class StoreContract:
             assert tx.posted_debits_since("bank:trust", since) == 500
             tx.abort()
 
+    def test_a_commands_events_are_the_seqs_the_idempotency_index_holds(self, book: Ledger) -> None:
+        """A command's events (what Reverse reads) are found through the idempotency
+        index's first..last seq: the same events a scan of the log by command id finds,
+        for a command of one event and of several, and none for an id never accepted."""
+        book.submit(top_up("t1", "wallet:U1", 500))
+        book.submit_many([top_up("t2", "wallet:U1", 5), top_up("t3", "wallet:U2", 7)])
+        with book.store.transaction(to_us(T0), Policy()) as tx:
+            tx.append("multi", b"m" * 32, [_entry_event("m1", 1), _entry_event("m2", 2)])
+        scanned: dict[str, list[object]] = {}
+        for record in book.events():
+            scanned.setdefault(record.command_id, []).append(record.event)
+        assert len(scanned["multi"]) == 2
+        with book.store.transaction(to_us(T0), Policy()) as tx:
+            for command_id, events in scanned.items():
+                assert tx.command_events(command_id) == events, command_id
+            assert tx.command_events("never-accepted") == []
+            tx.abort()
+
     def test_latest_events_is_the_last_version_of_each_stream(self, book: Ledger) -> None:
         from ledger import PlaceHold, ReleaseHold
 

@@ -62,13 +62,15 @@ def demo_file(directory: Path, out: Out) -> list[Figure]:
     """Write the demo's file into ``directory`` with ``satang demo`` (a process of its
     own), and print its bytes per event, whole and by part."""
     path = directory / "size-demo.db"
-    subprocess.run(
+    ran = subprocess.run(
         [sys.executable, "-c", "from ledger.cli import main; main()", "demo", "--db", str(path)],
-        check=True,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
+    if ran.returncode:
+        raise RuntimeError(f"satang demo failed ({ran.returncode}): {ran.stderr[-2_000:]}")
     events, size, parts = measure(path)
     figures = [Figure(FILE, size / events, "B/event", f"{size:,} bytes, {events:,} events")]
     for part in (*dict.fromkeys(PARTS.values()), "the read models", "other"):

@@ -197,8 +197,8 @@ def post(
             accounts[account_id] = found
         if phase != "released" and found.status is not AccountStatus.OPEN:
             blocked = status_rejection(found)
-            assert blocked is not None, "an account is open, frozen or closed"
-            return blocked
+            if blocked is not None:
+                return blocked
         currency = found.currency
         if leg.currency is not None and leg.currency != currency:
             return reject(
@@ -218,9 +218,9 @@ def post(
     return _check_effects(tuple(postings), accounts, state)
 
 
-_POSTED: list[list[Phase]] = [["posted"] * n for n in range(POSTINGS_MAX + 1)]
-"""Every leg posted, for each count of legs (read only: ``post`` never changes a list
-of phases)."""
+_POSTED_LEG: tuple[Phase] = ("posted",)
+_POSTED: tuple[tuple[Phase, ...], ...] = tuple(_POSTED_LEG * n for n in range(POSTINGS_MAX + 1))
+"""Every leg posted, for each count of legs."""
 
 
 def status_rejection(account: Account) -> Rejected | None:
