@@ -45,6 +45,7 @@ def test_the_id_check_answers_as_the_pattern_does_every_time(value: str) -> None
     expected = _PATTERN.fullmatch(value) is not None
     assert is_valid_id(value) is expected
     assert is_valid_id(value) is expected  # answered again, from what it remembered
+    assert is_valid_id(value, remember=False) is expected
 
 
 def test_the_id_check_on_what_is_not_a_plain_str() -> None:
