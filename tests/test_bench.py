@@ -123,14 +123,17 @@ def test_reads_at_a_log_size_time_each_read(tmp_path: Path) -> None:
     lines: list[str] = []
     figures = reads_at(tmp_path / "s.db", 3_000, 30, lines.append, **SMALL)
     assert [f.name for f in figures] == [
+        "reads at 3,000: the log grown",
         "reads at 3,000: balance()",
         "reads at 3,000: balance(as_of=seq)",
         "reads at 3,000: balance(as_of=time)",
         "reads at 3,000: statement page",
     ]
-    assert all(f.unit == "us p50" and "30 calls" in f.note for f in figures)
-    assert all(f.p99 is not None and f.p99 >= f.value for f in figures)
-    assert "lines a page" in figures[3].note
+    grown, *reads = figures
+    assert grown.unit == "events/s" and grown.value > 0 and "bytes" in grown.note
+    assert all(f.unit == "us p50" and "30 calls" in f.note for f in reads)
+    assert all(f.p99 is not None and f.p99 >= f.value for f in reads)
+    assert "lines a page" in reads[3].note
 
 
 @pytest.mark.slow  # 3,000 entries through the raw floor
