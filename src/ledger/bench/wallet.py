@@ -196,7 +196,7 @@ def reads_at(
             f"{head - set_up:,} events of the mix in batches of 8,190, durability=normal, in "
             f"{growing:,.0f} s; the file {size:,} bytes, {size / head:,.0f} an event",
         )
-        figures = [printed(out, grown)]
+        figures = [printed(out, grown)] if head > set_up else []  # the set-up alone: none
         rng = random.Random(7)
         first = next(book.events()).effective_at
         span = (next(book.events(after=head - 1)).effective_at - first).total_seconds()
