@@ -83,10 +83,10 @@ with tempfile.TemporaryDirectory() as tmp:
 
         with Runner(book) as runner:  # the read models live in the ledger's own file
             runner.catch_up()
-            show(statement(runner.db, "wallet:U1"))
-            show(statement(runner.db, "wallet:U1", order="effective"))
+            show(statement(runner, "wallet:U1"))
+            show(statement(runner, "wallet:U1", order="effective"))
 
-            monday = trial_balance(runner.db, MONDAY, runner.timezone)
+            monday = trial_balance(runner, MONDAY, runner.timezone)
             print(f"trial balance at the end of {MONDAY} (Asia/Bangkok):")
             for row in monday.rows:
                 print(

@@ -407,7 +407,7 @@ class WalletApi:
         # no thread of its own folds in the background (docs/serving.md).
         with self._reads_lock:
             self.reads.catch_up()
-            page = statement(self.reads.db, account, after=after, limit=limit)
+            page = statement(self.reads, account, after=after, limit=limit)
             seq = self.reads.seq
         cur = page.currency
         lines = [

@@ -297,7 +297,7 @@ def test_the_size_suite_splits_a_file_into_its_parts(tmp_path: Path) -> None:
     for part in ("the log", "the history", "the idempotency index", "the read models"):
         assert parts[part, "table"] > 0, part
     assert parts["the history", "index"] > 0 and parts["the read models", "index"] > 0
-    assert size.part_of("proj_postings") == "the read models"
+    assert size.part_of("proj_transactions") == "the read models"
     assert size.part_of("schema_migrations") == "other"
 
 

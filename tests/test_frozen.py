@@ -21,8 +21,10 @@ from ledger.audit import verify
 from ledger.events import EVENT_TYPES
 from ledger.store.base import chain_hash
 from ledger.store.sqlite import SCHEMA_VERSION
+from ledger.times import to_us
 from projections.base import digest
 from projections.runner import Runner
+from projections.statements import statement
 
 FROZEN = Path(__file__).parent / "frozen"
 FILES = sorted(FROZEN.glob("*.db"))
@@ -93,6 +95,57 @@ def test_it_rebuilds_to_the_same_read_models(
                 assert digest(rebuilt.db, [p]) == frozen_at["digest"], p.name
         stored.catch_up()
         assert verify(book).ok
+
+
+KEPT_POSTINGS = [
+    f for f in FILES if _manifest(f)["projections"].get("statements", {}).get("version") == 1
+]
+
+
+@pytest.mark.parametrize("original", KEPT_POSTINGS, ids=[f.name for f in KEPT_POSTINGS])
+def test_statements_read_from_the_history_are_the_lines_version_1_kept(
+    original: Path, tmp_path: Path
+) -> None:
+    """The statements read model of version 1 kept a copy of every posting
+    (``proj_postings``); version 2 reads the ledger's history instead. Every line of every
+    account's statement, in log order, is the row version 1 stored in the frozen file, and
+    once the file is caught up the copy is gone."""
+    assert KEPT_POSTINGS, "the frozen files of 0.1.0 keep version 1's postings"
+    path = tmp_path / original.name
+    shutil.copyfile(original, path)
+    with sqlite3.connect(path) as conn:
+        kept: dict[str, list[tuple[object, ...]]] = {}
+        for account, *line in conn.execute(
+            "SELECT account, seq, leg, effective_at, recorded_at, type, command_id,"
+            " counterparties, side, phase, amount_minor, signed_minor, balance_minor"
+            " FROM proj_postings ORDER BY account, seq, leg"
+        ):
+            kept.setdefault(account, []).append(tuple(line))
+    conn.close()
+    assert kept
+    with Ledger.open(path, create=False) as book, Runner(book) as runner:
+        runner.catch_up()
+        for account, lines in kept.items():
+            page = statement(runner, account, limit=10_000)
+            assert [
+                (
+                    line.seq,
+                    line.leg,
+                    to_us(line.effective_at),
+                    to_us(line.recorded_at),
+                    line.type,
+                    line.command_id,
+                    " ".join(line.counterparties),
+                    line.side,
+                    line.phase,
+                    line.amount_minor,
+                    line.signed_minor,
+                    line.balance_minor,
+                )
+                for line in page.lines
+            ] == lines, account
+        tables = {name for (name,) in runner.db.execute("SELECT name FROM sqlite_master")}
+    assert "proj_postings" not in tables and "proj_accounts" in tables
 
 
 def test_every_event_type_at_its_current_schema_is_in_a_frozen_file() -> None:

@@ -18,7 +18,7 @@ import hashlib
 import itertools
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from types import TracebackType
@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 import msgspec
 
-from ledger.accounts import Account, Balance, is_valid_id
+from ledger.accounts import Account, Balance, Counters, is_valid_id
 from ledger.chart import Chart
 from ledger.commands import Command, canonical_bytes
 from ledger.errors import (
@@ -47,6 +47,8 @@ from ledger.policy import CodPolicy, LoanPolicy, Policy
 from ledger.results import Accepted, Rejected, Result
 from ledger.state.loans import Loan, LoanStatus, fold_loan, loan_status, loan_stream
 from ledger.store.base import (
+    HistoryLine,
+    HistoryOrder,
     RecordedEvent,
     Store,
     StoredCommand,
@@ -526,6 +528,30 @@ class Ledger:
                 Balance.from_counters(a.id, a.currency, a.normal_side, c)
                 for a, c in self._store.accounts()
             ]
+
+    def history_page(
+        self,
+        account_id: str,
+        order: HistoryOrder,
+        after: tuple[int, int, int] | None,
+        limit: int,
+        upto_seq: int,
+    ) -> tuple[Counters, list[HistoryLine]]:
+        """One page of the account's history, the store's one per-account history (what
+        ``balance(as_of=...)`` reads): see :meth:`ledger.store.base.Store.history_page`.
+        The statements read model serves its pages from it, bounded by its checkpoint."""
+        with self._reading():
+            self._check_open()
+            return self._store.history_page(account_id, order, after, limit, upto_seq)
+
+    def history_sums(
+        self, upto_seq: int, effective_upto_us: int | None, accounts: Sequence[str] | None
+    ) -> dict[str, Counters]:
+        """Each account's counters from the history up to a seq and an effective time:
+        see :meth:`ledger.store.base.Store.history_sums`."""
+        with self._reading():
+            self._check_open()
+            return self._store.history_sums(upto_seq, effective_upto_us, accounts)
 
     def events(self, after: int = 0, limit: int | None = None) -> Iterator[RecordedEvent]:
         """Events with ``seq > after`` in log order, committed ones only.

@@ -909,7 +909,7 @@ def _seq_until(book: Ledger, until: str) -> int:
     help="The new database to write (it must not exist).",
 )
 def replay(db: str, until: str, out: str) -> None:
-    """Materialise every read model (accounts with their balances, postings, statements,
+    """Materialise every read model (accounts with their balances and tiers, transactions,
     holds, COD orders, loans) as the log stood at --until into a new database."""
     if os.path.lexists(out):
         raise click.BadParameter(f"{shown(out)} exists; give a new file", param_hint="--out")
@@ -983,7 +983,7 @@ def statement(
             with Runner(book, _reads_for(book, reads)) as runner:
                 _catch_up(runner)
                 page = statement_page(
-                    runner.db,
+                    runner,
                     account,
                     order=order,  # type: ignore[arg-type]
                     after=cursor,

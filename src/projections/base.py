@@ -67,14 +67,17 @@ class Projection(abc.ABC):
     and rebuilds this projection from seq 1."""
     handles: ClassVar[frozenset[type[EventBase]]]
     tables: ClassVar[tuple[Table, ...]]
+    retired: ClassVar[tuple[str, ...]] = ()
+    """Tables an earlier version owned and this one does not: dropped with it, so a
+    database folded by that version is left with none of them once rebuilt."""
 
     def create(self, db: Database) -> None:
         for table in self.tables:
             table.create(db)
 
     def drop(self, db: Database) -> None:
-        for table in self.tables:
-            db.execute(f"DROP TABLE IF EXISTS [{table.name}]")
+        for name in (*(table.name for table in self.tables), *self.retired):
+            db.execute(f"DROP TABLE IF EXISTS [{name}]")
 
     @abc.abstractmethod
     def apply(self, db: Database, record: RecordedEvent) -> None:

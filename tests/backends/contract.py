@@ -331,6 +331,96 @@ class StoreContract:
         assert book.balance("wallet:U2", as_of=T0).credits_pending == 600
         assert book.balance("wallet:U2").credits_pending == 0
 
+    def test_the_history_pages_and_sums_are_the_log_folded(
+        self, book: Ledger, clock: ManualClock
+    ) -> None:
+        """``history_page`` in both orders, page after page, and ``history_sums`` at every
+        seq and effective time, against the legs of the log folded here."""
+        from ledger import PlaceHold, ReleaseHold
+
+        book.submit(top_up("t1", "wallet:U1", 1_000))
+        book.submit(
+            PlaceHold(
+                id="h1",
+                hold="H1",
+                wallet="wallet:U1",
+                destination="wallet:U2",
+                amount_minor=300,
+                expires_at=T0 + timedelta(days=2),
+            )
+        )
+        for i in range(6):
+            clock.now = T0 + timedelta(hours=i + 1)
+            book.submit(transfer(f"p{i}", "wallet:U1", "wallet:U2", 10 + i))
+        book.submit(ReleaseHold(id="r1", hold="H1"))
+        book.submit(
+            top_up("t2", "wallet:U1", 500, effective_at=T0 - timedelta(hours=1), backdated=True)
+        )
+        head = book.head()[0]
+        legs = [
+            (p.account, r.seq, leg, to_us(r.effective_at), r, p)
+            for r in book.events()
+            if hasattr(r.event, "postings")
+            for leg, p in enumerate(r.event.postings)
+        ]
+        for account in ("wallet:U1", "wallet:U2", "bank:trust"):
+            mine = [x for x in legs if x[0] == account]
+            for order in ("recorded", "effective"):
+                if order == "effective":
+                    mine.sort(key=lambda x: (x[3], x[1], x[2]))
+                for upto in (head, head - 3):
+                    wanted = [x for x in mine if x[1] <= upto]
+                    after = None
+                    for start in range(0, len(wanted) + 1, 2):
+                        opening, page = book.history_page(account, order, after, 2, upto)
+                        got = [(line.seq, line.leg) for line in page]
+                        assert got == [(x[1], x[2]) for x in wanted[start : start + 2]]
+                        before = wanted[:start]
+                        assert opening.debits_posted == sum(
+                            x[5].amount_minor
+                            for x in before
+                            if x[5].side == "debit" and x[5].phase == "posted"
+                        )
+                        assert opening.credits_posted == sum(
+                            x[5].amount_minor
+                            for x in before
+                            if x[5].side == "credit" and x[5].phase == "posted"
+                        )
+                        for line, x in zip(page, wanted[start : start + 2], strict=True):
+                            record, posting = x[4], x[5]
+                            assert (line.type, line.command_id, line.recorded_at_us) == (
+                                record.type,
+                                record.command_id,
+                                to_us(record.recorded_at),
+                            )
+                            assert (line.side, line.phase, line.amount_minor) == (
+                                posting.side,
+                                posting.phase,
+                                posting.amount_minor,
+                            )
+                            assert line.accounts == tuple(
+                                dict.fromkeys(q.account for q in record.event.postings)
+                            )
+                            assert line.counters == book.store.counters_at_seq(account, line.seq)
+                        if page:
+                            last = page[-1]
+                            after = (last.effective_at_us, last.seq, last.leg)
+        times = sorted({x[3] for x in legs})
+        for upto in range(head + 1):
+            for effective in (None, *times):
+                sums = book.history_sums(upto, effective, None)
+                counted = {
+                    x[0] for x in legs if x[1] <= upto and (effective is None or x[3] <= effective)
+                }
+                assert set(sums) == counted
+                for account in counted:
+                    if effective is None:
+                        assert sums[account] == book.store.counters_at_seq(account, upto)
+                    elif upto == head:
+                        assert sums[account] == book.store.counters_at_time(account, effective)
+                only = book.history_sums(upto, effective, ["wallet:U2", "wallet:nobody"])
+                assert only == {a: c for a, c in sums.items() if a == "wallet:U2"}
+
     def test_a_refusal_on_the_books_is_recorded_and_replayed(self, book: Ledger) -> None:
         book.submit(top_up("t1", "wallet:U1", 500))
         spend = transfer("s1", "wallet:U1", "wallet:U2", 900)

@@ -268,13 +268,13 @@ def test_live_read_models_equal_to_a_rebuild_are_no_finding(db: Path) -> None:
 
 def test_a_changed_read_model_row_is_found_with_its_seq(db: Path) -> None:
     _with_read_models(db)
-    tamper(db, "UPDATE proj_postings SET amount_minor = 1 WHERE seq = 5")
+    tamper(db, "UPDATE proj_accounts SET debits_posted = 1 WHERE account = 'bank:trust'")
     assert _checks(db) == {("projections", 5)}
 
 
 def test_a_deleted_and_an_added_read_model_row_are_found(db: Path) -> None:
     _with_read_models(db)
-    tamper(db, "DELETE FROM proj_postings WHERE seq = 4")
+    tamper(db, "DELETE FROM proj_accounts WHERE account = 'wallet:w'")
     found = _checks(db)
     assert ("projections", 4) in found
     assert found == {("projections", 4)}
@@ -454,7 +454,7 @@ def test_read_models_in_a_file_whose_name_needs_quoting(tmp_path: Path, db: Path
     odd = tmp_path / "a #1?.db"
     odd.write_bytes(db.read_bytes())
     _with_read_models(odd)
-    tamper(odd, "UPDATE proj_postings SET amount_minor = 1 WHERE seq = 5")
+    tamper(odd, "UPDATE proj_accounts SET debits_posted = 1 WHERE account = 'bank:trust'")
     assert _checks(odd) == {("projections", 5)}
 
 

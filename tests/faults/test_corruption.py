@@ -300,7 +300,7 @@ def test_a_damaged_migration_record_is_found(small: Path) -> None:
 
 
 def test_a_read_model_index_dropped_is_found(small: Path) -> None:
-    tamper(small, "DROP INDEX idx_proj_postings_seq")
+    tamper(small, "DROP INDEX idx_proj_transactions_effective_at")
     assert _findings(small) == {"schema"}
 
 

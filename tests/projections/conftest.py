@@ -71,7 +71,6 @@ def check_as_of(book: Ledger) -> None:
     names = [b.account for b in book.balances()]
     runner = Runner(book, ":memory:")
     runner.catch_up()
-    db = runner.db
 
     def expect(point: AsOf | None, counts: Any, as_of: int | datetime | None) -> None:
         """``balances_as_of`` and the trial balance at ``point`` name the accounts opened
@@ -82,7 +81,7 @@ def check_as_of(book: Ledger) -> None:
         for r in counted:
             if isinstance(r.event, MoneyEvent):
                 wanted |= {p.account for p in r.event.postings}
-        found = balances_as_of(db, point, zone)
+        found = balances_as_of(runner, point, zone)
         assert list(found) == sorted(wanted), point
         for account in names:
             b = book.balance(account, as_of)
@@ -90,7 +89,7 @@ def check_as_of(book: Ledger) -> None:
                 assert found[account] == b, (account, point)
             else:
                 assert b == book.balance(account, 0), (account, point)
-        tb = trial_balance(db, point, zone)
+        tb = trial_balance(runner, point, zone)
         assert [r.account for r in tb.rows] == sorted(wanted)
         totals: dict[str, tuple[int, int]] = {}
         for row in tb.rows:

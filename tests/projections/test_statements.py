@@ -36,13 +36,23 @@ from ledger import (
     Transfer,
     UnknownAccount,
 )
+from ledger.errors import StoreCorrupt
 from ledger.events import MoneyEvent
+from ledger.store.sqlite import SqliteStore
 from ledger.testing.strategies import balanced_entries, open_accounts
 from ledger.times import ManualClock
 from projections.runner import Runner
-from projections.statements import StatementLine, StatementPage, accounts, balances_as_of, statement
+from projections.statements import (
+    StatementLine,
+    StatementPage,
+    accounts,
+    balances_as_of,
+    statement,
+    trial_balance,
+)
 from tests.conftest import written
 from tests.projections.conftest import T0, all_accepted, check_as_of, ok, reads
+from tests.tampering import tamper
 
 # --- statements -------------------------------------------------------------------------
 
@@ -205,7 +215,7 @@ def _pages(runner: Runner, account: str, order: Any, limit: int) -> list[Stateme
     pages: list[StatementPage] = []
     after = None
     while True:
-        page = statement(runner.db, account, order=order, after=after, limit=limit)
+        page = statement(runner, account, order=order, after=after, limit=limit)
         pages.append(page)
         if page.next_after is None:
             return pages
@@ -219,7 +229,7 @@ def test_statement_in_log_order_runs_as_balance_as_of_seq(
     wallet_story(book, clock)
     runner = reads(book, tmp_path)
     for account in STATEMENT_ACCOUNTS:
-        page = statement(runner.db, account, limit=10_000)
+        page = statement(runner, account, limit=10_000)
         assert (page.account, page.currency, page.order) == (account, "THB", "recorded")
         assert page.opening_minor == 0 and page.next_after is None
         assert [_fields(line) for line in page.lines] == expected_lines(book, account)
@@ -242,7 +252,7 @@ def test_statement_in_effective_order_puts_the_backdated_entry_on_its_value_date
     backdated = wallet_story(book, clock)
     runner = reads(book, tmp_path)
     for account in STATEMENT_ACCOUNTS:
-        page = statement(runner.db, account, order="effective", limit=10_000)
+        page = statement(runner, account, order="effective", limit=10_000)
         assert page.order == "effective" and page.opening_minor == 0
         keys = [(line.effective_at, line.seq, line.leg) for line in page.lines]
         assert keys == sorted(keys)
@@ -258,8 +268,8 @@ def test_statement_in_effective_order_puts_the_backdated_entry_on_its_value_date
             assert line.balance_minor == book.balance(account, as_of=at).balance, (account, line)
         assert page.lines[-1].balance_minor == book.balance(account).balance
     for account in ("wallet:U1", "bank:trust"):
-        effective = statement(runner.db, account, order="effective", limit=10_000).lines
-        recorded = statement(runner.db, account, limit=10_000).lines
+        effective = statement(runner, account, order="effective", limit=10_000).lines
+        recorded = statement(runner, account, limit=10_000).lines
         [i] = [n for n, line in enumerate(effective) if line.command_id == backdated]
         [j] = [n for n, line in enumerate(recorded) if line.command_id == backdated]
         back = effective[i]
@@ -268,8 +278,8 @@ def test_statement_in_effective_order_puts_the_backdated_entry_on_its_value_date
         assert [line.seq for line in recorded] == sorted(line.seq for line in recorded)
         assert recorded[j].seq == back.seq
     # on the wallet it is recorded after lines it now precedes: a real backdate
-    effective = statement(runner.db, "wallet:U1", order="effective", limit=10_000).lines
-    recorded = statement(runner.db, "wallet:U1", limit=10_000).lines
+    effective = statement(runner, "wallet:U1", order="effective", limit=10_000).lines
+    recorded = statement(runner, "wallet:U1", limit=10_000).lines
     [i] = [n for n, line in enumerate(effective) if line.command_id == backdated]
     [j] = [n for n, line in enumerate(recorded) if line.command_id == backdated]
     moved = [line for line in effective[i + 1 :] if line.seq < effective[i].seq]
@@ -287,7 +297,7 @@ def test_statement_pages_concatenate_to_the_whole_statement(
     wallet_story(book, clock)
     runner = reads(book, tmp_path)
     for account in ("wallet:U1", "merchant:M1:payable", "bank:trust"):
-        whole = statement(runner.db, account, order=order, limit=10_000)  # type: ignore[arg-type]
+        whole = statement(runner, account, order=order, limit=10_000)  # type: ignore[arg-type]
         total = len(whole.lines)
         assert total >= 3
         for limit in (*range(1, 6), total - 1, total, total + 1):
@@ -308,7 +318,7 @@ def test_statement_rejects_bad_input(book: Ledger, clock: ManualClock, tmp_path:
     wallet_story(book, clock)
     runner = reads(book, tmp_path)
     with pytest.raises(UnknownAccount):
-        statement(runner.db, "wallet:nobody")
+        statement(runner, "wallet:nobody")
     for kwargs in (
         {"order": "x"},
         {"limit": 0},
@@ -321,8 +331,71 @@ def test_statement_rejects_bad_input(book: Ledger, clock: ManualClock, tmp_path:
         {"after": (0, True, 2)},
     ):
         with pytest.raises(InvalidCommand):
-            statement(runner.db, "wallet:U1", **kwargs)  # type: ignore[arg-type]
-    assert len(statement(runner.db, "wallet:U1", limit=10_000).lines) > 1
+            statement(runner, "wallet:U1", **kwargs)  # type: ignore[arg-type]
+    assert len(statement(runner, "wallet:U1", limit=10_000).lines) > 1
+
+
+def test_reads_of_the_history_stop_at_the_read_models_checkpoint(
+    book: Ledger, clock: ManualClock, tmp_path: Path
+) -> None:
+    """Statement lines and balances as of a point come from the ledger's history, bounded
+    by the statements checkpoint: what a runner serves moves when it catches up, not when
+    the ledger does, and a backdated posting it has not folded is not in it."""
+    wallet_story(book, clock)
+    zone = book.policy.timezone
+    runner = reads(book, tmp_path)
+    folded = runner.seq
+
+    def served() -> tuple[object, ...]:
+        return tuple(
+            (
+                statement(runner, account, order=order, limit=10_000),  # type: ignore[arg-type]
+                balances_as_of(runner, None, zone),
+                balances_as_of(runner, T0 + timedelta(days=30), zone),
+                trial_balance(runner, T0.date() + timedelta(days=30), zone),
+            )
+            for account in STATEMENT_ACCOUNTS
+            for order in ("recorded", "effective")
+        )
+
+    before = served()
+    clock.now = T0 + timedelta(days=20)
+    ok(book, TopUp(id="late", wallet="wallet:U1", amount_minor=7_000, channel="bank"))
+    ok(
+        book,
+        PostEntry(
+            id="backdated-late",
+            kind="adjustment",
+            postings=[Debit("bank:trust", 300), Credit("wallet:U1", 300)],
+            effective_at=T0,
+            backdated=True,
+        ),
+    )
+    assert book.head()[0] > folded
+    assert served() == before, "the ledger moved on; the read models did not"
+    runner.catch_up()
+    assert runner.seq == book.head()[0]
+    after = served()
+    assert after != before
+    lines = statement(runner, "wallet:U1", order="effective", limit=10_000).lines
+    assert any(line.command_id == "backdated-late" for line in lines)
+    assert balances_as_of(runner, None, zone)["wallet:U1"] == book.balance("wallet:U1")
+
+
+def test_a_malformed_history_row_is_a_typed_error(
+    book: Ledger, clock: ManualClock, tmp_path: Path
+) -> None:
+    wallet_story(book, clock)
+    runner = reads(book, tmp_path)
+    assert statement(runner, "wallet:U1").lines
+    store = book.store
+    assert isinstance(store, SqliteStore)
+    tamper(
+        Path(store.path),
+        "UPDATE account_postings SET side = 'sideways' WHERE account = 'wallet:U1'",
+    )
+    with pytest.raises(StoreCorrupt, match="malformed"):
+        statement(runner, "wallet:U1")
 
 
 def test_accounts_and_balances_now_match_the_ledger(
@@ -349,24 +422,24 @@ def test_accounts_and_balances_now_match_the_ledger(
         "wallet:U9": ("open", None),
     }
     zone = book.policy.timezone
-    assert balances_as_of(runner.db, None, zone) == {b.account: b for b in book.balances()}
+    assert balances_as_of(runner, None, zone) == {b.account: b for b in book.balances()}
     # holds H3 (pending) is in the pending counters of both sides
     assert book.balance("wallet:U1").debits_pending == 1_000
-    assert balances_as_of(runner.db, None, zone)["wallet:U1"].available == (
+    assert balances_as_of(runner, None, zone)["wallet:U1"].available == (
         book.balance("wallet:U1").available
     )
-    some = balances_as_of(runner.db, None, zone, ["wallet:U2", "bank:trust"])
+    some = balances_as_of(runner, None, zone, ["wallet:U2", "bank:trust"])
     assert some == {a: book.balance(a) for a in ("bank:trust", "wallet:U2")}
     # an account without postings has an empty statement in either order
     for order in ("recorded", "effective"):
-        empty = statement(runner.db, "wallet:U9", order=order)  # type: ignore[arg-type]
+        empty = statement(runner, "wallet:U9", order=order)  # type: ignore[arg-type]
         assert (empty.lines, empty.opening_minor, empty.next_after) == ((), 0, None)
     # the read models kept in the ledger's own file are the same rows
     with Runner(book) as beside:
         beside.catch_up()
         assert beside.dump() == runner.dump()
         assert (
-            "proj_postings"
+            "proj_accounts"
             in book.store.execute(  # type: ignore[attr-defined]
                 "SELECT group_concat(name) FROM sqlite_master WHERE type = 'table'"
             )[0][0]
@@ -435,9 +508,9 @@ def test_views_refuse_arguments_of_the_wrong_type(book: Ledger) -> None:
         runner.catch_up()
         for account in (None, 42, b"wallet:U1"):
             with pytest.raises(InvalidCommand, match="account id"):
-                statement(runner.db, account)  # type: ignore[arg-type]
+                statement(runner, account)  # type: ignore[arg-type]
         for accounts_ in ("wallet:U1", [1, 2]):
             with pytest.raises(InvalidCommand, match="list of account ids"):
-                balances_as_of(runner.db, None, ZoneInfo("UTC"), accounts_)  # type: ignore[arg-type]
+                balances_as_of(runner, None, ZoneInfo("UTC"), accounts_)  # type: ignore[arg-type]
         with pytest.raises(InvalidCommand, match="list of projection names"):
             runner.rebuild("holds")  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ from pathlib import Path
 from ledger.bench.report import Figure, Out, printed
 from ledger.bench.workload import prepare, wallet_mix
 from ledger.book import Ledger
+from ledger.store.sqlite import SqliteStore
 
 
 def read_models(path: Path, commands: int, out: Out = print) -> list[Figure]:
@@ -60,23 +61,25 @@ def read_models(path: Path, commands: int, out: Out = print) -> list[Figure]:
                 ("reads: safeguarding report", lambda: safeguarding(runner, day)),
                 (
                     "reads: trial balance as of a day",
-                    lambda: trial_balance(runner.db, day, runner.timezone),
+                    lambda: trial_balance(runner, day, runner.timezone),
                 ),
             ):
                 start = time.perf_counter()
                 call()
                 ms = (time.perf_counter() - start) * 1_000
                 figures.append(printed(out, Figure(name, ms, "ms", f"{accounts:,} accounts")))
-            (busiest, lines), *_ = runner.db.execute(
-                "SELECT account, COUNT(*) n FROM proj_postings"
+            store = book.store
+            assert isinstance(store, SqliteStore)
+            (busiest, lines), *_ = store.execute(
+                "SELECT account, COUNT(*) n FROM account_postings"
                 " GROUP BY account ORDER BY n DESC LIMIT 1"
-            ).fetchall()
+            )
             for order in ("recorded", "effective"):
                 took = []
                 after = None
                 while True:
                     start = time.perf_counter()
-                    page = statement(runner.db, busiest, order=order, after=after)
+                    page = statement(runner, busiest, order=order, after=after)
                     took.append((time.perf_counter() - start) * 1_000)
                     after = page.next_after
                     if after is None:

@@ -205,7 +205,7 @@ def reads_at(
             runner.catch_up()
 
             def page(w: str) -> object:
-                found = statement(runner.db, w, limit=100)
+                found = statement(runner, w, limit=100)
                 lines.append(len(found.lines))
                 return found
 

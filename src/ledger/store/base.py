@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 import attrs
 import msgspec
@@ -104,6 +104,29 @@ class PostingRow:
     effective_at_us: int
     counters: Counters
     phase: str = "posted"
+
+
+@attrs.frozen
+class HistoryLine:
+    """One line of an account's history as a statement shows it: a leg, the event it
+    belongs to, and the account's counters after it in log order."""
+
+    seq: int
+    leg: int
+    effective_at_us: int
+    recorded_at_us: int
+    type: str
+    command_id: str
+    accounts: tuple[str, ...]
+    """Every account the entry posts to, in leg order, each once."""
+    side: str
+    phase: str
+    amount_minor: int
+    counters: Counters
+
+
+HistoryOrder = Literal["recorded", "effective"]
+"""``recorded``: by (seq, leg); ``effective``: by (effective_at, seq, leg)."""
 
 
 @attrs.frozen
@@ -243,6 +266,29 @@ class Store(Protocol):
     def posting_rows(self) -> Generator[PostingRow, None, None]:
         """The balance history ``balance(as_of=seq)`` reads: (account, seq, leg, counters
         after that posting), in seq and leg order."""
+        ...
+
+    def history_page(
+        self,
+        account_id: str,
+        order: HistoryOrder,
+        after: tuple[int, int, int] | None,
+        limit: int,
+        upto_seq: int,
+    ) -> tuple[Counters, list[HistoryLine]]:
+        """Up to ``limit`` lines of the account's history with ``seq <= upto_seq``, past
+        ``after`` ((effective_at, seq, leg) of the last line of the page before; the
+        effective time is ignored in ``recorded`` order), in ``order``; and the posted
+        counters of every line up to and including ``after`` in that order (the page's
+        opening)."""
+        ...
+
+    def history_sums(
+        self, upto_seq: int, effective_upto_us: int | None, accounts: Sequence[str] | None
+    ) -> dict[str, Counters]:
+        """Per account (or per one of ``accounts``), the counters of every posting with
+        ``seq <= upto_seq`` and, if given, ``effective_at <= effective_upto_us``; accounts
+        with no such posting are left out."""
         ...
 
     def head(self) -> tuple[int, bytes]:

@@ -51,6 +51,8 @@ from ledger.state import NewEvent
 from ledger.state.accounts import CHANGES, changed, changes, opened, stored
 from ledger.store.base import (
     GENESIS_HASH,
+    HistoryLine,
+    HistoryOrder,
     PostingRow,
     RecordedEvent,
     RefusalRow,
@@ -363,16 +365,116 @@ class SqlStore(ABC):
 
     def counters_at_time(self, account_id: str, effective_at_us: int) -> Counters:
         rows = self._read(
-            f"SELECT {_SUM_PHASE.format(side='debit', phase='posted')},"
-            f" {_SUM_PHASE.format(side='credit', phase='posted')},"
-            f" {_SUM_PHASE.format(side='debit', phase='pending')}"
-            f" - {_SUM_PHASE.format(side='debit', phase='released')},"
-            f" {_SUM_PHASE.format(side='credit', phase='pending')}"
-            f" - {_SUM_PHASE.format(side='credit', phase='released')}"
-            " FROM account_postings WHERE account = ? AND effective_at <= ?",
+            f"SELECT {_SUMS} FROM account_postings WHERE account = ? AND effective_at <= ?",
             (account_id, effective_at_us),
         )
         return _counters(rows[0], self.path)
+
+    def history_page(
+        self,
+        account_id: str,
+        order: HistoryOrder,
+        after: tuple[int, int, int] | None,
+        limit: int,
+        upto_seq: int,
+    ) -> tuple[Counters, list[HistoryLine]]:
+        """Two index range reads of the history (the page, and its opening: in log order
+        the counters stored with the line before it, by value date the sum of what comes
+        before it) and one read of the log by seq for the events the page's lines belong
+        to."""
+        effective = order == "effective"
+        key = "p.effective_at, p.seq, p.leg" if effective else "p.seq, p.leg"
+        bound: tuple[int, ...] = () if after is None else after if effective else after[1:]
+        beyond = f" AND ({key}) > ({', '.join('?' * len(bound))})" if bound else ""
+        try:
+            with self._reader() as conn:
+                rows = conn.execute(
+                    "SELECT p.seq, p.leg, p.effective_at, e.recorded_at, e.type, e.command_id,"
+                    " e.schema, e.payload, p.side, p.phase, p.amount_minor, p.debits_posted,"
+                    " p.credits_posted, p.debits_pending, p.credits_pending"
+                    " FROM account_postings p JOIN events e ON e.seq = p.seq"
+                    f" WHERE p.account = ? AND p.seq <= ?{beyond} ORDER BY {key} LIMIT ?",
+                    (account_id, upto_seq, *bound, limit),
+                ).fetchall()
+                opening: Sequence[Any] = (0, 0, 0, 0)
+                if bound and effective:
+                    opening = conn.execute(
+                        f"SELECT {_SUMS} FROM account_postings p WHERE p.account = ?"
+                        f" AND p.seq <= ? AND ({key}) <= (?, ?, ?)",
+                        (account_id, upto_seq, *bound),
+                    ).fetchone()
+                elif bound:
+                    found = conn.execute(
+                        "SELECT debits_posted, credits_posted, debits_pending, credits_pending"
+                        " FROM account_postings p WHERE p.account = ? AND p.seq <= ?"
+                        " AND (p.seq, p.leg) <= (?, ?) ORDER BY p.seq DESC, p.leg DESC LIMIT 1",
+                        (account_id, upto_seq, *bound),
+                    ).fetchone()
+                    opening = found or opening
+        except self._ERRORS as exc:
+            raise self._error(exc) from exc
+        entries: dict[int, tuple[str, ...]] = {}
+        lines = []
+        for row in rows:
+            seq, leg, eff, rec, type_, command_id, schema, payload, side, phase, amount = row[:11]
+            if not (
+                type(seq) is int
+                and type(leg) is int
+                and type(eff) is int
+                and type(rec) is int
+                and type(command_id) is str
+                and side in ("debit", "credit")
+                and phase in ("posted", "pending", "released")
+                and type(amount) is int
+            ):
+                raise StoreCorrupt(f"{self.path}: a history line at seq {seq} is malformed", seq)
+            accounts = entries.get(seq)
+            if accounts is None:
+                event = decode_event(type_, schema, payload)
+                if not isinstance(event, MoneyEvent):
+                    raise StoreCorrupt(
+                        f"{self.path}: the history posts at seq {seq}, a {type_!r}", seq
+                    )
+                accounts = entries[seq] = tuple(dict.fromkeys(p.account for p in event.postings))
+            lines.append(
+                HistoryLine(
+                    seq=seq,
+                    leg=leg,
+                    effective_at_us=eff,
+                    recorded_at_us=rec,
+                    type=type_,
+                    command_id=command_id,
+                    accounts=accounts,
+                    side=side,
+                    phase=phase,
+                    amount_minor=amount,
+                    counters=_counters(row[11:], self.path),
+                )
+            )
+        return _counters(opening, self.path), lines
+
+    def history_sums(
+        self, upto_seq: int, effective_upto_us: int | None, accounts: Sequence[str] | None
+    ) -> dict[str, Counters]:
+        where = "seq <= ?" + ("" if effective_upto_us is None else " AND effective_at <= ?")
+        bounds: tuple[int, ...] = (upto_seq,) + (
+            () if effective_upto_us is None else (effective_upto_us,)
+        )
+        chunks: list[tuple[str, tuple[Any, ...]]] = [(where, bounds)]
+        if accounts is not None:
+            wanted = sorted(set(accounts))
+            chunks = [
+                (f"{where} AND account IN ({', '.join('?' * len(part))})", (*bounds, *part))
+                for part in (wanted[i : i + 500] for i in range(0, len(wanted), 500))
+            ]
+        out: dict[str, Counters] = {}
+        for clause, parameters in chunks:
+            for account, *sums in self._read(
+                f"SELECT account, {_SUMS} FROM account_postings WHERE {clause} GROUP BY account",
+                parameters,
+            ):
+                out[account] = _counters(sums, self.path)
+        return out
 
     def posting_rows(self) -> Generator[PostingRow, None, None]:
         """One streaming read, sorted once (the table is keyed by account, not seq)."""
@@ -497,6 +599,16 @@ _SUM_PHASE = (
     "CAST(COALESCE(SUM(CASE WHEN side = '{side}' AND phase = '{phase}' THEN amount_minor END),"
     " 0) AS BIGINT)"
 )
+_SUMS = (
+    f"{_SUM_PHASE.format(side='debit', phase='posted')},"
+    f" {_SUM_PHASE.format(side='credit', phase='posted')},"
+    f" {_SUM_PHASE.format(side='debit', phase='pending')}"
+    f" - {_SUM_PHASE.format(side='debit', phase='released')},"
+    f" {_SUM_PHASE.format(side='credit', phase='pending')}"
+    f" - {_SUM_PHASE.format(side='credit', phase='released')}"
+)
+"""The four counters of the history rows a query selects (a hold's released legs take
+back what its pending legs put on)."""
 
 
 def _account_row(row: tuple[Any, ...], path: str) -> tuple[Account, Counters]:

@@ -110,7 +110,7 @@ def cod_outstanding(runner: Runner, day: date) -> Report:
                 "SELECT account FROM proj_accounts WHERE opened_at < ? ORDER BY account", (cut_us,)
             )
         ]
-        balances = {a: b.balance for a, b in balances_as_of(runner.db, day, zone).items()}
+        balances = {a: b.balance for a, b in balances_as_of(runner, day, zone).items()}
         couriers = _parties(
             opened, chart.courier_cod_receivable, "courier", (o.courier for o in delivered)
         )

@@ -103,7 +103,7 @@ def loan_portfolio(runner: Runner, day: date) -> Report:
             chart.loan_default_receivable,
             chart.loan_allowance,
         ]
-        found = balances_as_of(runner.db, day, zone, accounts)
+        found = balances_as_of(runner, day, zone, accounts)
         booked = {a: found[a].balance if a in found else 0 for a in accounts}
         allowance_booked = -booked[chart.loan_allowance]  # a contra-asset: its credit side
         written_off, recovered = _written_off(runner.db, day)

@@ -132,7 +132,7 @@ def safeguarding(
         zone = runner.timezone
         currency = chart.currency
         cut_off_us = day_end_us(day, zone)
-        balances = balances_as_of(runner.db, day, zone)
+        balances = balances_as_of(runner, day, zone)
 
         counts: dict[str, int] = {}
         sums: dict[str, int] = {}
