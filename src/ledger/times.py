@@ -28,8 +28,7 @@ def to_us(when: datetime) -> int:
 def from_us(value_us: int) -> datetime:
     """UTC microseconds since the epoch as an aware datetime (exact); ``ValueError`` or
     ``OverflowError`` outside years 1..9999."""
-    seconds, micros = divmod(value_us, 1_000_000)
-    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=micros)
+    return _EPOCH + timedelta(microseconds=value_us)
 
 
 def span_us(span: timedelta) -> int:

@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 import attrs
 import msgspec
@@ -106,10 +106,9 @@ class PostingRow:
     phase: str = "posted"
 
 
-@attrs.frozen
-class HistoryLine:
-    """One line of an account's history as a statement shows it: a leg, the event it
-    belongs to, and the account's counters after it in log order."""
+class HistoryLine(NamedTuple):
+    """One line of an account's history as a statement shows it: a leg and the event it
+    belongs to (a plain tuple: a statement page reads thousands)."""
 
     seq: int
     leg: int
@@ -122,7 +121,6 @@ class HistoryLine:
     side: str
     phase: str
     amount_minor: int
-    counters: Counters
 
 
 HistoryOrder = Literal["recorded", "effective"]

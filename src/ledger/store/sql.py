@@ -390,8 +390,7 @@ class SqlStore(ABC):
             with self._reader() as conn:
                 rows = conn.execute(
                     "SELECT p.seq, p.leg, p.effective_at, e.recorded_at, e.type, e.command_id,"
-                    " e.schema, e.payload, p.side, p.phase, p.amount_minor, p.debits_posted,"
-                    " p.credits_posted, p.debits_pending, p.credits_pending"
+                    " e.schema, e.payload, p.side, p.phase, p.amount_minor"
                     " FROM account_postings p JOIN events e ON e.seq = p.seq"
                     f" WHERE p.account = ? AND p.seq <= ?{beyond} ORDER BY {key} LIMIT ?",
                     (account_id, upto_seq, *bound, limit),
@@ -415,17 +414,12 @@ class SqlStore(ABC):
             raise self._error(exc) from exc
         entries: dict[int, tuple[str, ...]] = {}
         lines = []
-        for row in rows:
-            seq, leg, eff, rec, type_, command_id, schema, payload, side, phase, amount = row[:11]
+        for seq, leg, eff, rec, type_, command_id, schema, payload, side, phase, amount in rows:
             if not (
-                type(seq) is int
-                and type(leg) is int
-                and type(eff) is int
-                and type(rec) is int
+                type(seq) is type(leg) is type(eff) is type(rec) is type(amount) is int
                 and type(command_id) is str
-                and side in ("debit", "credit")
-                and phase in ("posted", "pending", "released")
-                and type(amount) is int
+                and side in _SIDES
+                and phase in _PHASES
             ):
                 raise StoreCorrupt(f"{self.path}: a history line at seq {seq} is malformed", seq)
             accounts = entries.get(seq)
@@ -437,19 +431,7 @@ class SqlStore(ABC):
                     )
                 accounts = entries[seq] = tuple(dict.fromkeys(p.account for p in event.postings))
             lines.append(
-                HistoryLine(
-                    seq=seq,
-                    leg=leg,
-                    effective_at_us=eff,
-                    recorded_at_us=rec,
-                    type=type_,
-                    command_id=command_id,
-                    accounts=accounts,
-                    side=side,
-                    phase=phase,
-                    amount_minor=amount,
-                    counters=_counters(row[11:], self.path),
-                )
+                HistoryLine(seq, leg, eff, rec, type_, command_id, accounts, side, phase, amount)
             )
         return _counters(opening, self.path), lines
 
@@ -599,6 +581,8 @@ _SUM_PHASE = (
     "CAST(COALESCE(SUM(CASE WHEN side = '{side}' AND phase = '{phase}' THEN amount_minor END),"
     " 0) AS BIGINT)"
 )
+_SIDES = frozenset({"debit", "credit"})
+_PHASES = frozenset({"posted", "pending", "released"})
 _SUMS = (
     f"{_SUM_PHASE.format(side='debit', phase='posted')},"
     f" {_SUM_PHASE.format(side='credit', phase='posted')},"
