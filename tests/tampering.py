@@ -7,6 +7,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import msgspec
+
 
 def tamper(path: Path, *statements: str) -> None:
     """Run ``statements`` on the SQLite file at ``path`` with every trigger dropped, then
@@ -21,3 +23,12 @@ def tamper(path: Path, *statements: str) -> None:
         conn.execute(sql)
     conn.commit()
     conn.close()
+
+
+def changed_payload(old: int | str, new: int | str) -> str:
+    """SQL for ``payload`` with the value ``old`` put as ``new`` wherever the compact
+    encoding (MessagePack) holds it: a replace of its bytes, so give values that encode to
+    as many bytes (10000 and 10001, not 10000 and 100000) for a payload that still
+    decodes."""
+    before, after = msgspec.msgpack.encode(old), msgspec.msgpack.encode(new)
+    return f"CAST(replace(payload, X'{before.hex()}', X'{after.hex()}') AS BLOB)"

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from ledger import Credit, Debit, Ledger, OpenAccount, PostEntry
 from ledger.cli import main
+from tests.tampering import changed_payload
 
 
 @pytest.fixture
@@ -69,10 +70,7 @@ def test_verify_is_clean_then_finds_tampering(db: Path) -> None:
     assert code == 0 and out.strip().endswith("ok")
     raw = sqlite3.connect(db)
     raw.execute("DROP TRIGGER events_no_update")
-    raw.execute(
-        "UPDATE events SET payload = CAST(replace(payload, '123456', '923456') AS BLOB)"
-        " WHERE seq = 3"
-    )
+    raw.execute(f"UPDATE events SET payload = {changed_payload(123456, 923456)} WHERE seq = 3")
     raw.commit()
     raw.close()
     code, out = run("verify", "--db", str(db), "--json")

@@ -1,7 +1,10 @@
 """Events: the one tagged union of everything the log stores.
 
 Each event is a frozen msgspec ``Struct`` with an explicit tag (stored in the ``type``
-column and inside the payload as ``"type"``). A money event carries its explicit,
+column and inside the payload, first). Payloads of schema 1 are canonical JSON; from
+schema 2 on they are the compact encoding, a MessagePack array of the tag and the fields
+in declared order (:func:`encode_event`; :func:`event_json` gives any event as the JSON
+of schema 1). A money event carries its explicit,
 balanced postings: replay folds postings, it never re-runs posting rules, so changing a
 rule can never rewrite history.
 
@@ -12,6 +15,8 @@ never changes; a breaking change is a new ``SCHEMA`` number plus an upcaster in
 
 from __future__ import annotations
 
+import types
+import typing
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, ClassVar, Literal
@@ -21,7 +26,7 @@ import msgspec
 from ledger.errors import StoreCorrupt, UnknownEventType
 
 
-class Posting(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class Posting(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, array_like=True):
     """One leg of an entry as stored: the account, side, amount and the account's currency.
 
     ``phase`` says which counters it moves (:data:`ledger.accounts.Phase`): ``posted`` (the
@@ -37,10 +42,12 @@ class Posting(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     phase: Literal["posted", "pending", "released"] = "posted"
 
 
-class EventBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
-    """Base of every stored event. ``SCHEMA`` is the payload's schema version."""
+class EventBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", array_like=True):
+    """Base of every stored event. ``SCHEMA`` is the payload's schema version: 1 is
+    canonical JSON (an object of named fields), 2 and later the compact encoding (a
+    MessagePack array: the tag, then every field in declared order)."""
 
-    SCHEMA: ClassVar[int] = 1
+    SCHEMA: ClassVar[int] = 2
 
 
 class MoneyEvent(EventBase, frozen=True, kw_only=True):
@@ -384,7 +391,9 @@ class CourierDisputeResolved(MoneyEvent, frozen=True, kw_only=True, tag="courier
 # --- micro-loans ----------------------------------------------------------------------
 
 
-class LoanInstallment(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class LoanInstallment(
+    msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, array_like=True
+):
     """One installment of a schedule: due on ``due``, ``principal_minor`` plus
     ``interest_minor`` (recognised evenly over the days of its period). The first of a
     restructured schedule also carries interest and default interest accrued under the
@@ -398,7 +407,7 @@ class LoanInstallment(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=T
     carried_default_minor: int = 0
 
 
-class AccrualLine(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class AccrualLine(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, array_like=True):
     """What one accrual recognised on installment ``number``. ``default_basis`` is the
     installment's running sum, over its overdue days, of unpaid principal x default rate
     (basis points): default interest accrued to date is ``default_basis // 3_650_000``,
@@ -410,7 +419,7 @@ class AccrualLine(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     default_basis: int = 0
 
 
-class Allocation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class Allocation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, array_like=True):
     """What one repayment paid on installment ``number``, in the order it was taken."""
 
     number: int
@@ -623,18 +632,101 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
     )
 }
 
-Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+Upcaster = Callable[[Any], Any]
+"""Rewrites an old payload, decoded to plain data, into the next schema's plain data. A
+schema 1 payload is an object (``dict``) of named fields; from schema 2 on, a payload is
+the compact array (``list``: the tag, then every field in declared order), and an
+upcaster from schema 2 or later takes and gives that array."""
+
+COMPACT_SCHEMA = 2
+"""The first schema whose payloads are the compact encoding. Every event type moved to it
+together; the fields did not change, only the bytes that carry them."""
+
+
+def _same_fields(data: Any) -> Any:
+    """Schema 1 to 2, for every event type: the same fields, the object of schema 1 made
+    the compact array of schema 2."""
+    return msgspec.to_builtins(_convert(msgspec.convert(data, _JsonEvent), _CANONICAL))
+
 
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 """``(type, old_schema) -> function`` rewriting an old payload to the next schema."""
 
-_encoder = msgspec.json.Encoder(order="deterministic")
-_decoder: msgspec.json.Decoder[Event] = msgspec.json.Decoder(Event)
+
+# --- the canonical JSON of schema 1 -------------------------------------------------------
+#
+# Schema 1 payloads are JSON objects. The event classes are array-like now, so each one
+# has a twin made from its own fields, object-shaped as the classes were then: schema 1
+# payloads decode through the twins, and ``event_json`` gives any event in the JSON it
+# had (the payload itself, for a schema 1 row; what ``satang events`` and the exports
+# print).
+
+_TWINS: dict[type[msgspec.Struct], type[msgspec.Struct]] = {}
+_CANONICAL: dict[type[msgspec.Struct], type[msgspec.Struct]] = {}
+
+
+def _twin_type(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
+        return _twin(annotation)
+    origin = typing.get_origin(annotation)
+    if origin is tuple:
+        args = tuple(a if a is Ellipsis else _twin_type(a) for a in typing.get_args(annotation))
+        return tuple.__class_getitem__(args)
+    if origin in (typing.Union, types.UnionType):
+        return typing.Union[tuple(_twin_type(a) for a in typing.get_args(annotation))]  # noqa: UP007
+    return annotation
+
+
+def _twin(cls: type[msgspec.Struct]) -> type[msgspec.Struct]:
+    found = _TWINS.get(cls)
+    if found is not None:
+        return found
+    config = cls.__struct_config__
+    fields: list[tuple[str, Any, Any]] = []
+    for f in msgspec.structs.fields(cls):
+        if f.default_factory is not msgspec.NODEFAULT:
+            default: Any = msgspec.field(default_factory=f.default_factory)
+        elif f.default is not msgspec.NODEFAULT:
+            default = f.default
+        else:
+            default = msgspec.field()
+        fields.append((f.name, _twin_type(f.type), default))
+    twin = msgspec.defstruct(
+        cls.__name__,
+        fields,
+        module=__name__,
+        tag_field=config.tag_field,
+        tag=config.tag,
+        omit_defaults=config.omit_defaults,
+        frozen=True,
+        kw_only=True,
+    )
+    _TWINS[cls] = twin
+    _CANONICAL[twin] = cls
+    return twin
+
+
+def _convert(value: msgspec.Struct, to: dict[type[msgspec.Struct], type[msgspec.Struct]]) -> Any:
+    """An event as its twin, or a twin as its event: the same fields, read by name."""
+    return msgspec.convert(value, to[type(value)], from_attributes=True)
+
+
+_json_encoder = msgspec.json.Encoder(order="deterministic")
+_compact_encoder = msgspec.msgpack.Encoder(order="deterministic")
+
+
+def event_json(event: EventBase) -> bytes:
+    """The event as canonical JSON, the encoding of schema 1: an object, its ``"type"``
+    first, then its fields in declared order, dict keys sorted. For a schema 1 row it is
+    the stored payload, byte for byte."""
+    return _json_encoder.encode(_convert(event, _TWINS))
 
 
 def encode_event(event: EventBase) -> bytes:
-    """The canonical JSON of an event: fields in declared order, dict keys sorted."""
-    return _encoder.encode(event)
+    """The payload of a new event, at its class's ``SCHEMA``: the compact encoding, a
+    MessagePack array of the tag and every field in declared order, dict keys sorted (a
+    field added later goes at the end of its class, with a default)."""
+    return _compact_encoder.encode(event)
 
 
 def decode_event(type_: str, schema: int, payload: bytes) -> Event:
@@ -654,8 +746,21 @@ def decode_event(type_: str, schema: int, payload: bytes) -> Event:
             schema,
         )
     try:
-        if schema != cls.SCHEMA:
-            data = msgspec.json.decode(payload)
+        if schema == cls.SCHEMA:
+            event: Any = _compact_decoder.decode(payload)
+        elif (
+            schema == 1
+            and cls.SCHEMA == COMPACT_SCHEMA
+            and UPCASTERS.get((type_, 1)) is _same_fields
+        ):
+            # a schema 1 row, nothing to upcast but the encoding: straight through its twin
+            event = _convert(_json_decoder.decode(payload), _CANONICAL)
+        else:
+            data: Any = (
+                msgspec.json.decode(payload)
+                if schema < COMPACT_SCHEMA
+                else msgspec.msgpack.decode(payload)
+            )
             at = schema
             while at < cls.SCHEMA:
                 upcast = UPCASTERS.get((type_, at))
@@ -665,8 +770,7 @@ def decode_event(type_: str, schema: int, payload: bytes) -> Event:
                     )
                 data = upcast(data)
                 at += 1
-            payload = msgspec.json.encode(data)
-        event = _decoder.decode(payload)
+            event = msgspec.convert(data, Event)
     except (
         msgspec.MsgspecError,
         ValueError,
@@ -676,6 +780,15 @@ def decode_event(type_: str, schema: int, payload: bytes) -> Event:
         RecursionError,
     ) as exc:  # RecursionError: a payload nested deeper than the interpreter allows
         raise StoreCorrupt(f"event {type_!r} (schema {schema}) does not decode: {exc}") from exc
-    if type(event) is not cls:
-        raise StoreCorrupt(f"a {type_!r} row holds a {type(event).__struct_config__.tag!r}")
-    return event
+    found: Event = event
+    if type(found) is not cls:
+        raise StoreCorrupt(f"a {type_!r} row holds a {type(found).__struct_config__.tag!r}")
+    return found
+
+
+for _type in EVENT_TYPES:
+    UPCASTERS[(_type, 1)] = _same_fields
+_JsonEvent: Any = typing.Union[tuple(_twin(cls) for cls in EVENT_TYPES.values())]  # noqa: UP007
+"""The union of the schema 1 twins, decoded by their ``"type"``."""
+_compact_decoder: msgspec.msgpack.Decoder[Event] = msgspec.msgpack.Decoder(Event)
+_json_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(_JsonEvent)

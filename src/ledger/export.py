@@ -1,7 +1,7 @@
 """Exports of the whole log for other tools: JSON lines, CSV postings, a beancount ledger.
 
-* ``jsonl`` — one event a line, as ``satang events`` prints them (payload and hash
-  included): the log itself, for archives and pipelines.
+* ``jsonl`` — one event a line, as ``satang events`` prints them (the event as the
+  canonical JSON of schema 1, and its hash): the log itself, for archives and pipelines.
 * ``csv`` — one row per posting leg: seq, times, command, event type, stream, leg,
   account, side, phase, amount in minor units, currency.
 * ``beancount`` — a complete plain-text ledger accountants can open in the tools they
@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 from ledger.accounts import AccountType
 from ledger.book import Ledger
-from ledger.events import AccountOpened, MoneyEvent
+from ledger.events import AccountOpened, MoneyEvent, event_json
 from ledger.money import format_amount
 from ledger.store.base import RecordedEvent
 from ledger.times import to_us
@@ -50,7 +50,7 @@ def event_record(rec: RecordedEvent) -> dict[str, object]:
         "schema": rec.schema,
         "recorded_at": rec.recorded_at.isoformat(),
         "effective_at": rec.effective_at.isoformat(),
-        "event": json.loads(rec.payload),
+        "event": json.loads(event_json(rec.event)),
         "hash": rec.hash,
     }
 

@@ -101,7 +101,7 @@ class StoreContract:
         assert isinstance(r, Accepted)
         (rec,) = list(book.events(after=r.seq - 1))
         assert (rec.seq, rec.stream, rec.version, rec.command_id) == (r.seq, "entry:t1", 1, "t1")
-        assert rec.type == "entry_posted" and rec.schema == 1
+        assert rec.type == "entry_posted" and rec.schema == EntryPosted.SCHEMA == 2
         assert rec.recorded_at == clock.now and rec.effective_at == backdated
         assert isinstance(rec.event, EntryPosted)
         assert rec.event.postings == (

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from ledger import (
@@ -27,7 +28,7 @@ from ledger.errors import InvalidCommand, StoreError
 from ledger.store.base import chain_hash
 from ledger.times import to_us
 from tests.conftest import FakeClock, top_up
-from tests.tampering import tamper
+from tests.tampering import changed_payload, tamper
 
 
 @pytest.fixture
@@ -461,8 +462,7 @@ def test_read_models_in_a_file_whose_name_needs_quoting(tmp_path: Path, db: Path
 TAMPERING: dict[str, tuple[str, int, set[tuple[str, int]]]] = {
     # how: (the SQL, the first seq it breaks, every (check, seq) verify names)
     "an amount": (
-        "UPDATE events SET payload = CAST(replace(payload, '10000', '10001') AS BLOB)"
-        " WHERE seq = 4",
+        f"UPDATE events SET payload = {changed_payload(10000, 10001)} WHERE seq = 4",
         4,
         {("hash_chain", 4), ("balance_history", 4), ("accounts_rebuild", 0)},
     ),
@@ -538,13 +538,14 @@ def _payload_of(db: Path, command_id: str) -> tuple[int, bytes]:
 
 
 def test_a_byte_changed_in_the_file_itself_is_found_at_its_seq(db: Path) -> None:
-    """No SQL at all: one digit of an event's amount changed in the database file."""
+    """No SQL at all: the bytes of one leg's amount changed in the database file."""
     seq, payload = _payload_of(db, "t2")
     data = bytearray(db.read_bytes())
     at = data.find(payload)
     assert at >= 0 and data.find(payload, at + 1) == -1
-    digit = at + payload.index(b'"amount_minor":') + len(b'"amount_minor":')
-    data[digit] = ord("9") if data[digit] != ord("9") else ord("8")
+    amount, changed = msgspec.msgpack.encode(500), msgspec.msgpack.encode(900)
+    leg = at + payload.index(amount)
+    data[leg : leg + len(amount)] = changed
     db.write_bytes(bytes(data))
     found = _checks(db)
     assert ("hash_chain", seq) in found

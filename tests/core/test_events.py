@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 
 from ledger import Credit, Debit, Ledger, OpenAccount, PostEntry, StoreCorrupt, UnknownEventType
-from ledger.events import UPCASTERS, EntryPosted, Posting, decode_event, encode_event
+from ledger.events import (
+    COMPACT_SCHEMA,
+    EVENT_TYPES,
+    UPCASTERS,
+    EntryPosted,
+    Posting,
+    decode_event,
+    encode_event,
+    event_json,
+)
 
 POSTINGS = (
     Posting(account="a", side="debit", amount_minor=5, currency="THB"),
@@ -15,31 +25,42 @@ POSTINGS = (
 )
 
 
-def test_encoding_is_canonical_and_round_trips() -> None:
+def test_encoding_is_compact_canonical_and_round_trips() -> None:
     event = EntryPosted(
         entry_id="e", kind="k", postings=POSTINGS, memo="m", metadata={"z": "1", "a": "2"}
     )
     payload = encode_event(event)
-    assert payload.index(b'"a"') < payload.index(b'"z"')  # dict keys sorted
-    assert payload.startswith(b'{"type":"entry_posted"')
-    assert decode_event("entry_posted", 1, payload) == event
+    assert EntryPosted.SCHEMA == COMPACT_SCHEMA == 2
+    assert msgspec.msgpack.decode(payload)[0] == "entry_posted"  # an array, its tag first
+    assert b"amount_minor" not in payload and b"entry_id" not in payload  # no field names
+    assert payload.index(b"\xa1a") < payload.index(b"\xa1z")  # dict keys sorted
+    assert decode_event("entry_posted", 2, payload) == event
+    assert encode_event(decode_event("entry_posted", 2, payload)) == payload
+    shown = event_json(event)  # the JSON of schema 1, as the exports print it
+    assert shown.startswith(b'{"type":"entry_posted","postings":[{"account":"a"')
+    assert shown.index(b'"a":"2"') < shown.index(b'"z":"1"')
+    assert decode_event("entry_posted", 1, shown) == event  # and a schema 1 row decodes
 
 
-def _schema_two(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pretend the code moved EntryPosted to schema 2, whose memos are upper case."""
+def _schema_three(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pretend the code moved EntryPosted to schema 3, whose memos are upper case: an
+    upcaster from schema 2 takes the compact array (the tag, then the fields in order)."""
+    memo = 1 + EntryPosted.__struct_fields__.index("memo")
 
-    def upcast(data: dict[str, Any]) -> dict[str, Any]:
-        return {**data, "memo": data.get("memo", "").upper()}
+    def upcast(data: list[Any]) -> list[Any]:
+        return [*data[:memo], data[memo].upper(), *data[memo + 1 :]]
 
-    monkeypatch.setattr(EntryPosted, "SCHEMA", 2)
-    monkeypatch.setitem(UPCASTERS, ("entry_posted", 1), upcast)
+    monkeypatch.setattr(EntryPosted, "SCHEMA", 3)
+    monkeypatch.setitem(UPCASTERS, ("entry_posted", 2), upcast)
 
 
 def test_an_old_payload_is_upcast_before_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
-    old = encode_event(EntryPosted(entry_id="e", kind="k", postings=POSTINGS, memo="paid"))
-    _schema_two(monkeypatch)
-    assert decode_event("entry_posted", 1, old).memo == "PAID"
-    assert decode_event("entry_posted", 2, old).memo == "paid"  # already current: as stored
+    event = EntryPosted(entry_id="e", kind="k", postings=POSTINGS, memo="paid")
+    compact, json_ = encode_event(event), event_json(event)
+    _schema_three(monkeypatch)
+    assert decode_event("entry_posted", 2, compact).memo == "PAID"
+    assert decode_event("entry_posted", 1, json_).memo == "PAID"  # 1 -> 2 -> 3
+    assert decode_event("entry_posted", 3, compact).memo == "paid"  # current: as stored
 
 
 def test_a_stored_log_is_read_through_the_upcasters(
@@ -53,25 +74,40 @@ def test_a_stored_log_is_read_through_the_upcasters(
                 PostEntry(id="e", kind="k", postings=[Debit("a", 5), Credit("b", 5)], memo="x"),
             ]
         )
-        _schema_two(monkeypatch)
+        _schema_three(monkeypatch)
         (rec,) = list(book.events(after=2))
-        assert rec.schema == 1 and isinstance(rec.event, EntryPosted) and rec.event.memo == "X"
+        assert rec.schema == 2 and isinstance(rec.event, EntryPosted) and rec.event.memo == "X"
+
+
+def test_every_schema_1_type_moves_to_schema_2_by_its_encoding_alone() -> None:
+    assert {key for key in UPCASTERS if key[1] == 1} == {(t, 1) for t in EVENT_TYPES}
+    assert all(cls.SCHEMA == COMPACT_SCHEMA for cls in EVENT_TYPES.values())
 
 
 def test_a_missing_upcaster_or_a_newer_schema_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    payload = encode_event(EntryPosted(entry_id="e", kind="k", postings=POSTINGS))
+    event = EntryPosted(entry_id="e", kind="k", postings=POSTINGS)
+    payload, json_ = encode_event(event), event_json(event)
     with pytest.raises(UnknownEventType, match="newer than this code") as newer:
         decode_event("entry_posted", 7, payload)
     assert (newer.value.event_type, newer.value.schema) == ("entry_posted", 7)
+    for schema in (0, -1):  # no schema before 1: refused, never read as JSON
+        with pytest.raises(UnknownEventType, match="no upcaster"):
+            decode_event("entry_posted", schema, json_)
     with pytest.raises(UnknownEventType, match="unknown event type") as unknown:
         decode_event("entry_teleported", 1, payload)
     assert unknown.value.event_type == "entry_teleported"
     monkeypatch.setattr(EntryPosted, "SCHEMA", 3)
     with pytest.raises(UnknownEventType, match="no upcaster"):
-        decode_event("entry_posted", 1, payload)
+        decode_event("entry_posted", 2, payload)
+    with pytest.raises(UnknownEventType, match="no upcaster"):
+        decode_event("entry_posted", 1, json_)
     with pytest.raises(StoreCorrupt, match="does not decode"):  # a payload of the wrong shape
-        decode_event("entry_posted", 3, b'{"type":"entry_posted","entry_id":5}')
+        decode_event("entry_posted", 3, msgspec.msgpack.encode(["entry_posted", 5]))
+    with pytest.raises(StoreCorrupt, match="does not decode"):  # JSON where MessagePack goes
+        decode_event("entry_posted", 3, json_)
     with pytest.raises(StoreCorrupt, match="holds a 'entry_posted'"):  # the row's type lies
-        decode_event("account_frozen", 1, payload)
+        decode_event("account_frozen", 2, payload)
+    with pytest.raises(StoreCorrupt, match="holds a 'entry_posted'"):
+        decode_event("account_frozen", 1, json_)

@@ -5,10 +5,11 @@ The seed corpus is every distinct row of the frozen ledgers (tests/frozen: every
 type, real payloads), plus a few rows near the decoder's limits that real ones
 never reach: a payload nested almost as deep as Python's recursion limit, in an unknown
 field and under an older schema (the untyped path of the upcasters), very long text,
-ints past 64 bits. A dictionary of the events' field names and JSON's tokens helps the
-mutations. The fuzzer (tests/faults/fuzz_decoder.py) runs in a subprocess for
-``scale(10, 3600)`` seconds; atheris exits non-zero and writes a ``crash-*`` file on any
-other exception (or a failed round trip), and the test then prints that input.
+ints past 64 bits, in both encodings. A dictionary of the events' field names, JSON's
+and MessagePack's tokens helps the mutations. The fuzzer (tests/faults/fuzz_decoder.py)
+runs in a subprocess for ``scale(10, 3600)`` seconds; atheris exits non-zero and writes a
+``crash-*`` file on any other exception (or a failed round trip), and the test then prints
+that input.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import sys
 import time
 from pathlib import Path
 
-from ledger.events import EVENT_TYPES
+import msgspec
+
+from ledger.events import COMPACT_SCHEMA, EVENT_TYPES
 from tests.faults.fuzz_decoder import decode_input, encode_input, event_names
 from tests.faults.suite import record, scale
 
@@ -46,18 +49,32 @@ def _frozen_rows() -> list[tuple[str, int, bytes]]:
 
 def _edge_seeds(names: list[str], rows: list[tuple[str, int, bytes]]) -> list[bytes]:
     """Inputs near the limits: deep nesting (just under the recursion limit), long text,
-    huge ints, in real payloads of a few types."""
+    huge ints, in real payloads of a few types, in both encodings (the JSON of schema 1,
+    the MessagePack arrays of the compact schema)."""
     depth = sys.getrecursionlimit() - 100
     nested = b"[" * depth + b"]" * depth
+    packed = b"\x91" * depth + b"\x90"  # as deep in MessagePack
     seeds = []
-    for type_, _, payload in rows[:: max(1, len(rows) // 8)]:
-        body = payload.rstrip(b"}")
-        seeds += [
-            encode_input(names, type_, body + b',"zz":' + nested + b"}"),
-            encode_input(names, type_, nested, schema_byte=128),  # schema 0: untyped decode
-            encode_input(names, type_, body + b',"zz":"' + b"x" * 4_000 + b'"}'),
-            encode_input(names, type_, re.sub(rb":\d+", b":18446744073709551616", payload)),
-        ]
+    for type_, schema, payload in rows[:: max(1, len(rows) // 16)]:
+        own = 128 + schema
+        if schema < COMPACT_SCHEMA:
+            body = payload.rstrip(b"}")
+            seeds += [
+                encode_input(names, type_, body + b',"zz":' + nested + b"}", own),
+                encode_input(names, type_, nested, schema_byte=128),  # schema 0: untyped decode
+                encode_input(names, type_, body + b',"zz":"' + b"x" * 4_000 + b'"}', own),
+                encode_input(
+                    names, type_, re.sub(rb":\d+", b":18446744073709551616", payload), own
+                ),
+            ]
+        else:
+            head, rest = payload[:1], payload[1:]
+            seeds += [
+                encode_input(names, type_, head + rest + packed, own),  # one more, deep, field
+                encode_input(names, type_, packed, own),
+                encode_input(names, type_, payload + msgspec.msgpack.encode("x" * 4_000), own),
+                encode_input(names, type_, payload.replace(b"\xcd", b"\xcf\xff\xff\xff"), own),
+            ]
     return seeds
 
 
@@ -69,7 +86,10 @@ def _dictionary(path: Path) -> None:
         words.add(f'"{tag}"')
         words |= {f'"{field}":' for field in cls.__struct_fields__}
     escaped = [w.replace("\\", "\\\\").replace('"', '\\"') for w in sorted(words)]
-    path.write_text("".join(f'"{w}"\n' for w in escaped), encoding="ascii")
+    # MessagePack's tokens, in libFuzzer's \xNN escapes: arrays, nil, the widest ints
+    packed = ["\\x90", "\\x91", "\\xdc\\x00\\x10", "\\xc0", "\\xc3", "\\xcf" + "\\xff" * 8]
+    packed += ["\\xd3\\x80" + "\\x00" * 7, "\\xd9\\xff"]
+    path.write_text("".join(f'"{w}"\n' for w in [*escaped, *packed]), encoding="ascii")
 
 
 def _crash_report(names: list[str], artifacts: Path, output: str) -> str:
@@ -95,7 +115,8 @@ def test_the_decoder_refuses_any_bytes_with_store_corrupt_only(tmp_path: Path) -
     corpus, artifacts = tmp_path / "corpus", tmp_path / "artifacts"
     corpus.mkdir()
     artifacts.mkdir()
-    seeds = [encode_input(names, t, p) for t, _, p in rows] + _edge_seeds(names, rows)
+    assert {s for _, s, _ in rows} == {1, COMPACT_SCHEMA}, "a seed of each encoding"
+    seeds = [encode_input(names, t, p, 128 + s) for t, s, p in rows] + _edge_seeds(names, rows)
     for n, seed in enumerate(seeds):
         (corpus / f"seed-{n:04d}").write_bytes(seed)
     _dictionary(tmp_path / "events.dict")

@@ -89,7 +89,8 @@ class RecordedEvent:
     hash: str
     """Hex SHA-256 of this row chained to the previous one."""
     payload: bytes = attrs.field(repr=False)
-    """The canonical JSON exactly as stored (what the hash covers)."""
+    """The payload exactly as stored (what the hash covers): canonical JSON at schema 1,
+    the compact encoding from schema 2 (:func:`ledger.events.encode_event`)."""
 
 
 @attrs.frozen

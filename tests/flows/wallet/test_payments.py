@@ -608,7 +608,7 @@ def test_a_bill_paid_payload_from_before_entry_id_still_decodes() -> None:
         b'{"account":"biller:B1:payable","side":"credit","amount_minor":100,"currency":"THB"}],'
         b'"wallet":"wallet:U1","biller":"B1","bill_reference":"X","amount_minor":100}'
     )
-    event = decode_event("bill_paid", BillPaid.SCHEMA, payload)
+    event = decode_event("bill_paid", 1, payload)  # a schema 1 row, written before it
     assert isinstance(event, BillPaid)
     assert (event.wallet, event.biller, event.bill_reference) == ("wallet:U1", "B1", "X")
     assert event.postings == (
