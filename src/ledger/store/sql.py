@@ -960,9 +960,9 @@ class SqlTransaction:
             "INSERT INTO account_postings (account, seq, leg, side, amount_minor, effective_at,"
             " debits_posted, credits_posted, debits_pending, credits_pending, phase)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            self._postings,
+            sorted(self._postings),
         )
-        conn.executemany("INSERT INTO commands VALUES (?, ?, ?, ?)", self._commands)
+        conn.executemany("INSERT INTO commands VALUES (?, ?, ?, ?)", sorted(self._commands))
         if self._refusals:
             conn.executemany(
                 f"INSERT INTO refusals ({_REFUSAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
