@@ -64,6 +64,16 @@ SUBMIT_MANY_MAX = 8_190
 EVENTS_PAGE = 1_000
 """Events read per page by ``Ledger.events``."""
 SEQ_MAX = 2**63 - 1
+HISTORY_PAGE_MAX = 100_001
+"""The most lines one ``history_page`` reads (a statement page of up to 10,000, and one to
+tell whether another page follows, with room to spare)."""
+
+
+def _check_seq(name: str, value: object) -> None:
+    if type(value) is not int or not 0 <= value <= SEQ_MAX:
+        raise InvalidCommand(f"{name} is a seq (int in 0..2**63-1), not {shown(value)}")
+
+
 DEFAULT_TIMEZONE = "Asia/Bangkok"
 """The zone a new ledger records when ``Ledger.open`` is given none."""
 
@@ -540,6 +550,19 @@ class Ledger:
         """One page of the account's history, the store's one per-account history (what
         ``balance(as_of=...)`` reads): see :meth:`ledger.store.base.Store.history_page`.
         The statements read model serves its pages from it, bounded by its checkpoint."""
+        if not isinstance(account_id, str):
+            raise InvalidCommand(f"account_id is an account id (str), not {shown(account_id)}")
+        if order not in ("recorded", "effective"):
+            raise InvalidCommand(f"order is 'recorded' or 'effective', not {shown(order)}")
+        if after is not None and not (
+            type(after) is tuple
+            and len(after) == 3
+            and all(type(v) is int and -(2**63) <= v <= SEQ_MAX for v in after)
+        ):
+            raise InvalidCommand(f"after is (effective_at_us, seq, leg), ints, not {shown(after)}")
+        if type(limit) is not int or not 1 <= limit <= HISTORY_PAGE_MAX:
+            raise InvalidCommand(f"limit is an int in 1..{HISTORY_PAGE_MAX}, not {shown(limit)}")
+        _check_seq("upto_seq", upto_seq)
         with self._reading():
             self._check_open()
             return self._store.history_page(account_id, order, after, limit, upto_seq)
@@ -549,6 +572,20 @@ class Ledger:
     ) -> dict[str, Counters]:
         """Each account's counters from the history up to a seq and an effective time:
         see :meth:`ledger.store.base.Store.history_sums`."""
+        _check_seq("upto_seq", upto_seq)
+        if effective_upto_us is not None and not (
+            type(effective_upto_us) is int and -(2**63) <= effective_upto_us <= SEQ_MAX
+        ):
+            raise InvalidCommand(
+                "effective_upto_us is UTC microseconds (int) or None, not "
+                + shown(effective_upto_us)
+            )
+        if accounts is not None and (
+            isinstance(accounts, str) or not all(isinstance(a, str) for a in accounts)
+        ):
+            raise InvalidCommand(
+                f"accounts is a list of account ids or None, not {shown(accounts)}"
+            )
         with self._reading():
             self._check_open()
             return self._store.history_sums(upto_seq, effective_upto_us, accounts)

@@ -643,10 +643,28 @@ COMPACT_SCHEMA = 2
 together; the fields did not change, only the bytes that carry them."""
 
 
+SCHEMA_2_CLASSES: dict[str, type[EventBase]] = {}
+"""The class an event type had at schema 2, for a type whose class has since changed its
+fields (a new ``SCHEMA`` with an upcaster from 2): keep a copy of the old class here, by
+tag, and its schema 1 rows still decode, through it (they carry schema 2's fields, by
+name). A type not named here is its class in :data:`EVENT_TYPES`."""
+
+
+def _schema_2_class(type_: Any) -> type[EventBase]:
+    found = SCHEMA_2_CLASSES.get(type_) or EVENT_TYPES.get(type_)
+    if found is None:
+        raise ValueError(f"no event type {type_!r}")
+    return found
+
+
 def _same_fields(data: Any) -> Any:
     """Schema 1 to 2, for every event type: the same fields, the object of schema 1 made
-    the compact array of schema 2."""
-    return msgspec.to_builtins(_convert(msgspec.convert(data, _JsonEvent), _CANONICAL))
+    the compact array of schema 2 (read by the class the type had at schema 2)."""
+    if not isinstance(data, dict):
+        raise ValueError(f"a schema 1 payload is a JSON object, not {type(data).__name__}")
+    cls = _schema_2_class(data.get("type"))
+    event = msgspec.convert(msgspec.convert(data, _twin(cls)), cls, from_attributes=True)
+    return msgspec.to_builtins(event)
 
 
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}
@@ -747,11 +765,12 @@ def decode_event(type_: str, schema: int, payload: bytes) -> Event:
         )
     try:
         if schema == cls.SCHEMA:
-            event: Any = _compact_decoder.decode(payload)
+            event: Any = _compact_decoder(cls).decode(payload)
         elif (
             schema == 1
             and cls.SCHEMA == COMPACT_SCHEMA
             and UPCASTERS.get((type_, 1)) is _same_fields
+            and type_ not in SCHEMA_2_CLASSES
         ):
             # a schema 1 row, nothing to upcast but the encoding: straight through its twin
             event = _convert(_json_decoder.decode(payload), _CANONICAL)
@@ -770,15 +789,17 @@ def decode_event(type_: str, schema: int, payload: bytes) -> Event:
                     )
                 data = upcast(data)
                 at += 1
-            event = msgspec.convert(data, Event)
+            event = msgspec.convert(data, cls)
     except (
         msgspec.MsgspecError,
         ValueError,
         TypeError,
-        KeyError,
+        LookupError,
+        AttributeError,
         OverflowError,
         RecursionError,
-    ) as exc:  # RecursionError: a payload nested deeper than the interpreter allows
+    ) as exc:  # RecursionError: a payload nested deeper than the interpreter allows;
+        # LookupError, AttributeError: an upcaster of the arrays given an array too short
         raise StoreCorrupt(f"event {type_!r} (schema {schema}) does not decode: {exc}") from exc
     found: Event = event
     if type(found) is not cls:
@@ -790,5 +811,15 @@ for _type in EVENT_TYPES:
     UPCASTERS[(_type, 1)] = _same_fields
 _JsonEvent: Any = typing.Union[tuple(_twin(cls) for cls in EVENT_TYPES.values())]  # noqa: UP007
 """The union of the schema 1 twins, decoded by their ``"type"``."""
-_compact_decoder: msgspec.msgpack.Decoder[Event] = msgspec.msgpack.Decoder(Event)
+_COMPACT_DECODERS: dict[type[EventBase], msgspec.msgpack.Decoder[Any]] = {}
+
+
+def _compact_decoder(cls: type[EventBase]) -> msgspec.msgpack.Decoder[Any]:
+    """The decoder of one event class's compact payloads (its tag first, checked)."""
+    found = _COMPACT_DECODERS.get(cls)
+    if found is None:
+        found = _COMPACT_DECODERS[cls] = msgspec.msgpack.Decoder(cls)
+    return found
+
+
 _json_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(_JsonEvent)

@@ -1,7 +1,8 @@
 """Exports of the whole log for other tools: JSON lines, CSV postings, a beancount ledger.
 
-* ``jsonl`` — one event a line, as ``satang events`` prints them (the event as the
-  canonical JSON of schema 1, and its hash): the log itself, for archives and pipelines.
+* ``jsonl`` — one event a line, as ``satang events`` prints them (the event as JSON: a
+  schema 1 row's stored payload, a compact row in the same JSON shape, and its hash):
+  the log itself, for archives and pipelines.
 * ``csv`` — one row per posting leg: seq, times, command, event type, stream, leg,
   account, side, phase, amount in minor units, currency.
 * ``beancount`` — a complete plain-text ledger accountants can open in the tools they
@@ -22,7 +23,7 @@ from collections.abc import Iterator
 
 from ledger.accounts import AccountType
 from ledger.book import Ledger
-from ledger.events import AccountOpened, MoneyEvent, event_json
+from ledger.events import COMPACT_SCHEMA, AccountOpened, MoneyEvent, event_json
 from ledger.money import format_amount
 from ledger.store.base import RecordedEvent
 from ledger.times import to_us
@@ -50,7 +51,8 @@ def event_record(rec: RecordedEvent) -> dict[str, object]:
         "schema": rec.schema,
         "recorded_at": rec.recorded_at.isoformat(),
         "effective_at": rec.effective_at.isoformat(),
-        "event": json.loads(event_json(rec.event)),
+        # a schema 1 row's own JSON, as the chain covers it; a compact one's, as that JSON
+        "event": json.loads(rec.payload if rec.schema < COMPACT_SCHEMA else event_json(rec.event)),
         "hash": rec.hash,
     }
 

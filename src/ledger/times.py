@@ -6,6 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+US_MIN = -62_135_596_800_000_000
+"""The first microsecond :func:`from_us` turns into a datetime (0001-01-01 00:00 UTC)."""
+US_MAX = 253_402_300_799_999_999
+"""The last (9999-12-31 23:59:59.999999 UTC)."""
+
 
 def is_aware(value: object) -> bool:
     """A datetime that names one instant: its tzinfo gives a UTC offset. A datetime with

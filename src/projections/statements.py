@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import attrs
 import msgspec
@@ -39,9 +39,7 @@ from ledger.state.accounts import ACCOUNT_EVENTS, CHANGES, changes, opened, stor
 from ledger.store.base import RecordedEvent
 from ledger.times import from_us, is_aware, to_us
 from projections.base import Database, Projection, Table, money_events, one, snapshot
-
-if TYPE_CHECKING:
-    from projections.runner import Runner
+from projections.runner import Runner
 
 _metadata = msgspec.json.Encoder(order="sorted")
 
@@ -223,6 +221,15 @@ def as_of_bounds(as_of: AsOf | None, zone: tzinfo) -> tuple[int | None, int | No
     raise InvalidCommand(f"as_of is a seq (int >= 0), an aware datetime or a date, not {as_of!r}")
 
 
+def _runner(runner: object) -> Runner:
+    if not isinstance(runner, Runner):
+        raise InvalidCommand(
+            f"the statements are read through a projections.runner.Runner (since the read"
+            f" model's version 2, not its database), not {runner!r}"
+        )
+    return runner
+
+
 def folded(db: Database) -> int:
     """The seq the statements projection in ``db`` has folded up to: the bound of every
     read of the ledger's history made for it."""
@@ -282,7 +289,7 @@ def balances_as_of(
     ):
         raise InvalidCommand(f"accounts_ is a list of account ids or None, not {accounts_!r}")
     seq, effective = as_of_bounds(as_of, zone)
-    db = runner.db
+    db = _runner(runner).db
     opened = (
         "1"
         if seq is None and effective is None
@@ -333,7 +340,7 @@ class TrialBalance:
 def trial_balance(runner: Runner, as_of: AsOf | None, zone: tzinfo) -> TrialBalance:
     """Every account's posted net balance as of ``as_of`` in a debit or a credit column,
     with the totals per currency."""
-    with snapshot(runner.db):
+    with snapshot(_runner(runner).db):
         found = balances_as_of(runner, as_of, zone)
         types = dict(runner.db.execute("SELECT account, type FROM proj_accounts").fetchall())
     rows = []
@@ -403,10 +410,12 @@ def statement(
     if type(limit) is not int or not 1 <= limit <= STATEMENT_PAGE_MAX:
         raise InvalidCommand(f"limit is an int in 1..{STATEMENT_PAGE_MAX}, not {limit!r}")
     if after is not None and not (
-        isinstance(after, tuple) and len(after) == 3 and all(type(v) is int for v in after)
+        isinstance(after, tuple)
+        and len(after) == 3
+        and all(type(v) is int and -(2**63) <= v <= 2**63 - 1 for v in after)
     ):
         raise InvalidCommand(f"after is a page's next_after (three ints), not {after!r}")
-    db = runner.db
+    db = _runner(runner).db
     with snapshot(db):
         found = one(
             db, "SELECT currency, normal_side FROM proj_accounts WHERE account = ?", (account,)

@@ -42,7 +42,7 @@ from ledger.store.sql import COUNTERS_UPDATE, READ_PAGE, SqlStore
 if TYPE_CHECKING:
     import psycopg
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """The same schema generation as SQLite's ``SCHEMA_VERSION`` (the tables hold the same
 columns); PostgreSQL's migrations start at 2."""
 
@@ -169,6 +169,13 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         "no index of the log by command id: commands holds the seqs of each command",
         """
         DROP INDEX events_command_id;
+        """,
+    ),
+    (
+        5,
+        "event payloads of schema 2, the compact encoding: older code must not open the file",
+        """
+        SELECT 1;
         """,
     ),
 )

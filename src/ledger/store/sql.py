@@ -61,11 +61,14 @@ from ledger.store.base import (
     chain_hash,
     refusal_hash,
 )
-from ledger.times import from_us, to_us
+from ledger.times import US_MAX, US_MIN, from_us, to_us
 
 ACCOUNT_CACHE_MAX = 200_000
 """Account rows kept between transactions; past this the cache starts over."""
 READ_PAGE = 1_000
+SEQ_MAX = 2**63 - 1
+LEG_MAX = 2**31 - 1
+"""Bounds past every seq and every leg: a read of everything up to them."""
 
 COUNTERS_UPDATE = (
     "UPDATE accounts SET debits_posted = ?, credits_posted = ?,"
@@ -355,20 +358,21 @@ class SqlStore(ABC):
         return Counters() if row is None else row[1]
 
     def counters_at_seq(self, account_id: str, seq: int) -> Counters:
+        return self._counters_after(account_id, seq, LEG_MAX)
+
+    def _counters_after(self, account_id: str, seq: int, leg: int) -> Counters:
+        """The counters the history keeps with the account's last line at or before
+        (seq, leg) in log order (zeros before its first)."""
         rows = self._read(
             "SELECT debits_posted, credits_posted, debits_pending, credits_pending"
-            " FROM account_postings WHERE account = ? AND seq <= ?"
+            " FROM account_postings WHERE account = ? AND (seq, leg) <= (?, ?)"
             " ORDER BY seq DESC, leg DESC LIMIT 1",
-            (account_id, seq),
+            (account_id, seq, leg),
         )
         return Counters() if not rows else _counters(rows[0], self.path)
 
     def counters_at_time(self, account_id: str, effective_at_us: int) -> Counters:
-        rows = self._read(
-            f"SELECT {_SUMS} FROM account_postings WHERE account = ? AND effective_at <= ?",
-            (account_id, effective_at_us),
-        )
-        return _counters(rows[0], self.path)
+        return self.history_sums(SEQ_MAX, effective_at_us, [account_id]).get(account_id, Counters())
 
     def history_page(
         self,
@@ -378,46 +382,41 @@ class SqlStore(ABC):
         limit: int,
         upto_seq: int,
     ) -> tuple[Counters, list[HistoryLine]]:
-        """Two index range reads of the history (the page, and its opening: in log order
-        the counters stored with the line before it, by value date the sum of what comes
-        before it) and one read of the log by seq for the events the page's lines belong
-        to."""
+        """One index range read of the history joined with the log by seq, and the page's
+        opening: in log order the counters the history keeps with the line before it, by
+        value date the sum of the lines before it."""
         effective = order == "effective"
         key = "p.effective_at, p.seq, p.leg" if effective else "p.seq, p.leg"
         bound: tuple[int, ...] = () if after is None else after if effective else after[1:]
         beyond = f" AND ({key}) > ({', '.join('?' * len(bound))})" if bound else ""
-        try:
-            with self._reader() as conn:
-                rows = conn.execute(
-                    "SELECT p.seq, p.leg, p.effective_at, e.recorded_at, e.type, e.command_id,"
-                    " e.schema, e.payload, p.side, p.phase, p.amount_minor"
-                    " FROM account_postings p JOIN events e ON e.seq = p.seq"
-                    f" WHERE p.account = ? AND p.seq <= ?{beyond} ORDER BY {key} LIMIT ?",
-                    (account_id, upto_seq, *bound, limit),
-                ).fetchall()
-                opening: Sequence[Any] = (0, 0, 0, 0)
-                if bound and effective:
-                    opening = conn.execute(
-                        f"SELECT {_SUMS} FROM account_postings p WHERE p.account = ?"
-                        f" AND p.seq <= ? AND ({key}) <= (?, ?, ?)",
-                        (account_id, upto_seq, *bound),
-                    ).fetchone()
-                elif bound:
-                    found = conn.execute(
-                        "SELECT debits_posted, credits_posted, debits_pending, credits_pending"
-                        " FROM account_postings p WHERE p.account = ? AND p.seq <= ?"
-                        " AND (p.seq, p.leg) <= (?, ?) ORDER BY p.seq DESC, p.leg DESC LIMIT 1",
-                        (account_id, upto_seq, *bound),
-                    ).fetchone()
-                    opening = found or opening
-        except self._ERRORS as exc:
-            raise self._error(exc) from exc
+        rows = self._read(
+            "SELECT p.seq, p.leg, p.effective_at, e.recorded_at, e.type, e.command_id,"
+            " e.schema, e.payload, p.side, p.phase, p.amount_minor"
+            " FROM account_postings p LEFT JOIN events e ON e.seq = p.seq"
+            f" WHERE p.account = ? AND p.seq <= ?{beyond} ORDER BY {key} LIMIT ?",
+            (account_id, upto_seq, *bound, limit),
+        )
+        if after is None:
+            opening = Counters()
+        elif effective:
+            opening = self._sums(
+                account_id, "seq <= ? AND (effective_at, seq, leg) <= (?, ?, ?)", (upto_seq, *after)
+            )
+        else:
+            seq, leg = after[1:] if after[1] <= upto_seq else (upto_seq, LEG_MAX)
+            opening = self._counters_after(account_id, seq, leg)
         entries: dict[int, tuple[str, ...]] = {}
         lines = []
         for seq, leg, eff, rec, type_, command_id, schema, payload, side, phase, amount in rows:
+            if rec is None:
+                raise StoreCorrupt(f"{self.path}: the history posts at seq {seq}, not in the log")
             if not (
-                type(seq) is type(leg) is type(eff) is type(rec) is type(amount) is int
-                and type(command_id) is str
+                type(seq) is type(leg) is type(schema) is type(amount) is int
+                and type(eff) is type(rec) is int
+                and US_MIN <= eff <= US_MAX
+                and US_MIN <= rec <= US_MAX
+                and type(command_id) is type(type_) is str
+                and type(payload) is bytes
                 and side in _SIDES
                 and phase in _PHASES
             ):
@@ -433,7 +432,7 @@ class SqlStore(ABC):
             lines.append(
                 HistoryLine(seq, leg, eff, rec, type_, command_id, accounts, side, phase, amount)
             )
-        return _counters(opening, self.path), lines
+        return opening, lines
 
     def history_sums(
         self, upto_seq: int, effective_upto_us: int | None, accounts: Sequence[str] | None
@@ -455,8 +454,15 @@ class SqlStore(ABC):
                 f"SELECT account, {_SUMS} FROM account_postings WHERE {clause} GROUP BY account",
                 parameters,
             ):
-                out[account] = _counters(sums, self.path)
+                out[account] = _summed(sums, self.path)
         return out
+
+    def _sums(self, account_id: str, where: str, parameters: Sequence[int]) -> Counters:
+        rows = self._read(
+            f"SELECT {_SUMS} FROM account_postings WHERE account = ? AND {where}",
+            (account_id, *parameters),
+        )
+        return _summed(rows[0], self.path)
 
     def posting_rows(self) -> Generator[PostingRow, None, None]:
         """One streaming read, sorted once (the table is keyed by account, not seq)."""
@@ -616,6 +622,15 @@ def _account_row(row: tuple[Any, ...], path: str) -> tuple[Account, Counters]:
     except (ValueError, TypeError, msgspec.MsgspecError) as exc:
         raise StoreCorrupt(f"{path}: the accounts row of {row[0]!r} is damaged ({exc})") from exc
     return account, _counters(row[7:11], f"{path}: account {row[0]!r}")
+
+
+def _summed(values: Sequence[Any], where: str) -> Counters:
+    """Counters summed over history lines chosen by effective time: integers, but a hold
+    released (or captured) at an effective time before the one it was placed at, as a
+    clock stepped back can make it, leaves a pending sum below zero between the two."""
+    if not all(type(v) is int for v in values):
+        raise StoreCorrupt(f"{where}: the history sums to {list(values)!r}, not four integers")
+    return Counters(*values)
 
 
 def _counters(values: Sequence[Any], where: str) -> Counters:

@@ -190,6 +190,15 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         DROP INDEX events_command_id;
         """,
     ),
+    (
+        5,
+        "event payloads of schema 2, the compact encoding: older code must not open the file",
+        # no table changes: the version alone makes a package that cannot decode the
+        # compact payloads refuse the file when it opens it, not fail at the first one
+        """
+        SELECT 1;
+        """,
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 APPLICATION_ID = 0x53415447
