@@ -555,7 +555,7 @@ class Ledger:
         if order not in ("recorded", "effective"):
             raise InvalidCommand(f"order is 'recorded' or 'effective', not {shown(order)}")
         if after is not None and not (
-            type(after) is tuple
+            isinstance(after, tuple)
             and len(after) == 3
             and all(type(v) is int and -(2**63) <= v <= SEQ_MAX for v in after)
         ):
@@ -580,12 +580,14 @@ class Ledger:
                 "effective_upto_us is UTC microseconds (int) or None, not "
                 + shown(effective_upto_us)
             )
-        if accounts is not None and (
-            isinstance(accounts, str) or not all(isinstance(a, str) for a in accounts)
-        ):
-            raise InvalidCommand(
-                f"accounts is a list of account ids or None, not {shown(accounts)}"
-            )
+        if accounts is not None:
+            if isinstance(accounts, (str, bytes)) or not isinstance(accounts, Iterable):
+                raise InvalidCommand(
+                    f"accounts is a list of account ids or None, not {shown(accounts)}"
+                )
+            accounts = list(accounts)  # read once: an iterator is checked, then used
+            if not all(isinstance(a, str) for a in accounts):
+                raise InvalidCommand(f"accounts holds account ids (str), not {shown(accounts)}")
         with self._reading():
             self._check_open()
             return self._store.history_sums(upto_seq, effective_upto_us, accounts)

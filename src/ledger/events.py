@@ -675,9 +675,9 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 #
 # Schema 1 payloads are JSON objects. The event classes are array-like now, so each one
 # has a twin made from its own fields, object-shaped as the classes were then: schema 1
-# payloads decode through the twins, and ``event_json`` gives any event in the JSON it
-# had (the payload itself, for a schema 1 row; what ``satang events`` and the exports
-# print).
+# payloads decode through the twins (of the class a type had at schema 2:
+# ``SCHEMA_2_CLASSES``), and ``event_json`` gives any event in that JSON shape (what
+# ``satang events`` and the exports print for a compact row).
 
 _TWINS: dict[type[msgspec.Struct], type[msgspec.Struct]] = {}
 _CANONICAL: dict[type[msgspec.Struct], type[msgspec.Struct]] = {}
@@ -736,7 +736,8 @@ _compact_encoder = msgspec.msgpack.Encoder(order="deterministic")
 def event_json(event: EventBase) -> bytes:
     """The event as canonical JSON, the encoding of schema 1: an object, its ``"type"``
     first, then its fields in declared order, dict keys sorted. For a schema 1 row it is
-    the stored payload, byte for byte."""
+    the stored payload, byte for byte, as long as no field was added to its class since
+    (one added later comes out with its default)."""
     return _json_encoder.encode(_convert(event, _TWINS))
 
 

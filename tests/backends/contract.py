@@ -457,6 +457,7 @@ class StoreContract:
         every = book.history_sums(head, None, None)
         some = book.history_sums(head, None, [*wallets, "wallet:nobody", wallets[0]])
         assert some == {w: every[w] for w in wallets}
+        assert book.history_sums(head, None, (w for w in wallets)) == some  # read once
         assert [some[w].credits_posted for w in wallets] == [100 + n for n in range(1_201)]
 
         book.submit(top_up("t-skew", "wallet:U1", 1_000))
@@ -503,6 +504,7 @@ class StoreContract:
             (head, 2**64, None),
             (head, None, "wallet:U1"),
             (head, None, ["wallet:U1", 1]),
+            (head, None, 5),
         ):
             with pytest.raises(InvalidCommand):
                 book.history_sums(*sums)  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 import pytest
@@ -329,10 +329,27 @@ def test_statement_rejects_bad_input(book: Ledger, clock: ManualClock, tmp_path:
         {"after": [0, 1, 2]},
         {"after": (0, 1, "2")},
         {"after": (0, True, 2)},
+        {"after": (0, 2**64, 0)},
     ):
         with pytest.raises(InvalidCommand):
             statement(runner, "wallet:U1", **kwargs)  # type: ignore[arg-type]
-    assert len(statement(runner, "wallet:U1", limit=10_000).lines) > 1
+    for wrong in (runner.db, None, "reads.db"):
+        with pytest.raises(InvalidCommand, match="Runner"):
+            statement(wrong, "wallet:U1")  # type: ignore[arg-type]
+        with pytest.raises(InvalidCommand, match="Runner"):
+            balances_as_of(wrong, None, book.policy.timezone)  # type: ignore[arg-type]
+    whole = statement(runner, "wallet:U1", limit=10_000)
+    assert len(whole.lines) > 1
+    first = statement(runner, "wallet:U1", limit=1)
+    assert first.next_after is not None
+
+    class Cursor(NamedTuple):
+        effective_at_us: int
+        seq: int
+        leg: int
+
+    rest = statement(runner, "wallet:U1", after=Cursor(*first.next_after), limit=10_000)
+    assert first.lines + rest.lines == whole.lines  # a tuple of another kind is a cursor too
 
 
 def test_reads_of_the_history_stop_at_the_read_models_checkpoint(

@@ -66,9 +66,8 @@ from ledger.times import US_MAX, US_MIN, from_us, to_us
 ACCOUNT_CACHE_MAX = 200_000
 """Account rows kept between transactions; past this the cache starts over."""
 READ_PAGE = 1_000
-SEQ_MAX = 2**63 - 1
 LEG_MAX = 2**31 - 1
-"""Bounds past every seq and every leg: a read of everything up to them."""
+"""A bound past every leg of an entry: the counters after a seq's last leg."""
 
 COUNTERS_UPDATE = (
     "UPDATE accounts SET debits_posted = ?, credits_posted = ?,"
@@ -372,7 +371,8 @@ class SqlStore(ABC):
         return Counters() if not rows else _counters(rows[0], self.path)
 
     def counters_at_time(self, account_id: str, effective_at_us: int) -> Counters:
-        return self.history_sums(SEQ_MAX, effective_at_us, [account_id]).get(account_id, Counters())
+        # one range of the (account, effective_at) index
+        return self._sums(account_id, "effective_at <= ?", (effective_at_us,))
 
     def history_page(
         self,
