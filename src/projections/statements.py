@@ -22,7 +22,7 @@ each page with the sum before it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Literal
 
@@ -284,20 +284,21 @@ def balances_as_of(
     a posting effective by then (a backdated entry to an account opened later). The
     accounts are the read model's; the sums are the ledger's history up to the read
     model's checkpoint."""
-    if accounts_ is not None and (
-        isinstance(accounts_, str) or not all(isinstance(a, str) for a in accounts_)
-    ):
-        raise InvalidCommand(f"accounts_ is a list of account ids or None, not {accounts_!r}")
+    if accounts_ is not None:
+        if isinstance(accounts_, (str, bytes)) or not isinstance(accounts_, Iterable):
+            raise InvalidCommand(f"accounts_ is a list of account ids or None, not {accounts_!r}")
+        accounts_ = list(accounts_)  # read once: an iterator is checked, then used
+        if not all(isinstance(a, str) for a in accounts_):
+            raise InvalidCommand(f"accounts_ is a list of account ids (str), not {accounts_!r}")
     seq, effective = as_of_bounds(as_of, zone)
     db = _runner(runner).db
-    opened = (
-        "1"
-        if seq is None and effective is None
-        else "opened_seq <= ?"
-        if seq is not None
-        else "opened_at <= ?"
-    )
-    bound = () if seq is None and effective is None else (seq if seq is not None else effective,)
+    bound: tuple[int, ...]
+    if seq is not None:
+        opened, bound = "opened_seq <= ?", (seq,)
+    elif effective is not None:
+        opened, bound = "opened_at <= ?", (effective,)
+    else:
+        opened, bound = "1", ()
     with snapshot(db):
         upto = folded(db)
         rows = db.execute(

@@ -447,6 +447,7 @@ def test_accounts_and_balances_now_match_the_ledger(
     )
     some = balances_as_of(runner, None, zone, ["wallet:U2", "bank:trust"])
     assert some == {a: book.balance(a) for a in ("bank:trust", "wallet:U2")}
+    assert balances_as_of(runner, None, zone, iter(["wallet:U2", "bank:trust"])) == some
     # an account without postings has an empty statement in either order
     for order in ("recorded", "effective"):
         empty = statement(runner, "wallet:U9", order=order)  # type: ignore[arg-type]
