@@ -42,7 +42,12 @@ class AccountType(enum.StrEnum):
     @property
     def normal_side(self) -> Side:
         """Debit for assets and expenses, credit for liabilities, equity and income."""
-        return "debit" if self in (AccountType.ASSET, AccountType.EXPENSE) else "credit"
+        return _NORMAL_SIDES[self]
+
+
+_NORMAL_SIDES: dict[AccountType, Side] = {
+    t: "debit" if t in (AccountType.ASSET, AccountType.EXPENSE) else "credit" for t in AccountType
+}
 
 
 class AccountStatus(enum.StrEnum):

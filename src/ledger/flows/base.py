@@ -14,8 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from ledger.accounts import Account, AccountStatus, AccountType, Counters, Phase, is_valid_id
+from ledger.accounts import Account, AccountStatus, AccountType, Phase, is_valid_id
 from ledger.commands import Credit, Debit
 from ledger.errors import RejectCode, shown
 from ledger.events import Event, MoneyEvent, Posting
@@ -166,17 +167,19 @@ def post(
     account_closed, currency_mismatch; then unbalanced (per currency and phase), overflow,
     insufficient_funds (``no_overdraft``, counting pending), limit_exceeded
     (``max_balance_minor``, counting pending inflows).
+
+    Each account is looked up once (its attributes and counters together) and its four
+    counters moved once, by the sum of its legs, in plain ints: addition is all there is.
     """
     count = len(legs)
-    phases = _POSTED[count] if phases is None and count <= POSTINGS_MAX else phases
-    phases = ["posted"] * count if phases is None else phases
-    assert len(phases) == count, "one phase per leg"
-    if not 2 <= count <= POSTINGS_MAX:
-        return reject(
-            RejectCode.POSTINGS_INVALID,
-            f"an entry has 2..{POSTINGS_MAX} postings, this one has {count}",
-            "postings",
-        )
+    if phases is None:
+        if not 2 <= count <= POSTINGS_MAX:
+            return _count_problem(count)
+        phases = _POSTED[count]
+    else:
+        assert len(phases) == count, "one phase per leg"
+        if not 2 <= count <= POSTINGS_MAX:
+            return _count_problem(count)
     for leg in legs:
         amount = leg.amount_minor
         if type(amount) is not int or not 0 < amount <= AMOUNT_MAX_MINOR:
@@ -185,37 +188,110 @@ def post(
                 f"{shown(leg.account)}: {amount_problem(amount)}",
                 id_subject(leg.account, "postings"),
             )
-    accounts: dict[str, Account] = {}
+    holding = state.holding
+    # account id -> [account, counters before, debits posted, credits posted, debits
+    # pending, credits pending moved by this entry]
+    moved: dict[str, list[Any]] = {}
+    net: dict[tuple[str, str], int] = {}
     postings = []
     for leg, phase in zip(legs, phases, strict=True):
         account_id = leg.account
-        found = accounts.get(account_id)
-        if found is None:
-            found = state.account(account_id) if is_valid_id(account_id) else None
+        entry = moved.get(account_id)
+        if entry is None:
+            found = holding(account_id)
             if found is None:
                 return not_found(account_id, "postings")
-            accounts[account_id] = found
-        if phase != "released" and found.status is not AccountStatus.OPEN:
-            blocked = status_rejection(found)
+            entry = moved[account_id] = [found[0], found[1], 0, 0, 0, 0]
+        account = entry[0]
+        if phase != "released" and account.status is not AccountStatus.OPEN:
+            blocked = status_rejection(account)
             if blocked is not None:
                 return blocked
-        currency = found.currency
+        currency = account.currency
         if leg.currency is not None and leg.currency != currency:
             return reject(
                 RejectCode.CURRENCY_MISMATCH,
                 f"{account_id} holds {currency}, the posting says {shown(leg.currency)}",
                 account_id,
             )
+        amount, side = leg.amount_minor, leg.side
+        debit = side == "debit"
+        key = (currency, phase)
+        net[key] = net.get(key, 0) + (amount if debit else -amount)
+        if phase == "posted":
+            entry[2 if debit else 3] += amount
+        else:
+            entry[4 if debit else 5] += amount if phase == "pending" else -amount
         postings.append(
             Posting(
-                account=account_id,
-                side=leg.side,
-                amount_minor=leg.amount_minor,
-                currency=currency,
-                phase=phase,
+                account=account_id, side=side, amount_minor=amount, currency=currency, phase=phase
             )
         )
-    return _check_effects(tuple(postings), accounts, state)
+    if any(net.values()):
+        for (code, kind), difference in sorted(net.items()):
+            if difference:
+                what = "" if kind == "posted" else f" {kind}"
+                return reject(
+                    RejectCode.UNBALANCED,
+                    f"{code}{what} debits and credits differ by {abs(difference)} minor units",
+                    "postings",
+                )
+    after = {}
+    for account_id, (_, c, dp, cp, dq, cq) in moved.items():
+        dp += c.debits_posted
+        cp += c.credits_posted
+        dq += c.debits_pending
+        cq += c.credits_pending
+        if not (
+            0 <= dp <= AMOUNT_MAX_MINOR
+            and 0 <= cp <= AMOUNT_MAX_MINOR
+            and 0 <= dq <= AMOUNT_MAX_MINOR
+            and 0 <= cq <= AMOUNT_MAX_MINOR
+        ):
+            return reject(
+                RejectCode.OVERFLOW, f"{account_id} would pass 2**63-1 minor units", account_id
+            )
+        after[account_id] = (dp, cp, dq, cq)
+    for account_id, (account, c, *_) in moved.items():
+        if not account.no_overdraft:
+            continue
+        dp, cp, dq, cq = after[account_id]
+        # what the owner may still spend: the posted balance less pending outflows
+        if account.type.normal_side == "debit":
+            was, now = c.available("debit"), dp - cp - cq
+        else:
+            was, now = c.available("credit"), cp - dp - dq
+        if now < min(0, was):
+            return reject(
+                RejectCode.INSUFFICIENT_FUNDS,
+                f"{account_id} has {was} available, the entry needs {was - now}",
+                account_id,
+            )
+    for account_id, (account, c, *_) in moved.items():
+        cap = account.max_balance_minor
+        if cap is None:
+            continue
+        dp, cp, dq, cq = after[account_id]
+        # the posted balance plus pending inflows
+        if account.type.normal_side == "debit":
+            was, incoming = c.incoming("debit"), dp - cp + dq
+        else:
+            was, incoming = c.incoming("credit"), cp - dp + cq
+        if incoming > max(cap, was):
+            return reject(
+                RejectCode.LIMIT_EXCEEDED,
+                f"{account_id} would hold {incoming}, above its cap of {cap}",
+                account_id,
+            )
+    return tuple(postings)
+
+
+def _count_problem(count: int) -> Rejected:
+    return reject(
+        RejectCode.POSTINGS_INVALID,
+        f"an entry has 2..{POSTINGS_MAX} postings, this one has {count}",
+        "postings",
+    )
 
 
 _POSTED_LEG: tuple[Phase] = ("posted",)
@@ -230,74 +306,6 @@ def status_rejection(account: Account) -> Rejected | None:
     if account.status is AccountStatus.CLOSED:
         return reject(RejectCode.ACCOUNT_CLOSED, f"{account.id} is closed", account.id)
     return None
-
-
-def _check_effects(
-    postings: tuple[Posting, ...], accounts: dict[str, Account], state: State
-) -> tuple[Posting, ...] | Rejected:
-    net: dict[tuple[str, str], int] = {}
-    # each account's four counters moved once, by the sum of its legs (the same counters
-    # as adding leg by leg: addition is all there is)
-    moves: dict[str, list[int]] = {account_id: [0, 0, 0, 0] for account_id in accounts}
-    for p in postings:
-        amount, phase = p.amount_minor, p.phase
-        debit = p.side == "debit"
-        key = (p.currency, phase)
-        net[key] = net.get(key, 0) + (amount if debit else -amount)
-        move = moves[p.account]
-        if phase == "posted":
-            move[0 if debit else 1] += amount
-        else:
-            move[2 if debit else 3] += amount if phase == "pending" else -amount
-    if any(net.values()):
-        for (code, kind), difference in sorted(net.items()):
-            if difference:
-                what = "" if kind == "posted" else f" {kind}"
-                return reject(
-                    RejectCode.UNBALANCED,
-                    f"{code}{what} debits and credits differ by {abs(difference)} minor units",
-                    "postings",
-                )
-    before = {account_id: state.counters(account_id) for account_id in accounts}
-    after = {}
-    for account_id, c in before.items():
-        dp, cp, dq, cq = moves[account_id]
-        after[account_id] = Counters(
-            c.debits_posted + dp,
-            c.credits_posted + cp,
-            c.debits_pending + dq,
-            c.credits_pending + cq,
-        )
-    for account_id, counters in after.items():
-        if not counters.in_range():
-            return reject(
-                RejectCode.OVERFLOW, f"{account_id} would pass 2**63-1 minor units", account_id
-            )
-    for account_id, counters in after.items():
-        account = accounts[account_id]
-        if not account.no_overdraft:
-            continue
-        side = account.normal_side
-        was, now = before[account_id].available(side), counters.available(side)
-        if now < min(0, was):
-            return reject(
-                RejectCode.INSUFFICIENT_FUNDS,
-                f"{account_id} has {was} available, the entry needs {was - now}",
-                account_id,
-            )
-    for account_id, counters in after.items():
-        account = accounts[account_id]
-        cap = account.max_balance_minor
-        if cap is None:
-            continue
-        side = account.normal_side
-        if counters.incoming(side) > max(cap, before[account_id].incoming(side)):
-            return reject(
-                RejectCode.LIMIT_EXCEEDED,
-                f"{account_id} would hold {counters.incoming(side)}, above its cap of {cap}",
-                account_id,
-            )
-    return postings
 
 
 def asset(state: State, account_id: str, role: str) -> Rejected | None:
@@ -317,7 +325,7 @@ def _typed(
 ) -> Account | Rejected:
     """The account if it exists and is of type ``kind``: account_not_found, field_invalid
     (subject: the account id)."""
-    found = state.account(account_id) if is_valid_id(account_id) else None
+    found = state.account(account_id)
     if found is None:
         return not_found(account_id, role)
     if found.type is not kind:
@@ -410,7 +418,7 @@ def wallet(
     payable, a bank account, a COD or loan account such as the deferred loan fees), and
     (when it is to take postings, ``usable``) account_frozen or account_closed — before
     any limit is looked at."""
-    found = state.account(account_id) if is_valid_id(account_id) else None
+    found = state.account(account_id)
     if found is None:
         return not_found(account_id, role)
     if (

@@ -26,9 +26,15 @@ class State(Protocol):
     @property
     def policy(self) -> Policy: ...
 
-    def account(self, account_id: str) -> Account | None: ...
+    def account(self, account_id: str) -> Account | None:
+        """The account, None if it was never opened (or ``account_id`` is not an id)."""
+        ...
 
     def counters(self, account_id: str) -> Counters: ...
+
+    def holding(self, account_id: str) -> tuple[Account, Counters] | None:
+        """The account and its counters in one lookup, None as for :meth:`account`."""
+        ...
 
     def stream_version(self, stream: str) -> int:
         """The stream's last version, 0 if it has no events yet."""

@@ -34,7 +34,7 @@ from typing import Any
 import msgspec
 
 from ledger import crashpoints
-from ledger.accounts import Account, AccountStatus, AccountType, Balance, Counters
+from ledger.accounts import Account, AccountStatus, AccountType, Balance, Counters, is_valid_id
 from ledger.errors import LedgerError, RejectCode, StoreCorrupt, StoreError, UnknownEventType
 from ledger.events import (
     AccountOpened,
@@ -724,8 +724,11 @@ class SqlTransaction:
         return self._store._head_row()[0]
 
     def _cached(self, account_id: str) -> tuple[Account, Counters] | None:
-        found = self._store._accounts.get(account_id)
+        # every id in the cache came from an accounts row, so a hit needs no id check
+        found = self._store._accounts.get(account_id) if type(account_id) is str else None
         if found is None:
+            if not is_valid_id(account_id):
+                return None
             row = self._conn.execute(
                 f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ?", (account_id,)
             ).fetchone()
@@ -741,6 +744,9 @@ class SqlTransaction:
     def counters(self, account_id: str) -> Counters:
         found = self._cached(account_id)
         return Counters() if found is None else found[1]
+
+    def holding(self, account_id: str) -> tuple[Account, Counters] | None:
+        return self._cached(account_id)
 
     def stream_version(self, stream: str) -> int:
         version = self._streams.get(stream)
@@ -852,10 +858,17 @@ class SqlTransaction:
         }
         out = []
         for account_id in sorted(touched):
-            account, counters = cache[account_id]
-            out.append(
-                Balance.from_counters(account_id, account.currency, account.normal_side, counters)
-            )
+            account, c = cache[account_id]
+            dp, cp, dq, cq = c.debits_posted, c.credits_posted, c.debits_pending, c.credits_pending
+            # Balance.from_counters, inline: every accepted command builds a few
+            if account.type.normal_side == "debit":
+                out.append(
+                    Balance(account_id, account.currency, dp, cp, dq, cq, dp - cp, dp - cp - cq)
+                )
+            else:
+                out.append(
+                    Balance(account_id, account.currency, dp, cp, dq, cq, cp - dp, cp - dp - dq)
+                )
         return tuple(out)
 
     def append(self, command_id: str, digest: bytes, events: Sequence[NewEvent]) -> int:
@@ -908,29 +921,32 @@ class SqlTransaction:
         event = new.event
         cache = self._store._accounts
         if isinstance(event, MoneyEvent):
+            effective_us = new.effective_at_us
+            touched, rows = self._touched, self._postings
             for leg, p in enumerate(event.postings):
-                account, counters = self._must(p.account)
-                counters = counters.add(p.side, p.amount_minor, p.phase)
-                cache[p.account] = (account, counters)
-                self._touched.add(p.account)
-                if p.side == "debit" and p.phase == "posted":
-                    self._debits.setdefault(p.account, []).append(
-                        (new.effective_at_us, p.amount_minor)
-                    )
-                self._postings.append(
-                    (
-                        p.account,
-                        seq,
-                        leg,
-                        p.side,
-                        p.amount_minor,
-                        new.effective_at_us,
-                        counters.debits_posted,
-                        counters.credits_posted,
-                        counters.debits_pending,
-                        counters.credits_pending,
-                        p.phase,
-                    )
+                account_id, side, amount, phase = p.account, p.side, p.amount_minor, p.phase
+                account, c = cache.get(account_id) or self._must(account_id)
+                dp, cp, dq, cq = (
+                    c.debits_posted,
+                    c.credits_posted,
+                    c.debits_pending,
+                    c.credits_pending,
+                )
+                # Counters.add, inline: one leg of its phase on its side
+                if phase == "posted":
+                    if side == "debit":
+                        dp += amount
+                        self._debits.setdefault(account_id, []).append((effective_us, amount))
+                    else:
+                        cp += amount
+                elif side == "debit":
+                    dq += amount if phase == "pending" else -amount
+                else:
+                    cq += amount if phase == "pending" else -amount
+                cache[account_id] = (account, Counters(dp, cp, dq, cq))
+                touched.add(account_id)
+                rows.append(
+                    (account_id, seq, leg, side, amount, effective_us, dp, cp, dq, cq, phase)
                 )
         elif isinstance(event, AccountOpened):
             account = opened(event)
@@ -963,34 +979,41 @@ class SqlTransaction:
     def flush(self) -> None:
         """Write the buffer: one statement per table, in an order the triggers accept."""
         conn = self._conn
-        conn.executemany(
-            "INSERT INTO accounts (id, type, currency, no_overdraft, max_balance_minor,"
-            " status, metadata, opened_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            self._opened,
-        )
+        if self._opened:
+            conn.executemany(
+                "INSERT INTO accounts (id, type, currency, no_overdraft, max_balance_minor,"
+                " status, metadata, opened_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                self._opened,
+            )
         for sql, rows in _change_statements("accounts", "id", self._changes):
             conn.executemany(sql, rows)
-        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._events)
-        conn.executemany(
-            "INSERT INTO account_postings (account, seq, leg, side, amount_minor, effective_at,"
-            " debits_posted, credits_posted, debits_pending, credits_pending, phase)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            sorted(self._postings),
-        )
-        conn.executemany("INSERT INTO commands VALUES (?, ?, ?, ?)", sorted(self._commands))
+        if self._events:
+            conn.executemany(
+                "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._events
+            )
+        if self._postings:
+            conn.executemany(
+                "INSERT INTO account_postings (account, seq, leg, side, amount_minor,"
+                " effective_at, debits_posted, credits_posted, debits_pending,"
+                " credits_pending, phase) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                sorted(self._postings),
+            )
+        if self._commands:
+            conn.executemany("INSERT INTO commands VALUES (?, ?, ?, ?)", sorted(self._commands))
         if self._refusals:
             conn.executemany(
                 f"INSERT INTO refusals ({_REFUSAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 self._refusal_rows(),
             )
         cache = self._store._accounts
-        conn.executemany(
-            COUNTERS_UPDATE,
-            [
-                (c.debits_posted, c.credits_posted, c.debits_pending, c.credits_pending, a)
-                for a, c in ((a, cache[a][1]) for a in sorted(self._touched))
-            ],
-        )
+        if self._touched:
+            conn.executemany(
+                COUNTERS_UPDATE,
+                [
+                    (c.debits_posted, c.credits_posted, c.debits_pending, c.credits_pending, a)
+                    for a, c in ((a, cache[a][1]) for a in sorted(self._touched))
+                ],
+            )
         if self._events:
             self._store._flushed(self._store._head_row())
 
