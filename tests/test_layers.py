@@ -33,7 +33,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("state", ("ledger.state",)),
     ("flows", ("ledger.flows",)),
     ("store", ("ledger.store",)),
-    ("book", ("ledger.book", "ledger")),
+    ("book", ("ledger.book", "ledger.groups", "ledger")),
     ("projections", ("projections",)),
     (
         "application",

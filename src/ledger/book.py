@@ -43,6 +43,7 @@ from ledger.errors import (
 )
 from ledger.events import MoneyEvent
 from ledger.flows import decide
+from ledger.groups import Groups, Waiter
 from ledger.policy import CodPolicy, LoanPolicy, Policy
 from ledger.results import Accepted, Rejected, Result
 from ledger.state.loans import Loan, LoanStatus, fold_loan, loan_status, loan_stream
@@ -159,6 +160,8 @@ class Ledger:
         self._policy = policy or Policy()
         self._lock = threading.RLock()
         self._closed = False
+        self._groups = Groups(self._decide_group)
+        self._local = threading.local()
 
     def _reading(self) -> AbstractContextManager[object]:
         """What a read holds: nothing where the store reads beside its writer, else the
@@ -323,8 +326,52 @@ class Ledger:
     # --- writing ------------------------------------------------------------------------
 
     def submit(self, command: Command) -> Result:
-        """Decide and, if accepted, durably append one command."""
-        return self.submit_many([command])[0]
+        """Decide and, if accepted, durably append one command; its result once it is
+        durable. Threads calling this at once share one commit (group commit,
+        :mod:`ledger.groups`); each gets its own result, as if it had called alone."""
+        self._check_open()
+        if not isinstance(command, Command):
+            raise InvalidCommand(f"submit takes ledger commands, not {shown(command)}")
+        if getattr(self._local, "snapshot", False):
+            # the group's leader would wait for this thread's snapshot to end (PostgreSQL)
+            raise LedgerError(
+                "a write cannot start inside a snapshot() of the same Ledger; leave the "
+                "snapshot block first, or write through another Ledger"
+            )
+        return self._groups.submit(command)
+
+    def _decide_group(self, group: list[Waiter]) -> None:
+        """Decide a group of single commands in one transaction and answer each waiter.
+        A command whose deciding raises is answered with its error and taken out, and the
+        others are decided again in a new transaction (nothing of the first remains);
+        an error of the whole transaction (the lock, BEGIN, the flush, COMMIT) answers
+        every waiter left with it."""
+        pending = list(group)
+        while pending:
+            commands = [w.command for w in pending]
+            deciding: int | None = None
+            try:
+                with self._lock:
+                    self._check_open()
+                    with self._store.transaction(self._now_us(), self._policy) as tx:
+                        known = tx.find_commands(
+                            [c.id for c in commands if is_valid_id(c.id, remember=False)]
+                        )
+                        results: list[Result] = []
+                        for command in commands:
+                            deciding = len(results)
+                            results.append(self._submit_one(tx, command, known))
+                        deciding = None
+            except Exception as exc:
+                if deciding is None:  # the group's own failure: nothing of it was committed
+                    for waiter in pending:
+                        waiter.error = exc
+                    return
+                pending.pop(deciding).error = exc
+                continue
+            for waiter, result in zip(pending, results, strict=True):
+                waiter.result = result
+            return
 
     def submit_many(self, commands: Iterable[Command], *, linked: bool = False) -> list[Result]:
         """Submit commands in one transaction (group commit); one result per command.
@@ -671,7 +718,11 @@ class Ledger:
         with self._reading():
             self._check_open()
             with self._store.snapshot():
-                yield
+                self._local.snapshot = True
+                try:
+                    yield
+                finally:
+                    self._local.snapshot = False
 
     def refusals_head(self) -> tuple[int, str]:
         """The number of the last recorded refusal and its hash in hex (0 and 64 zeros

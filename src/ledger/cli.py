@@ -711,14 +711,26 @@ def _print_verification(report: VerifyReport, as_json: bool) -> None:
 @click.option(
     "--suite",
     type=click.Choice(
-        ["all", "wallet", "scale", "peers", "cod", "loans", "reads", "scaling", "serving", "size"]
+        [
+            "all",
+            "wallet",
+            "scale",
+            "peers",
+            "threads",
+            "cod",
+            "loans",
+            "reads",
+            "scaling",
+            "serving",
+            "size",
+        ]
     ),
     multiple=True,
     default=["all"],
     show_default=True,
     help="What to run (repeatable): the write path, reads as the log grows, the peers, "
-    "the COD and loan flows, the read models, SQLite beside PostgreSQL, serving processes, "
-    "the bytes per event of the demo's file.",
+    "threads sharing one Ledger, the COD and loan flows, the read models, SQLite beside "
+    "PostgreSQL, serving processes, the bytes per event of the demo's file.",
 )
 @click.option(
     "--events-max",

@@ -38,10 +38,10 @@ import pytest
 
 from ledger import Accepted, Ledger
 from ledger.audit import verify
-from ledger.bench.workload import prepare, wallet_mix
+from ledger.bench.workload import prepare
 from ledger.crashpoints import POINTS
 from tests.faults.suite import record, scale
-from tests.faults.writer import CRASH_EXIT, MERCHANTS, WALLETS
+from tests.faults.writer import CRASH_EXIT, MERCHANTS, WALLETS, stream
 
 KILL_ROUNDS = int(os.environ.get("SATANG_FAULT_ROUNDS", scale(100, 5_000)))
 CRASH_ROUNDS = scale(12, 400)
@@ -109,8 +109,10 @@ def _rounds(
             shutil.copyfile(prepared, path)
             acknowledged.clear()
         first = round_
+        argv = args(round_)
+        threads = int(argv[1]) if argv[:1] == ["threads"] else 0
         writer = subprocess.Popen(
-            [sys.executable, "-m", "tests.faults.writer", str(path), str(first), *args(round_)],
+            [sys.executable, "-m", "tests.faults.writer", str(path), str(first), *argv],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,
@@ -130,8 +132,13 @@ def _rounds(
             word == "C" for word, _ in answers[crashed[0] :]
         )
         acknowledged.update(ids)
-        answered = sum(word in ("A", "R") for word, _ in answers)
-        _check(path, acknowledged, round_, first, answered, seen)
+        answered = [cid for word, cid in answers if word in ("A", "R")]
+        by_thread: dict[int | None, int] = (
+            {t: sum(cid.startswith(f"k{first}-t{t}-") for cid in answered) for t in range(threads)}
+            if threads
+            else {None: len(answered)}
+        )
+        _check(path, acknowledged, round_, first, by_thread, seen)
     return seen
 
 
@@ -140,11 +147,12 @@ def _check(
     acknowledged: set[str],
     round_: int,
     first: int,
-    answered: int,
+    answered: dict[int | None, int],
     seen: Counter[str],
 ) -> None:
-    """The file after round ``round_``, whose writer answered ``answered`` commands of
-    its stream before it died."""
+    """The file after round ``round_``, whose writer answered ``answered[t]`` commands of
+    the stream of each of its threads ``t`` (``None``: a writer of one thread) before it
+    died."""
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",), round_
     conn.close()
@@ -156,21 +164,29 @@ def _check(
     with Ledger.open(path, create=False) as book:
         report = verify(book)
         assert report.ok, (round_, report.findings)
-        # the command after the last one answered may have been in flight: retried with
-        # the same id, it is then in the log exactly once
-        stream = wallet_mix(first, WALLETS, MERCHANTS, book.today(), prefix=f"k{first}-")
-        command = next(itertools.islice(stream, answered, None))
-        was_logged = command.id in logged
-        result = book.submit(command)
+        # the command after the last one answered (of each thread) may have been in
+        # flight: retried with the same id, it is then in the log exactly once
+        retried = []
+        for thread, count in answered.items():
+            command = next(itertools.islice(stream(first, book.today(), thread), count, None))
+            retried.append((command, command.id in logged, book.submit(command)))
     after = _logged_ids(path)
     assert all(n == 1 for n in after.values())
-    if isinstance(result, Accepted):
-        assert after[command.id] == 1
-        assert result.replayed == was_logged, f"round {round_}: {command.id} was decided twice"
-        seen["in_flight_committed"] += was_logged
-        acknowledged.add(command.id)
-    else:
-        assert after[command.id] == 0
+    with sqlite3.connect(path) as conn:  # a commit shared by commands of several threads
+        seen["grouped"] += conn.execute(
+            "SELECT COUNT(*) FROM (SELECT recorded_at FROM events WHERE command_id LIKE 'k%-t%'"
+            " GROUP BY recorded_at HAVING COUNT(DISTINCT command_id) > 1)"
+        ).fetchone()[0]
+    conn.close()
+    for command, was_logged, result in retried:
+        seen["in_flight_not_logged"] += not was_logged
+        if isinstance(result, Accepted):
+            assert after[command.id] == 1
+            assert result.replayed == was_logged, f"round {round_}: {command.id} decided twice"
+            seen["in_flight_committed"] += was_logged
+            acknowledged.add(command.id)
+        else:
+            assert after[command.id] == 0
 
 
 def _lanes(
@@ -246,6 +262,64 @@ def test_a_writer_that_dies_at_each_point_of_the_write_path_loses_nothing(
             if point == "mid_checkpoint"
             else {}
         ),
+        seconds=round(time.perf_counter() - started, 1),
+    )
+
+
+GROUP_THREADS = 8
+"""Threads of a writer that commits in groups (group commit)."""
+GROUP_ROUNDS = scale(8, 200)
+
+
+def test_a_writer_of_many_threads_killed_at_random_loses_nothing_it_acknowledged(
+    prepared: Path, tmp_path: Path
+) -> None:
+    started = time.perf_counter()
+    argv = ["threads", str(GROUP_THREADS)]
+    seen = _lanes(prepared, tmp_path, GROUP_ROUNDS, lambda _: argv, _kill_at_random)
+    rounds = LANES * -(-GROUP_ROUNDS // LANES)
+    assert seen["died_writing"] >= rounds * 0.9, seen
+    assert seen["grouped"] >= 1, seen  # the threads' commands really shared commits
+    record(
+        "kill9_threads",
+        rounds=rounds,
+        lost=seen["lost"],
+        acknowledged=seen["acknowledged"],
+        in_flight_committed=seen["in_flight_committed"],
+        seconds=round(time.perf_counter() - started, 1),
+    )
+
+
+@pytest.mark.parametrize("point", ["before_insert", "before_commit", "after_commit"])
+def test_a_writer_of_many_threads_that_dies_inside_a_group_loses_nothing(
+    prepared: Path, tmp_path: Path, point: str
+) -> None:
+    """A group decided and not committed (before_insert, before_commit) answers none of its
+    callers: each of their commands, retried, is decided then, once. One committed and not
+    yet answered (after_commit) is in the log: the retries are replays."""
+    started = time.perf_counter()
+    rng = random.Random(f"{SEED}-threads-{point}")
+
+    def args(_: int) -> list[str]:
+        return ["threads", str(GROUP_THREADS), "crash", point, str(rng.randint(1, 60)), "0"]
+
+    seen = _lanes(prepared, tmp_path, GROUP_ROUNDS, args, _let_it_crash)
+    rounds = LANES * -(-GROUP_ROUNDS // LANES)
+    assert seen["crashed_at_point"] == rounds, f"only {seen} of {rounds} died at {point}"
+    assert seen["grouped"] >= 1, seen
+    # a thread has one command in flight: the crashed group's callers' are theirs, not
+    # logged before a commit, logged after it (others may be in a group committed just
+    # before, not yet answered, or queued for the next)
+    if point == "after_commit":
+        assert seen["in_flight_committed"] >= rounds, seen
+    else:
+        assert seen["in_flight_not_logged"] >= rounds, seen
+    record(
+        f"crash_point_threads[{point}]",
+        rounds=rounds,
+        lost=seen["lost"],
+        acknowledged=seen["acknowledged"],
+        in_flight_committed=seen["in_flight_committed"],
         seconds=round(time.perf_counter() - started, 1),
     )
 

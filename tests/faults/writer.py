@@ -9,6 +9,9 @@ it checkpoints the WAL into the file.
 
 * ``early`` is a deliberately wrong writer that prints an id *before* ``submit``: the
   test must catch it losing an acknowledged command.
+* ``threads K [crash POINT N MS]``: K threads share the ``Ledger``, each submitting its
+  own stream (:func:`stream`, ids ``k<FIRST>-t<T>-<n>``) one command at a time, so their
+  commands are decided in groups (group commit); no folds or checkpoints.
 * ``crash POINT N MS`` installs a crash-point hook (:mod:`ledger.crashpoints`) that ends
   the process with ``os._exit`` the N-th time POINT is reached, MS milliseconds later
   (0: at once; a later exit lands inside what follows the point, e.g. SQLite's copying
@@ -22,8 +25,10 @@ import itertools
 import os
 import sys
 import threading
+from collections.abc import Iterator
+from typing import Any
 
-from ledger import Accepted, Ledger, crashpoints
+from ledger import Accepted, Command, Ledger, crashpoints
 from ledger.bench.workload import wallet_mix
 from projections.runner import Runner
 
@@ -58,13 +63,43 @@ def _crash_at(point: str, nth: int, delay_ms: int) -> None:
     crashpoints.install(hook)
 
 
+def stream(first: int, today: Any, thread: int | None = None) -> Iterator[Command]:
+    """The commands a writer numbered ``first`` submits (of one of its threads)."""
+    if thread is None:
+        return wallet_mix(first, WALLETS, MERCHANTS, today, prefix=f"k{first}-")
+    return wallet_mix(first * 100 + thread, WALLETS, MERCHANTS, today, f"k{first}-t{thread}-")
+
+
+def _threads(path: str, first: int, count: int) -> None:
+    with Ledger.open(path, create=False) as book:
+        today = book.today()
+
+        def write(t: int) -> None:
+            for command in stream(first, today, t):
+                answer = "A" if isinstance(book.submit(command), Accepted) else "R"
+                _say(f"{answer} {command.id}")
+
+        workers = [threading.Thread(target=write, args=(t,), daemon=True) for t in range(count)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+
+
 def main(path: str, first: int, mode: list[str]) -> None:
+    threads = int(mode[1]) if mode[:1] == ["threads"] else 0
+    mode = mode[2:] if threads else mode
+    if threads:
+        if mode[:1] == ["crash"]:
+            _crash_at(mode[1], int(mode[2]), int(mode[3]))
+        _threads(path, first, threads)
+        return
     early = mode == ["early"]
     if mode[:1] == ["crash"]:
         _crash_at(mode[1], int(mode[2]), int(mode[3]))
     with Ledger.open(path, create=False) as book, Runner(book) as runner:
-        stream = wallet_mix(first, WALLETS, MERCHANTS, book.today(), prefix=f"k{first}-")
-        for n, command in enumerate(itertools.islice(stream, 1_000_000), start=1):
+        commands = stream(first, book.today())
+        for n, command in enumerate(itertools.islice(commands, 1_000_000), start=1):
             if early:
                 _say(f"A {command.id}")
                 book.submit(command)

@@ -12,6 +12,9 @@
 * :mod:`ledger.bench.serving`: 1 to 4 processes on one SQLite file, each with writer threads
   and a thread folding the read models: each process's count, slowest call, longest gap
   and share of a fair one;
+* :mod:`ledger.bench.threads`: 1 to 64 threads sharing one ``Ledger``, each calling
+  ``submit`` one command at a time (group commit): accepted/s, p50 and p99 of a call,
+  beside the raw floor's one transaction per entry;
 * :mod:`ledger.bench.size`: the bytes per event of the file ``satang demo`` writes, whole
   and by part (the log, the history, the read models, the indexes).
 
@@ -26,12 +29,23 @@ import contextlib
 import tempfile
 from pathlib import Path
 
-from ledger.bench import flows, pgcluster, reads, scaling, size, wallet
+from ledger.bench import flows, pgcluster, reads, scaling, size, threads, wallet
 from ledger.bench.peers import es
 from ledger.bench.report import Figure, Out, isolated, machine
 from ledger.store.sqlite import Durability
 
-SUITES = ("wallet", "scale", "peers", "cod", "loans", "reads", "scaling", "serving", "size")
+SUITES = (
+    "wallet",
+    "scale",
+    "peers",
+    "threads",
+    "cod",
+    "loans",
+    "reads",
+    "scaling",
+    "serving",
+    "size",
+)
 TIGERBEETLE_PYTHON_CLIENT = 40_000
 """TigerBeetle's best Python-client figure on this machine, transfers/s, as the issue
 that set the targets quotes it (not measured here: TigerBeetle is not installed)."""
@@ -98,6 +112,14 @@ def run(
                 )
             else:  # said here: a case's own output stays in its process
                 out("eventsourcing: not installed (pip install 'satang[bench]'); skipped")
+        if "threads" in suites:
+            count = 3_000 if quick else 20_000
+            out(f"workload: {count:,} commands of the mix per case, over the threads, one each")
+            for n in threads.THREAD_COUNTS:
+                path = base / f"threads-{n}.db"
+                figures += isolated(out, threads.threaded, path, n, count)
+            if "peers" not in suites:  # the floor the ratio is set against, in this run
+                figures += isolated(out, wallet.peer_raw, base / "raw-threads.db", 10_000)
         if "cod" in suites:
             orders = 2_000 if quick else 20_000
             out(f"workload: {orders:,} COD orders, one courier, one merchant")
@@ -187,6 +209,14 @@ def ratios(figures: list[Figure]) -> list[str]:
         value(wallet.RAW_SINGLE),
         0.8,
     )
+    for n in threads.THREAD_COUNTS:
+        row(
+            f"{n} threads' submits vs the raw floor's one per transaction",
+            value(threads.name(n)),
+            value(wallet.RAW_SINGLE),
+            1.0 if n == 32 else None,
+        )
+    row("10 ms / p99 of a submit with 32 threads", 10, p99(threads.name(32)), 1.0)
     row("replay vs the raw floor's rebuild", value(wallet.REBUILD), value(wallet.RAW_REBUILD), 1.0)
     row("verify vs 50,000 events/s", value(wallet.VERIFY), 50_000, 1.0)
     for events, label in ((1_000_000, "1M"), (10_000_000, "10M")):

@@ -1,0 +1,418 @@
+"""Group commit: threads calling ``submit`` at once on one ``Ledger`` share a commit.
+
+The leader of a group reads the ledger's clock inside its transaction; a clock that
+blocks until the test opens its gate holds the first group open while the other callers
+queue behind it, one at a time, so the second group is exactly the commands the test
+queued, in the order it queued them. Each group is one transaction: its events share one
+``recorded_at``, and the clock moves a second at every reading, so two groups never do.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ledger import (
+    Accepted,
+    Credit,
+    Debit,
+    Ledger,
+    LedgerClosed,
+    LedgerError,
+    OpenAccount,
+    PostEntry,
+    RejectCode,
+    Rejected,
+    StoreError,
+)
+from ledger.audit import verify
+from ledger.errors import InvalidCommand
+from ledger.groups import Groups
+from ledger.results import Result
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+class GatedClock:
+    """A clock a second later at every reading; while its gate is shut, a reading waits
+    for it to open (and says so through ``entered``)."""
+
+    def __init__(self) -> None:
+        self.now = T0
+        self.gate = threading.Event()
+        self.gate.set()
+        self.entered = threading.Event()
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        self.entered.set()
+        assert self.gate.wait(timeout=30), "the test never opened the clock's gate"
+        with self._lock:
+            self.now += timedelta(seconds=1)
+            return self.now
+
+
+@pytest.fixture(params=["memory", "file", "postgres"])
+def gated(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Ledger, GatedClock]]:
+    """A ledger with a funded wallet U1 (100.00), a wallet U2 and the bank, on each
+    backend, with a gated clock."""
+    path: str | Path = {"memory": ":memory:", "file": tmp_path / "g.db"}.get(
+        request.param
+    ) or request.getfixturevalue("pg_dsn")
+    clock = GatedClock()
+    book = Ledger.open(path, clock=clock)
+    book.submit_many(
+        [
+            OpenAccount(id="o-bank", account="bank:trust", type="asset", currency="THB"),
+            *(
+                OpenAccount(
+                    id=f"o-{u}",
+                    account=f"wallet:{u}",
+                    type="liability",
+                    currency="THB",
+                    no_overdraft=True,
+                )
+                for u in ("U1", "U2")
+            ),
+            _move("fund", "bank:trust", "wallet:U1", 10_000),
+        ]
+    )
+    try:
+        yield book, clock
+    finally:
+        book.close()
+
+
+def _move(cid: str, source: str, destination: str, amount: Any) -> PostEntry:
+    return PostEntry(
+        id=cid, kind="move", postings=[Debit(source, amount), Credit(destination, amount)]
+    )
+
+
+def _pay(cid: str, amount: int) -> PostEntry:
+    """U1 pays U2."""
+    return _move(cid, "wallet:U1", "wallet:U2", amount)
+
+
+class Callers:
+    """Threads that each submit one command, started one at a time: each is queued (or
+    leading) before the next starts, so arrival order is the order of ``start``."""
+
+    def __init__(self, book: Ledger) -> None:
+        self.book = book
+        self.answers: dict[str, Result | BaseException] = {}
+        self.threads: list[threading.Thread] = []
+
+    def start(self, command: PostEntry, *, key: str | None = None) -> None:
+        key = key or command.id
+        before = self.book._groups.waiting()
+
+        def call() -> None:
+            try:
+                self.answers[key] = self.book.submit(command)
+            except BaseException as exc:  # what this caller was told, checked by the test
+                self.answers[key] = exc
+
+        thread = threading.Thread(target=call)
+        thread.start()
+        self.threads.append(thread)
+        _until(lambda: self.book._groups.waiting() > before, "the caller never queued")
+
+    def lead(self, command: PostEntry, clock: GatedClock) -> None:
+        """Start the first caller, and hold its group open at the clock."""
+        clock.gate.clear()
+        clock.entered.clear()
+        thread = threading.Thread(
+            target=lambda: self.answers.update({command.id: self._submit(command)})
+        )
+        thread.start()
+        self.threads.append(thread)
+        assert clock.entered.wait(timeout=30), "the leader never read the clock"
+
+    def _submit(self, command: PostEntry) -> Result | BaseException:
+        try:
+            return self.book.submit(command)
+        except BaseException as exc:
+            return exc
+
+    def finish(self, clock: GatedClock) -> dict[str, Result | BaseException]:
+        clock.gate.set()
+        for thread in self.threads:
+            thread.join(timeout=60)
+            assert not thread.is_alive()
+        return self.answers
+
+
+def _until(condition: Callable[[], bool], why: str) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, why
+        time.sleep(0.001)
+
+
+def _recorded(book: Ledger) -> dict[str, tuple[int, datetime]]:
+    """Each command's last seq and the ``recorded_at`` of its events."""
+    return {e.command_id: (e.seq, e.recorded_at) for e in book.events()}
+
+
+def test_callers_queued_behind_a_group_are_decided_together_in_arrival_order(
+    gated: tuple[Ledger, GatedClock],
+) -> None:
+    book, clock = gated
+    callers = Callers(book)
+    callers.lead(_pay("first", 100), clock)
+    for n in range(1, 6):
+        callers.start(_pay(f"next{n}", 100 * n))
+    answers = callers.finish(clock)
+    assert all(isinstance(a, Accepted) and not a.replayed for a in answers.values()), answers
+    recorded = _recorded(book)
+    seqs = [recorded[cid][0] for cid in ["first", *(f"next{n}" for n in range(1, 6))]]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 6  # seq order = arrival order
+    times = {recorded[f"next{n}"][1] for n in range(1, 6)}
+    assert len(times) == 1  # one transaction for the five that queued
+    assert recorded["first"][1] not in times
+    for n in range(1, 6):  # each answer is its own command's, as of its own event
+        answer = answers[f"next{n}"]
+        assert isinstance(answer, Accepted) and answer.seq == recorded[f"next{n}"][0]
+        again = book.result(f"next{n}")
+        assert again == attrs.evolve(answer, replayed=True)
+        assert isinstance(again, Accepted) and again.balances == answer.balances
+        u2 = next(b for b in answer.balances if b.account == "wallet:U2")
+        assert u2.balance == 100 + sum(100 * k for k in range(1, n + 1))
+    assert verify(book).ok
+
+
+def test_a_refused_command_in_a_group_refuses_only_itself(
+    gated: tuple[Ledger, GatedClock],
+) -> None:
+    book, clock = gated
+    callers = Callers(book)
+    callers.lead(_pay("first", 100), clock)
+    callers.start(_pay("a", 1_000))
+    callers.start(_pay("too-much", 1_000_000))
+    callers.start(_pay("b", 2_000))
+    answers = callers.finish(clock)
+    refused = answers["too-much"]
+    assert isinstance(refused, Rejected) and refused.code is RejectCode.INSUFFICIENT_FUNDS
+    assert isinstance(answers["a"], Accepted) and isinstance(answers["b"], Accepted)
+    assert answers["b"].seq == answers["a"].seq + 1  # the refusal appended nothing
+    assert book.result("too-much") == Rejected(
+        refused.code, refused.detail, "too-much", refused.subject, replayed=True
+    )
+    assert book.balance("wallet:U1").balance == 10_000 - 100 - 1_000 - 2_000
+
+
+class _NotPlain(str):
+    """A str subclass: not plain data, so the command's digest cannot be computed."""
+
+
+def test_a_command_that_raises_fails_only_its_own_caller(
+    gated: tuple[Ledger, GatedClock],
+) -> None:
+    book, clock = gated
+    callers = Callers(book)
+    callers.lead(_pay("first", 100), clock)
+    callers.start(_pay("a", 1_000))
+    broken = PostEntry(
+        id="broken",
+        kind="move",
+        postings=[Debit("wallet:U1", 5), Credit("wallet:U2", 5)],
+        memo=_NotPlain("memo"),
+    )
+    callers.start(broken)
+    callers.start(_pay("b", 2_000))
+    answers = callers.finish(clock)
+    assert isinstance(answers["broken"], InvalidCommand)
+    assert isinstance(answers["a"], Accepted) and isinstance(answers["b"], Accepted)
+    recorded = _recorded(book)
+    assert "broken" not in recorded and book.result("broken") is None
+    assert recorded["a"][1] == recorded["b"][1]  # decided again, together, without it
+    assert answers["b"].seq == answers["a"].seq + 1
+    assert verify(book).ok
+
+
+def test_a_retry_inside_one_group_is_answered_once_and_written_once(
+    gated: tuple[Ledger, GatedClock],
+) -> None:
+    book, clock = gated
+    callers = Callers(book)
+    callers.lead(_pay("first", 100), clock)
+    callers.start(_pay("twice", 700), key="twice-1")
+    callers.start(_pay("twice", 700), key="twice-2")
+    callers.start(_pay("twice", 900), key="changed")
+    answers = callers.finish(clock)
+    one, two, changed = answers["twice-1"], answers["twice-2"], answers["changed"]
+    assert isinstance(one, Accepted) and not one.replayed
+    assert isinstance(two, Accepted) and two.replayed and two.seq == one.seq
+    assert isinstance(changed, Rejected) and changed.code is RejectCode.IDEMPOTENCY_CONFLICT
+    assert [e.command_id for e in book.events()].count("twice") == 1
+    assert book.balance("wallet:U1").balance == 10_000 - 100 - 700
+
+
+def test_a_failed_commit_fails_every_caller_of_its_group_and_writes_nothing(
+    gated: tuple[Ledger, GatedClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    book, clock = gated
+    store = book.store
+    callers = Callers(book)
+    callers.lead(_pay("first", 100), clock)
+    for n in range(1, 4):
+        callers.start(_pay(f"lost{n}", 100))
+    commits = {"n": 0}
+    real = store._commit  # type: ignore[attr-defined]
+
+    def commit() -> None:
+        commits["n"] += 1
+        if commits["n"] == 2:  # the second group's
+            raise StoreError("disk I/O error")
+        real()
+
+    monkeypatch.setattr(store, "_commit", commit)
+    answers = callers.finish(clock)
+    assert isinstance(answers["first"], Accepted)
+    for n in range(1, 4):
+        assert isinstance(answers[f"lost{n}"], StoreError), answers
+        assert book.result(f"lost{n}") is None
+    head = book.head()
+    assert head[0] == answers["first"].seq
+    retried = [book.submit(_pay(f"lost{n}", 100)) for n in range(1, 4)]
+    assert all(isinstance(r, Accepted) and not r.replayed for r in retried)
+    assert verify(book).ok
+
+
+def test_a_write_inside_a_snapshot_of_the_same_ledger_is_refused(
+    gated: tuple[Ledger, GatedClock],
+) -> None:
+    book, _ = gated
+    with book.snapshot(), pytest.raises(LedgerError, match="inside a snapshot"):
+        book.submit(_pay("in-snapshot", 100))
+    assert book.result("in-snapshot") is None
+    assert isinstance(book.submit(_pay("after", 100)), Accepted)
+
+
+def test_callers_waiting_when_the_ledger_closes_are_told_so(
+    gated: tuple[Ledger, GatedClock],
+) -> None:
+    book, clock = gated
+    callers = Callers(book)
+    callers.lead(_pay("first", 100), clock)
+    callers.start(_pay("late", 100))
+    closer = threading.Thread(target=book.close)
+    closer.start()  # waits for the first group's lock, then closes before the next group
+    time.sleep(0.05)
+    answers = callers.finish(clock)
+    closer.join(timeout=30)
+    assert isinstance(answers["first"], Accepted)
+    assert isinstance(answers["late"], LedgerClosed | Accepted)
+    with pytest.raises(LedgerClosed):
+        book.submit(_pay("closed", 1))
+
+
+def test_a_lone_caller_never_waits_for_a_group() -> None:
+    """One thread: each submit is its own group, answered at once (no wait for others)."""
+    decided: list[int] = []
+
+    def decide(group: list[Any]) -> None:
+        decided.append(len(group))
+        for waiter in group:
+            waiter.result = Accepted(waiter.command.id, 1)
+
+    groups = Groups(decide, wait_s=5.0)
+    started = time.monotonic()
+    for n in range(20):
+        groups.submit(_pay(f"alone{n}", 1))
+    assert decided == [1] * 20
+    assert time.monotonic() - started < 5.0  # never the 5 s wait
+
+
+def test_a_group_is_never_larger_than_its_bound() -> None:
+    gate, entered = threading.Event(), threading.Event()
+    sizes: list[int] = []
+
+    def decide(group: list[Any]) -> None:
+        entered.set()
+        gate.wait(timeout=30)
+        sizes.append(len(group))
+        for waiter in group:
+            waiter.result = Accepted(waiter.command.id, 1)
+
+    groups = Groups(decide, group_max=3, wait_s=0.0)
+    threads = [threading.Thread(target=groups.submit, args=(_pay(f"c{n}", 1),)) for n in range(10)]
+    threads[0].start()
+    assert entered.wait(timeout=30), "no leader"
+    for thread in threads[1:]:
+        thread.start()
+    _until(lambda: groups.waiting() == 9, "the callers never queued")
+    gate.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sizes == [1, 3, 3, 3]
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    threads=st.integers(2, 12),
+    amounts=st.lists(st.integers(1, 4_000), min_size=4, max_size=60),
+)
+def test_threads_never_overdraw_and_every_answer_is_what_the_log_says(
+    tmp_path_factory: pytest.TempPathFactory, threads: int, amounts: list[int]
+) -> None:
+    """Threads race to spend one wallet through group commit: no answer disagrees with
+    the log, nothing acknowledged is missing, nothing is written twice, and the wallet
+    never goes below zero (``verify`` checks every prefix of the log)."""
+    path = tmp_path_factory.mktemp("groups") / "race.db"
+    with Ledger.open(path) as book:
+        book.submit_many(
+            [
+                OpenAccount(id="o-bank", account="bank:trust", type="asset", currency="THB"),
+                OpenAccount(
+                    id="o-u1",
+                    account="wallet:U1",
+                    type="liability",
+                    currency="THB",
+                    no_overdraft=True,
+                ),
+                _move("fund", "bank:trust", "wallet:U1", 20_000),
+            ]
+        )
+        answers: dict[str, Result] = {}
+        spends: dict[str, int] = {}
+        lock = threading.Lock()
+        go = threading.Barrier(threads)
+
+        def spend(t: int) -> None:
+            go.wait(timeout=30)
+            for n, amount in enumerate(amounts[t::threads]):
+                cid = f"t{t}-{n}"
+                spends[cid] = amount
+                result = book.submit(_move(cid, "wallet:U1", "bank:trust", amount))
+                with lock:
+                    answers[cid] = result
+
+        workers = [threading.Thread(target=spend, args=(t,)) for t in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=120)
+        accepted = {cid for cid, r in answers.items() if isinstance(r, Accepted)}
+        logged = [e.command_id for e in book.events() if e.command_id.startswith("t")]
+        assert sorted(logged) == sorted(accepted)
+        for cid, result in answers.items():
+            assert book.result(cid) == attrs.evolve(result, replayed=True)
+        spent = sum(spends[cid] for cid in accepted)
+        assert book.balance("wallet:U1").balance == 20_000 - spent >= 0
+        report = verify(book)
+        assert report.ok, report.findings
