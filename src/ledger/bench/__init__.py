@@ -211,7 +211,7 @@ def ratios(figures: list[Figure]) -> list[str]:
     )
     for n in threads.THREAD_COUNTS:
         row(
-            f"{n} threads' submits vs the raw floor's one per transaction",
+            f"{n} threads vs the raw floor's one per transaction",
             value(threads.name(n)),
             value(wallet.RAW_SINGLE),
             1.0 if n == 32 else None,
