@@ -14,7 +14,7 @@ import msgspec
 import pytest
 
 from ledger import Accepted, Ledger, Rejected
-from ledger.bench import ratios, wallet
+from ledger.bench import ratios, threads, wallet
 from ledger.bench.flows import cod_orders, loan_book
 from ledger.bench.peers import es, raw
 from ledger.bench.reads import read_models
@@ -112,10 +112,25 @@ def test_the_write_latency_and_replay_cases_print_their_figures(tmp_path: Path) 
     assert written.unit == "accepted/s" and written.value > 0 and "500 commands" in written.note
     single, batch = latency(tmp_path / "l.db", 20, 2, lines.append, **SMALL)
     assert "20 calls" in single.note and "2 calls" in batch.note
-    rebuilt, audited = replay(tmp_path / "r.db", 2_000, lines.append, **SMALL)
+    rebuilt, rows, audited = replay(tmp_path / "r.db", 2_000, lines.append, **SMALL)
     assert rebuilt.name == "replay: rebuild balances" and audited.name == "replay: verify"
+    assert rows.name == "replay: rebuild balances from Ledger.events()"
     assert "findings: 0" in audited.note
-    assert len(lines) == 5
+    assert len(lines) == 6
+
+
+def test_the_threads_case_submits_every_command_from_its_threads(tmp_path: Path) -> None:
+    lines: list[str] = []
+    (figure,) = threads.threaded(tmp_path / "t.db", 4, 200, lines.append, **SMALL)
+    assert figure.name == "threads=4: submit, one command each" and figure.value > 0
+    assert "200 calls" in figure.note and figure.p99 is not None and len(lines) == 1
+    with Ledger.open(tmp_path / "t.db") as book:  # each thread's 50, each decided once
+        answers = [book.result(f"t{t}-{n}") for t in range(4) for n in range(1, 51)]
+        assert book.result("t0-51") is None
+        logged = [e.command_id for e in book.events() if e.command_id.startswith("t")]
+    assert all(a is not None for a in answers)
+    accepted = {a.id for a in answers if isinstance(a, Accepted)}
+    assert set(logged) == accepted and len(accepted) > 100
 
 
 @pytest.mark.slow  # a log of 3,000 commands, each read timed
@@ -173,6 +188,7 @@ def test_the_ratios_are_the_figures_divided_and_checked_against_the_targets() ->
         Figure(wallet.REBUILD, 300_000, "events/s"),
         Figure(wallet.RAW_REBUILD, 200_000, "entries/s"),
         Figure(wallet.VERIFY, 25_000, "events/s"),
+        Figure(threads.name(32), 1_500, "accepted/s", p99=5.0),
         Figure(wallet.reads_name(1_000_000, "balance()"), 40, "us p50", p99=2_000),
         Figure(wallet.reads_name(1_000_000, "balance(as_of=seq)"), 40, "us p50", p99=1_000),
     ]
@@ -184,7 +200,10 @@ def test_the_ratios_are_the_figures_divided_and_checked_against_the_targets() ->
         "batch 1,000 vs eventsourcing": ["100.00", "50.00", "yes"],
         "batch 1 vs eventsourcing (both one commit each)": ["2.00", "-", "-"],
         "one submit vs the raw floor's one per transaction": ["0.80", "0.80", "yes"],
+        "replay vs 200,000 events/s": ["1.50", "1.00", "yes"],
         "replay vs the raw floor's rebuild": ["1.50", "1.00", "yes"],
+        "32 threads vs the raw floor's one per transaction": ["1.50", "1.00", "yes"],
+        "10 ms / p99 of a submit with 32 threads": ["2.00", "1.00", "yes"],
         "verify vs 50,000 events/s": ["0.50", "1.00", "no"],
         "1 ms / balance() p99 at 1M events": ["0.50", "1.00", "no"],
         "5 ms / balance(as_of=seq) p99 at 1M events": ["5.00", "1.00", "yes"],

@@ -41,7 +41,7 @@ from ledger.errors import (
     UnknownLoan,
     shown,
 )
-from ledger.events import MoneyEvent
+from ledger.events import Event, MoneyEvent
 from ledger.flows import decide
 from ledger.groups import Groups, Waiter
 from ledger.policy import CodPolicy, LoanPolicy, Policy
@@ -652,6 +652,22 @@ class Ledger:
         if limit is not None and (type(limit) is not int or limit < 0):
             raise InvalidCommand(f"limit is an int >= 0 or None, not {shown(limit)}")
         return self._pages(after, limit)
+
+    def decoded(self, after: int = 0) -> Iterator[tuple[int, Event]]:
+        """Events with ``seq > after`` in log order as ``(seq, event)``: what a fold of
+        the log needs, without the times, hash and payload of :meth:`events` (a replay
+        reads several times as many a second). Paged as :meth:`events` is."""
+        self._check_open()
+        if type(after) is not int or not 0 <= after <= SEQ_MAX:
+            raise InvalidCommand(f"after is a seq (int in 0..2**63-1), not {shown(after)}")
+        while True:
+            with self._reading():
+                self._check_open()
+                page = self._store.read_decoded(after, EVENTS_PAGE)
+            yield from page
+            if len(page) < EVENTS_PAGE:
+                return
+            after = page[-1][0]
 
     def _pages(self, after: int, limit: int | None) -> Iterator[RecordedEvent]:
         remaining = limit

@@ -9,13 +9,17 @@ must equal inline, account for account, attribute for attribute.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from ledger.accounts import Account, Balance, Counters
 from ledger.errors import FoldError as FoldError
 from ledger.state.accounts import AccountsFold, totals_by_currency
 from ledger.store.base import RecordedEvent
 
-__all__ = ["Fold", "FoldError", "rebuild", "totals_by_currency"]
+if TYPE_CHECKING:
+    from ledger.book import Ledger
+
+__all__ = ["Fold", "FoldError", "rebuild", "replay", "totals_by_currency"]
 
 
 class Fold:
@@ -46,4 +50,15 @@ def rebuild(events: Iterable[RecordedEvent], *, until_seq: int | None = None) ->
         if until_seq is not None and record.seq > until_seq:
             break
         fold.apply(record)
+    return fold.balances()
+
+
+def replay(book: Ledger, *, until_seq: int | None = None) -> dict[str, Balance]:
+    """:func:`rebuild` from the ledger's log as it is now, read as ``(seq, event)``
+    (:meth:`~ledger.book.Ledger.decoded`): the same balances, several times faster."""
+    fold = AccountsFold()
+    for seq, event in book.decoded():
+        if until_seq is not None and seq > until_seq:
+            break
+        fold.apply(event, seq)
     return fold.balances()

@@ -152,3 +152,47 @@ def test_a_field_changing_schema_still_reads_every_older_row(
     monkeypatch.delitem(SCHEMA_2_CLASSES, "account_frozen")
     with pytest.raises(StoreCorrupt, match="does not decode"):  # without the old class, the
         decode_event("account_frozen", 1, json_)  # old fields do not make the new ones
+
+
+@pytest.mark.parametrize(
+    "damage, error, message",
+    [
+        ("UPDATE events SET payload = x'c1' WHERE seq = 2", StoreCorrupt, "seq 2 does not decode"),
+        ("UPDATE events SET payload = 'text' WHERE seq = 2", StoreCorrupt, "seq 2 has columns"),
+        ("UPDATE events SET type = 'teleported' WHERE seq = 2", UnknownEventType, "seq 2 cannot"),
+        ("UPDATE events SET schema = 9 WHERE seq = 2", UnknownEventType, "seq 2 cannot"),
+    ],
+)
+def test_a_replay_of_a_damaged_row_is_a_typed_error_naming_its_seq(
+    tmp_path: Any, damage: str, error: type[Exception], message: str
+) -> None:
+    """The lean read a replay folds (``Ledger.decoded``) fails on a damaged row as
+    ``Ledger.events`` does: never a row skipped, never a raw decoder error."""
+    import sqlite3
+
+    from projections.balances import replay
+
+    path = tmp_path / "damaged.db"
+    with Ledger.open(path) as book:
+        book.submit_many(
+            [
+                OpenAccount(id="o1", account="bank:trust", type="asset", currency="THB"),
+                OpenAccount(id="o2", account="wallet:U1", type="liability", currency="THB"),
+                PostEntry(
+                    id="t", kind="k", postings=[Debit("bank:trust", 5), Credit("wallet:U1", 5)]
+                ),
+            ]
+        )
+    raw = sqlite3.connect(path)
+    raw.execute("DROP TRIGGER events_no_update")
+    raw.execute(damage)
+    raw.commit()
+    raw.close()
+    with Ledger.open(path) as book:
+        with pytest.raises(error, match=message) as raised:
+            list(book.decoded())
+        assert getattr(raised.value, "seq", 2) == 2
+        with pytest.raises(error, match=message):
+            replay(book)
+        with pytest.raises(error, match=message):
+            list(book.events())

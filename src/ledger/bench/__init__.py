@@ -52,6 +52,8 @@ that set the targets quotes it (not measured here: TigerBeetle is not installed)
 BATCH_TARGET = 30_000
 """Accepted/s the standard mix must reach in batches of 1,000, durable, every check: the
 low end of TigerBeetle's Python client on this machine (40,000 the stretch)."""
+REPLAY_TARGET = 200_000
+"""Events a second a replay (read, decode, fold into balances) must reach."""
 PG_TARGET = 10_000
 """Accepted/s the mix must reach on PostgreSQL in batches of 1,000 with one writer."""
 BYTES_TARGET = 766
@@ -217,6 +219,7 @@ def ratios(figures: list[Figure]) -> list[str]:
             1.0 if n == 32 else None,
         )
     row("10 ms / p99 of a submit with 32 threads", 10, p99(threads.name(32)), 1.0)
+    row(f"replay vs {REPLAY_TARGET:,} events/s", value(wallet.REBUILD), REPLAY_TARGET, 1.0)
     row("replay vs the raw floor's rebuild", value(wallet.REBUILD), value(wallet.RAW_REBUILD), 1.0)
     row("verify vs 50,000 events/s", value(wallet.VERIFY), 50_000, 1.0)
     for events, label in ((1_000_000, "1M"), (10_000_000, "10M")):

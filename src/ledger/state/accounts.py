@@ -80,30 +80,54 @@ def stored(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v.value if isinstance(v, enum.Enum) else v for k, v in values.items()}
 
 
+_MOVES: dict[tuple[str, str], tuple[int, int]] = {
+    ("debit", "posted"): (0, 1),
+    ("credit", "posted"): (1, 1),
+    ("debit", "pending"): (2, 1),
+    ("credit", "pending"): (3, 1),
+    ("debit", "released"): (2, -1),
+    ("credit", "released"): (3, -1),
+}
+"""(counter, sign) a leg of (side, phase) moves, in the order of :class:`Counters`:
+``released`` takes off the pending counter what ``pending`` put on it."""
+
+
 class AccountsFold:
     """Accounts and their counters, folded one event at a time in log order: what the
     store keeps inline, rebuilt from nothing (the audit compares the two)."""
 
     def __init__(self) -> None:
         self._accounts: dict[str, Account] = {}
-        self._counters: dict[str, Counters] = {}
+        self._counters: dict[str, list[int]] = {}
+        """Each account's four counters as plain ints (debits posted, credits posted,
+        debits pending, credits pending), moved in place: a replay folds every posting."""
 
     def apply(self, event: Event, seq: int | None = None) -> None:
         """Fold one event; :class:`~ledger.errors.FoldError` (naming ``seq``) if the log
         is damaged at it: an account opened with an unknown type, or an event naming an
         account never opened."""
         if isinstance(event, MoneyEvent):
+            all_counters = self._counters
             for p in event.postings:
-                counters = self._counters.get(p.account)
+                counters = all_counters.get(p.account)
                 if counters is None:
                     raise FoldError(f"seq {seq} posts to {p.account!r}, never opened", seq=seq)
-                self._counters[p.account] = counters.add(p.side, p.amount_minor, p.phase)
+                # Counters.add, in place: which counter a leg moves, and which way
+                if p.phase == "posted":
+                    counters[0 if p.side == "debit" else 1] += p.amount_minor
+                    continue
+                move = _MOVES.get((p.side, p.phase))
+                if move is None:
+                    raise FoldError(
+                        f"seq {seq} posts {p.side!r} {p.phase!r} to {p.account!r}", seq=seq
+                    )
+                counters[move[0]] += move[1] * p.amount_minor
         elif isinstance(event, AccountOpened):
             try:
                 self._accounts[event.account] = opened(event)
             except FoldError as exc:
                 raise FoldError(f"seq {seq}: {exc}", seq=seq) from exc
-            self._counters[event.account] = Counters()
+            self._counters[event.account] = [0, 0, 0, 0]
         elif type(event) in CHANGES:
             account_id, _ = changes(event)
             found = self._accounts.get(account_id)
@@ -113,7 +137,9 @@ class AccountsFold:
 
     def accounts(self) -> dict[str, tuple[Account, Counters]]:
         """Every account opened so far with its counters, by id."""
-        return {a: (self._accounts[a], self._counters[a]) for a in sorted(self._accounts)}
+        return {
+            a: (self._accounts[a], Counters(*self._counters[a])) for a in sorted(self._accounts)
+        }
 
     def balances(self) -> dict[str, Balance]:
         """Every account opened so far, by id."""

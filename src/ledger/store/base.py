@@ -231,6 +231,11 @@ class Store(Protocol):
         """One page: events with ``seq > after`` in seq order, at most ``limit`` of them."""
         ...
 
+    def read_decoded(self, after: int, limit: int) -> list[tuple[int, Event]]:
+        """One page as :meth:`read_events` reads it, each event only as (seq, event),
+        decoded: no times, hash or payload built. What a fold of the whole log reads."""
+        ...
+
     def snapshot(self) -> AbstractContextManager[None]:
         """One consistent read of the whole store for the block (an audit's walk)."""
         ...

@@ -334,6 +334,13 @@ class SqlStore(ABC):
         )
         return [_recorded(row, self.path) for row in rows]
 
+    def read_decoded(self, after: int = 0, limit: int = READ_PAGE) -> list[tuple[int, Event]]:
+        rows = self._read(
+            "SELECT seq, type, schema, payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after, limit),
+        )
+        return _decoded(rows, self.path)
+
     def read_streams(self, prefix: str) -> dict[str, list[RecordedEvent]]:
         if not prefix:
             raise ValueError("read_streams needs a non-empty stream prefix")
@@ -673,6 +680,24 @@ def _recorded(row: tuple[Any, ...], path: str) -> RecordedEvent:
         ) from exc
     except (StoreCorrupt, ValueError, OverflowError) as exc:  # from_us out of range, too
         raise StoreCorrupt(f"{path}: event seq {seq} does not decode: {exc}", seq) from exc
+
+
+def _decoded(rows: Sequence[tuple[Any, ...]], path: str) -> list[tuple[int, Event]]:
+    """(seq, event) of rows of (seq, type, schema, payload): what a fold reads, decoded as
+    :func:`_recorded` decodes, with the same errors."""
+    out = []
+    for seq, type_, schema, payload in rows:
+        if not (type(payload) is bytes and type(type_) is str and type(schema) is int):
+            raise StoreCorrupt(f"{path}: event seq {seq} has columns of the wrong types", seq)
+        try:
+            out.append((seq, decode_event(type_, schema, payload)))
+        except UnknownEventType as exc:
+            raise UnknownEventType(
+                f"{path}: event seq {seq} cannot be read: {exc}", exc.event_type, exc.schema, seq
+            ) from exc
+        except (StoreCorrupt, ValueError) as exc:
+            raise StoreCorrupt(f"{path}: event seq {seq} does not decode: {exc}", seq) from exc
+    return out
 
 
 def _prefix_end(prefix: str) -> str:
