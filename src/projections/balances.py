@@ -54,11 +54,11 @@ def rebuild(events: Iterable[RecordedEvent], *, until_seq: int | None = None) ->
 
 
 def replay(book: Ledger, *, until_seq: int | None = None) -> dict[str, Balance]:
-    """:func:`rebuild` from the ledger's log as it is now, read as ``(seq, event)``
-    (:meth:`~ledger.book.Ledger.decoded`): the same balances, several times faster."""
+    """:func:`rebuild` from the ledger's log as it is now, read as it is stored
+    (:meth:`~ledger.book.Ledger.raw_events`): the same balances, about twice as fast."""
     fold = AccountsFold()
-    for seq, event in book.decoded():
-        if until_seq is not None and seq > until_seq:
+    for raw in book.raw_events():
+        if until_seq is not None and raw.seq > until_seq:
             break
-        fold.apply(event, seq)
+        fold.apply(raw.event, raw.seq)
     return fold.balances()

@@ -210,7 +210,8 @@ class StoreContract:
         book.submit(Reverse(id="r1", entry_id="t3"))
         assert rebuild(book.events()) == {b.account: b for b in book.balances()}
         assert replay(book) == rebuild(book.events())
-        assert list(book.decoded(after=5)) == [(r.seq, r.event) for r in book.events(after=5)]
+        raw = [(r.seq, r.event, r.recorded_at_us) for r in book.raw_events(after=5)]
+        assert raw == [(r.seq, r.event, to_us(r.recorded_at)) for r in book.events(after=5)]
 
     def test_state_reads_see_the_transactions_own_appends(self, book: Ledger) -> None:
         """Inside one write transaction, a decide function sees what earlier commands of

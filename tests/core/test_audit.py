@@ -190,9 +190,24 @@ def test_damaged_history_rows_are_findings_not_a_crash(db: Path) -> None:
         "UPDATE accounts SET status = 'open' WHERE id = 'wallet:f'",
     )
     found = _checks(db)
-    assert {check for check, _ in found} == {"readable"}
-    # one finding: the walk stops at the first row it cannot read, seq 4's history row
-    assert found == {("readable", 4)}
+    # the row reads, and is not the row the log says it must be: a finding at its seq;
+    # the walk goes on, so the account edited beside it is found too
+    assert found == {("balance_history", 4), ("accounts_rebuild", 0)}
+
+
+@pytest.mark.parametrize("value", ["'5a'", "5.5", "x'05'", "9223372036854775807"])
+def test_a_history_counter_of_another_type_is_a_finding_at_its_seq(db: Path, value: str) -> None:
+    """A counter stored as text, a fraction, a blob (SQLite keeps what it is
+    given, where it is not an integer in another form) is not the integer the log says."""
+    with Ledger.open(db) as book:
+        stored = next(r for r in book.store.posting_rows() if r.seq == 4 and r.leg == 0)
+    real = stored.debits_posted
+    tamper(
+        db,
+        f"UPDATE account_postings SET debits_posted = {value.replace('5', str(real))}"
+        " WHERE seq = 4 AND leg = 0",
+    )
+    assert _checks(db) == {("balance_history", 4)}
 
 
 def test_an_edited_amount_in_the_history_is_found(db: Path) -> None:

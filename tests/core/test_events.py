@@ -190,7 +190,7 @@ def test_a_replay_of_a_damaged_row_is_a_typed_error_naming_its_seq(
     raw.close()
     with Ledger.open(path) as book:
         with pytest.raises(error, match=message) as raised:
-            list(book.decoded())
+            list(book.raw_events())
         assert getattr(raised.value, "seq", 2) == 2
         with pytest.raises(error, match=message):
             replay(book)

@@ -93,9 +93,9 @@ class RecordedEvent:
     the compact encoding from schema 2 (:func:`ledger.events.encode_event`)."""
 
 
-@attrs.frozen
-class PostingRow:
-    """One row of the balance history: a leg and the account's counters after it."""
+class PostingRow(NamedTuple):
+    """One row of the balance history: a leg and the account's four counters after it (a
+    plain tuple, column for column: the audit compares every row of the history)."""
 
     account: str
     seq: int
@@ -103,8 +103,29 @@ class PostingRow:
     side: str
     amount_minor: int
     effective_at_us: int
-    counters: Counters
-    phase: str = "posted"
+    debits_posted: int
+    credits_posted: int
+    debits_pending: int
+    credits_pending: int
+    phase: str
+
+
+class RawEvent(NamedTuple):
+    """One row of the log as it is stored, its event decoded: times in UTC microseconds,
+    the hash as bytes. What a walk of the whole log reads (the audit, a replay): a plain
+    tuple, no datetime or hex string built per row (:class:`RecordedEvent` has those)."""
+
+    seq: int
+    stream: str
+    version: int
+    command_id: str
+    type: str
+    schema: int
+    recorded_at_us: int
+    effective_at_us: int
+    payload: bytes
+    hash: bytes
+    event: Event
 
 
 class HistoryLine(NamedTuple):
@@ -231,9 +252,9 @@ class Store(Protocol):
         """One page: events with ``seq > after`` in seq order, at most ``limit`` of them."""
         ...
 
-    def read_decoded(self, after: int, limit: int) -> list[tuple[int, Event]]:
-        """One page as :meth:`read_events` reads it, each event only as (seq, event),
-        decoded: no times, hash or payload built. What a fold of the whole log reads."""
+    def read_raw(self, after: int, limit: int) -> list[RawEvent]:
+        """One page as :meth:`read_events` reads it, as :class:`RawEvent` rows, with the
+        same errors: what a walk of the whole log reads."""
         ...
 
     def snapshot(self) -> AbstractContextManager[None]:

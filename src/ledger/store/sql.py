@@ -54,6 +54,7 @@ from ledger.store.base import (
     HistoryLine,
     HistoryOrder,
     PostingRow,
+    RawEvent,
     RecordedEvent,
     RefusalRow,
     StoredCommand,
@@ -334,12 +335,13 @@ class SqlStore(ABC):
         )
         return [_recorded(row, self.path) for row in rows]
 
-    def read_decoded(self, after: int = 0, limit: int = READ_PAGE) -> list[tuple[int, Event]]:
+    def read_raw(self, after: int = 0, limit: int = READ_PAGE) -> list[RawEvent]:
         rows = self._read(
-            "SELECT seq, type, schema, payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            "SELECT seq, stream, version, command_id, type, schema, recorded_at,"
+            " effective_at, payload, hash FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
             (after, limit),
         )
-        return _decoded(rows, self.path)
+        return [_raw(row, self.path) for row in rows]
 
     def read_streams(self, prefix: str) -> dict[str, list[RecordedEvent]]:
         if not prefix:
@@ -478,17 +480,11 @@ class SqlStore(ABC):
             " credits_posted, debits_pending, credits_pending, phase FROM account_postings"
             " ORDER BY seq, leg"
         )
+        # rows as stored: the audit compares each with the one the log says it must be,
+        # so a damaged value is a finding at its seq, not a read that stops the walk
+        make = PostingRow._make
         for row in rows:
-            yield PostingRow(
-                account=row[0],
-                seq=row[1],
-                leg=row[2],
-                side=row[3],
-                amount_minor=row[4],
-                effective_at_us=row[5],
-                counters=_counters(row[6:10], self.path),
-                phase=row[10],
-            )
+            yield make(row)
 
     def command_rows(self) -> Iterator[tuple[str, int, int]]:
         after = ""
@@ -646,7 +642,9 @@ def _counters(values: Sequence[Any], where: str) -> Counters:
     return Counters(*values)
 
 
-def _recorded(row: tuple[Any, ...], path: str) -> RecordedEvent:
+def _raw(row: tuple[Any, ...], path: str) -> RawEvent:
+    """A row of the log, checked column by column and its event decoded; StoreCorrupt
+    (or UnknownEventType) naming its seq if it cannot be read."""
     seq, stream, version, command_id, type_, schema, recorded_at, effective_at, payload, h = row
     if not (
         type(payload) is bytes
@@ -660,44 +658,48 @@ def _recorded(row: tuple[Any, ...], path: str) -> RecordedEvent:
         and type(effective_at) is int
     ):
         raise StoreCorrupt(f"{path}: event seq {seq} has columns of the wrong types", seq)
-    try:
-        return RecordedEvent(
-            seq=seq,
-            stream=stream,
-            version=version,
-            command_id=command_id,
-            type=type_,
-            schema=schema,
-            recorded_at=from_us(recorded_at),
-            effective_at=from_us(effective_at),
-            event=decode_event(type_, schema, payload),
-            hash=h.hex(),
-            payload=payload,
+    if not (US_MIN <= recorded_at <= US_MAX and US_MIN <= effective_at <= US_MAX):
+        raise StoreCorrupt(
+            f"{path}: event seq {seq} does not decode: a time outside the calendar", seq
         )
+    try:
+        event = decode_event(type_, schema, payload)
     except UnknownEventType as exc:
         raise UnknownEventType(
             f"{path}: event seq {seq} cannot be read: {exc}", exc.event_type, exc.schema, seq
         ) from exc
-    except (StoreCorrupt, ValueError, OverflowError) as exc:  # from_us out of range, too
+    except (StoreCorrupt, ValueError) as exc:
         raise StoreCorrupt(f"{path}: event seq {seq} does not decode: {exc}", seq) from exc
+    return RawEvent(
+        seq,
+        stream,
+        version,
+        command_id,
+        type_,
+        schema,
+        recorded_at,
+        effective_at,
+        payload,
+        h,
+        event,
+    )
 
 
-def _decoded(rows: Sequence[tuple[Any, ...]], path: str) -> list[tuple[int, Event]]:
-    """(seq, event) of rows of (seq, type, schema, payload): what a fold reads, decoded as
-    :func:`_recorded` decodes, with the same errors."""
-    out = []
-    for seq, type_, schema, payload in rows:
-        if not (type(payload) is bytes and type(type_) is str and type(schema) is int):
-            raise StoreCorrupt(f"{path}: event seq {seq} has columns of the wrong types", seq)
-        try:
-            out.append((seq, decode_event(type_, schema, payload)))
-        except UnknownEventType as exc:
-            raise UnknownEventType(
-                f"{path}: event seq {seq} cannot be read: {exc}", exc.event_type, exc.schema, seq
-            ) from exc
-        except (StoreCorrupt, ValueError) as exc:
-            raise StoreCorrupt(f"{path}: event seq {seq} does not decode: {exc}", seq) from exc
-    return out
+def _recorded(row: tuple[Any, ...], path: str) -> RecordedEvent:
+    raw = _raw(row, path)
+    return RecordedEvent(
+        seq=raw.seq,
+        stream=raw.stream,
+        version=raw.version,
+        command_id=raw.command_id,
+        type=raw.type,
+        schema=raw.schema,
+        recorded_at=from_us(raw.recorded_at_us),
+        effective_at=from_us(raw.effective_at_us),
+        event=raw.event,
+        hash=raw.hash.hex(),
+        payload=raw.payload,
+    )
 
 
 def _prefix_end(prefix: str) -> str:
