@@ -162,7 +162,6 @@ class Ledger:
         self._lock = threading.RLock()
         self._closed = False
         self._groups = Groups(self._decide_group)
-        self._local = threading.local()
 
     def _reading(self) -> AbstractContextManager[object]:
         """What a read holds: nothing where the store reads beside its writer, else the
@@ -333,13 +332,16 @@ class Ledger:
         self._check_open()
         if not isinstance(command, Command):
             raise InvalidCommand(f"submit takes ledger commands, not {shown(command)}")
-        if getattr(self._local, "snapshot", False):
-            # the group's leader would wait for this thread's snapshot to end (PostgreSQL)
+        if self._store.holds_snapshot():
+            # asked here, on the caller's thread: the group's leader may be another thread
             raise LedgerError(
                 "a write cannot start inside a snapshot() of the same Ledger; leave the "
                 "snapshot block first, or write through another Ledger"
             )
-        return self._groups.submit(command)
+        # the digest on the caller's thread, before it queues: a command that is not plain
+        # data is refused to its caller alone, and no group pays for it
+        digest = self._digest(command) if is_valid_id(command.id, remember=False) else None
+        return self._groups.submit(command, digest)
 
     def _decide_group(self, group: list[Waiter]) -> None:
         """Decide a group of single commands in one transaction and answer each waiter.
@@ -359,16 +361,18 @@ class Ledger:
                             [c.id for c in commands if is_valid_id(c.id, remember=False)]
                         )
                         results: list[Result] = []
-                        for command in commands:
+                        for waiter in pending:
                             deciding = len(results)
-                            results.append(self._submit_one(tx, command, known))
+                            results.append(
+                                self._submit_one(tx, waiter.command, known, digest=waiter.digest)
+                            )
                         deciding = None
             except Exception as exc:
                 if deciding is None:  # the group's own failure: nothing of it was committed
                     for waiter in pending:
-                        waiter.error = exc
+                        waiter.fail(exc, shared=True)
                     return
-                pending.pop(deciding).error = exc
+                pending.pop(deciding).fail(exc, shared=False)
                 continue
             for waiter, result in zip(pending, results, strict=True):
                 waiter.result = result
@@ -442,12 +446,18 @@ class Ledger:
         return results
 
     def _submit_one(
-        self, tx: Transaction, command: Command, known: dict[str, Known], *, record: bool = True
+        self,
+        tx: Transaction,
+        command: Command,
+        known: dict[str, Known],
+        *,
+        record: bool = True,
+        digest: bytes | None = None,
     ) -> Result:
         """Decide one command inside the batch's transaction. ``known`` is the
         idempotency index and the record of refusals for the batch's ids, kept up to date
         as commands are appended or refused; a refusal is recorded unless ``record`` is
-        False."""
+        False. ``digest``: the command's, if its caller computed it already."""
         if not is_valid_id(command.id, remember=False):
             return Rejected(
                 RejectCode.ID_INVALID,
@@ -455,13 +465,8 @@ class Ledger:
                 command.id if isinstance(command.id, str) else "",
                 "id",
             )
-        try:
-            digest = hashlib.sha256(canonical_bytes(command)).digest()
-        except (TypeError, msgspec.EncodeError) as exc:  # e.g. a str subclass in a field
-            raise InvalidCommand(
-                f"{type(command).__name__} {command.id!r} holds a value that is not plain "
-                f"data (use str, int, dict, datetime): {shown(str(exc))}"
-            ) from exc
+        if digest is None:
+            digest = self._digest(command)
         prior = known.get(command.id)
         if prior is not None:
             if prior.digest != digest:
@@ -489,6 +494,18 @@ class Ledger:
         balances = tx.balances(outcome)
         known[command.id] = StoredCommand(digest, first_seq, last_seq, balances)
         return Accepted(command.id, last_seq, balances=balances)
+
+    @staticmethod
+    def _digest(command: Command) -> bytes:
+        """The command's idempotency digest: SHA-256 of its canonical bytes;
+        :class:`InvalidCommand` if a field holds a value that is not plain data."""
+        try:
+            return hashlib.sha256(canonical_bytes(command)).digest()
+        except (TypeError, msgspec.EncodeError) as exc:  # e.g. a str subclass in a field
+            raise InvalidCommand(
+                f"{type(command).__name__} {command.id!r} holds a value that is not plain "
+                f"data (use str, int, dict, datetime): {shown(str(exc))}"
+            ) from exc
 
     def _accepted(
         self, tx: Transaction | None, command_id: str, seq: int, *, replayed: bool
@@ -737,11 +754,7 @@ class Ledger:
         with self._reading():
             self._check_open()
             with self._store.snapshot():
-                self._local.snapshot = True
-                try:
-                    yield
-                finally:
-                    self._local.snapshot = False
+                yield
 
     def refusals_head(self) -> tuple[int, str]:
         """The number of the last recorded refusal and its hash in hex (0 and 64 zeros

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -215,7 +216,34 @@ class _NotPlain(str):
     """A str subclass: not plain data, so the command's digest cannot be computed."""
 
 
-def test_a_command_that_raises_fails_only_its_own_caller(
+class _Unknown(PostEntry):
+    """A command no flow decides: deciding it raises, inside its group."""
+
+
+def test_a_command_that_raises_while_its_group_decides_fails_only_its_own_caller(
+    gated: tuple[Ledger, GatedClock],
+) -> None:
+    book, clock = gated
+    callers = Callers(book)
+    callers.lead(_pay("first", 100), clock)
+    callers.start(_pay("a", 1_000))
+    broken = _Unknown(
+        id="broken", kind="move", postings=[Debit("wallet:U1", 5), Credit("wallet:U2", 5)]
+    )
+    callers.start(broken)
+    callers.start(_pay("b", 2_000))
+    answers = callers.finish(clock)
+    assert isinstance(answers["broken"], InvalidCommand)
+    assert "not a ledger command" in str(answers["broken"])
+    assert isinstance(answers["a"], Accepted) and isinstance(answers["b"], Accepted)
+    recorded = _recorded(book)
+    assert "broken" not in recorded and book.result("broken") is None
+    assert recorded["a"][1] == recorded["b"][1]  # decided again, together, without it
+    assert answers["b"].seq == answers["a"].seq + 1
+    assert verify(book).ok
+
+
+def test_a_command_that_is_not_plain_data_is_refused_before_it_joins_a_group(
     gated: tuple[Ledger, GatedClock],
 ) -> None:
     book, clock = gated
@@ -228,16 +256,11 @@ def test_a_command_that_raises_fails_only_its_own_caller(
         postings=[Debit("wallet:U1", 5), Credit("wallet:U2", 5)],
         memo=_NotPlain("memo"),
     )
-    callers.start(broken)
-    callers.start(_pay("b", 2_000))
+    with pytest.raises(InvalidCommand, match="not plain data"):
+        book.submit(broken)  # on this thread, while the first group is still open
+    assert book._groups.waiting() == 1  # "a" alone waits
     answers = callers.finish(clock)
-    assert isinstance(answers["broken"], InvalidCommand)
-    assert isinstance(answers["a"], Accepted) and isinstance(answers["b"], Accepted)
-    recorded = _recorded(book)
-    assert "broken" not in recorded and book.result("broken") is None
-    assert recorded["a"][1] == recorded["b"][1]  # decided again, together, without it
-    assert answers["b"].seq == answers["a"].seq + 1
-    assert verify(book).ok
+    assert isinstance(answers["a"], Accepted) and book.result("broken") is None
 
 
 def test_a_retry_inside_one_group_is_answered_once_and_written_once(
@@ -303,18 +326,164 @@ def test_callers_waiting_when_the_ledger_closes_are_told_so(
     gated: tuple[Ledger, GatedClock],
 ) -> None:
     book, clock = gated
+    groups = book._groups
+    real = groups._decide
+    second, release = threading.Event(), threading.Event()
+    calls = {"n": 0}
+
+    def decide(group: list[Any]) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:  # the group of the caller that waited: hold it, close, go on
+            second.set()
+            assert release.wait(timeout=30)
+        real(group)
+
+    groups._decide = decide  # type: ignore[method-assign]
     callers = Callers(book)
     callers.lead(_pay("first", 100), clock)
     callers.start(_pay("late", 100))
-    closer = threading.Thread(target=book.close)
-    closer.start()  # waits for the first group's lock, then closes before the next group
-    time.sleep(0.05)
+    clock.gate.set()
+    assert second.wait(timeout=30), "the second group never started"
+    book.close()
+    release.set()
     answers = callers.finish(clock)
-    closer.join(timeout=30)
     assert isinstance(answers["first"], Accepted)
-    assert isinstance(answers["late"], LedgerClosed | Accepted)
+    assert isinstance(answers["late"], LedgerClosed)
     with pytest.raises(LedgerClosed):
         book.submit(_pay("closed", 1))
+
+
+def test_each_caller_of_a_failed_group_raises_its_own_copy_of_the_error() -> None:
+    """One error for a whole group: every caller raises a copy of its own (whose cause is
+    the error), so no two threads raise, and lengthen, one traceback."""
+    gate, entered = threading.Event(), threading.Event()
+    failure = StoreError("disk I/O error")
+
+    def decide(group: list[Any]) -> None:
+        if len(group) == 1:
+            entered.set()
+            assert gate.wait(timeout=30)
+            group[0].result = Accepted(group[0].command.id, 1)
+            return
+        for waiter in group:
+            waiter.fail(failure, shared=True)
+
+    groups = Groups(decide, wait_s=0.0)
+    raised: dict[str, BaseException] = {}
+
+    def call(cid: str) -> None:
+        try:
+            groups.submit(_pay(cid, 1))
+        except BaseException as exc:
+            raised[cid] = exc
+
+    threads = [threading.Thread(target=call, args=(f"c{n}",)) for n in range(5)]
+    threads[0].start()
+    assert entered.wait(timeout=30)
+    for thread in threads[1:]:
+        thread.start()
+    _until(lambda: groups.waiting() == 4, "the callers never queued")
+    gate.set()
+    _join(threads)
+    errors = [raised[f"c{n}"] for n in range(1, 5)]
+    assert all(isinstance(e, StoreError) and str(e) == "disk I/O error" for e in errors)
+    assert len({id(e) for e in errors}) == 4 and failure not in errors
+    assert all(e.__cause__ is failure for e in errors)
+    depths = [len(traceback.extract_tb(e.__traceback__)) for e in errors]
+    assert max(depths) == min(depths)  # each its own traceback, none grown by the others
+
+
+def test_an_interrupted_leader_raises_it_and_its_group_is_told_the_outcome_is_unknown() -> None:
+    gate, entered = threading.Event(), threading.Event()
+    decided: list[list[str]] = []
+
+    def decide(group: list[Any]) -> None:
+        decided.append([w.command.id for w in group])
+        if len(decided) == 1:
+            entered.set()
+            assert gate.wait(timeout=30)
+            group[0].result = Accepted(group[0].command.id, 1)
+        elif len(decided) == 2:
+            raise KeyboardInterrupt  # the leader of the second group, interrupted
+        else:
+            for waiter in group:
+                waiter.result = Accepted(waiter.command.id, 1)
+
+    groups = Groups(decide, wait_s=0.0)
+    raised: dict[str, BaseException | Result] = {}
+
+    def call(cid: str) -> None:
+        try:
+            raised[cid] = groups.submit(_pay(cid, 1))
+        except BaseException as exc:
+            raised[cid] = exc
+
+    threads = [threading.Thread(target=call, args=(f"c{n}",)) for n in range(4)]
+    threads[0].start()
+    assert entered.wait(timeout=30)
+    for thread in threads[1:]:
+        thread.start()
+    _until(lambda: groups.waiting() == 3, "the callers never queued")
+    gate.set()
+    _join(threads)
+    assert decided[1] == ["c1", "c2", "c3"]
+    assert isinstance(raised["c1"], KeyboardInterrupt)  # the leader: what interrupted it
+    for cid in ("c2", "c3"):
+        assert isinstance(raised[cid], LedgerError) and "outcome is unknown" in str(raised[cid])
+    assert isinstance(groups.submit(_pay("after", 1)), Accepted)  # the queue goes on
+
+
+def test_a_caller_interrupted_while_it_waits_leaves_the_queue_and_holds_up_no_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gate, entered = threading.Event(), threading.Event()
+    decided: list[str] = []
+
+    class Interruptible(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            if threading.current_thread().name == "interrupted":
+                raise KeyboardInterrupt
+            return super().wait(timeout)
+
+    monkeypatch.setattr("ledger.groups.threading.Event", Interruptible)
+
+    def decide(group: list[Any]) -> None:
+        decided.extend(w.command.id for w in group)
+        if len(decided) == 1:
+            entered.set()
+            assert gate.wait(timeout=30)
+        for waiter in group:
+            waiter.result = Accepted(waiter.command.id, 1)
+
+    groups = Groups(decide, wait_s=0.0)
+    raised: dict[str, BaseException | Result] = {}
+
+    def call(cid: str) -> None:
+        try:
+            raised[cid] = groups.submit(_pay(cid, 1))
+        except BaseException as exc:
+            raised[cid] = exc
+
+    first = threading.Thread(target=call, args=("first",))
+    first.start()
+    assert entered.wait(timeout=30)
+    gone = threading.Thread(target=call, args=("gone",), name="interrupted")
+    gone.start()
+    gone.join(timeout=30)
+    assert isinstance(raised["gone"], KeyboardInterrupt) and groups.waiting() == 0
+    later = threading.Thread(target=call, args=("later",))
+    later.start()
+    _until(lambda: groups.waiting() == 1, "the later caller never queued")
+    gate.set()
+    _join([first, later])
+    assert decided == ["first", "later"]  # the interrupted command was never decided
+    assert isinstance(raised["later"], Accepted)
+
+
+def _join(threads: list[threading.Thread]) -> None:
+    for thread in threads:
+        thread.join(timeout=60)
+        assert not thread.is_alive(), f"{thread.name} never finished"
 
 
 def test_a_lone_caller_never_waits_for_a_group() -> None:
@@ -405,8 +574,7 @@ def test_threads_never_overdraw_and_every_answer_is_what_the_log_says(
         workers = [threading.Thread(target=spend, args=(t,)) for t in range(threads)]
         for worker in workers:
             worker.start()
-        for worker in workers:
-            worker.join(timeout=120)
+        _join(workers)
         accepted = {cid for cid, r in answers.items() if isinstance(r, Accepted)}
         logged = [e.command_id for e in book.events() if e.command_id.startswith("t")]
         assert sorted(logged) == sorted(accepted)

@@ -261,6 +261,11 @@ class Store(Protocol):
         """One consistent read of the whole store for the block (an audit's walk)."""
         ...
 
+    def holds_snapshot(self) -> bool:
+        """Whether the calling thread is inside a :meth:`snapshot` of this store (a write
+        it asked for would wait on its own read)."""
+        ...
+
     def read_streams(self, prefix: str) -> dict[str, list[RecordedEvent]]:
         """Every committed event of each stream whose name starts with ``prefix`` (not
         empty), by stream name, each in version order."""

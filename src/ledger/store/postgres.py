@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -464,6 +465,8 @@ class PostgresStore(SqlStore):
         self.path = _shown(dsn)
         self.durability = durability
         self._dsn = dsn
+        self._snapshot_thread: int | None = None
+        """The thread that holds ``snapshot()`` (its one connection holds one at most)."""
         # lock_timeout 0 would wait for ever; SQLite's busy_timeout 0 fails at once
         self._settings = (
             f"SET lock_timeout = {max(busy_timeout_ms, 1)}",
@@ -741,14 +744,19 @@ class PostgresStore(SqlStore):
             self._conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         except self._psycopg.Error as exc:
             raise self._error(exc) from exc
+        self._snapshot_thread = threading.get_ident()
         try:
             yield
         finally:
+            self._snapshot_thread = None
             if not self._conn.closed and self._in_transaction():
                 try:
                     self._conn.execute("COMMIT")
                 except self._psycopg.Error as exc:
                     raise self._error(exc) from exc
+
+    def holds_snapshot(self) -> bool:
+        return self._snapshot_thread == threading.get_ident()
 
     def close(self) -> None:
         self._conn.close()

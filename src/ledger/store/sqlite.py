@@ -504,6 +504,9 @@ class SqliteStore(SqlStore):
             finally:
                 cursor.close()
 
+    def holds_snapshot(self) -> bool:
+        return getattr(self._local, "snapshot", None) is not None
+
     @contextmanager
     def snapshot(self) -> Iterator[None]:
         """Hold one read snapshot of the whole database for the block, on this thread:
