@@ -27,6 +27,7 @@ from ledger.bench.wallet import (
     reads_at,
     replay,
     throughput,
+    write_log,
 )
 from ledger.bench.workload import MIX, prepare, wallet_mix
 
@@ -112,7 +113,8 @@ def test_the_write_latency_and_replay_cases_print_their_figures(tmp_path: Path) 
     assert written.unit == "accepted/s" and written.value > 0 and "500 commands" in written.note
     single, batch = latency(tmp_path / "l.db", 20, 2, lines.append, **SMALL)
     assert "20 calls" in single.note and "2 calls" in batch.note
-    rebuilt, rows, audited = replay(tmp_path / "r.db", 2_000, lines.append, **SMALL)
+    assert write_log(tmp_path / "r.db", 2_000, lines.append, **SMALL) == []
+    rebuilt, rows, audited = replay(tmp_path / "r.db", lines.append)
     assert rebuilt.name == "replay: rebuild balances" and audited.name == "replay: verify"
     assert rows.name == "replay: rebuild balances from Ledger.events()"
     assert "findings: 0" in audited.note

@@ -26,7 +26,9 @@ import msgspec
 from ledger.errors import StoreCorrupt, UnknownEventType
 
 
-class Posting(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, array_like=True):
+class Posting(
+    msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, array_like=True, gc=False
+):
     """One leg of an entry as stored: the account, side, amount and the account's currency.
 
     ``phase`` says which counters it moves (:data:`ledger.accounts.Phase`): ``posted`` (the
@@ -42,10 +44,17 @@ class Posting(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, arr
     phase: Literal["posted", "pending", "released"] = "posted"
 
 
-class EventBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", array_like=True):
+class EventBase(
+    msgspec.Struct, frozen=True, kw_only=True, tag_field="type", array_like=True, gc=False
+):
     """Base of every stored event. ``SCHEMA`` is the payload's schema version: 1 is
     canonical JSON (an object of named fields), 2 and later the compact encoding (a
-    MessagePack array: the tag, then every field in declared order)."""
+    MessagePack array: the tag, then every field in declared order).
+
+    Events and their postings are values that never refer back to anything holding them,
+    so they are not tracked by Python's cycle collector (``gc=False``): a replay or an
+    audit makes millions, and a collector walking them all again and again cost more than
+    the fold itself."""
 
     SCHEMA: ClassVar[int] = 2
 
@@ -407,7 +416,9 @@ class LoanInstallment(
     carried_default_minor: int = 0
 
 
-class AccrualLine(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, array_like=True):
+class AccrualLine(
+    msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, array_like=True, gc=False
+):
     """What one accrual recognised on installment ``number``. ``default_basis`` is the
     installment's running sum, over its overdue days, of unpaid principal x default rate
     (basis points): default interest accrued to date is ``default_basis // 3_650_000``,
@@ -419,7 +430,9 @@ class AccrualLine(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True,
     default_basis: int = 0
 
 
-class Allocation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, array_like=True):
+class Allocation(
+    msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, array_like=True, gc=False
+):
     """What one repayment paid on installment ``number``, in the order it was taken."""
 
     number: int

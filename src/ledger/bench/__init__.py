@@ -97,9 +97,9 @@ def run(
                 200 if quick else 2_000,
                 5 if quick else 30,
             )
-            figures += isolated(
-                out, wallet.replay, base / "replay.db", 20_000 if quick else 200_000
-            )
+            logged = base / "replay.db"
+            figures += isolated(out, wallet.write_log, logged, 20_000 if quick else 200_000)
+            figures += isolated(out, wallet.replay, logged)
         if "scale" in suites:
             sizes = [n for n in (10_000, 100_000, 1_000_000, 10_000_000) if n <= events_max]
             for events in sizes[:2] if quick else sizes:
@@ -213,7 +213,7 @@ def ratios(figures: list[Figure]) -> list[str]:
     )
     for n in threads.THREAD_COUNTS:
         row(
-            f"{n} threads vs the raw floor's one per transaction",
+            f"{n} thread{'s' if n > 1 else ''} vs the raw floor's one per transaction",
             value(threads.name(n)),
             value(wallet.RAW_SINGLE),
             1.0 if n == 32 else None,
