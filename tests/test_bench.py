@@ -14,7 +14,7 @@ import msgspec
 import pytest
 
 from ledger import Accepted, Ledger, Rejected
-from ledger.bench import ratios, threads, wallet
+from ledger.bench import ratios, reads, threads, wallet
 from ledger.bench.flows import cod_orders, loan_book
 from ledger.bench.peers import es, raw
 from ledger.bench.reads import read_models
@@ -191,6 +191,7 @@ def test_the_ratios_are_the_figures_divided_and_checked_against_the_targets() ->
         Figure(wallet.RAW_REBUILD, 200_000, "entries/s"),
         Figure(wallet.VERIFY, 25_000, "events/s"),
         Figure(threads.name(32), 1_500, "accepted/s", p99=5.0),
+        Figure(reads.FOLD, 40_000, "events/s"),
         Figure(wallet.reads_name(1_000_000, "balance()"), 40, "us p50", p99=2_000),
         Figure(wallet.reads_name(1_000_000, "balance(as_of=seq)"), 40, "us p50", p99=1_000),
     ]
@@ -207,6 +208,7 @@ def test_the_ratios_are_the_figures_divided_and_checked_against_the_targets() ->
         "32 threads vs the raw floor's one per transaction": ["1.50", "1.00", "yes"],
         "10 ms / p99 of a submit with 32 threads": ["2.00", "1.00", "yes"],
         "verify vs 50,000 events/s": ["0.50", "1.00", "no"],
+        "folding every read model vs 50,000 events/s": ["0.80", "1.00", "no"],
         "1 ms / balance() p99 at 1M events": ["0.50", "1.00", "no"],
         "5 ms / balance(as_of=seq) p99 at 1M events": ["5.00", "1.00", "yes"],
     }

@@ -101,7 +101,8 @@ class Statements(Projection):
                 f" credits_pending FROM proj_accounts WHERE account IN ({marks})",
                 chunk,
             ):
-                touched[account] = _Touched(side, Counters(*values))
+                touched[account] = _Touched(side, list(values))
+        opening: list[tuple[object, ...]] = []  # written before anything reads them
         for record in records:
             event = record.event
             if isinstance(event, MoneyEvent):
@@ -109,9 +110,7 @@ class Statements(Projection):
             elif isinstance(event, AccountOpened):
                 account = opened(event)
                 side = account.normal_side
-                db.execute(
-                    "INSERT INTO proj_accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                    " 0, 0, 0, 0, ?)",
+                opening.append(
                     (
                         event.account,
                         event.account_type,
@@ -125,13 +124,15 @@ class Statements(Projection):
                         record.seq,
                         to_us(record.effective_at),
                         record.seq,
-                    ),
+                    )
                 )
                 if event.account in wanted:
-                    touched[event.account] = _Touched(side, Counters())
+                    touched[event.account] = _Touched(side, [0, 0, 0, 0])
             elif type(event) in CHANGES:
                 account_id, values = changes(event)
                 columns = stored(values)
+                db.conn.executemany(_OPEN, opening)
+                opening.clear()
                 db.execute(
                     f"UPDATE proj_accounts SET {''.join(f'{c} = ?, ' for c in columns)}"
                     "last_seq = ? WHERE account = ?",
@@ -143,33 +144,34 @@ class Statements(Projection):
                     tiers.append(
                         (account_id, record.seq, to_us(record.effective_at), columns["tier"])
                     )
+        db.conn.executemany(_OPEN, opening)
         db.conn.executemany("INSERT INTO proj_account_tiers VALUES (?, ?, ?, ?)", tiers)
         db.conn.executemany(
             "UPDATE proj_accounts SET debits_posted = ?, credits_posted = ?,"
             " debits_pending = ?, credits_pending = ?, last_seq = ? WHERE account = ?",
             [
-                (
-                    t.counters.debits_posted,
-                    t.counters.credits_posted,
-                    t.counters.debits_pending,
-                    t.counters.credits_pending,
-                    t.last_seq,
-                    account,
-                )
+                (*t.counters, t.last_seq, account)
                 for account, t in sorted(touched.items())
                 if t.last_seq
             ],
         )
 
     def _post(self, record: RecordedEvent, event: MoneyEvent, touched: dict[str, _Touched]) -> None:
+        seq = record.seq
         for p in event.postings:
             found = touched.get(p.account)
             if found is None:
-                raise FoldError(
-                    f"seq {record.seq} posts to {p.account!r}, never opened", seq=record.seq
-                )
-            found.counters = found.counters.add(p.side, p.amount_minor, p.phase)
-            found.last_seq = record.seq
+                raise FoldError(f"seq {seq} posts to {p.account!r}, never opened", seq=seq)
+            # Counters.add, in place (as the accounts fold moves them)
+            if p.phase == "posted":
+                found.counters[0 if p.side == "debit" else 1] += p.amount_minor
+            else:
+                change = p.amount_minor if p.phase == "pending" else -p.amount_minor
+                found.counters[2 if p.side == "debit" else 3] += change
+            found.last_seq = seq
+
+
+_OPEN = "INSERT INTO proj_accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, ?)"
 
 
 class _Touched:
@@ -177,9 +179,10 @@ class _Touched:
 
     __slots__ = ("counters", "last_seq", "side")
 
-    def __init__(self, side: Side, counters: Counters) -> None:
+    def __init__(self, side: Side, counters: list[int]) -> None:
         self.side = side
         self.counters = counters
+        """The four counters, in the order of :class:`~ledger.accounts.Counters`."""
         self.last_seq = 0
 
 

@@ -22,6 +22,7 @@ are not customer transactions and are left out (they are all on the statements).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -172,6 +173,9 @@ def _row(event: Any) -> _Row | None:
     return None
 
 
+_INSERT = "INSERT INTO proj_transactions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
 class Transactions(Projection):
     """The ``proj_transactions`` read model: one row per customer transaction (see the
     module's docstring for what is one and what each column holds)."""
@@ -202,34 +206,43 @@ class Transactions(Projection):
     tables = (TRANSACTIONS,)
 
     def apply(self, db: Database, record: RecordedEvent) -> None:
-        if isinstance(record.event, EntryReversed):
-            self._reversal(db, record, record.event)
-            return
-        if isinstance(record.event, LoanRecovered):
-            self._recovery(db, record, record.event)
-            return
-        row = _row(record.event)
-        if row is None:
-            return
-        postings = getattr(record.event, "postings", ())
-        currency = postings[0].currency if postings else ""
-        db.execute(
-            "INSERT INTO proj_transactions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                record.seq,
-                to_us(record.effective_at),
-                record.command_id,
-                row.category,
-                row.channel,
-                row.party,
-                row.counterparty,
-                row.agent,
-                int(row.cash),
-                row.amount_minor,
-                row.fee_minor,
-                currency,
-            ),
-        )
+        self.apply_page(db, [record])
+
+    def apply_page(self, db: Database, records: Sequence[RecordedEvent]) -> None:
+        """The page's rows in one statement; a reversal or a recovery, which reads the
+        rows before it, first writes those of the page still waiting."""
+        rows: list[tuple[object, ...]] = []
+        for record in records:
+            event = record.event
+            if isinstance(event, EntryReversed | LoanRecovered):
+                db.conn.executemany(_INSERT, rows)
+                rows.clear()
+                if isinstance(event, EntryReversed):
+                    self._reversal(db, record, event)
+                else:
+                    self._recovery(db, record, event)
+                continue
+            row = _row(event)
+            if row is None:
+                continue
+            postings = getattr(event, "postings", ())
+            rows.append(
+                (
+                    record.seq,
+                    to_us(record.effective_at),
+                    record.command_id,
+                    row.category,
+                    row.channel,
+                    row.party,
+                    row.counterparty,
+                    row.agent,
+                    int(row.cash),
+                    row.amount_minor,
+                    row.fee_minor,
+                    postings[0].currency if postings else "",
+                )
+            )
+        db.conn.executemany(_INSERT, rows)
 
     def _reversal(self, db: Database, record: RecordedEvent, event: EntryReversed) -> None:
         """A ``Reverse`` of a customer transaction: a ``reversal`` row with the original's

@@ -222,6 +222,7 @@ def ratios(figures: list[Figure]) -> list[str]:
     row(f"replay vs {REPLAY_TARGET:,} events/s", value(wallet.REBUILD), REPLAY_TARGET, 1.0)
     row("replay vs the raw floor's rebuild", value(wallet.REBUILD), value(wallet.RAW_REBUILD), 1.0)
     row("verify vs 50,000 events/s", value(wallet.VERIFY), 50_000, 1.0)
+    row("folding every read model vs 50,000 events/s", value(reads.FOLD), 50_000, 1.0)
     for events, label in ((1_000_000, "1M"), (10_000_000, "10M")):
         found = p99(wallet.reads_name(events, "balance()"))
         row(f"1 ms / balance() p99 at {label} events", 1_000, found, 1.0)

@@ -10,6 +10,8 @@ from ledger.bench.workload import prepare, wallet_mix
 from ledger.book import Ledger
 from ledger.store.sqlite import SqliteStore
 
+FOLD = "reads: fold every projection"
+
 
 def read_models(path: Path, commands: int, out: Out = print) -> list[Figure]:
     """The read side over a wallet-mix log of ``commands`` entries (written with
@@ -37,7 +39,7 @@ def read_models(path: Path, commands: int, out: Out = print) -> list[Figure]:
                 printed(
                     out,
                     Figure(
-                        "reads: fold every projection",
+                        FOLD,
                         fold_rate,
                         "events/s",
                         f"{events:,} events from seq 1, into the ledger file",
