@@ -675,11 +675,14 @@ class Ledger:
         """Events with ``seq > after`` in log order as they are stored
         (:class:`~ledger.store.base.RawEvent`: times in UTC microseconds, the hash as
         bytes, the event decoded): what a walk of the whole log needs, without the
-        datetimes and hex strings :meth:`events` builds for each (a replay reads about
-        twice as many a second). Paged as :meth:`events` is, with the same errors."""
+        datetimes and hex strings :meth:`events` builds for each (a replay reads 1.2 to
+        1.9 times as many a second). Paged as :meth:`events` is, with the same errors."""
         self._check_open()
         if type(after) is not int or not 0 <= after <= SEQ_MAX:
             raise InvalidCommand(f"after is a seq (int in 0..2**63-1), not {shown(after)}")
+        return self._raw_pages(after)
+
+    def _raw_pages(self, after: int) -> Iterator[RawEvent]:
         while True:
             with self._reading():
                 self._check_open()

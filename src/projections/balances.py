@@ -55,7 +55,7 @@ def rebuild(events: Iterable[RecordedEvent], *, until_seq: int | None = None) ->
 
 def replay(book: Ledger, *, until_seq: int | None = None) -> dict[str, Balance]:
     """:func:`rebuild` from the ledger's log as it is now, read as it is stored
-    (:meth:`~ledger.book.Ledger.raw_events`): the same balances, about twice as fast."""
+    (:meth:`~ledger.book.Ledger.raw_events`): the same balances, 1.2 to 1.9 times as fast."""
     fold = AccountsFold()
     for raw in book.raw_events():
         if until_seq is not None and raw.seq > until_seq:

@@ -4,13 +4,25 @@ remembers its answers answers as the pattern does."""
 
 from __future__ import annotations
 
+import enum
 import re
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.accounts import ID_MAX_LENGTH, is_valid_id
-from ledger.commands import Credit, Debit
+from ledger import (
+    Accepted,
+    Credit,
+    Debit,
+    FreezeAccount,
+    Ledger,
+    OpenAccount,
+    PostEntry,
+    RejectCode,
+    Rejected,
+)
+from ledger.accounts import ID_MAX_LENGTH, AccountStatus, is_valid_id
+from ledger.audit import verify
 from ledger.events import Posting
 from ledger.flows.base import built, legs, mirror
 
@@ -55,3 +67,59 @@ def test_the_id_check_on_what_is_not_a_plain_str() -> None:
     assert is_valid_id(Id("wallet:U1")) and not is_valid_id(Id("no spaces"))
     assert not is_valid_id(None) and not is_valid_id(7) and not is_valid_id(b"wallet:U1")
     assert not is_valid_id("a" * (ID_MAX_LENGTH + 1)) and is_valid_id("a" * ID_MAX_LENGTH)
+
+
+class _Wallet(enum.StrEnum):
+    """Account ids a caller keeps as a StrEnum: str subclasses equal to the plain ids."""
+
+    ALICE = "wallet:alice"
+
+
+def test_an_id_given_as_a_str_subclass_reads_the_state_this_batch_left() -> None:
+    """The write-through cache answers a str subclass as it answers the plain id, so a
+    later command of the batch sees what an earlier one did to the account (no
+    overdraft, no counters lost), and the ledger verifies."""
+    with Ledger.open(":memory:") as book:
+        book.submit_many(
+            [
+                OpenAccount(id="o1", account="bank:trust", type="asset", currency="THB"),
+                OpenAccount(
+                    id="o2",
+                    account="wallet:alice",
+                    type="liability",
+                    currency="THB",
+                    no_overdraft=True,
+                ),
+                PostEntry(
+                    id="fund",
+                    kind="k",
+                    postings=[Debit("bank:trust", 100), Credit("wallet:alice", 100)],
+                ),
+            ]
+        )
+        spend = [
+            PostEntry(
+                id=f"spend-{n}",
+                kind="k",
+                postings=[Debit(account, 100), Credit("bank:trust", 100)],
+            )
+            for n, account in enumerate(["wallet:alice", _Wallet.ALICE])
+        ]
+        first, second = book.submit_many(spend)
+        assert isinstance(first, Accepted)
+        assert isinstance(second, Rejected) and second.code is RejectCode.INSUFFICIENT_FUNDS
+        results = book.submit_many(
+            [
+                PostEntry(
+                    id="top-up",
+                    kind="k",
+                    postings=[Debit("bank:trust", 50), Credit("wallet:alice", 50)],
+                ),
+                FreezeAccount(id="freeze", account=_Wallet.ALICE),
+            ]
+        )
+        assert all(isinstance(r, Accepted) for r in results), results
+        assert book.balance("wallet:alice").balance == 50
+        assert book.account("wallet:alice").status is AccountStatus.FROZEN
+        report = verify(book)
+        assert report.ok, report.findings

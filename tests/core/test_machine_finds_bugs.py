@@ -64,6 +64,10 @@ class _ForgetfulState:
         found = self._inner.account(account_id)
         return None if found is None else attrs.evolve(found, no_overdraft=False)
 
+    def holding(self, account_id: str) -> Any:
+        found = self._inner.holding(account_id)
+        return None if found is None else (attrs.evolve(found[0], no_overdraft=False), found[1])
+
 
 def test_machine_catches_an_ignored_overdraft_policy(monkeypatch: pytest.MonkeyPatch) -> None:
     original = journal.post

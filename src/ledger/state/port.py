@@ -33,7 +33,8 @@ class State(Protocol):
     def counters(self, account_id: str) -> Counters: ...
 
     def holding(self, account_id: str) -> tuple[Account, Counters] | None:
-        """The account and its counters in one lookup, None as for :meth:`account`."""
+        """The account and its counters in one lookup, None as for :meth:`account`:
+        always ``(account(id), counters(id))``, which ``post`` reads through it."""
         ...
 
     def stream_version(self, stream: str) -> int:

@@ -751,8 +751,14 @@ class SqlTransaction:
         return self._store._head_row()[0]
 
     def _cached(self, account_id: str) -> tuple[Account, Counters] | None:
-        # every id in the cache came from an accounts row, so a hit needs no id check
-        found = self._store._accounts.get(account_id) if type(account_id) is str else None
+        if not isinstance(account_id, str):
+            return None
+        if type(account_id) is not str:  # a str subclass (a StrEnum member): its plain value
+            account_id = str.__str__(account_id)
+        # every id in the cache came from an accounts row, so a hit needs no id check; a
+        # miss reads the row, which the write-through cache must never overwrite with an
+        # older one (this transaction may have moved it)
+        found = self._store._accounts.get(account_id)
         if found is None:
             if not is_valid_id(account_id):
                 return None
