@@ -6,6 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -215,3 +216,13 @@ def test_events_tail_and_filters(db: Path) -> None:
     assert seqs("--command", "o2") == [2]
     assert seqs("--after", "1", "--tail", "3") == [2, 3]
     assert run("events", "--db", str(db), "--type", "nope")[0] == 2
+
+
+def test_the_bench_verb_offers_every_suite_there_is() -> None:
+    """The CLI names the suites without importing the benchmarks (a slow import): it must
+    name exactly the ones ``satang bench`` runs."""
+    from ledger.bench import SUITES
+
+    option = next(p for p in main.commands["bench"].params if p.name == "suite")
+    assert isinstance(option.type, click.Choice)
+    assert list(option.type.choices) == ["all", *SUITES]

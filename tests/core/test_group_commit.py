@@ -369,13 +369,8 @@ def test_each_caller_of_a_failed_group_raises_its_own_copy_of_the_error() -> Non
             waiter.fail(failure, shared=True)
 
     groups = Groups(decide, wait_s=0.0)
-    raised: dict[str, BaseException] = {}
-
-    def call(cid: str) -> None:
-        try:
-            groups.submit(_pay(cid, 1))
-        except BaseException as exc:
-            raised[cid] = exc
+    raised: dict[str, BaseException | Result] = {}
+    call = _caller(groups, raised)
 
     threads = [threading.Thread(target=call, args=(f"c{n}",)) for n in range(5)]
     threads[0].start()
@@ -411,12 +406,7 @@ def test_an_interrupted_leader_raises_it_and_its_group_is_told_the_outcome_is_un
 
     groups = Groups(decide, wait_s=0.0)
     raised: dict[str, BaseException | Result] = {}
-
-    def call(cid: str) -> None:
-        try:
-            raised[cid] = groups.submit(_pay(cid, 1))
-        except BaseException as exc:
-            raised[cid] = exc
+    call = _caller(groups, raised)
 
     threads = [threading.Thread(target=call, args=(f"c{n}",)) for n in range(4)]
     threads[0].start()
@@ -457,12 +447,7 @@ def test_a_caller_interrupted_while_it_waits_leaves_the_queue_and_holds_up_no_on
 
     groups = Groups(decide, wait_s=0.0)
     raised: dict[str, BaseException | Result] = {}
-
-    def call(cid: str) -> None:
-        try:
-            raised[cid] = groups.submit(_pay(cid, 1))
-        except BaseException as exc:
-            raised[cid] = exc
+    call = _caller(groups, raised)
 
     first = threading.Thread(target=call, args=("first",))
     first.start()
@@ -478,6 +463,18 @@ def test_a_caller_interrupted_while_it_waits_leaves_the_queue_and_holds_up_no_on
     _join([first, later])
     assert decided == ["first", "later"]  # the interrupted command was never decided
     assert isinstance(raised["later"], Accepted)
+
+
+def _caller(groups: Groups, answers: dict[str, BaseException | Result]) -> Callable[[str], None]:
+    """A thread's body: submit a command of id ``cid`` and keep what it was told."""
+
+    def call(cid: str) -> None:
+        try:
+            answers[cid] = groups.submit(_pay(cid, 1))
+        except BaseException as exc:  # what this caller was told, checked by the test
+            answers[cid] = exc
+
+    return call
 
 
 def _join(threads: list[threading.Thread]) -> None:
