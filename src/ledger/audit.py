@@ -25,7 +25,7 @@ from ledger.state.loans import Loan, fold_loan
 from ledger.store.base import (
     GENESIS_HASH,
     PostingRow,
-    RawEvent,
+    RecordedEvent,
     chain_hash,
     refusal_hash,
 )
@@ -195,7 +195,7 @@ def verify(
                     walk.findings.append(Finding("schema", 0, str(exc)))
             elif isinstance(book.store, PostgresStore):
                 walk.findings += [Finding("schema", 0, p) for p in book.store.schema_problems()]
-            events = book.raw_events()
+            events = book.events()
             while True:
                 rec = None
                 try:
@@ -520,7 +520,7 @@ class _Walk:
                 " at or before it",
             )
 
-    def step(self, rec: RawEvent) -> None:
+    def step(self, rec: RecordedEvent) -> None:
         self.count += 1
         if rec.seq != self.seq + 1:  # named by the first seq missing (or out of place)
             self._found("gapless", self.seq + 1, f"expected seq {self.seq + 1}, found {rec.seq}")
@@ -538,11 +538,11 @@ class _Walk:
             effective_us,
             rec.payload,
         )
-        if recomputed != rec.hash:
+        if recomputed != rec.hash_bytes:
             self._found("hash_chain", rec.seq, "the hash does not match the row")
-        self.previous = rec.hash
+        self.previous = rec.hash_bytes
         if rec.seq == self.anchor_seq:
-            self.hashes_at[rec.seq] = rec.hash.hex()
+            self.hashes_at[rec.seq] = rec.hash
         if recorded_us < self.recorded_us:
             self._found("recorded_order", rec.seq, "recorded_at is before the previous event's")
         self.recorded_us = recorded_us
@@ -568,7 +568,7 @@ class _Walk:
         if isinstance(rec.event, MoneyEvent):
             self._entry(rec)
 
-    def _entry(self, rec: RawEvent) -> None:
+    def _entry(self, rec: RecordedEvent) -> None:
         assert isinstance(rec.event, MoneyEvent)
         net: dict[tuple[str, str], int] = {}
         for p in rec.event.postings:

@@ -50,7 +50,6 @@ from ledger.state.loans import Loan, LoanStatus, fold_loan, loan_status, loan_st
 from ledger.store.base import (
     HistoryLine,
     HistoryOrder,
-    RawEvent,
     RecordedEvent,
     Store,
     StoredCommand,
@@ -670,27 +669,6 @@ class Ledger:
         if limit is not None and (type(limit) is not int or limit < 0):
             raise InvalidCommand(f"limit is an int >= 0 or None, not {shown(limit)}")
         return self._pages(after, limit)
-
-    def raw_events(self, after: int = 0) -> Iterator[RawEvent]:
-        """Events with ``seq > after`` in log order as they are stored
-        (:class:`~ledger.store.base.RawEvent`: times in UTC microseconds, the hash as
-        bytes, the event decoded): what a walk of the whole log needs, without the
-        datetimes and hex strings :meth:`events` builds for each (a replay reads 1.2 to
-        1.9 times as many a second). Paged as :meth:`events` is, with the same errors."""
-        self._check_open()
-        if type(after) is not int or not 0 <= after <= SEQ_MAX:
-            raise InvalidCommand(f"after is a seq (int in 0..2**63-1), not {shown(after)}")
-        return self._raw_pages(after)
-
-    def _raw_pages(self, after: int) -> Iterator[RawEvent]:
-        while True:
-            with self._reading():
-                self._check_open()
-                page = self._store.read_raw(after, EVENTS_PAGE)
-            yield from page
-            if len(page) < EVENTS_PAGE:
-                return
-            after = page[-1].seq
 
     def _pages(self, after: int, limit: int | None) -> Iterator[RecordedEvent]:
         remaining = limit

@@ -26,7 +26,6 @@ from ledger.book import Ledger
 from ledger.events import COMPACT_SCHEMA, AccountOpened, MoneyEvent, event_json
 from ledger.money import format_amount
 from ledger.store.base import RecordedEvent
-from ledger.times import to_us
 
 FORMATS = ("jsonl", "csv", "beancount")
 
@@ -166,7 +165,7 @@ def beancount(book: Ledger) -> Iterator[str]:
             f"{day} * {narration}",
             f"  satang_seq: {rec.seq}",
             f'  satang_effective_at: "{rec.effective_at.isoformat()}"',
-            f"  satang_effective_us: {to_us(rec.effective_at)}",
+            f"  satang_effective_us: {rec.effective_at_us}",
         ]
         for p in legs:
             signed = p.amount_minor if p.side == "debit" else -p.amount_minor

@@ -21,7 +21,6 @@ from ledger.events import (
     CodOrderReturned,
 )
 from ledger.store.base import RecordedEvent
-from ledger.times import to_us
 from projections.base import Database, Projection, Table, matching
 
 _STEPS = ("delivered_at", "remitted_at", "released_at", "paid_out_at", "returned_at", "refunded_at")
@@ -73,7 +72,7 @@ class CodOrders(Projection):
 
     def apply(self, db: Database, record: RecordedEvent) -> None:
         event = record.event
-        at = to_us(record.effective_at)
+        at = record.effective_at_us
         seq = record.seq
         if isinstance(event, CodOrderDelivered):
             db.execute(

@@ -49,7 +49,7 @@ class Holds(Projection):
 
     def apply(self, db: Database, record: RecordedEvent) -> None:
         event = record.event
-        effective_us = to_us(record.effective_at)
+        effective_us = record.effective_at_us
         if isinstance(event, HoldPlaced):
             db.execute(
                 "INSERT INTO proj_holds VALUES (?, ?, ?, ?, 'pending', 0, 0, ?, ?, NULL, ?, ?)",

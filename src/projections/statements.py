@@ -122,7 +122,7 @@ class Statements(Projection):
                         account.status.value,
                         account.tier,
                         record.seq,
-                        to_us(record.effective_at),
+                        record.effective_at_us,
                         record.seq,
                     )
                 )
@@ -141,9 +141,7 @@ class Statements(Projection):
                 if account_id in touched:
                     touched[account_id].last_seq = record.seq
                 if "tier" in columns:
-                    tiers.append(
-                        (account_id, record.seq, to_us(record.effective_at), columns["tier"])
-                    )
+                    tiers.append((account_id, record.seq, record.effective_at_us, columns["tier"]))
         db.conn.executemany(_OPEN, opening)
         db.conn.executemany("INSERT INTO proj_account_tiers VALUES (?, ?, ?, ?)", tiers)
         db.conn.executemany(

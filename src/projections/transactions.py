@@ -45,7 +45,6 @@ from ledger.events import (
     Withdrawn,
 )
 from ledger.store.base import RecordedEvent
-from ledger.times import to_us
 from projections.base import Database, Projection, Table
 
 CASH_CHANNELS = frozenset({"counter", "agent"})
@@ -229,7 +228,7 @@ class Transactions(Projection):
             rows.append(
                 (
                     record.seq,
-                    to_us(record.effective_at),
+                    record.effective_at_us,
                     record.command_id,
                     row.category,
                     row.channel,
@@ -253,7 +252,7 @@ class Transactions(Projection):
             "INSERT INTO proj_transactions SELECT ?, ?, ?, 'reversal', category, party,"
             " counterparty, agent, 0, amount_minor, fee_minor, currency"
             " FROM proj_transactions WHERE command_id = ? AND category != 'reversal'",
-            (record.seq, to_us(record.effective_at), record.command_id, event.reverses),
+            (record.seq, record.effective_at_us, record.command_id, event.reverses),
         )
 
     def _recovery(self, db: Database, record: RecordedEvent, event: LoanRecovered) -> None:
@@ -271,7 +270,7 @@ class Transactions(Projection):
             " WHERE category = 'loan_disbursement' AND counterparty = ?",
             (
                 record.seq,
-                to_us(record.effective_at),
+                record.effective_at_us,
                 record.command_id,
                 event.amount_minor,
                 event.postings[0].currency,

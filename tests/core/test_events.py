@@ -163,14 +163,15 @@ def test_a_field_changing_schema_still_reads_every_older_row(
         ("UPDATE events SET schema = 9 WHERE seq = 2", UnknownEventType, "seq 2 cannot"),
     ],
 )
-def test_a_replay_of_a_damaged_row_is_a_typed_error_naming_its_seq(
+def test_a_damaged_row_is_a_typed_error_naming_its_seq(
     tmp_path: Any, damage: str, error: type[Exception], message: str
 ) -> None:
-    """The lean read a replay folds (``Ledger.decoded``) fails on a damaged row as
-    ``Ledger.events`` does: never a row skipped, never a raw decoder error."""
+    """Reading the log (``Ledger.events``, a replay, the audit's walk) fails on a damaged
+    row with a typed error naming it: never a row skipped, never a raw decoder error."""
     import sqlite3
 
-    from projections.balances import replay
+    from ledger.audit import verify
+    from projections.balances import rebuild
 
     path = tmp_path / "damaged.db"
     with Ledger.open(path) as book:
@@ -190,9 +191,9 @@ def test_a_replay_of_a_damaged_row_is_a_typed_error_naming_its_seq(
     raw.close()
     with Ledger.open(path) as book:
         with pytest.raises(error, match=message) as raised:
-            list(book.raw_events())
+            list(book.events())
         assert getattr(raised.value, "seq", 2) == 2
         with pytest.raises(error, match=message):
-            replay(book)
-        with pytest.raises(error, match=message):
-            list(book.events())
+            rebuild(book.events())
+        report = verify(book)  # the audit names the row that does not read, at its seq
+        assert ("readable", 2) in {(f.check, f.seq) for f in report.findings}

@@ -24,6 +24,7 @@ from ledger.events import Event
 from ledger.policy import Policy
 from ledger.results import Rejected
 from ledger.state import NewEvent, State
+from ledger.times import from_us
 
 GENESIS_HASH = bytes(32)
 """The ``previous hash`` of the first event: 32 zero bytes."""
@@ -73,9 +74,13 @@ def refusal_hash(
     return hashlib.sha256(previous + fields).digest()
 
 
-@attrs.frozen
-class RecordedEvent:
-    """One row of the log as a reader sees it."""
+class RecordedEvent(NamedTuple):
+    """One row of the log as a reader sees it: the row as stored, its event decoded.
+
+    A plain tuple, since a replay or an audit reads millions: the times are kept as stored
+    (UTC microseconds, ``recorded_at_us`` and ``effective_at_us``) and the hash as bytes
+    (``hash_bytes``), and made into an aware datetime or a hex string only when read
+    (``recorded_at``, ``effective_at``, ``hash``)."""
 
     seq: int
     stream: str
@@ -83,14 +88,37 @@ class RecordedEvent:
     command_id: str
     type: str
     schema: int
-    recorded_at: datetime
-    effective_at: datetime
-    event: Event
-    hash: str
-    """Hex SHA-256 of this row chained to the previous one."""
-    payload: bytes = attrs.field(repr=False)
+    recorded_at_us: int
+    effective_at_us: int
+    payload: bytes
     """The payload exactly as stored (what the hash covers): canonical JSON at schema 1,
     the compact encoding from schema 2 (:func:`ledger.events.encode_event`)."""
+    hash_bytes: bytes
+    """SHA-256 of this row chained to the previous one."""
+    event: Event
+
+    @property
+    def recorded_at(self) -> datetime:
+        """When the ledger recorded it (UTC)."""
+        return from_us(self.recorded_at_us)
+
+    @property
+    def effective_at(self) -> datetime:
+        """When it takes effect (UTC)."""
+        return from_us(self.effective_at_us)
+
+    @property
+    def hash(self) -> str:
+        """Hex SHA-256 of this row chained to the previous one."""
+        return self.hash_bytes.hex()
+
+    def __repr__(self) -> str:
+        return (
+            f"RecordedEvent(seq={self.seq}, stream={self.stream!r}, version={self.version},"
+            f" command_id={self.command_id!r}, type={self.type!r}, schema={self.schema},"
+            f" recorded_at={self.recorded_at.isoformat()},"
+            f" effective_at={self.effective_at.isoformat()}, event={self.event!r})"
+        )
 
 
 class PostingRow(NamedTuple):
@@ -108,24 +136,6 @@ class PostingRow(NamedTuple):
     debits_pending: int
     credits_pending: int
     phase: str
-
-
-class RawEvent(NamedTuple):
-    """One row of the log as it is stored, its event decoded: times in UTC microseconds,
-    the hash as bytes. What a walk of the whole log reads (the audit, a replay): a plain
-    tuple, no datetime or hex string built per row (:class:`RecordedEvent` has those)."""
-
-    seq: int
-    stream: str
-    version: int
-    command_id: str
-    type: str
-    schema: int
-    recorded_at_us: int
-    effective_at_us: int
-    payload: bytes
-    hash: bytes
-    event: Event
 
 
 class HistoryLine(NamedTuple):
@@ -250,11 +260,6 @@ class Store(Protocol):
 
     def read_events(self, after: int, limit: int) -> list[RecordedEvent]:
         """One page: events with ``seq > after`` in seq order, at most ``limit`` of them."""
-        ...
-
-    def read_raw(self, after: int, limit: int) -> list[RawEvent]:
-        """One page as :meth:`read_events` reads it, as :class:`RawEvent` rows, with the
-        same errors: what a walk of the whole log reads."""
         ...
 
     def snapshot(self) -> AbstractContextManager[None]:

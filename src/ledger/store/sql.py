@@ -54,7 +54,6 @@ from ledger.store.base import (
     HistoryLine,
     HistoryOrder,
     PostingRow,
-    RawEvent,
     RecordedEvent,
     RefusalRow,
     StoredCommand,
@@ -62,7 +61,7 @@ from ledger.store.base import (
     chain_hash,
     refusal_hash,
 )
-from ledger.times import US_MAX, US_MIN, from_us, to_us
+from ledger.times import US_MAX, US_MIN, to_us
 
 ACCOUNT_CACHE_MAX = 200_000
 """Account rows kept between transactions; past this the cache starts over."""
@@ -334,14 +333,6 @@ class SqlStore(ABC):
             (after, limit),
         )
         return [_recorded(row, self.path) for row in rows]
-
-    def read_raw(self, after: int = 0, limit: int = READ_PAGE) -> list[RawEvent]:
-        rows = self._read(
-            "SELECT seq, stream, version, command_id, type, schema, recorded_at,"
-            " effective_at, payload, hash FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-            (after, limit),
-        )
-        return [_raw(row, self.path) for row in rows]
 
     def read_streams(self, prefix: str) -> dict[str, list[RecordedEvent]]:
         if not prefix:
@@ -642,7 +633,7 @@ def _counters(values: Sequence[Any], where: str) -> Counters:
     return Counters(*values)
 
 
-def _raw(row: tuple[Any, ...], path: str) -> RawEvent:
+def _recorded(row: tuple[Any, ...], path: str) -> RecordedEvent:
     """A row of the log, checked column by column and its event decoded; StoreCorrupt
     (or UnknownEventType) naming its seq if it cannot be read."""
     seq, stream, version, command_id, type_, schema, recorded_at, effective_at, payload, h = row
@@ -670,7 +661,7 @@ def _raw(row: tuple[Any, ...], path: str) -> RawEvent:
         ) from exc
     except (StoreCorrupt, ValueError) as exc:
         raise StoreCorrupt(f"{path}: event seq {seq} does not decode: {exc}", seq) from exc
-    return RawEvent(
+    return RecordedEvent(
         seq,
         stream,
         version,
@@ -682,23 +673,6 @@ def _raw(row: tuple[Any, ...], path: str) -> RawEvent:
         payload,
         h,
         event,
-    )
-
-
-def _recorded(row: tuple[Any, ...], path: str) -> RecordedEvent:
-    raw = _raw(row, path)
-    return RecordedEvent(
-        seq=raw.seq,
-        stream=raw.stream,
-        version=raw.version,
-        command_id=raw.command_id,
-        type=raw.type,
-        schema=raw.schema,
-        recorded_at=from_us(raw.recorded_at_us),
-        effective_at=from_us(raw.effective_at_us),
-        event=raw.event,
-        hash=raw.hash.hex(),
-        payload=raw.payload,
     )
 
 
