@@ -67,12 +67,12 @@ with tempfile.TemporaryDirectory() as directory, Ledger.open(Path(directory) / "
             assert kept.balances == answer.balances
     print("every answer is what book.result gives back: yes")
 
-    # each customer's transfers are in the log in the order that customer sent them
-    seqs: dict[int, list[int]] = {}
-    for e in book.events():
-        if e.command_id.startswith("x-") and not e.command_id.endswith("-big"):
-            seqs.setdefault(int(e.command_id.split("-")[1]), []).append(e.seq)
-    assert all(s == sorted(s) and len(s) == TRANSFERS for s in seqs.values())
+    # each customer's transfers are in the log in the order that customer sent them: the
+    # seq of its k-th transfer grows with k
+    seq_of = {e.command_id: e.seq for e in book.events()}
+    for n in range(CUSTOMERS):
+        sent = [seq_of[f"x-{n}-{k}"] for k in range(TRANSFERS)]
+        assert sent == sorted(sent) and seq_of[f"top-{n}"] < sent[0]
     print("each customer's transfers are in the log in the order sent: yes")
 
     market = book.balance("wallet:market")

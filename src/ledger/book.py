@@ -37,6 +37,7 @@ from ledger.errors import (
     LedgerError,
     RejectCode,
     StoreCorrupt,
+    StoreError,
     UnknownAccount,
     UnknownLoan,
     shown,
@@ -367,18 +368,24 @@ class Ledger:
                             )
                         deciding = None
             except Exception as exc:
-                if deciding is None:  # the group's own failure: nothing of it was committed
+                # the group's own failure (the lock, BEGIN, the flush, COMMIT, or the store
+                # failing under a read while deciding; a damaged row is one command's):
+                # nothing of it was committed
+                shared = isinstance(exc, StoreError | LedgerClosed) and not isinstance(
+                    exc, StoreCorrupt
+                )
+                if deciding is None or shared:
                     for waiter in pending:
                         waiter.fail(exc, shared=True)
                     return
-                pending.pop(deciding).fail(exc, shared=False)
+                pending.pop(deciding).fail(exc, shared=False)  # this command's own
                 continue
             for waiter, result in zip(pending, results, strict=True):
                 waiter.result = result
             return
 
     def submit_many(self, commands: Iterable[Command], *, linked: bool = False) -> list[Result]:
-        """Submit commands in one transaction (group commit); one result per command.
+        """Submit commands in one transaction (one commit for all); one result per command.
 
         With ``linked=True`` the batch is all-or-nothing: if any command is rejected,
         nothing is appended and every other new command gets ``linked_command_failed``.

@@ -93,11 +93,13 @@ class Waiter:
 
 def _copied(error: BaseException) -> BaseException:
     """A copy of ``error`` with no traceback of its own, so that threads raising the error
-    of one group never share (and lengthen) one traceback."""
+    of one group never share (and lengthen) one traceback. Of the same type always: a
+    caller's ``except StoreError`` still catches it."""
     try:
         own = copy.copy(error)
-    except Exception:  # an exception that does not copy: a plain one that says what it was
-        own = LedgerError(f"the group's commit failed: {error!r}")
+    except Exception:  # an exception whose constructor the copy cannot call again
+        own = type(error).__new__(type(error))
+        own.args = error.args
     own.__traceback__ = None
     return own
 
@@ -110,9 +112,15 @@ class Groups:
     """The queue of commands waiting for a group, and who leads the next one."""
 
     def __init__(
-        self, decide: Decider, group_max: int = GROUP_MAX, wait_s: float = GROUP_WAIT_S
+        self,
+        decide: Decider,
+        group_max: int = GROUP_MAX,
+        wait_s: float = GROUP_WAIT_S,
+        event: Callable[[], threading.Event] = threading.Event,
     ) -> None:
         self._decide = decide
+        self._event = event
+        """Makes what a queued caller waits on (a test gives one that can be interrupted)."""
         self._group_max = group_max
         self._wait_s = wait_s
         self._lock = threading.Lock()
@@ -133,27 +141,28 @@ class Groups:
     def submit(self, command: Command, digest: bytes | None = None) -> Result:
         """Queue ``command``, lead a group or wait for one; its own result."""
         waiter = Waiter(command, digest)
-        with self._lock:
-            self._queue.append(waiter)
-            if not self._leading:
-                self._leading = waiter.leads = True
-            else:
-                woken = waiter.woken = threading.Event()
-                if len(self._queue) >= self._expected:
-                    self._arrived.notify()
         try:
-            if not waiter.leads:
-                woken.wait()
-        except BaseException:  # interrupted while it waited: leave, or hand the lead on
+            with self._lock:
+                self._queue.append(waiter)
+                if not self._leading:
+                    self._leading = waiter.leads = True
+                else:
+                    waiter.woken = self._event()
+                    if len(self._queue) >= self._expected:
+                        self._arrived.notify()
+            if waiter.woken is not None:
+                waiter.woken.wait()
+            if waiter.leads:  # first in the queue: it leads the next group, its own in it
+                self._lead(waiter)
+        except BaseException:  # interrupted (Ctrl-C) anywhere: leave, or hand the lead on
             self._leave(waiter)
             raise
-        if waiter.leads:  # first in the queue: it leads the next group, its own among them
-            self._lead(waiter)
         return waiter.outcome()
 
     def _leave(self, waiter: Waiter) -> None:
-        """Take an interrupted caller's command out of the queue (never decided), and if
-        it had just been promoted, promote the next one in its place."""
+        """Take an interrupted caller's command out of the queue if it is still there (it
+        is then never decided), and if it was to lead, let the next one lead in its
+        place. One a group has taken is that group's leader's to answer."""
         with self._lock:
             if waiter in self._queue:
                 self._queue.remove(waiter)

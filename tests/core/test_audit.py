@@ -195,16 +195,24 @@ def test_damaged_history_rows_are_findings_not_a_crash(db: Path) -> None:
     assert found == {("balance_history", 4), ("accounts_rebuild", 0)}
 
 
-@pytest.mark.parametrize("value", ["'5a'", "5.5", "x'05'", "9223372036854775807"])
-def test_a_history_counter_of_another_type_is_a_finding_at_its_seq(db: Path, value: str) -> None:
-    """A counter stored as text, a fraction, a blob (SQLite keeps what it is
-    given, where it is not an integer in another form) is not the integer the log says."""
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "'{real}a'",  # text that is no integer
+        "{real}.5",  # a fraction
+        "x'05'",  # a blob
+        "9223372036854775807",  # an integer, but not the one the log says
+    ],
+)
+def test_a_history_counter_of_another_type_is_a_finding_at_its_seq(db: Path, stored: str) -> None:
+    """A counter stored as text, a fraction, a blob or another integer (SQLite keeps what
+    it is given, where it is not the integer in another form) is not the integer the log
+    says: a finding at its seq."""
     with Ledger.open(db) as book:
-        stored = next(r for r in book.store.posting_rows() if r.seq == 4 and r.leg == 0)
-    real = stored.debits_posted
+        row = next(r for r in book.store.posting_rows() if r.seq == 4 and r.leg == 0)
     tamper(
         db,
-        f"UPDATE account_postings SET debits_posted = {value.replace('5', str(real))}"
+        f"UPDATE account_postings SET debits_posted = {stored.format(real=row.debits_posted)}"
         " WHERE seq = 4 AND leg = 0",
     )
     assert _checks(db) == {("balance_history", 4)}

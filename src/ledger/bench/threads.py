@@ -52,15 +52,19 @@ def threaded(
         took: list[list[float]] = [[] for _ in range(threads)]
         accepted = [0] * threads
         go = threading.Barrier(threads + 1)
+        failed: list[BaseException] = []
 
         def write(t: int) -> None:
             go.wait()
             own = took[t]
-            for command in shares[t]:
-                start = time.perf_counter()
-                result = book.submit(command)
-                own.append((time.perf_counter() - start) * 1_000)
-                accepted[t] += isinstance(result, Accepted)
+            try:
+                for command in shares[t]:
+                    start = time.perf_counter()
+                    result = book.submit(command)
+                    own.append((time.perf_counter() - start) * 1_000)
+                    accepted[t] += isinstance(result, Accepted)
+            except BaseException as exc:  # raised below: a figure never hides a failure
+                failed.append(exc)
 
         workers = [threading.Thread(target=write, args=(t,)) for t in range(threads)]
         for worker in workers:
@@ -71,6 +75,8 @@ def threaded(
         for worker in workers:
             worker.join()
         elapsed = time.perf_counter() - start
+    if failed:
+        raise failed[0]
     calls = [ms for own in took for ms in own]
     p50, p99, most = percentiles(calls)
     figure = Figure(

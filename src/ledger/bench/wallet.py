@@ -149,7 +149,7 @@ def replay(path: Path, out: Out = print) -> list[Figure]:
     (chain, balances, history, idempotency index, every read model rebuilt and compared,
     the invariants): in a process that opens the file, as a restart or an auditor's
     replay does, not the one that wrote it."""
-    with Ledger.open(path) as book:
+    with Ledger.open(path, create=False) as book:
         events = book.head()[0]
         reset_peak()
         start = time.perf_counter()
