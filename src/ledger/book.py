@@ -347,8 +347,8 @@ class Ledger:
         """Decide a group of single commands in one transaction and answer each waiter.
         A command whose deciding raises is answered with its error and taken out, and the
         others are decided again in a new transaction (nothing of the first remains);
-        an error of the whole transaction (the lock, BEGIN, the flush, COMMIT) answers
-        every waiter left with it."""
+        an error of the whole transaction (the lock, BEGIN, the flush, COMMIT, the store
+        failing under a read) answers every waiter left with it."""
         pending = list(group)
         while pending:
             commands = [w.command for w in pending]
