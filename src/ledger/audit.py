@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 import attrs
 
-from ledger.accounts import Account, AccountType, Balance, Counters
+from ledger.accounts import Account, AccountType, Balance, Counters, move
 from ledger.book import Ledger
 from ledger.errors import FoldError, InvalidCommand, RejectCode, StoreCorrupt, StoreError
 from ledger.events import AccountOpened, Event, MoneyEvent, PeriodClosed
@@ -581,12 +581,7 @@ class _Walk:
             counters = running.get(p.account)
             if counters is None:
                 counters = running[p.account] = [0, 0, 0, 0]
-            # Counters.add, in place (as the accounts fold moves them)
-            if p.phase == "posted":
-                counters[0 if p.side == "debit" else 1] += p.amount_minor
-            else:
-                change = p.amount_minor if p.phase == "pending" else -p.amount_minor
-                counters[2 if p.side == "debit" else 3] += change
+            move(counters, p.side, p.amount_minor, p.phase)
             if not self.history_ok:
                 continue
             expected = (

@@ -29,7 +29,7 @@ from typing import Literal
 import attrs
 import msgspec
 
-from ledger.accounts import Balance, Counters, Side
+from ledger.accounts import Balance, Counters, Side, move
 from ledger.errors import FoldError, InvalidCommand, UnknownAccount
 from ledger.events import (
     AccountOpened,
@@ -160,12 +160,7 @@ class Statements(Projection):
             found = touched.get(p.account)
             if found is None:
                 raise FoldError(f"seq {seq} posts to {p.account!r}, never opened", seq=seq)
-            # Counters.add, in place (as the accounts fold moves them)
-            if p.phase == "posted":
-                found.counters[0 if p.side == "debit" else 1] += p.amount_minor
-            else:
-                change = p.amount_minor if p.phase == "pending" else -p.amount_minor
-                found.counters[2 if p.side == "debit" else 3] += change
+            move(found.counters, p.side, p.amount_minor, p.phase)
             found.last_seq = seq
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import enum
 import re
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,7 +22,7 @@ from ledger import (
     RejectCode,
     Rejected,
 )
-from ledger.accounts import ID_MAX_LENGTH, AccountStatus, is_valid_id
+from ledger.accounts import ID_MAX_LENGTH, AccountStatus, Counters, is_valid_id, move
 from ledger.audit import verify
 from ledger.events import Posting
 from ledger.flows.base import built, legs, mirror
@@ -123,3 +124,25 @@ def test_an_id_given_as_a_str_subclass_reads_the_state_this_batch_left() -> None
         assert book.account("wallet:alice").status is AccountStatus.FROZEN
         report = verify(book)
         assert report.ok, report.findings
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["debit", "credit"]),
+            st.integers(1, 10**12),
+            st.sampled_from(["posted", "pending", "released"]),
+        ),
+        max_size=20,
+    )
+)
+def test_moving_counters_in_place_is_adding_them_leg_by_leg(
+    legs_: list[tuple[Any, int, Any]],
+) -> None:
+    """``move`` (what every fold of the log and the inline projection call) is
+    ``Counters.add``, leg by leg."""
+    counters, in_place = Counters(), [0, 0, 0, 0]
+    for side, amount, phase in legs_:
+        counters = counters.add(side, amount, phase)
+        move(in_place, side, amount, phase)
+        assert Counters(*in_place) == counters

@@ -34,7 +34,15 @@ from typing import Any
 import msgspec
 
 from ledger import crashpoints
-from ledger.accounts import Account, AccountStatus, AccountType, Balance, Counters, is_valid_id
+from ledger.accounts import (
+    Account,
+    AccountStatus,
+    AccountType,
+    Balance,
+    Counters,
+    is_valid_id,
+    move,
+)
 from ledger.errors import LedgerError, RejectCode, StoreCorrupt, StoreError, UnknownEventType
 from ledger.events import (
     AccountOpened,
@@ -865,17 +873,10 @@ class SqlTransaction:
         }
         out = []
         for account_id in sorted(touched):
-            account, c = cache[account_id]
-            dp, cp, dq, cq = c.debits_posted, c.credits_posted, c.debits_pending, c.credits_pending
-            # Balance.from_counters, inline: every accepted command builds a few
-            if account.type.normal_side == "debit":
-                out.append(
-                    Balance(account_id, account.currency, dp, cp, dq, cq, dp - cp, dp - cp - cq)
-                )
-            else:
-                out.append(
-                    Balance(account_id, account.currency, dp, cp, dq, cq, cp - dp, cp - dp - dq)
-                )
+            account, counters = cache[account_id]
+            out.append(
+                Balance.from_counters(account_id, account.currency, account.normal_side, counters)
+            )
         return tuple(out)
 
     def append(self, command_id: str, digest: bytes, events: Sequence[NewEvent]) -> int:
@@ -933,28 +934,13 @@ class SqlTransaction:
             for leg, p in enumerate(event.postings):
                 account_id, side, amount, phase = p.account, p.side, p.amount_minor, p.phase
                 account, c = cache.get(account_id) or self._must(account_id)
-                dp, cp, dq, cq = (
-                    c.debits_posted,
-                    c.credits_posted,
-                    c.debits_pending,
-                    c.credits_pending,
-                )
-                # Counters.add, inline: one leg of its phase on its side
-                if phase == "posted":
-                    if side == "debit":
-                        dp += amount
-                        self._debits.setdefault(account_id, []).append((effective_us, amount))
-                    else:
-                        cp += amount
-                elif side == "debit":
-                    dq += amount if phase == "pending" else -amount
-                else:
-                    cq += amount if phase == "pending" else -amount
-                cache[account_id] = (account, Counters(dp, cp, dq, cq))
+                after = [c.debits_posted, c.credits_posted, c.debits_pending, c.credits_pending]
+                move(after, side, amount, phase)
+                if side == "debit" and phase == "posted":
+                    self._debits.setdefault(account_id, []).append((effective_us, amount))
+                cache[account_id] = (account, Counters(*after))
                 touched.add(account_id)
-                rows.append(
-                    (account_id, seq, leg, side, amount, effective_us, dp, cp, dq, cq, phase)
-                )
+                rows.append((account_id, seq, leg, side, amount, effective_us, *after, phase))
         elif isinstance(event, AccountOpened):
             account = opened(event)
             self._opened.append(
