@@ -7,27 +7,36 @@ meanwhile is audited as of the moment the walk began. ``satang verify`` prints t
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
+import pickle
 import re
+import secrets
 import sqlite3
-from collections.abc import Callable, Iterator
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 
 import attrs
 
 from ledger.accounts import Account, AccountType, Balance, Counters, move
 from ledger.book import Ledger
-from ledger.errors import FoldError, InvalidCommand, RejectCode, StoreCorrupt, StoreError
-from ledger.events import AccountOpened, Event, MoneyEvent, PeriodClosed
+from ledger.errors import FoldError, InvalidCommand, RejectCode, StoreCorrupt, StoreError, shown
+from ledger.events import AccountOpened, Event, MoneyEvent, PeriodClosed, Posting
+from ledger.policy import Policy
 from ledger.state.accounts import AccountsFold, totals_by_currency
 from ledger.state.cod import fold_order
 from ledger.state.holds import fold_hold
 from ledger.state.loans import Loan, fold_loan
 from ledger.store.base import (
     GENESIS_HASH,
-    PostingRow,
+    ROW_DIGESTS_KEYED,
     RecordedEvent,
     chain_hash,
     refusal_hash,
+    row_digest,
 )
 from ledger.store.postgres import PostgresStore
 from ledger.store.sqlite import MIGRATIONS, SqliteStore, migrate
@@ -136,6 +145,9 @@ def parse_anchor(text: str) -> tuple[int, str]:
 
 PROGRESS_EVERY = 1_000
 """Events between two calls of ``verify``'s progress callback."""
+PARALLEL_FROM = 50_000
+"""Events from which ``verify`` (``processes=None``) runs its side checks in a second
+process: below it, starting one costs more than it saves."""
 
 
 def verify(
@@ -144,6 +156,7 @@ def verify(
     anchor: tuple[int, str] | None = None,
     refusals_anchor: tuple[int, str] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    processes: int | None = None,
 ) -> Report:
     """Walk the log once and check everything the store keeps against it.
 
@@ -174,21 +187,36 @@ def verify(
     ``integrity`` and ``schema`` is clean.
     ``progress(events walked, events in the log)`` is called every ``PROGRESS_EVERY``
     events and at the end of the walk.
+
+    ``processes=2`` runs ``integrity``, ``states`` and ``projections`` (each on its own
+    read of the file, up to the head the walk began at) in a second Python process beside
+    the walk of a SQLite file, and the report is the same as with ``processes=1`` (all in
+    this one); ``None`` (the default) uses two for a SQLite file of
+    :data:`PARALLEL_FROM` events or more on a machine with two cores or more, else one.
+    Elsewhere (in memory, PostgreSQL) it is always one.
     """
     if anchor is not None:
         seq_, digest_ = anchor
         if type(seq_) is not int or seq_ < 1 or not isinstance(digest_, str):
             raise InvalidCommand(f"anchor is (seq >= 1, hex hash), not {anchor!r}")
+    if processes is not None and (type(processes) is not int or processes not in (1, 2)):
+        raise InvalidCommand(f"processes is 1, 2 or None, not {shown(processes)}")
     with book.snapshot():
-        rows = book.store.posting_rows()
-        walk = _Walk(rows)
+        walk = _Walk()
         walk.anchor_seq = 0 if anchor is None else anchor[0]
         walk.refusals_anchor = refusals_anchor
         total = book.head()[0]
+        sqlite_store = _sqlite_store(book)
+        side = None
+        beside = processes == 2 or (
+            processes is None and total >= PARALLEL_FROM and (os.cpu_count() or 1) > 1
+        )
+        if beside and sqlite_store is not None and sqlite_store.path != ":memory:":
+            side = _Side(sqlite_store.path, book.policy, total)
         try:
-            sqlite_store = _sqlite_store(book)
             if sqlite_store is not None:
-                walk.findings += _integrity(sqlite_store)
+                if side is None:
+                    walk.findings += _integrity(sqlite_store)
                 try:
                     walk.findings += _schema(sqlite_store)
                 except StoreCorrupt as exc:  # the schema itself does not read
@@ -205,11 +233,11 @@ def verify(
                     walk.step(rec)
                     if progress is not None and walk.count % PROGRESS_EVERY == 0:
                         progress(walk.count, total)
-                except StoreCorrupt as exc:
-                    # the event that did not read, or the one whose rows did not
+                except StoreCorrupt as exc:  # the event that did not read
                     at = exc.seq or (walk.seq + 1 if rec is None else rec.seq)
                     walk.findings.append(Finding("readable", at, str(exc)))
                     break
+            walk.check_history(book)
             if not any(f.check in _FOLD_BROKEN for f in walk.findings):
                 try:
                     walk.finish(book)
@@ -219,14 +247,110 @@ def verify(
                 progress(walk.count, total)
             if anchor is not None:
                 walk.check_anchor(*anchor)
-            if not walk.log_findings():
-                walk.findings += _states(book)
-            if not walk.log_findings():
-                walk.findings += _projections(book)
+            if side is None:
+                if not walk.log_findings():
+                    walk.findings += _states(book, total)
+                if not walk.log_findings():
+                    walk.findings += _projections(book, total)
+            else:
+                integrity, after_walk = side.result(needed=not walk.log_findings())
+                walk.findings[:0] = integrity
+                walk.findings += after_walk
         finally:
-            rows.close()
+            if side is not None:
+                side.close()
         seq, digest = book.head()
     return Report(walk.count, seq, digest, tuple(walk.findings))
+
+
+class _Side:
+    """``integrity``, ``states`` and ``projections`` in a second Python process, on its
+    own read-only connection to the file, up to the head the walk began at (the log only
+    grows, so what it reads up to there is what the walk's snapshot holds). It runs
+    beside the walk and is asked for its findings after it; ``states`` and
+    ``projections`` are only kept if the walk found nothing wrong with the log, as when
+    they run after it in one process."""
+
+    def __init__(self, path: str, policy: Policy, head: int) -> None:
+        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+        """What the second process says on stderr: a file, so it never blocks on a pipe."""
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", "from ledger.audit import side_main; side_main()"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self.errors,
+            )
+        except OSError as exc:
+            self.errors.close()
+            raise StoreError(
+                f"verify cannot start its second process ({exc}); processes=1 runs every"
+                " check in this one"
+            ) from exc
+        assert self.process.stdin is not None
+        try:
+            with self.process.stdin as request:
+                request.write(pickle.dumps((path, policy, head)))
+        except BrokenPipeError:  # it ended before reading: result() says how
+            pass
+
+    def result(self, *, needed: bool) -> tuple[list[Finding], list[Finding]]:
+        """The ``integrity`` findings, and those of ``states`` then ``projections``
+        (none if not ``needed``, or after a ``states`` finding); an error the second
+        process met where they were needed is raised here."""
+        assert self.process.stdout is not None
+        with self.process.stdout as answer:
+            out = answer.read()
+        self.process.wait()
+        try:
+            integrity, states, projections = pickle.loads(out)
+        except Exception as exc:  # it died, or wrote something else: its last words
+            self.errors.seek(0)
+            said = self.errors.read().decode(errors="replace").strip().splitlines()
+            said = said or [repr(exc)]
+            raise StoreError(
+                f"verify's second process failed (exit {self.process.returncode}): {said[-1]}"
+            ) from None
+        if not needed:
+            return integrity, []
+        if isinstance(states, BaseException):
+            raise states
+        if states:
+            return integrity, states
+        if isinstance(projections, BaseException):
+            raise projections
+        return integrity, projections
+
+    def close(self) -> None:
+        if self.process.poll() is None:  # the walk's process is leaving early: an error
+            self.process.kill()
+            self.process.wait()
+        for pipe in (self.process.stdout, self.process.stdin):
+            if pipe is not None:
+                pipe.close()
+        self.errors.close()
+
+
+def side_main() -> None:
+    """The second process of :class:`_Side`: reads (path, policy, head) pickled from
+    stdin, writes the three lists of findings pickled to stdout (an exception in place
+    of a list where that check raised)."""
+    path, policy, head = pickle.load(sys.stdin.buffer)
+    with Ledger(SqliteStore(path, readonly=True, create=False), policy=policy) as book:
+        store = _sqlite_store(book)
+        assert store is not None
+        integrity = _integrity(store)
+        results: list[list[Finding] | BaseException] = []
+        for check in (_states, _projections):
+            try:
+                results.append(check(book, head))
+            except Exception as exc:  # handed to the walk's process, raised there if needed
+                try:
+                    pickle.dumps(exc)
+                except Exception:
+                    exc = StoreError(f"{type(exc).__name__}: {exc}")
+                results.append(exc)
+    sys.stdout.buffer.write(pickle.dumps((integrity, *results)))
 
 
 _CODES = frozenset(code.value for code in RejectCode)
@@ -325,7 +449,7 @@ def _schema(store: SqliteStore) -> list[Finding]:
     return findings
 
 
-def _states(book: Ledger) -> list[Finding]:
+def _states(book: Ledger, head: int) -> list[Finding]:
     """Every hold, COD order and loan stream folds by its own rules
     (:mod:`ledger.state`): it starts with its first event, a hold ends at most once and
     captures no more than it held, an order is delivered (or fails) once and moves on
@@ -338,7 +462,10 @@ def _states(book: Ledger) -> list[Finding]:
         ("loan:", fold_loan),
     )
     for prefix, fold in folds:
-        for stream, rows in book.store.read_streams(prefix).items():
+        for stream, read in book.store.read_streams(prefix).items():
+            rows = [r for r in read if r.seq <= head]  # the walk's snapshot: up to its head
+            if not rows:
+                continue
             try:
                 state = fold(stream.removeprefix(prefix), [r.event for r in rows])
             except FoldError as exc:
@@ -356,14 +483,13 @@ def _states(book: Ledger) -> list[Finding]:
     return findings
 
 
-def _projections(book: Ledger) -> list[Finding]:
+def _projections(book: Ledger, head: int) -> list[Finding]:
     """Every read model folds from the log; those kept in the ledger's own file equal a
     rebuild up to their checkpoint, table by table (the first differing row is named,
     with its seq). Read only: the file's read models are opened read-only, and the
     rebuild is made in memory."""
     findings: list[Finding] = []
     live = _live_read_models(book)
-    head = book.head()[0]
     try:
         if live is None:
             with Runner(book, ":memory:") as fresh:
@@ -481,10 +607,36 @@ _FOLD_BROKEN = {"readable", "refold"}
 """Findings after which the refold is partial, so comparing the store with it means nothing."""
 
 
+def _history_rows(
+    postings: Sequence[Posting], seq: int, effective_us: int, running: dict[str, list[int]]
+) -> Iterator[Row]:
+    """The rows the balance history must hold for one entry's legs, as
+    :class:`~ledger.store.base.PostingRow` holds them, moving ``running`` (each account's
+    four counters) as it goes."""
+    for leg, p in enumerate(postings):
+        counters = running.get(p.account)
+        if counters is None:
+            counters = running[p.account] = [0, 0, 0, 0]
+        move(counters, p.side, p.amount_minor, p.phase)
+        yield (
+            p.account,
+            seq,
+            leg,
+            p.side,
+            p.amount_minor,
+            effective_us,
+            counters[0],
+            counters[1],
+            counters[2],
+            counters[3],
+            p.phase,
+        )
+
+
 class _Walk:
     """One pass over the log: the chain, each entry, the fold and the balance history."""
 
-    def __init__(self, stored_rows: Iterator[PostingRow]) -> None:
+    def __init__(self) -> None:
         self.findings: list[Finding] = []
         self.previous = GENESIS_HASH
         self.seq = 0
@@ -492,9 +644,17 @@ class _Walk:
         self.count = 0
         self.running: dict[str, list[int]] = {}
         """Each account's four counters as the history must hold them after each leg."""
-        self.stored_rows = stored_rows
-        self.history_ok = True
-        self.commands: dict[str, tuple[int, int]] = {}
+        self.salt = secrets.randbits(64)
+        """Mixed into every row digest (:func:`~ledger.store.base.row_digest`) of the
+        multiset checks: new on every walk."""
+        self.history_rows = 0
+        self.history_sum = 0
+        """How many rows the balance history must hold, and the sum of their hashes."""
+        self.run: tuple[str, int, int] | None = None
+        """The command whose events the walk is in: (id, first seq, last seq so far)."""
+        self.commands = 0
+        self.commands_sum = 0
+        """The runs of one command's events, and the sum of their hashes."""
         self.fold = AccountsFold()
         self.hashes_at: dict[int, str] = {}
         self.anchor_seq = 0
@@ -557,8 +717,12 @@ class _Walk:
                 f"effective {from_us(effective_us).isoformat()}, inside the period closed "
                 f"through {from_us(self.closed_us).isoformat()} before it was recorded",
             )
-        first, _ = self.commands.get(rec.command_id, (rec.seq, rec.seq))
-        self.commands[rec.command_id] = (first, rec.seq)
+        run = self.run
+        if run is not None and run[0] == rec.command_id:
+            self.run = (run[0], run[1], rec.seq)
+        else:
+            self._end_run()
+            self.run = (rec.command_id, rec.seq, rec.seq)
         try:
             self.fold.apply(rec.event, rec.seq)
         except FoldError as exc:
@@ -576,46 +740,69 @@ class _Walk:
             net[key] = net.get(key, 0) + (p.amount_minor if p.side == "debit" else -p.amount_minor)
         if any(net.values()):
             self._found("entry_balances", rec.seq, f"per currency and phase {net}")
-        effective_us, seq, running = rec.effective_at_us, rec.seq, self.running
-        for leg, p in enumerate(rec.event.postings):
-            counters = running.get(p.account)
-            if counters is None:
-                counters = running[p.account] = [0, 0, 0, 0]
-            move(counters, p.side, p.amount_minor, p.phase)
-            if not self.history_ok:
-                continue
-            expected = (
-                p.account,
-                seq,
-                leg,
-                p.side,
-                p.amount_minor,
-                effective_us,
-                *counters,
-                p.phase,
-            )
-            stored = next(self.stored_rows, None)
-            # column for column: a value of another type (text, a blob, NULL, a fraction)
-            # is not equal to the integer it should be; SQLite's INTEGER affinity stores
-            # '5' and 5.0 as the integer 5 itself
-            if stored is None or stored != expected:
-                self.history_ok = False
-                self._found("balance_history", seq, f"leg {leg}: stored row {stored}")
+        salt, total = self.salt, 0
+        for row in _history_rows(rec.event.postings, rec.seq, rec.effective_at_us, self.running):
+            total += row_digest(salt, row)
+        self.history_rows += len(rec.event.postings)
+        self.history_sum += total
+
+    def _end_run(self) -> None:
+        if self.run is not None:
+            self.commands += 1
+            self.commands_sum += row_digest(self.salt, self.run)
+
+    def check_history(self, book: Ledger) -> None:
+        """The balance history holds exactly the rows the log gives up to the last event
+        walked: the same number of rows and the same sum of their keyed digests
+        (:func:`~ledger.store.base.row_digest`), read in the table's own order (a sort of
+        every posting by seq is what made the audit slow down as the log grew). Where they
+        differ, a row does not read, or this process's hash key is not secret, the history
+        is read again in seq order beside the log, row by row, to name the first row that
+        differs at its seq."""
+        stored = None
+        if ROW_DIGESTS_KEYED:  # else anyone could know each row's hash: compare them all
+            with contextlib.suppress(StoreCorrupt):  # a row that does not read: see below
+                stored = book.store.history_digest(self.salt, self.seq)
+        if stored != (self.history_rows, self.history_sum):
+            self._history_exact(book)
+
+    def _history_exact(self, book: Ledger) -> None:
+        running: dict[str, list[int]] = {}
+        stored = book.store.posting_rows()
+        seq = 0
+        try:
+            for rec in book.events():
+                seq = rec.seq
+                if seq > self.seq:
+                    break
+                if not isinstance(rec.event, MoneyEvent):
+                    continue
+                rows = _history_rows(rec.event.postings, seq, rec.effective_at_us, running)
+                for leg, expected in enumerate(rows):
+                    try:
+                        got = next(stored, None)
+                    except StoreCorrupt as exc:  # a row of the history that does not read
+                        self._found("readable", exc.seq or seq, str(exc))
+                        return
+                    # column for column: a value of another type (text, a blob, NULL, a
+                    # fraction) is not equal to the integer it should be; SQLite's INTEGER
+                    # affinity stores '5' and 5.0 as the integer 5 itself
+                    if got is None or got != expected:
+                        self._found("balance_history", seq, f"leg {leg}: stored row {got}")
+                        return
+            extra = next(stored, None)
+        except StoreCorrupt:  # an event the walk could not read, and said so: stop there
+            return
+        finally:
+            stored.close()
+        if extra is not None and not (type(extra.seq) is int and extra.seq > self.seq):
+            # past the last event walked: the log did not read further
+            self._found("balance_history", extra.seq, f"a row without a posting: {extra}")
 
     def finish(self, book: Ledger) -> None:
-        """The comparisons that need the whole fold: history tail, index, accounts."""
-        extra = next(self.stored_rows, None) if self.history_ok else None
-        if extra is not None:
-            self._found("balance_history", extra.seq, f"a row without a posting: {extra}")
-        indexed = {cid: (first, last) for cid, first, last in book.store.command_rows()}
-        for cid in sorted(set(indexed) | set(self.commands), key=repr):
-            if indexed.get(cid) != self.commands.get(cid):
-                self._found(
-                    "commands_index",
-                    (self.commands.get(cid) or indexed.get(cid) or (0, 0))[0],
-                    f"{cid!r}: index says {indexed.get(cid)}, log says {self.commands.get(cid)}",
-                )
-        self._refusals(book, set(indexed) | set(self.commands))
+        """The comparisons that need the whole fold: index, refusals, accounts."""
+        refused = self._refusals(book)
+        self._commands(book, refused)
         refolded = self.fold.accounts()
         inline: dict[str, tuple[Account, Counters]] = {
             a.id: (a, c) for a, c in book.store.accounts()
@@ -641,9 +828,49 @@ class _Walk:
                 )
         self._safeguarded(book, refolded, balances)
 
-    def _refusals(self, book: Ledger, accepted: set[str]) -> None:
-        """The record of refusals: its chain, its numbering, and that it agrees with the
-        log (see ``verify``)."""
+    def _commands(self, book: Ledger, refused: list[tuple[str, str, int]]) -> None:
+        """The idempotency index names exactly the commands of the log, each with the seqs
+        of its first and last event: the same number of rows and the same sum of keyed
+        digests as the runs of one command's events the walk saw, read in the index's own
+        order. Where they differ (or the hash key is not secret), both are read again and
+        compared command by command, to name each that differs.
+        An id of ``refused`` ((id, where, head seq) of each refusal) that the index or the
+        log holds was accepted too."""
+        self._end_run()
+        self.run = None
+        asked = {cid for cid, _, _ in refused}
+        accepted: set[str] = set()
+        rows = total = 0
+        for cid, first, last in book.store.command_rows():
+            rows += 1
+            total += row_digest(self.salt, (cid, first, last))
+            if cid in asked:
+                accepted.add(cid)
+        if not ROW_DIGESTS_KEYED or (rows, total) != (self.commands, self.commands_sum):
+            log: dict[str, tuple[int, int]] = {}
+            for rec in book.events():
+                if rec.seq > self.seq:
+                    break
+                first, _ = log.get(rec.command_id, (rec.seq, rec.seq))
+                log[rec.command_id] = (first, rec.seq)
+            indexed = {cid: (first, last) for cid, first, last in book.store.command_rows()}
+            for cid in sorted(set(indexed) | set(log), key=repr):
+                if indexed.get(cid) != log.get(cid):
+                    self._found(
+                        "commands_index",
+                        (log.get(cid) or indexed.get(cid) or (0, 0))[0],
+                        f"{cid!r}: index says {indexed.get(cid)}, log says {log.get(cid)}",
+                    )
+            accepted = asked & (set(indexed) | set(log))
+        for cid, where, head_seq in refused:
+            if cid in accepted:
+                self._found("refusals", head_seq, f"{where}: the id was accepted too")
+
+    def _refusals(self, book: Ledger) -> list[tuple[str, str, int]]:
+        """The record of refusals: its chain, its numbering, its codes, digests and times
+        (see ``verify``); each refusal as (command id, where, head seq), for
+        :meth:`_commands` to check that none was accepted too."""
+        refused: list[tuple[str, str, int]] = []
         previous, n, recorded_at, head_seq = GENESIS_HASH, 0, 0, 0
         for row in book.store.refusal_rows():
             where = f"refusal n {row.n} ({row.command_id!r})"
@@ -669,8 +896,7 @@ class _Walk:
                 )
             if row.code not in _CODES:
                 self._found("refusals", row.head_seq, f"{where} has no reject code {row.code!r}")
-            if row.command_id in accepted:
-                self._found("refusals", row.head_seq, f"{where}: the id was accepted too")
+            refused.append((row.command_id, where, row.head_seq))
             if len(row.digest) != 32:
                 self._found("refusals", row.head_seq, f"{where}: its digest is not 32 bytes")
             if row.recorded_at_us < recorded_at or not head_seq <= row.head_seq <= self.seq:
@@ -701,6 +927,7 @@ class _Walk:
                     f"refusal n {anchor_n} hashes to {self.refusals_anchored}, not the "
                     f"anchor's {anchor_hash}: the record was rewritten at or before it",
                 )
+        return refused
 
     def _sqlite_rows(self, store: SqliteStore) -> None:
         """What the SQLite store keeps beside the rows the store interface reads: each
@@ -717,12 +944,12 @@ class _Walk:
                     f"{account!r}: opened_seq {opened_seq!r} (the log opens it at"
                     f" {self.opened_at.get(account)}), metadata stored as {metadata_type}",
                 )
-        for (command_id,) in store.execute(
-            "SELECT command_id FROM commands WHERE typeof(digest) != 'blob'"
+        for command_id, first in store.execute(
+            "SELECT command_id, first_seq FROM commands WHERE typeof(digest) != 'blob'"
             " OR length(digest) != 32 ORDER BY command_id"
         ):
-            first = self.commands.get(command_id, (0, 0))[0]
-            self._found("commands_index", first, f"{command_id!r}: its digest is not 32 bytes")
+            at = first if type(first) is int else 0
+            self._found("commands_index", at, f"{command_id!r}: its digest is not 32 bytes")
 
     def _safeguarded(
         self,

@@ -31,6 +31,17 @@ from tests.conftest import FakeClock, top_up
 from tests.tampering import changed_payload, tamper
 
 
+@pytest.fixture(autouse=True, params=[1, 2], ids=["one process", "two processes"])
+def processes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Every test runs twice: every check in the walk's process, and ``integrity``,
+    ``states`` and ``projections`` of a file in a second one beside it (what ``verify``
+    does by default from ``PARALLEL_FROM`` events): the findings must not differ."""
+    parallel = request.param == 2
+    monkeypatch.setattr(audit, "PARALLEL_FROM", 0 if parallel else 2**62)
+    monkeypatch.setattr(audit.os, "cpu_count", lambda: 2)
+    return int(request.param)
+
+
 @pytest.fixture
 def db(tmp_path: Path, clock: FakeClock) -> Iterator[Path]:
     path = tmp_path / "audit.db"
@@ -215,6 +226,44 @@ def test_a_history_counter_of_another_type_is_a_finding_at_its_seq(db: Path, sto
         f"UPDATE account_postings SET debits_posted = {stored.format(real=row.debits_posted)}"
         " WHERE seq = 4 AND leg = 0",
     )
+    assert _checks(db) == {("balance_history", 4)}
+
+
+HASHED_ALIKE = 2**61 - 1
+"""Python hashes an int as its value modulo this: 500 and 500 + HASHED_ALIKE alike."""
+
+
+def test_values_python_hashes_alike_are_told_apart(db: Path) -> None:
+    """The multiset checks digest each row's encoding, not its values' own hashes."""
+    tamper(
+        db,
+        f"UPDATE account_postings SET amount_minor = amount_minor + {HASHED_ALIKE}"
+        " WHERE seq = 4 AND leg = 1",
+        f"UPDATE commands SET last_seq = last_seq + {HASHED_ALIKE} WHERE command_id = 't2'",
+    )
+    assert _checks(db) == {("balance_history", 4), ("commands_index", 5)}
+
+
+@pytest.mark.parametrize("keyed", [True, False], ids=["key secret", "PYTHONHASHSEED set"])
+def test_without_a_secret_hash_key_every_row_is_compared(
+    db: Path, monkeypatch: pytest.MonkeyPatch, keyed: bool
+) -> None:
+    """Where anyone could know the process's hash key, the history is read in seq order
+    and compared row by row, as it is to name a row that differs."""
+    from ledger.store.sql import SqlStore
+
+    monkeypatch.setattr(audit, "ROW_DIGESTS_KEYED", keyed)
+    reads = []
+    posting_rows = SqlStore.posting_rows
+
+    def counted(store: SqlStore) -> object:
+        reads.append(1)
+        return posting_rows(store)
+
+    monkeypatch.setattr(SqlStore, "posting_rows", counted)
+    assert _checks(db) == set()
+    assert len(reads) == (0 if keyed else 1)
+    tamper(db, "UPDATE account_postings SET debits_posted = 7 WHERE seq = 4 AND leg = 0")
     assert _checks(db) == {("balance_history", 4)}
 
 
@@ -451,7 +500,49 @@ def test_a_bug_in_a_fold_is_raised_not_reported_as_a_finding(
 
         monkeypatch.setattr(audit, "fold_hold", buggy)
         with pytest.raises(KeyError, match="a bug in the fold"):
-            verify(book)
+            verify(book, processes=1)  # the fold is patched in this process only
+
+
+def test_a_bug_in_the_second_process_is_handed_back(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the second process runs, run here: a check that raises is written back in
+    place of its findings, for the walk's process to raise if it needs that check."""
+    import io
+    import pickle
+    import sys
+
+    def buggy(book: Ledger, head: int) -> None:
+        raise KeyError("a bug in the fold")
+
+    with Ledger.open(db) as book:
+        policy, head = book.policy, book.head()[0]
+    monkeypatch.setattr(audit, "_states", buggy)
+    asked = io.TextIOWrapper(io.BytesIO(pickle.dumps((str(db), policy, head))))
+    answer = io.TextIOWrapper(io.BytesIO())
+    monkeypatch.setattr(sys, "stdin", asked)
+    monkeypatch.setattr(sys, "stdout", answer)
+    audit.side_main()
+    integrity, states, projections = pickle.loads(answer.buffer.getvalue())
+    assert integrity == [] and projections == []
+    assert isinstance(states, KeyError) and states.args == ("a bug in the fold",)
+
+
+def test_a_second_process_that_fails_is_an_error_not_a_clean_report(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audit.sys, "executable", "/bin/false")
+    with Ledger.open(db) as book, pytest.raises(StoreError, match="second process failed"):
+        verify(book, processes=2)
+    monkeypatch.setattr(audit.sys, "executable", str(db.parent / "no-such-python"))
+    with Ledger.open(db) as book, pytest.raises(StoreError, match="cannot start"):
+        verify(book, processes=2)
+
+
+@pytest.mark.parametrize("processes", [0, 3, True, 2.0, "2"])
+def test_processes_is_one_or_two(db: Path, processes: object) -> None:
+    with Ledger.open(db) as book, pytest.raises(InvalidCommand, match="processes"):
+        verify(book, processes=processes)  # type: ignore[arg-type]
 
 
 def test_verify_reports_progress(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:

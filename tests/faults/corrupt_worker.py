@@ -162,8 +162,9 @@ def _first(found: list[str] | str, expected: list[str]) -> str:
     return next((f"{a}, not {b}" for a, b in pairs if a != b), "another number of accounts")
 
 
-def judge(path: Path, reference: Reference) -> dict[str, Any]:
-    """What SQLite and Satang make of the damaged file at ``path``."""
+def judge(path: Path, reference: Reference, processes: int | None = None) -> dict[str, Any]:
+    """What SQLite and Satang make of the damaged file at ``path`` (``verify`` with
+    ``processes``)."""
     try:
         dump: Dump | None = rows(path)
     except (sqlite3.Error, UnicodeDecodeError):  # the latter: an error naming damaged text
@@ -172,7 +173,7 @@ def judge(path: Path, reference: Reference) -> dict[str, Any]:
     result: dict[str, Any] = {"table": table, "sqlite_ok": sqlite_says_ok(path)}
     try:
         with Ledger.open(path, create=False) as book:
-            report = verify(book)
+            report = verify(book, processes=processes)
             if report.ok:
                 try:
                     balances: list[str] | str = reference.read(book)
@@ -205,7 +206,9 @@ def judge(path: Path, reference: Reference) -> dict[str, Any]:
     return {**result, "outcome": "unchanged"}
 
 
-def run(original: Path, cases: list[dict[str, Any]], scratch: Path) -> Iterator[dict[str, Any]]:
+def run(
+    original: Path, cases: list[dict[str, Any]], scratch: Path, processes: int | None = None
+) -> Iterator[dict[str, Any]]:
     reference = Reference(original, scratch)
     data = original.read_bytes()
     path = scratch / "damaged.db"
@@ -214,14 +217,15 @@ def run(original: Path, cases: list[dict[str, Any]], scratch: Path) -> Iterator[
             with suppress(FileNotFoundError):
                 os.remove(f"{path}{suffix}")
         path.write_bytes(damage(data, case))
-        yield {**case, **judge(path, reference)}
+        yield {**case, **judge(path, reference, processes)}
 
 
-def main(original: str, cases: str, scratch: str) -> None:
+def main(original: str, cases: str, scratch: str, processes: str = "") -> None:
     todo = json.loads(Path(cases).read_text())
-    for result in run(Path(original), todo, Path(scratch)):
+    asked = int(processes) if processes else None
+    for result in run(Path(original), todo, Path(scratch), asked):
         print(json.dumps(result, sort_keys=True), flush=True)
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:5])

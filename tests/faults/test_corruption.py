@@ -95,16 +95,18 @@ def _cases(size: int, page_size: int) -> list[dict[str, Any]]:
     return [{"case": n, **case} for n, case in enumerate(cases)]
 
 
-def _run_batch(original: Path, batch: list[dict[str, Any]], scratch: Path) -> dict[str, Any]:
-    """One worker over ``batch``: its results, and what went wrong with the worker itself
-    (a crash or a hang, with the case it was on)."""
+def _run_batch(
+    original: Path, batch: list[dict[str, Any]], scratch: Path, processes: int | None = None
+) -> dict[str, Any]:
+    """One worker over ``batch`` (``verify`` with ``processes``): its results, and what
+    went wrong with the worker itself (a crash or a hang, with the case it was on)."""
     scratch.mkdir()
     todo = scratch / "cases.json"
     todo.write_text(json.dumps(batch))
     command = [sys.executable, "-m", "tests.faults.corrupt_worker", str(original), str(todo)]
     try:
         done = subprocess.run(
-            [*command, str(scratch)],
+            [*command, str(scratch), "" if processes is None else str(processes)],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -213,6 +215,31 @@ def test_every_damage_is_a_typed_error_a_finding_or_alters_no_row(
         checks=_tally(fired),
         seconds=round(seconds, 1),
     )
+
+
+SPLIT_SAMPLE = 40
+"""Damages run with ``verify`` in one process and in two (``processes=2``)."""
+
+
+def test_verify_in_two_processes_makes_the_same_of_every_damage(
+    original: Path, tmp_path: Path
+) -> None:
+    """A seeded sample of the damages above, each judged with every check in one process
+    and with ``integrity``, ``states`` and ``projections`` in a second one (what a file of
+    ``PARALLEL_FROM`` events or more gets): the same outcome and the same checks."""
+    data = original.read_bytes()
+    cases = _cases(len(data), int.from_bytes(data[16:18], "big"))
+    sample = random.Random(SEED).sample(cases, SPLIT_SAMPLE)
+    judged = {}
+    for processes in (1, 2):
+        done = _run_batch(original, sample, tmp_path / f"split-{processes}", processes)
+        assert done["problem"] is None, done["problem"]
+        judged[processes] = [
+            (r["case"], r["outcome"], r.get("checks"), r.get("error")) for r in done["results"]
+        ]
+    assert judged[1] == judged[2]
+    outcomes = Counter(outcome for _, outcome, _, _ in judged[2])
+    assert outcomes["finding"] > 0 and outcomes["typed"] > 0, outcomes  # the sample bites
 
 
 # --- the checks the flips called for ---------------------------------------------------

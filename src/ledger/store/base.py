@@ -11,6 +11,7 @@ definition of "implements"; a new backend passes it unchanged.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -53,6 +54,24 @@ def chain_hash(
         [seq, stream, version, command_id, type_, schema, recorded_at_us, effective_at_us]
     )
     return hashlib.sha256(previous + header + b"\n" + payload).digest()
+
+
+_msgpack = msgspec.msgpack.Encoder().encode
+
+
+def row_digest(salt: int, row: tuple[object, ...]) -> int:
+    """A keyed 64-bit hash of one stored row for the audit's multiset checks: Python's
+    hash (SipHash, under the key each process draws at random) of the row's msgpack
+    encoding, which tells every value and type apart (an int's own hash does not: it is
+    the value modulo 2**61 - 1), mixed with ``salt``. It compares only within one
+    process; :data:`ROW_DIGESTS_KEYED` says whether that key is secret."""
+    return hash((salt, _msgpack(row)))
+
+
+ROW_DIGESTS_KEYED = os.environ.get("PYTHONHASHSEED", "random") == "random"
+"""Whether this process drew its hash key at random (``PYTHONHASHSEED`` unset or
+``random``): only then can no one who changes a stored row know ahead of the audit what
+its :func:`row_digest` will be. Otherwise the audit compares rows one by one."""
 
 
 def refusal_hash(
@@ -301,6 +320,14 @@ class Store(Protocol):
     def posting_rows(self) -> Generator[PostingRow, None, None]:
         """The balance history ``balance(as_of=seq)`` reads: (account, seq, leg, counters
         after that posting), in seq and leg order."""
+        ...
+
+    def history_digest(self, salt: int, through: int) -> tuple[int, int]:
+        """The rows of the balance history with ``seq <= through``, read in whatever order
+        the store keeps them (no sort), as (how many, the sum of :func:`row_digest` of
+        ``salt`` and each row as the plain tuple :class:`PostingRow` holds): the audit's
+        multiset check of the history. The sum compares only with one made in this
+        process with the same ``salt``."""
         ...
 
     def history_page(

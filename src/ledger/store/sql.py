@@ -68,6 +68,7 @@ from ledger.store.base import (
     StoredRefusal,
     chain_hash,
     refusal_hash,
+    row_digest,
 )
 from ledger.times import US_MAX, US_MIN, to_us
 
@@ -474,16 +475,22 @@ class SqlStore(ABC):
 
     def posting_rows(self) -> Generator[PostingRow, None, None]:
         """One streaming read, sorted once (the table is keyed by account, not seq)."""
-        rows = self._stream(
-            "SELECT account, seq, leg, side, amount_minor, effective_at, debits_posted,"
-            " credits_posted, debits_pending, credits_pending, phase FROM account_postings"
-            " ORDER BY seq, leg"
-        )
+        rows = self._stream(f"SELECT {_HISTORY_COLUMNS} FROM account_postings ORDER BY seq, leg")
         # rows as stored: the audit compares each with the one the log says it must be,
         # so a damaged value is a finding at its seq, not a read that stops the walk
         make = PostingRow._make
         for row in rows:
             yield make(row)
+
+    def history_digest(self, salt: int, through: int) -> tuple[int, int]:
+        """One read in the table's own order, no sort: see :meth:`Store.history_digest`."""
+        rows = total = 0
+        for row in self._stream(
+            f"SELECT {_HISTORY_COLUMNS} FROM account_postings WHERE seq <= {int(through)}"
+        ):
+            rows += 1
+            total += row_digest(salt, row)
+        return rows, total
 
     def command_rows(self) -> Iterator[tuple[str, int, int]]:
         after = ""
@@ -585,6 +592,11 @@ _ACCOUNT_COLUMNS = (
     "id, type, currency, no_overdraft, max_balance_minor, status, metadata,"
     " debits_posted, credits_posted, debits_pending, credits_pending, tier"
 )
+_HISTORY_COLUMNS = (
+    "account, seq, leg, side, amount_minor, effective_at, debits_posted, credits_posted,"
+    " debits_pending, credits_pending, phase"
+)
+"""A row of the balance history as :class:`PostingRow` holds it."""
 _SUM_PHASE = (
     "CAST(COALESCE(SUM(CASE WHEN side = '{side}' AND phase = '{phase}' THEN amount_minor END),"
     " 0) AS BIGINT)"
