@@ -492,7 +492,7 @@ def _projections(book: Ledger, head: int) -> list[Finding]:
     live = _live_read_models(book)
     try:
         if live is None:
-            with Runner(book, ":memory:") as fresh:
+            with Runner(book, ":memory:", indexes=False) as fresh:
                 fresh.catch_up(until=head)
             return findings
         checkpoints = {
@@ -522,7 +522,7 @@ def _projections(book: Ledger, head: int) -> list[Finding]:
             elif found[1] <= head:  # past it: folded after the walk's snapshot began
                 by_seq.setdefault(found[1], []).append(p)
         for seq, group in sorted(by_seq.items()):
-            with Runner(book, ":memory:", projections=group, until=seq) as fresh:
+            with Runner(book, ":memory:", projections=group, until=seq, indexes=False) as fresh:
                 fresh.catch_up()
                 for p in group:
                     if checkpoints[p.name][2] != (fresh.checkpoints()[p.name].hash if seq else ""):

@@ -43,8 +43,8 @@ class Table:
     nullable: frozenset[str] = frozenset()
     """Columns that may hold NULL; every other column is NOT NULL."""
 
-    def create(self, db: Database) -> None:
-        """Create the table and its indexes with sqlite-utils."""
+    def create(self, db: Database, *, indexes: bool = True) -> None:
+        """Create the table and (unless not ``indexes``) its indexes with sqlite-utils."""
         if not self.name.startswith("proj_"):
             raise ValueError(f"projection tables are named proj_*, not {self.name!r}")
         db.table(self.name).create(
@@ -52,7 +52,7 @@ class Table:
             pk=self.pk if len(self.pk) > 1 else self.pk[0],
             not_null=[c for c in self.columns if c not in self.nullable],
         )
-        for columns in self.indexes:
+        for columns in self.indexes if indexes else ():
             db.table(self.name).create_index(list(columns))
 
 
@@ -71,9 +71,12 @@ class Projection(abc.ABC):
     """Tables an earlier version owned and this one does not: dropped with it, so a
     database folded by that version is left with none of them once rebuilt."""
 
-    def create(self, db: Database) -> None:
+    def create(self, db: Database, *, indexes: bool = True) -> None:
+        """Create the tables; without their secondary ``indexes`` for a rebuild that only
+        folds and is compared (``apply`` writes and reads through primary keys: the
+        indexes serve the read API's queries)."""
         for table in self.tables:
-            table.create(db)
+            table.create(db, indexes=indexes)
 
     def drop(self, db: Database) -> None:
         for name in (*(table.name for table in self.tables), *self.retired):

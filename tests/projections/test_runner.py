@@ -493,3 +493,29 @@ def test_a_page_folded_at_once_writes_what_event_by_event_does(tmp_path: Path) -
         assert last_seq == book.head()[0], "the tier assigned after its posting moved it"
         one_by_one.close()
         at_once.close()
+
+
+def test_a_rebuild_without_secondary_indexes_folds_the_same_rows(tmp_path: Path) -> None:
+    """``indexes=False`` (what ``verify`` rebuilds into): every flow's read models, the
+    same rows as a rebuild with its indexes, and no index on any of their tables."""
+    from ledger.demo import DemoSize, run_demo
+
+    path = tmp_path / "day.db"
+    size = DemoSize(
+        customers=60, merchants=4, agents=3, couriers=2, cod_orders_per_day=12, loans=10
+    )
+    run_demo(path, seed=3, size=size, day=datetime(2026, 12, 1).date())
+    with (
+        Ledger.open(path, readonly=True) as book,
+        Runner(book, ":memory:") as indexed,
+        Runner(book, ":memory:", indexes=False) as bare,
+    ):
+        assert indexed.catch_up() == bare.catch_up() > 500
+        assert bare.dump() == indexed.dump()
+        index_sql = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        assert indexed.db.execute(index_sql).fetchone()[0] > 0
+        assert bare.db.execute(index_sql).fetchone()[0] == 0
+        with pytest.raises(InvalidCommand, match="indexes"):
+            Runner(book, tmp_path / "reads.db", indexes=False)
+        with pytest.raises(InvalidCommand, match="indexes"):
+            Runner(book, ":memory:", indexes=0)  # type: ignore[arg-type]

@@ -95,6 +95,13 @@ def peak_rss_mib() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
+def children_peak_mib() -> float:
+    """The peak resident memory of the largest child process this one has waited for
+    (``verify``'s second process), in MiB; 0 if none."""
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
 def measured(figure: Figure) -> Figure:
     """``figure`` with the peak resident memory since the last :func:`reset_peak`."""
     return attrs.evolve(figure, peak_mib=peak_rss_mib())

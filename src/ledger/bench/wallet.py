@@ -18,7 +18,15 @@ from pathlib import Path
 
 from ledger.audit import verify
 from ledger.bench.peers import es, raw
-from ledger.bench.report import Figure, Out, measured, percentiles, printed, reset_peak
+from ledger.bench.report import (
+    Figure,
+    Out,
+    children_peak_mib,
+    measured,
+    percentiles,
+    printed,
+    reset_peak,
+)
 from ledger.bench.workload import prepare, wallet, wallet_mix
 from ledger.book import Ledger
 from ledger.commands import Command
@@ -162,12 +170,15 @@ def replay(path: Path, out: Out = print) -> list[Figure]:
         reset_peak()
         start = time.perf_counter()
         report = verify(book)
+        took = time.perf_counter() - start
+        beside = children_peak_mib()  # the second process, if verify started one
         audited = measured(
             Figure(
                 VERIFY,
-                events / (time.perf_counter() - start),
+                events / took,
                 "events/s",
-                f"{events:,} events, findings: {len(report.findings)}",
+                f"{events:,} events, findings: {len(report.findings)}"
+                + (f", second process peak {beside:,.0f} MiB" if beside else ""),
             )
         )
     return [printed(out, rebuilt), printed(out, audited)]
