@@ -23,7 +23,15 @@ import attrs
 
 from ledger.accounts import Account, AccountType, Balance, Counters, move
 from ledger.book import Ledger
-from ledger.errors import FoldError, InvalidCommand, RejectCode, StoreCorrupt, StoreError, shown
+from ledger.errors import (
+    FoldError,
+    InvalidCommand,
+    LedgerError,
+    RejectCode,
+    StoreCorrupt,
+    StoreError,
+    shown,
+)
 from ledger.events import AccountOpened, Event, MoneyEvent, PeriodClosed, Posting
 from ledger.policy import Policy
 from ledger.state.accounts import AccountsFold, totals_by_currency
@@ -190,12 +198,12 @@ def verify(
     ``progress(events walked, events in the log)`` is called every ``PROGRESS_EVERY``
     events and at the end of the walk.
 
-    ``processes=2`` runs ``integrity``, ``states`` and ``projections`` (each on its own
-    read of the file, up to the head the walk began at) in a second Python process beside
-    the walk of a SQLite file, and the report is the same as with ``processes=1`` (all in
-    this one); ``None`` (the default) uses two for a SQLite file of
-    :data:`PARALLEL_FROM` events or more on a machine with two cores or more, else one.
-    Elsewhere (in memory, PostgreSQL) it is always one.
+    ``processes=2`` runs ``integrity`` (over the whole file), ``states`` and
+    ``projections`` (up to the head the walk began at) in a second Python process beside
+    the walk of a SQLite file, on its own read of the file, and the report is the same as
+    with ``processes=1`` (all in this one); ``None`` (the default) uses two for a SQLite
+    file of :data:`PARALLEL_FROM` events or more where ``os.cpu_count()`` is two or more,
+    and one if the second cannot start. Elsewhere (in memory, PostgreSQL) it is one.
     """
     if anchor is not None:
         seq_, digest_ = anchor
@@ -207,14 +215,9 @@ def verify(
         walk = _Walk()
         walk.anchor_seq = 0 if anchor is None else anchor[0]
         walk.refusals_anchor = refusals_anchor
-        total = book.head()[0]
+        total, head_hash = book.head()
         sqlite_store = _sqlite_store(book)
-        side = None
-        beside = processes == 2 or (
-            processes is None and total >= PARALLEL_FROM and (os.cpu_count() or 1) > 1
-        )
-        if beside and sqlite_store is not None and sqlite_store.path != ":memory:":
-            side = _Side(sqlite_store.path, book.policy, total)
+        side = _start_side(book, sqlite_store, processes, total, head_hash)
         try:
             if sqlite_store is not None:
                 if side is None:
@@ -225,7 +228,9 @@ def verify(
                     walk.findings.append(Finding("schema", 0, str(exc)))
             elif isinstance(book.store, PostgresStore):
                 walk.findings += [Finding("schema", 0, p) for p in book.store.schema_problems()]
+            walk.walk_start = len(walk.findings)
             events = book.events()
+            complete = True
             while True:
                 rec = None
                 try:
@@ -238,8 +243,9 @@ def verify(
                 except StoreCorrupt as exc:  # the event that did not read
                     at = exc.seq or (walk.seq + 1 if rec is None else rec.seq)
                     walk.findings.append(Finding("readable", at, str(exc)))
+                    complete = False
                     break
-            walk.check_history(book)
+            walk.check_history(book, complete=complete)
             if not any(f.check in _FOLD_BROKEN for f in walk.findings):
                 try:
                     walk.finish(book)
@@ -249,13 +255,14 @@ def verify(
                 progress(walk.count, total)
             if anchor is not None:
                 walk.check_anchor(*anchor)
+            needed = not walk.log_findings()
             if side is None:
-                if not walk.log_findings():
-                    walk.findings += _states(book, total)
-                if not walk.log_findings():
-                    walk.findings += _projections(book, total)
+                if needed:
+                    walk.findings += _after_walk(
+                        lambda: _states(book, total), lambda: _projections(book, total)
+                    )
             else:
-                integrity, after_walk = side.result(needed=not walk.log_findings())
+                integrity, after_walk = side.result(needed=needed)
                 walk.findings[:0] = integrity
                 walk.findings += after_walk
         finally:
@@ -265,25 +272,71 @@ def verify(
     return Report(walk.count, seq, digest, tuple(walk.findings))
 
 
+def _after_walk(
+    states: Callable[[], list[Finding]], projections: Callable[[], list[Finding]]
+) -> list[Finding]:
+    """``states``, then ``projections`` only if ``states`` found nothing (a stream its
+    flow cannot reach makes the read models' fold meaningless): in one process or two."""
+    return states() or projections()
+
+
+def _start_side(
+    book: Ledger,
+    store: SqliteStore | None,
+    processes: int | None,
+    head: int,
+    head_hash: str,
+) -> _Side | None:
+    """The second process ``processes`` asks for (see :func:`verify`), started, or None.
+    By default one that cannot start leaves every check to this process; asked for
+    (``processes=2``), that is a :class:`~ledger.errors.StoreError`."""
+    if processes == 1 or store is None or store.path == ":memory:":
+        return None
+    if processes is None and (head < PARALLEL_FROM or (os.cpu_count() or 1) < 2):
+        return None
+    try:
+        return _Side(store.absolute_path, book.policy, head, head_hash)
+    except StoreError:
+        if processes == 2:
+            raise
+        return None
+
+
 class _Side:
     """``integrity``, ``states`` and ``projections`` in a second Python process, on its
-    own read-only connection to the file, up to the head the walk began at (the log only
-    grows, so what it reads up to there is what the walk's snapshot holds). It runs
-    beside the walk and is asked for its findings after it; ``states`` and
-    ``projections`` are only kept if the walk found nothing wrong with the log, as when
-    they run after it in one process."""
+    own read-only connection to the file: ``integrity`` over the whole file, the other
+    two up to the head the walk began at (the log only grows, so what it reads up to there
+    is what the walk's snapshot holds; it checks that the event at that head has the
+    walk's hash first). It runs beside the walk and is asked for its findings after it;
+    ``states`` and ``projections`` are only kept if the walk found nothing wrong with the
+    log, as when they run after it in one process."""
 
-    def __init__(self, path: str, policy: Policy, head: int) -> None:
+    def __init__(self, path: str, policy: Policy, head: int, head_hash: str) -> None:
+        if not sys.executable or getattr(sys, "frozen", False):
+            raise StoreError(
+                "verify has no Python to start a second process with (sys.executable is "
+                f"{sys.executable!r}); processes=1 runs every check in this one"
+            )
+        try:
+            request = pickle.dumps((path, policy, head, head_hash))
+        except Exception as exc:  # a policy holding what cannot be pickled
+            raise StoreError(
+                f"verify cannot hand this ledger's policy to a second process ({exc!r}); "
+                "processes=1 runs every check in this one"
+            ) from exc
+        # the same packages as this process (its sys.path, not the folder it runs in: -P)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         self.errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
         """What the second process says on stderr: a file, so it never blocks on a pipe."""
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", "from ledger.audit import side_main; side_main()"],
+                [sys.executable, "-P", "-c", "from ledger.audit import side_main; side_main()"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=self.errors,
+                env=env,
             )
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             self.errors.close()
             raise StoreError(
                 f"verify cannot start its second process ({exc}); processes=1 runs every"
@@ -291,21 +344,25 @@ class _Side:
             ) from exc
         assert self.process.stdin is not None
         try:
-            with self.process.stdin as request:
-                request.write(pickle.dumps((path, policy, head)))
+            with self.process.stdin as pipe:
+                pipe.write(request)
         except BrokenPipeError:  # it ended before reading: result() says how
             pass
 
     def result(self, *, needed: bool) -> tuple[list[Finding], list[Finding]]:
-        """The ``integrity`` findings, and those of ``states`` then ``projections``
-        (none if not ``needed``, or after a ``states`` finding); an error the second
-        process met where they were needed is raised here."""
+        """The ``integrity`` findings, and (if ``needed``) those of ``states`` then
+        ``projections`` as :func:`_after_walk` keeps them; an error the second process met
+        in a check that is needed is raised here, as that check would raise it in one
+        process."""
         assert self.process.stdout is not None
-        with self.process.stdout as answer:
-            out = answer.read()
+        with self.process.stdout as pipe:
+            out = pipe.read()
         self.process.wait()
         try:
-            integrity, states, projections = pickle.loads(out)
+            answers: dict[str, bytes] = pickle.loads(out)
+            integrity = _unpacked(answers["integrity"])
+        except LedgerError:
+            raise
         except Exception as exc:  # it died, or wrote something else: its last words
             self.errors.seek(0)
             said = self.errors.read().decode(errors="replace").strip().splitlines()
@@ -315,13 +372,9 @@ class _Side:
             ) from None
         if not needed:
             return integrity, []
-        if isinstance(states, BaseException):
-            raise states
-        if states:
-            return integrity, states
-        if isinstance(projections, BaseException):
-            raise projections
-        return integrity, projections
+        return integrity, _after_walk(
+            lambda: _unpacked(answers["states"]), lambda: _unpacked(answers["projections"])
+        )
 
     def close(self) -> None:
         if self.process.poll() is None:  # the walk's process is leaving early: an error
@@ -333,26 +386,55 @@ class _Side:
         self.errors.close()
 
 
+def _unpacked(blob: bytes) -> list[Finding]:
+    """One check's answer from the second process: its findings, or what it raised."""
+    found: list[Finding] | BaseException = pickle.loads(blob)
+    if isinstance(found, BaseException):
+        raise found
+    return found
+
+
+def _packed(check: Callable[[], list[Finding]]) -> bytes:
+    """One check's findings pickled, or what it raised (if it does not unpickle as it
+    is, as a StoreError naming it): the walk's process raises it if it needs the check."""
+    try:
+        return pickle.dumps(check())
+    except Exception as exc:
+        try:
+            blob = pickle.dumps(exc)
+            pickle.loads(blob)
+        except Exception:
+            blob = pickle.dumps(StoreError(f"{type(exc).__name__}: {exc}"))
+        return blob
+
+
 def side_main() -> None:
-    """The second process of :class:`_Side`: reads (path, policy, head) pickled from
-    stdin, writes the three lists of findings pickled to stdout (an exception in place
-    of a list where that check raised)."""
-    path, policy, head = pickle.load(sys.stdin.buffer)
+    """The second process of :class:`_Side`: reads (path, policy, head, head hash)
+    pickled from stdin and writes each check's answer (:func:`_packed`) to stdout."""
+    path, policy, head, head_hash = pickle.load(sys.stdin.buffer)
     with Ledger(SqliteStore(path, readonly=True, create=False), policy=policy) as book:
         store = _sqlite_store(book)
         assert store is not None
-        integrity = _integrity(store)
-        results: list[list[Finding] | BaseException] = []
-        for check in (_states, _projections):
-            try:
-                results.append(check(book, head))
-            except Exception as exc:  # handed to the walk's process, raised there if needed
-                try:
-                    pickle.dumps(exc)
-                except Exception:
-                    exc = StoreError(f"{type(exc).__name__}: {exc}")
-                results.append(exc)
-    sys.stdout.buffer.write(pickle.dumps((integrity, *results)))
+        at_head = book.store.read_events(head - 1, 1) if head else []
+        if head and (not at_head or at_head[0].hash != head_hash):
+
+            def another_log() -> list[Finding]:
+                raise StoreError(
+                    f"{path}: verify's second process does not find the walk's head "
+                    f"(seq {head}, {head_hash}): another file, or a log rewritten meanwhile"
+                )
+
+            checks: tuple[Callable[[], list[Finding]], ...] = (another_log,) * 3
+        else:
+            checks = (
+                lambda: _integrity(store),
+                lambda: _states(book, head),
+                lambda: _projections(book, head),
+            )
+        answers = dict(
+            zip(("integrity", "states", "projections"), map(_packed, checks), strict=True)
+        )
+    sys.stdout.buffer.write(pickle.dumps(answers))
 
 
 _CODES = frozenset(code.value for code in RejectCode)
@@ -611,7 +693,7 @@ _FOLD_BROKEN = {"readable", "refold"}
 
 def _history_rows(
     postings: Sequence[Posting], seq: int, effective_us: int, running: dict[str, list[int]]
-) -> Iterator[Row]:
+) -> Iterator[tuple[object, ...]]:
     """The rows the balance history must hold for one entry's legs, as
     :class:`~ledger.store.base.PostingRow` holds them, moving ``running`` (each account's
     four counters) as it goes."""
@@ -656,7 +738,12 @@ class _Walk:
         """The command whose events the walk is in: (id, first seq, last seq so far)."""
         self.commands = 0
         self.commands_sum = 0
-        """The runs of one command's events, and the sum of their hashes."""
+        """The runs of one command's events, and the sum of their digests."""
+        self.log_firsts: dict[str, int] | None = None
+        """Each command's first seq in the log, where the index was compared command by
+        command (else the index holds exactly the log's)."""
+        self.walk_start = 0
+        """Where the findings of the walk begin (after those about the file)."""
         self.fold = AccountsFold()
         self.hashes_at: dict[int, str] = {}
         self.anchor_seq = 0
@@ -753,22 +840,25 @@ class _Walk:
             self.commands += 1
             self.commands_sum += row_digest(self.salt, self.run)
 
-    def check_history(self, book: Ledger) -> None:
+    def check_history(self, book: Ledger, *, complete: bool) -> None:
         """The balance history holds exactly the rows the log gives up to the last event
         walked: the same number of rows and the same sum of their keyed digests
         (:func:`~ledger.store.base.row_digest`), read in the table's own order (a sort of
         every posting by seq is what made the audit slow down as the log grew). Where they
         differ, a row does not read, or this process's hash key is not secret, the history
         is read again in seq order beside the log, row by row, to name the first row that
-        differs at its seq."""
+        differs at its seq. ``complete``: the walk read the log to its head, so every row
+        of the history is read (one past it, or with a seq of another type, is a row
+        without a posting); else only those up to the last event walked."""
         stored = None
         if ROW_DIGESTS_KEYED:  # else anyone could know each row's hash: compare them all
             with contextlib.suppress(StoreCorrupt):  # a row that does not read: see below
-                stored = book.store.history_digest(self.salt, self.seq)
+                through = None if complete else self.seq
+                stored = book.store.history_digest(self.salt, through)
         if stored != (self.history_rows, self.history_sum):
-            self._history_exact(book)
+            self._history_exact(book, complete)
 
-    def _history_exact(self, book: Ledger) -> None:
+    def _history_exact(self, book: Ledger, complete: bool) -> None:
         running: dict[str, list[int]] = {}
         stored = book.store.posting_rows()
         seq = 0
@@ -784,27 +874,44 @@ class _Walk:
                     try:
                         got = next(stored, None)
                     except StoreCorrupt as exc:  # a row of the history that does not read
-                        self._found("readable", exc.seq or seq, str(exc))
+                        self._place(Finding("readable", exc.seq or seq, str(exc)))
                         return
                     # column for column: a value of another type (text, a blob, NULL, a
                     # fraction) is not equal to the integer it should be; SQLite's INTEGER
                     # affinity stores '5' and 5.0 as the integer 5 itself
                     if got is None or got != expected:
-                        self._found("balance_history", seq, f"leg {leg}: stored row {got}")
+                        self._place(Finding("balance_history", seq, f"leg {leg}: stored row {got}"))
                         return
             extra = next(stored, None)
         except StoreCorrupt:  # an event the walk could not read, and said so: stop there
             return
         finally:
             stored.close()
-        if extra is not None and not (type(extra.seq) is int and extra.seq > self.seq):
-            # past the last event walked: the log did not read further
-            self._found("balance_history", extra.seq, f"a row without a posting: {extra}")
+        if extra is not None and (
+            complete or not (type(extra.seq) is int and extra.seq > self.seq)
+        ):
+            # (not complete: the rows past the last event walked are the log's unread ones)
+            at = extra.seq if type(extra.seq) is int else self.seq
+            self._place(Finding("balance_history", at, f"a row without a posting: {extra}"))
+
+    def _place(self, finding: Finding) -> None:
+        """Put a finding of the history among the walk's at its seq, where comparing each
+        entry's rows as the walk went would have found it."""
+        at = len(self.findings)
+        while at > self.walk_start and self.findings[at - 1].seq > finding.seq:
+            at -= 1
+        self.findings.insert(at, finding)
 
     def finish(self, book: Ledger) -> None:
         """The comparisons that need the whole fold: index, refusals, accounts."""
-        refused = self._refusals(book)
-        self._commands(book, refused)
+        refusals = self._refusals(book)
+        asked = {item[0] for item in refusals if isinstance(item, tuple)}
+        accepted = self._commands(book, asked)
+        for item in refusals:
+            if isinstance(item, Finding):
+                self.findings.append(item)
+            elif item[0] in accepted:
+                self._found("refusals", item[2], f"{item[1]}: the id was accepted too")
         refolded = self.fold.accounts()
         inline: dict[str, tuple[Account, Counters]] = {
             a.id: (a, c) for a, c in book.store.accounts()
@@ -830,17 +937,15 @@ class _Walk:
                 )
         self._safeguarded(book, refolded, balances)
 
-    def _commands(self, book: Ledger, refused: list[tuple[str, str, int]]) -> None:
+    def _commands(self, book: Ledger, asked: set[str]) -> set[str]:
         """The idempotency index names exactly the commands of the log, each with the seqs
         of its first and last event: the same number of rows and the same sum of keyed
         digests as the runs of one command's events the walk saw, read in the index's own
         order. Where they differ (or the hash key is not secret), both are read again and
-        compared command by command, to name each that differs.
-        An id of ``refused`` ((id, where, head seq) of each refusal) that the index or the
-        log holds was accepted too."""
+        compared command by command, to name each that differs. The ids of ``asked`` (the
+        refused ones) that the index or the log holds: they were accepted too."""
         self._end_run()
         self.run = None
-        asked = {cid for cid, _, _ in refused}
         accepted: set[str] = set()
         rows = total = 0
         for cid, first, last in book.store.command_rows():
@@ -864,20 +969,24 @@ class _Walk:
                         f"{cid!r}: index says {indexed.get(cid)}, log says {log.get(cid)}",
                     )
             accepted = asked & (set(indexed) | set(log))
-        for cid, where, head_seq in refused:
-            if cid in accepted:
-                self._found("refusals", head_seq, f"{where}: the id was accepted too")
+            self.log_firsts = {cid: first for cid, (first, _) in log.items()}
+        return accepted
 
-    def _refusals(self, book: Ledger) -> list[tuple[str, str, int]]:
+    def _refusals(self, book: Ledger) -> list[Finding | tuple[str, str, int]]:
         """The record of refusals: its chain, its numbering, its codes, digests and times
-        (see ``verify``); each refusal as (command id, where, head seq), for
-        :meth:`_commands` to check that none was accepted too."""
-        refused: list[tuple[str, str, int]] = []
+        (see ``verify``). Its findings in order, with a (command id, where, head seq) slot
+        where each refusal's "accepted too" finding stands if :meth:`_commands` finds its
+        id in the index or the log."""
+        out: list[Finding | tuple[str, str, int]] = []
+
+        def found(check: str, seq: int, detail: str) -> None:
+            out.append(Finding(check, seq, detail))
+
         previous, n, recorded_at, head_seq = GENESIS_HASH, 0, 0, 0
         for row in book.store.refusal_rows():
             where = f"refusal n {row.n} ({row.command_id!r})"
             if row.n != n + 1:
-                self._found("refusals", row.head_seq, f"{where} follows n {n}: a gap")
+                found("refusals", row.head_seq, f"{where} follows n {n}: a gap")
             expected = refusal_hash(
                 previous,
                 row.n,
@@ -890,19 +999,19 @@ class _Walk:
                 row.head_seq,
             )
             if row.hash != expected:
-                self._found(
+                found(
                     "refusals",
                     row.head_seq,
                     f"{where} does not chain to the one before: it, or a row before it, was "
                     "changed, removed or inserted",
                 )
             if row.code not in _CODES:
-                self._found("refusals", row.head_seq, f"{where} has no reject code {row.code!r}")
-            refused.append((row.command_id, where, row.head_seq))
+                found("refusals", row.head_seq, f"{where} has no reject code {row.code!r}")
+            out.append((row.command_id, where, row.head_seq))
             if len(row.digest) != 32:
-                self._found("refusals", row.head_seq, f"{where}: its digest is not 32 bytes")
+                found("refusals", row.head_seq, f"{where}: its digest is not 32 bytes")
             if row.recorded_at_us < recorded_at or not head_seq <= row.head_seq <= self.seq:
-                self._found(
+                found(
                     "refusals",
                     row.head_seq,
                     f"{where} was recorded at {row.recorded_at_us} after head {row.head_seq}, "
@@ -916,20 +1025,20 @@ class _Walk:
         if self.refusals_anchor is not None:
             anchor_n, anchor_hash = self.refusals_anchor
             if self.refusals_anchored is None:
-                self._found(
+                found(
                     "refusals",
                     0,
                     f"the record of refusals ends at n {n}, before the anchor's n {anchor_n}: "
                     "refusals were removed from its end",
                 )
             elif self.refusals_anchored != anchor_hash:
-                self._found(
+                found(
                     "refusals",
                     0,
                     f"refusal n {anchor_n} hashes to {self.refusals_anchored}, not the "
                     f"anchor's {anchor_hash}: the record was rewritten at or before it",
                 )
-        return refused
+        return out
 
     def _sqlite_rows(self, store: SqliteStore) -> None:
         """What the SQLite store keeps beside the rows the store interface reads: each
@@ -950,7 +1059,8 @@ class _Walk:
             "SELECT command_id, first_seq FROM commands WHERE typeof(digest) != 'blob'"
             " OR length(digest) != 32 ORDER BY command_id"
         ):
-            at = first if type(first) is int else 0
+            at = first if self.log_firsts is None else self.log_firsts.get(command_id, 0)
+            at = at if type(at) is int else 0
             self._found("commands_index", at, f"{command_id!r}: its digest is not 32 bytes")
 
     def _safeguarded(

@@ -117,8 +117,8 @@ class Runner:
     reports cut days in another zone than the ledger's. Reports and views call
     :meth:`catch_up` before they read, so they always reflect the whole committed log.
     ``Runner(book, ":memory:", indexes=False)`` folds into tables without their secondary
-    indexes: a rebuild that is only compared, as ``verify`` makes (a fifth to a third
-    faster; no fold reads through them, the read API's queries do).
+    indexes: a rebuild that is only compared, as ``verify`` makes (no fold reads through
+    them, the read API's queries do; each index costs every row it holds a write).
     """
 
     def __init__(

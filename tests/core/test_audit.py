@@ -285,6 +285,69 @@ def test_one_finding_does_not_hide_the_others(db: Path) -> None:
     found = {check for check, _ in pairs}
     assert {"balance_history", "accounts_rebuild", "commands_index"} <= found
     assert pairs == {("balance_history", 4), ("accounts_rebuild", 0), ("commands_index", 5)}
+    with Ledger.open(db) as book:  # in the order found: the walk's, then the whole fold's
+        ordered = [(f.check, f.seq) for f in verify(book).findings]
+    assert ordered == [("balance_history", 4), ("commands_index", 5), ("accounts_rebuild", 0)]
+
+
+@pytest.mark.parametrize("seq", ["{head} + 1", "'4'"], ids=["past the head", "a text seq"])
+def test_a_history_row_added_beyond_the_log_is_found(db: Path, seq: str) -> None:
+    """A row no posting of the log gives (here one the append-only triggers let in: an
+    INSERT), even where its seq is past the head or no integer, is a finding: it would
+    move ``balance(as_of=time)``."""
+    with Ledger.open(db) as book:
+        head = book.head()[0]
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute(
+            "INSERT INTO account_postings VALUES"
+            f" ('wallet:w', {seq.format(head=head)}, 0, 'credit', 2, 0, 0, 2, 0, 0, 'posted')"
+        )
+    conn.close()
+    checks = _checks(db)
+    assert {check for check, _ in checks} == {"balance_history"}, checks
+
+
+def test_an_event_two_processes_cannot_carry_back_is_found_as_in_one(db: Path) -> None:
+    """An event whose schema this code cannot read, in a stream ``states`` reads: the walk
+    stops there (``readable``), and the second process's error in reading the same
+    stream (whose exception does not unpickle as it is) is not needed, so not raised."""
+    tamper(db, "UPDATE events SET schema = 9 WHERE seq = 4")
+    assert _checks(db) == {("readable", 4)}
+
+
+def test_a_relative_path_is_the_file_opened_after_a_chdir(
+    db: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(db.parent)
+    with Ledger.open(db.name) as book:
+        monkeypatch.chdir(tmp_path.parent)
+        assert verify(book, processes=2).ok
+
+
+def test_without_a_python_to_start_the_default_runs_in_one_process(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audit, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(audit.sys, "executable", "")
+    with Ledger.open(db) as book:
+        assert verify(book).ok  # processes=None: every check here
+        with pytest.raises(StoreError, match="no Python"):
+            verify(book, processes=2)
+
+
+def test_the_second_process_checks_it_reads_the_walks_log(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It is told the head the walk began at and its hash, and refuses another log."""
+    real = audit._Side.__init__
+
+    def wrong_hash(side: object, path: str, policy: object, head: int, _: str) -> None:
+        real(side, path, policy, head, "0" * 64)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(audit._Side, "__init__", wrong_hash)
+    with Ledger.open(db) as book, pytest.raises(StoreError, match="another file"):
+        verify(book, processes=2)
 
 
 def test_a_write_inside_a_snapshot_is_refused_and_the_snapshot_holds(db: Path) -> None:
@@ -516,16 +579,18 @@ def test_a_bug_in_the_second_process_is_handed_back(
         raise KeyError("a bug in the fold")
 
     with Ledger.open(db) as book:
-        policy, head = book.policy, book.head()[0]
+        policy, (head, head_hash) = book.policy, book.head()
     monkeypatch.setattr(audit, "_states", buggy)
-    asked = io.TextIOWrapper(io.BytesIO(pickle.dumps((str(db), policy, head))))
+    asked = io.TextIOWrapper(io.BytesIO(pickle.dumps((str(db), policy, head, head_hash))))
     answer = io.TextIOWrapper(io.BytesIO())
     monkeypatch.setattr(sys, "stdin", asked)
     monkeypatch.setattr(sys, "stdout", answer)
     audit.side_main()
-    integrity, states, projections = pickle.loads(answer.buffer.getvalue())
-    assert integrity == [] and projections == []
-    assert isinstance(states, KeyError) and states.args == ("a bug in the fold",)
+    answers = pickle.loads(answer.buffer.getvalue())
+    assert audit._unpacked(answers["integrity"]) == []
+    assert audit._unpacked(answers["projections"]) == []
+    with pytest.raises(KeyError, match="a bug in the fold"):
+        audit._unpacked(answers["states"])
 
 
 def test_a_second_process_that_fails_is_an_error_not_a_clean_report(

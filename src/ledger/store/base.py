@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -68,10 +69,13 @@ def row_digest(salt: int, row: tuple[object, ...]) -> int:
     return hash((salt, _msgpack(row)))
 
 
-ROW_DIGESTS_KEYED = os.environ.get("PYTHONHASHSEED", "random") == "random"
+ROW_DIGESTS_KEYED = bool(sys.flags.ignore_environment) or (
+    os.environ.get("PYTHONHASHSEED", "random") == "random"
+)
 """Whether this process drew its hash key at random (``PYTHONHASHSEED`` unset or
-``random``): only then can no one who changes a stored row know ahead of the audit what
-its :func:`row_digest` will be. Otherwise the audit compares rows one by one."""
+``random`` when it started, or ignored with ``-E``/``-I``): only then can no one who
+changes a stored row know ahead of the audit what its :func:`row_digest` will be.
+Otherwise the audit compares rows one by one (the cost: the log read a second time)."""
 
 
 def refusal_hash(
@@ -322,8 +326,9 @@ class Store(Protocol):
         after that posting), in seq and leg order."""
         ...
 
-    def history_digest(self, salt: int, through: int) -> tuple[int, int]:
-        """The rows of the balance history with ``seq <= through``, read in whatever order
+    def history_digest(self, salt: int, through: int | None) -> tuple[int, int]:
+        """The rows of the balance history (those with ``seq <= through``, unless None:
+        every row, whatever its seq holds), read in whatever order
         the store keeps them (no sort), as (how many, the sum of :func:`row_digest` of
         ``salt`` and each row as the plain tuple :class:`PostingRow` holds): the audit's
         multiset check of the history. The sum compares only with one made in this

@@ -482,12 +482,11 @@ class SqlStore(ABC):
         for row in rows:
             yield make(row)
 
-    def history_digest(self, salt: int, through: int) -> tuple[int, int]:
+    def history_digest(self, salt: int, through: int | None) -> tuple[int, int]:
         """One read in the table's own order, no sort: see :meth:`Store.history_digest`."""
         rows = total = 0
-        for row in self._stream(
-            f"SELECT {_HISTORY_COLUMNS} FROM account_postings WHERE seq <= {int(through)}"
-        ):
+        bound = "" if through is None else f" WHERE seq <= {int(through)}"
+        for row in self._stream(f"SELECT {_HISTORY_COLUMNS} FROM account_postings{bound}"):
             rows += 1
             total += row_digest(salt, row)
         return rows, total

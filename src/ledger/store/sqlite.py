@@ -294,6 +294,9 @@ class SqliteStore(SqlStore):
             raise StoreError(f"{shown(self.path)}: no such ledger file")
         if readonly and memory:
             raise StoreError("a ':memory:' ledger cannot be opened read-only: it is empty")
+        self.absolute_path = self.path if memory else os.path.abspath(self.path)
+        """The file as it was when opened: a relative ``path`` names another after a
+        ``chdir``, and the audit's own connections and second process open this one."""
         self.concurrent_reads = not memory
         self._local = threading.local()
         self._idle: list[sqlite3.Connection] = []
@@ -409,7 +412,7 @@ class SqliteStore(SqlStore):
     def read_uri(self) -> str:
         """A URI that opens this ledger read-only, as this store reads it (``immutable``
         for a read-only copy), for a connection of one's own (an audit's)."""
-        return self._uri if self.readonly else _file_uri(self.path, "mode=ro")
+        return self._uri if self.readonly else _file_uri(self.absolute_path, "mode=ro")
 
     def _migrate(self) -> None:
         """Bring the file to SCHEMA_VERSION; a file already there is not written to (so an
