@@ -904,7 +904,11 @@ class _Walk:
 
     def finish(self, book: Ledger) -> None:
         """The comparisons that need the whole fold: index, refusals, accounts."""
-        refusals = self._refusals(book)
+        try:
+            refusals = self._refusals(book)
+        except StoreCorrupt:  # a refusal that does not read: the index is checked first
+            self._commands(book, set())
+            raise
         asked = {item[0] for item in refusals if isinstance(item, tuple)}
         accepted = self._commands(book, asked)
         for item in refusals:

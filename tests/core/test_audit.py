@@ -290,6 +290,26 @@ def test_one_finding_does_not_hide_the_others(db: Path) -> None:
     assert ordered == [("balance_history", 4), ("commands_index", 5), ("accounts_rebuild", 0)]
 
 
+def test_a_refusal_that_does_not_read_leaves_the_index_checked_first(db: Path) -> None:
+    with Ledger.open(db) as book:
+        refused = book.submit(  # wallet:f is frozen
+            PostEntry(
+                id="t-frozen",
+                kind="top_up",
+                postings=[Debit("bank:trust", 100), Credit("wallet:f", 100)],
+            )
+        )
+        assert not isinstance(refused, Accepted)
+    tamper(
+        db,
+        "UPDATE refusals SET code = x'35' WHERE command_id = 't-frozen'",
+        "DELETE FROM commands WHERE command_id = 't1'",
+    )
+    with Ledger.open(db) as book:
+        ordered = [(f.check, f.seq) for f in verify(book).findings]
+    assert ordered == [("commands_index", 4), ("readable", 0)]
+
+
 @pytest.mark.parametrize("seq", ["{head} + 1", "'4'"], ids=["past the head", "a text seq"])
 def test_a_history_row_added_beyond_the_log_is_found(db: Path, seq: str) -> None:
     """A row no posting of the log gives (here one the append-only triggers let in: an
