@@ -26,7 +26,6 @@ from ledger.book import Ledger
 from ledger.errors import (
     FoldError,
     InvalidCommand,
-    LedgerError,
     RejectCode,
     StoreCorrupt,
     StoreError,
@@ -353,28 +352,29 @@ class _Side:
         """The ``integrity`` findings, and (if ``needed``) those of ``states`` then
         ``projections`` as :func:`_after_walk` keeps them; an error the second process met
         in a check that is needed is raised here, as that check would raise it in one
-        process."""
+        process. It answers each check as it is done, in that order: what is not needed
+        is not waited for (:meth:`close` ends the process)."""
+        integrity = self._next()
+        if not needed:
+            return integrity, []
+        return integrity, _after_walk(self._next, self._next)
+
+    def _next(self) -> list[Finding]:
+        """The next check's answer: its findings, or what it raised, raised here."""
         assert self.process.stdout is not None
-        with self.process.stdout as pipe:
-            out = pipe.read()
-        self.process.wait()
         try:
-            answers: dict[str, bytes] = pickle.loads(out)
-            integrity = _unpacked(answers["integrity"])
-        except LedgerError:
-            raise
+            blob: bytes = pickle.load(self.process.stdout)
         except Exception as exc:  # it died, or wrote something else: its last words
+            if self.process.poll() is None:
+                self.process.kill()
+            self.process.wait()
             self.errors.seek(0)
             said = self.errors.read().decode(errors="replace").strip().splitlines()
             said = said or [repr(exc)]
             raise StoreError(
                 f"verify's second process failed (exit {self.process.returncode}): {said[-1]}"
             ) from None
-        if not needed:
-            return integrity, []
-        return integrity, _after_walk(
-            lambda: _unpacked(answers["states"]), lambda: _unpacked(answers["projections"])
-        )
+        return _unpacked(blob)
 
     def close(self) -> None:
         if self.process.poll() is None:  # the walk's process is leaving early: an error
@@ -410,7 +410,8 @@ def _packed(check: Callable[[], list[Finding]]) -> bytes:
 
 def side_main() -> None:
     """The second process of :class:`_Side`: reads (path, policy, head, head hash)
-    pickled from stdin and writes each check's answer (:func:`_packed`) to stdout."""
+    pickled from stdin and writes each check's answer (:func:`_packed`) to stdout, one
+    pickle each, as soon as it has it: ``integrity``, ``states``, ``projections``."""
     path, policy, head, head_hash = pickle.load(sys.stdin.buffer)
     with Ledger(SqliteStore(path, readonly=True, create=False), policy=policy) as book:
         store = _sqlite_store(book)
@@ -431,10 +432,9 @@ def side_main() -> None:
                 lambda: _states(book, head),
                 lambda: _projections(book, head),
             )
-        answers = dict(
-            zip(("integrity", "states", "projections"), map(_packed, checks), strict=True)
-        )
-    sys.stdout.buffer.write(pickle.dumps(answers))
+        for check in checks:
+            pickle.dump(_packed(check), sys.stdout.buffer)
+            sys.stdout.buffer.flush()
 
 
 _CODES = frozenset(code.value for code in RejectCode)

@@ -606,11 +606,12 @@ def test_a_bug_in_the_second_process_is_handed_back(
     monkeypatch.setattr(sys, "stdin", asked)
     monkeypatch.setattr(sys, "stdout", answer)
     audit.side_main()
-    answers = pickle.loads(answer.buffer.getvalue())
-    assert audit._unpacked(answers["integrity"]) == []
-    assert audit._unpacked(answers["projections"]) == []
+    answers = io.BytesIO(answer.buffer.getvalue())
+    integrity, states, projections = (pickle.load(answers) for _ in range(3))
+    assert audit._unpacked(integrity) == [] and audit._unpacked(projections) == []
     with pytest.raises(KeyError, match="a bug in the fold"):
-        audit._unpacked(answers["states"])
+        audit._unpacked(states)
+    assert answers.read() == b""  # three answers, nothing more
 
 
 def test_a_second_process_that_fails_is_an_error_not_a_clean_report(
@@ -622,6 +623,29 @@ def test_a_second_process_that_fails_is_an_error_not_a_clean_report(
     monkeypatch.setattr(audit.sys, "executable", str(db.parent / "no-such-python"))
     with Ledger.open(db) as book, pytest.raises(StoreError, match="cannot start"):
         verify(book, processes=2)
+
+
+def test_what_the_walk_does_not_need_is_not_waited_for(
+    db: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A damaged log: ``states`` and ``projections`` are not needed, so once the second
+    process has answered ``integrity`` it is stopped, not waited for. Here a stand-in
+    answers ``integrity`` at once and would only then mark that it was let finish."""
+    import pickle
+    import stat
+
+    finished = tmp_path / "finished"
+    integrity = tmp_path / "integrity.pickle"
+    integrity.write_bytes(pickle.dumps(pickle.dumps([])))  # no integrity finding
+    stand_in = tmp_path / "python"
+    stand_in.write_text(f"#!/bin/sh\ncat '{integrity}'\nsleep 5\ntouch '{finished}'\n")
+    stand_in.chmod(stand_in.stat().st_mode | stat.S_IEXEC)
+    tamper(db, "UPDATE events SET recorded_at = recorded_at - 1000000 WHERE seq = 5")
+    monkeypatch.setattr(audit.sys, "executable", str(stand_in))
+    with Ledger.open(db) as book:
+        found = {(f.check, f.seq) for f in verify(book, processes=2).findings}
+    assert found == {("recorded_order", 5), ("hash_chain", 5)}
+    assert not finished.exists()
 
 
 @pytest.mark.parametrize("processes", [0, 3, True, 2.0, "2"])
