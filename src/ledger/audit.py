@@ -40,6 +40,7 @@ from ledger.state.loans import Loan, fold_loan
 from ledger.store.base import (
     GENESIS_HASH,
     ROW_DIGESTS_KEYED,
+    PostingRow,
     RecordedEvent,
     chain_hash,
     refusal_hash,
@@ -859,8 +860,16 @@ class _Walk:
             self._history_exact(book, complete)
 
     def _history_exact(self, book: Ledger, complete: bool) -> None:
-        running: dict[str, list[int]] = {}
+        """The history read in seq order beside the log, row by row: the first row that
+        differs from the one the log gives, or does not read, is named at its seq."""
         stored = book.store.posting_rows()
+        try:
+            self._compare_history(book, stored, complete)
+        finally:
+            stored.close()
+
+    def _compare_history(self, book: Ledger, stored: Iterator[PostingRow], complete: bool) -> None:
+        running: dict[str, list[int]] = {}
         seq = 0
         try:
             for rec in book.events():
@@ -880,13 +889,16 @@ class _Walk:
                     # fraction) is not equal to the integer it should be; SQLite's INTEGER
                     # affinity stores '5' and 5.0 as the integer 5 itself
                     if got is None or got != expected:
-                        self._place(Finding("balance_history", seq, f"leg {leg}: stored row {got}"))
+                        found = Finding("balance_history", seq, f"leg {leg}: stored row {got}")
+                        self._place(found)
                         return
-            extra = next(stored, None)
         except StoreCorrupt:  # an event the walk could not read, and said so: stop there
             return
-        finally:
-            stored.close()
+        try:
+            extra = next(stored, None)
+        except StoreCorrupt as exc:  # a row past the last posting that does not read
+            self._place(Finding("readable", exc.seq or self.seq, str(exc)))
+            return
         if extra is not None and (
             complete or not (type(extra.seq) is int and extra.seq > self.seq)
         ):

@@ -328,6 +328,25 @@ def test_a_history_row_added_beyond_the_log_is_found(db: Path, seq: str) -> None
     assert {check for check, _ in checks} == {"balance_history"}, checks
 
 
+def test_a_history_row_past_the_last_posting_that_does_not_read_is_never_clean(db: Path) -> None:
+    with Ledger.open(db) as book:
+        head = book.head()[0]
+    conn = sqlite3.connect(db)
+    with conn:  # an account that is no UTF-8 text: the row does not read
+        conn.execute(
+            "INSERT INTO account_postings VALUES"
+            f" (CAST(x'ff' AS TEXT), {head + 1}, 0, 'credit', 2, 0, 0, 2, 0, 0, 'posted')"
+        )
+    conn.close()
+    with Ledger.open(db) as book:
+        try:
+            report = verify(book)
+        except StoreError as exc:  # SQLite cannot decode the row: said so, typed
+            assert "UTF-8" in str(exc)
+            return
+    assert not report.ok, "a row that does not read is never a clean report"
+
+
 def test_an_event_two_processes_cannot_carry_back_is_found_as_in_one(db: Path) -> None:
     """An event whose schema this code cannot read, in a stream ``states`` reads: the walk
     stops there (``readable``), and the second process's error in reading the same

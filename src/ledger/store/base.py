@@ -327,12 +327,11 @@ class Store(Protocol):
         ...
 
     def history_digest(self, salt: int, through: int | None) -> tuple[int, int]:
-        """The rows of the balance history (those with ``seq <= through``, unless None:
-        every row, whatever its seq holds), read in whatever order
-        the store keeps them (no sort), as (how many, the sum of :func:`row_digest` of
-        ``salt`` and each row as the plain tuple :class:`PostingRow` holds): the audit's
-        multiset check of the history. The sum compares only with one made in this
-        process with the same ``salt``."""
+        """The rows of the balance history (those with ``seq <= through``; with None,
+        every row, whatever its seq holds) read in whatever order the store keeps them
+        (no sort), as (how many, the sum of :func:`row_digest` of ``salt`` and each row
+        as the plain tuple :class:`PostingRow` holds): the audit's multiset check of the
+        history. The sum compares only with one made in this process with this ``salt``."""
         ...
 
     def history_page(
