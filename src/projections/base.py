@@ -52,8 +52,13 @@ class Table:
             pk=self.pk if len(self.pk) > 1 else self.pk[0],
             not_null=[c for c in self.columns if c not in self.nullable],
         )
-        for columns in self.indexes if indexes else ():
-            db.table(self.name).create_index(list(columns))
+        if indexes:
+            self.create_indexes(db)
+
+    def create_indexes(self, db: Database) -> None:
+        """Create the table's secondary indexes that it does not have yet."""
+        for columns in self.indexes:
+            db.table(self.name).create_index(list(columns), if_not_exists=True)
 
 
 class Projection(abc.ABC):
@@ -77,6 +82,11 @@ class Projection(abc.ABC):
         indexes serve the read API's queries)."""
         for table in self.tables:
             table.create(db, indexes=indexes)
+
+    def create_indexes(self, db: Database) -> None:
+        """Create the tables' secondary indexes that they do not have yet."""
+        for table in self.tables:
+            table.create_indexes(db)
 
     def drop(self, db: Database) -> None:
         for name in (*(table.name for table in self.tables), *self.retired):

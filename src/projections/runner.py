@@ -64,6 +64,13 @@ CREATE TABLE IF NOT EXISTS proj_checkpoints (
     hash    TEXT    NOT NULL
 )
 """
+_UNINDEXED = """
+CREATE TABLE IF NOT EXISTS proj_unindexed (
+    name TEXT PRIMARY KEY
+)
+"""
+"""The projections made afresh whose secondary indexes are still to be built (when the
+catch-up folding them is done): written with the reset, so a fold cut short says so."""
 
 
 class ReadModelsStale(StoreError):
@@ -145,6 +152,9 @@ class Runner:
         self._indexes = indexes
         """False: the read models' tables without their secondary indexes (a rebuild in
         memory that is only compared, as ``verify`` makes: no fold reads through them)."""
+        self._unindexed: set[str] = set()
+        """Projections this runner made afresh: their tables get their secondary indexes
+        when a catch-up is done, built once over the rows rather than row by row."""
         self.book = book
         self._zone = None if timezone is None else parse_zone(timezone)
         self.until = until
@@ -190,12 +200,26 @@ class Runner:
         self.close()
 
     def close(self) -> None:
-        """Close the read models' connection, if this runner opened it."""
-        if self._lock is not None:
-            self._lock.close()
-            self._lock = None
-        if self._owns_db:
-            self.db.conn.close()
+        """Close the read models' connection, if this runner opened it (giving the tables
+        it made their indexes first, if no catch-up has)."""
+        try:
+            self._index_made()
+        finally:
+            if self._lock is not None:
+                self._lock.close()
+                self._lock = None
+            if self._owns_db:
+                self.db.conn.close()
+
+    def _index_made(self) -> None:
+        """Give the projections this runner made afresh their secondary indexes."""
+        if self._unindexed:
+            with self._write():
+                for p in self.projections:
+                    if p.name in self._unindexed:
+                        p.create_indexes(self.db)
+                        self.db.execute("DELETE FROM proj_unindexed WHERE name = ?", (p.name,))
+            self._unindexed.clear()
 
     @property
     def chart(self) -> Chart:
@@ -217,6 +241,8 @@ class Runner:
             if columns and "hash" not in columns:  # written before checkpoints kept hashes
                 self.db.execute("DROP TABLE proj_checkpoints")
             self.db.execute(_CHECKPOINTS)
+            self.db.execute(_UNINDEXED)
+            pending = {row[0] for row in self.db.execute("SELECT name FROM proj_unindexed")}
             known = self._read_checkpoints()
             tables = set(self.db.table_names())
             for p in self.projections:
@@ -224,10 +250,17 @@ class Runner:
                 intact = all(t.name in tables for t in p.tables)
                 if found is None or found.version != p.version or not intact:
                     self._reset(p)
+                elif p.name in pending and self._indexes:  # a first fold cut short
+                    self._unindexed.add(p.name)
 
     def _reset(self, projection: Projection) -> None:
         projection.drop(self.db)
-        projection.create(self.db, indexes=self._indexes)
+        projection.create(self.db, indexes=False)
+        if self._indexes:
+            self._unindexed.add(projection.name)
+            self.db.execute(
+                "INSERT OR REPLACE INTO proj_unindexed (name) VALUES (?)", (projection.name,)
+            )
         self.db.execute(
             "INSERT OR REPLACE INTO proj_checkpoints (name, version, seq, hash)"
             " VALUES (?, ?, 0, '')",
@@ -292,6 +325,7 @@ class Runner:
             done += len(page)
             if progress is not None:
                 progress(done, total)
+        self._index_made()
         return done
 
     def _check_anchors(self, checkpoints: Iterable[Checkpoint], head: int) -> None:
