@@ -43,8 +43,9 @@ class Table:
     nullable: frozenset[str] = frozenset()
     """Columns that may hold NULL; every other column is NOT NULL."""
 
-    def create(self, db: Database, *, indexes: bool = True) -> None:
-        """Create the table and (unless not ``indexes``) its indexes with sqlite-utils."""
+    def create(self, db: Database) -> None:
+        """Create the table with sqlite-utils, without its secondary indexes (the runner
+        builds those with :meth:`create_indexes` once a first fold is done)."""
         if not self.name.startswith("proj_"):
             raise ValueError(f"projection tables are named proj_*, not {self.name!r}")
         db.table(self.name).create(
@@ -52,8 +53,6 @@ class Table:
             pk=self.pk if len(self.pk) > 1 else self.pk[0],
             not_null=[c for c in self.columns if c not in self.nullable],
         )
-        if indexes:
-            self.create_indexes(db)
 
     def create_indexes(self, db: Database) -> None:
         """Create the table's secondary indexes that it does not have yet."""
@@ -76,12 +75,11 @@ class Projection(abc.ABC):
     """Tables an earlier version owned and this one does not: dropped with it, so a
     database folded by that version is left with none of them once rebuilt."""
 
-    def create(self, db: Database, *, indexes: bool = True) -> None:
-        """Create the tables; without their secondary ``indexes`` for a rebuild that only
-        folds and is compared (``apply`` writes and reads through primary keys: the
-        indexes serve the read API's queries)."""
+    def create(self, db: Database) -> None:
+        """Create the tables, without their secondary indexes (``apply`` writes and reads
+        through primary keys; the indexes serve the read API's queries)."""
         for table in self.tables:
-            table.create(db, indexes=indexes)
+            table.create(db)
 
     def create_indexes(self, db: Database) -> None:
         """Create the tables' secondary indexes that they do not have yet."""

@@ -255,7 +255,7 @@ class Runner:
 
     def _reset(self, projection: Projection) -> None:
         projection.drop(self.db)
-        projection.create(self.db, indexes=False)
+        projection.create(self.db)
         if self._indexes:
             self._unindexed.add(projection.name)
             self.db.execute(

@@ -468,16 +468,7 @@ class _Interruptible(threading.Event):
 def test_a_caller_promoted_to_lead_and_interrupted_hands_the_lead_on() -> None:
     """Interrupted as it wakes to lead the next group: its command leaves the queue, never
     decided, and the next in the queue leads in its place."""
-    gate, entered = threading.Event(), threading.Event()
-    decided: list[list[str]] = []
-
-    def decide(group: list[Any]) -> None:
-        decided.append([w.command.id for w in group])
-        if len(decided) == 1:
-            entered.set()
-            assert gate.wait(timeout=30)
-        for waiter in group:
-            waiter.result = Accepted(waiter.command.id, 1)
+    decide, gate, entered, decided = _first_group_held()
 
     class InterruptedOnWaking(threading.Event):
         def wait(self, timeout: float | None = None) -> bool:
@@ -541,16 +532,7 @@ def test_a_leader_interrupted_before_it_takes_its_group_lets_the_queue_go_on() -
 def test_a_leader_waits_for_the_callers_of_the_group_before() -> None:
     """After a group of three, the next leader waits (up to ``GROUP_WAIT_S``) until
     three are queued, and takes them as one group."""
-    gate, entered = threading.Event(), threading.Event()
-    decided: list[list[str]] = []
-
-    def decide(group: list[Any]) -> None:
-        decided.append([w.command.id for w in group])
-        if len(decided) == 1:
-            entered.set()
-            assert gate.wait(timeout=30)
-        for waiter in group:
-            waiter.result = Accepted(waiter.command.id, 1)
+    decide, gate, entered, decided = _first_group_held()
 
     groups = Groups(decide, wait_s=30.0)
     groups._expected = 3
@@ -566,6 +548,25 @@ def test_a_leader_waits_for_the_callers_of_the_group_before() -> None:
     gate.set()
     _join(threads)
     assert decided == [["c0", "c1", "c2"]]
+
+
+def _first_group_held() -> tuple[
+    Callable[[list[Any]], None], threading.Event, threading.Event, list[list[str]]
+]:
+    """A decider that accepts every command, holding the first group open (``entered``
+    set) until ``gate`` is set; the ids of each group it decided, in order."""
+    gate, entered = threading.Event(), threading.Event()
+    decided: list[list[str]] = []
+
+    def decide(group: list[Any]) -> None:
+        decided.append([w.command.id for w in group])
+        if len(decided) == 1:
+            entered.set()
+            assert gate.wait(timeout=30)
+        for waiter in group:
+            waiter.result = Accepted(waiter.command.id, 1)
+
+    return decide, gate, entered, decided
 
 
 def _caller(groups: Groups, answers: dict[str, BaseException | Result]) -> Callable[[str], None]:
