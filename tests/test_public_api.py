@@ -31,6 +31,10 @@ PUBLIC = {
     # micro-loans
     "AccrueInterest", "DisburseLoan", "LoanPolicy", "ProvisionLoans", "RecoverLoan",
     "RepayLoan", "RestructureLoan", "UnknownLoan", "WriteOffLoan",
+    # personal data
+    "CallbackKeys", "EraseSubject", "KeyStoreDamaged", "KeyWrapper", "MasterKey",
+    "MasterKeyMissing", "MasterKeyWrong", "PersonalDataError", "PersonalDataPolicy",
+    "UnknownSubject",
 }  # fmt: skip
 
 # Codes are stable: never renamed, never reused. Add new ones at the end of a group.
@@ -87,6 +91,11 @@ CODES = {
     "BORROWER_LIMIT_EXCEEDED": "borrower_limit_exceeded",
     "LOAN_COST_ABOVE_CAP": "loan_cost_above_cap",
     "RECOVERY_EXCEEDS_WRITTEN_OFF": "recovery_exceeds_written_off",
+    "ACCOUNT_ID_PERSONAL": "account_id_personal",
+    "SUBJECT_NOT_FOUND": "subject_not_found",
+    "SUBJECT_ERASED": "subject_erased",
+    "SUBJECT_HAS_OPEN_ACCOUNTS": "subject_has_open_accounts",
+    "RETENTION_RUNNING": "retention_running",
 }
 
 
@@ -123,7 +132,7 @@ def test_every_public_exception_is_a_ledger_error() -> None:
         for obj in (getattr(ledger, name) for name in PUBLIC)
         if isinstance(obj, type) and issubclass(obj, BaseException)
     ]
-    assert len(exceptions) == 13
+    assert len(exceptions) == 18
     assert all(issubclass(e, LedgerError) for e in exceptions)
 
 

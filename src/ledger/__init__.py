@@ -34,6 +34,7 @@ from ledger.commands import (
     Debit,
     DefineTier,
     DisburseLoan,
+    EraseSubject,
     Exchange,
     ExpireHolds,
     FreezeAccount,
@@ -62,8 +63,12 @@ from ledger.errors import (
     AmountError,
     BatchTooLarge,
     InvalidCommand,
+    KeyStoreDamaged,
     LedgerClosed,
     LedgerError,
+    MasterKeyMissing,
+    MasterKeyWrong,
+    PersonalDataError,
     RejectCategory,
     RejectCode,
     SchemaTooNew,
@@ -74,8 +79,10 @@ from ledger.errors import (
     UnknownCurrency,
     UnknownEventType,
     UnknownLoan,
+    UnknownSubject,
 )
 from ledger.events import Event, Posting
+from ledger.keys import CallbackKeys, KeyWrapper, MasterKey
 from ledger.money import (
     AMOUNT_MAX_MINOR,
     CURRENCIES,
@@ -83,7 +90,7 @@ from ledger.money import (
     format_amount,
     parse_amount,
 )
-from ledger.policy import CodPolicy, LoanPolicy
+from ledger.policy import CodPolicy, LoanPolicy, PersonalDataPolicy
 from ledger.results import Accepted, Rejected, Result
 
 if TYPE_CHECKING:
@@ -124,6 +131,7 @@ __all__ = [
     "AssignTier",
     "Balance",
     "BatchTooLarge",
+    "CallbackKeys",
     "CaptureHold",
     "Chart",
     "CloseAccount",
@@ -141,19 +149,27 @@ __all__ = [
     "Debit",
     "DefineTier",
     "DisburseLoan",
+    "EraseSubject",
     "Event",
     "Exchange",
     "ExpireHolds",
     "FreezeAccount",
     "InvalidCommand",
+    "KeyStoreDamaged",
+    "KeyWrapper",
     "Ledger",
     "LedgerClosed",
     "LedgerError",
     "LoanPolicy",
+    "MasterKey",
+    "MasterKeyMissing",
+    "MasterKeyWrong",
     "OpenAccount",
     "Pay",
     "PayBill",
     "PayoutMerchant",
+    "PersonalDataError",
+    "PersonalDataPolicy",
     "PlaceHold",
     "PostEntry",
     "Posting",
@@ -182,6 +198,7 @@ __all__ = [
     "UnknownCurrency",
     "UnknownEventType",
     "UnknownLoan",
+    "UnknownSubject",
     "Withdraw",
     "WriteOffLoan",
     "__version__",

@@ -88,6 +88,9 @@ class Account:
     metadata: dict[str, str] = attrs.field(factory=dict)
     tier: str | None = None
     """The KYC tier assigned to the account (``AssignTier``), if any."""
+    subject: str | None = None
+    """The customer the account belongs to (docs/personal-data.md); None for a system
+    account."""
 
     @property
     def normal_side(self) -> Side:

@@ -37,6 +37,7 @@ from ledger.state.accounts import AccountsFold, totals_by_currency
 from ledger.state.cod import fold_order
 from ledger.state.holds import fold_hold
 from ledger.state.loans import Loan, fold_loan
+from ledger.state.subjects import SUBJECT_EVENTS, Subject, SubjectsFold
 from ledger.store.base import (
     GENESIS_HASH,
     ROW_DIGESTS_KEYED,
@@ -66,6 +67,7 @@ CHECKS = (
     "commands_index",
     "refusals",
     "accounts_rebuild",
+    "subjects",
     "zero_sum",
     "no_overdraft",
     "safeguarded",
@@ -758,6 +760,7 @@ class _Walk:
         self.walk_start = 0
         """Where the findings of the walk begin (after those about the file)."""
         self.fold = AccountsFold()
+        self.subjects = SubjectsFold()
         self.hashes_at: dict[int, str] = {}
         self.anchor_seq = 0
         self.refusals_anchor: tuple[int, str] | None = None
@@ -827,6 +830,8 @@ class _Walk:
             self.run = (rec.command_id, rec.seq, rec.seq)
         try:
             self.fold.apply(rec.event, rec.seq)
+            if isinstance(rec.event, SUBJECT_EVENTS):
+                self.subjects.apply(rec.event, rec.seq, recorded_us)
         except FoldError as exc:
             self._found("refold", rec.seq, str(exc))
         if isinstance(rec.event, AccountOpened):
@@ -951,6 +956,7 @@ class _Walk:
                     0,
                     f"{account}: inline {inline.get(account)} != refolded {refolded.get(account)}",
                 )
+        self._subjects(book)
         sqlite_store = _sqlite_store(book)
         if sqlite_store is not None:
             self._sqlite_rows(sqlite_store)
@@ -964,6 +970,31 @@ class _Walk:
                     "no_overdraft", 0, f"{account_id} available {balances[account_id].available}"
                 )
         self._safeguarded(book, refolded, balances)
+
+    def _subjects(self, book: Ledger) -> None:
+        """The store's subjects are the log's, and its key store holds a data key for
+        every subject not erased and none for an erased one. A subject the log does not
+        name is one a refused command's digest made a key for: it has no accounts, and
+        its key."""
+        folded = self.subjects.subjects()
+        stored = {s.id: s for s in book.store.subjects()}
+        keyed = {subject for subject, _, _ in book.store.key_rows()}
+        for name in sorted(set(folded) | set(stored)):
+            mine, theirs = folded.get(name), stored.get(name)
+            if mine is None and theirs is not None:
+                if theirs != Subject(name) or name not in keyed:
+                    self._found("subjects", 0, f"{name}: stored {theirs}, the log names none")
+                continue
+            if mine != theirs:
+                self._found("subjects", 0, f"{name}: stored {theirs} != refolded {mine}")
+            if mine is not None and mine.erased and name in keyed:
+                self._found(
+                    "subjects", mine.erased_seq or 0, f"{name} was erased, its data key was not"
+                )
+            elif mine is not None and not mine.erased and name not in keyed:
+                self._found("subjects", 0, f"{name} has no data key in the key store")
+        for name in sorted(keyed - set(stored)):
+            self._found("subjects", 0, f"the key store holds a key of {name}, no subject")
 
     def _commands(self, book: Ledger, asked: set[str]) -> set[str]:
         """The idempotency index names exactly the commands of the log, each with the seqs

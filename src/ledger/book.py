@@ -29,7 +29,7 @@ import msgspec
 
 from ledger.accounts import Account, Balance, Counters, is_valid_id
 from ledger.chart import Chart
-from ledger.commands import Command, canonical_bytes
+from ledger.commands import Command, OpenAccount, canonical_bytes
 from ledger.errors import (
     BatchTooLarge,
     InvalidCommand,
@@ -40,14 +40,19 @@ from ledger.errors import (
     StoreError,
     UnknownAccount,
     UnknownLoan,
+    UnknownSubject,
     shown,
 )
 from ledger.events import MoneyEvent
 from ledger.flows import decide
 from ledger.groups import Groups, Waiter
-from ledger.policy import CodPolicy, LoanPolicy, Policy
+from ledger.keys import ERASED, KeyWrapper, keyed_digest, token_subject, unseal
+from ledger.personal import blanked, command_subject
+from ledger.personal_ids import personal_id_part
+from ledger.policy import CodPolicy, LoanPolicy, PersonalDataPolicy, Policy
 from ledger.results import Accepted, Rejected, Result
 from ledger.state.loans import Loan, LoanStatus, fold_loan, loan_status, loan_stream
+from ledger.state.subjects import Subject
 from ledger.store.base import (
     HistoryLine,
     HistoryOrder,
@@ -155,8 +160,21 @@ class Ledger:
     at once; they take turns fairly (docs/durability.md, the lock hierarchy).
     """
 
-    def __init__(self, store: Store, *, clock: Clock | None = None, policy: Policy | None = None):
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Clock | None = None,
+        policy: Policy | None = None,
+        master_key: KeyWrapper | None = None,
+    ):
+        if master_key is not None and not isinstance(master_key, KeyWrapper):
+            raise InvalidCommand(
+                "master_key is a ledger.MasterKey or another ledger.keys.KeyWrapper, "
+                f"not {type(master_key).__name__}"
+            )
         self._store = store
+        store.keys = master_key
         self._clock = clock or _utc_now
         self._policy = policy or Policy()
         self._lock = threading.RLock()
@@ -183,6 +201,8 @@ class Ledger:
         timezone: str | tzinfo | None = None,
         cod: CodPolicy | None = None,
         loans: LoanPolicy | None = None,
+        personal: PersonalDataPolicy | None = None,
+        master_key: KeyWrapper | None = None,
     ) -> Ledger:
         """Open the ledger at ``path`` (a new one if the file is missing or empty, unless
         ``create=False``); ``":memory:"`` for tests; a ``postgresql://`` connection string
@@ -200,7 +220,13 @@ class Ledger:
         uses the recorded one after; another zone than the recorded one is
         :class:`~ledger.errors.InvalidCommand`. ``cod`` holds the cash-on-delivery rules
         (return window, VAT on fees), ``loans`` the micro-loan rules (borrower limit,
-        cost cap, default margin, stages, provisioning rates).
+        cost cap, default margin, stages, provisioning rates), ``personal`` the personal
+        data rules (retention, structural metadata keys, allowed ids). ``master_key``
+        wraps the subjects' data keys (:class:`~ledger.keys.MasterKey` from a file or
+        the environment, or an operator's :class:`~ledger.keys.KeyWrapper`); without it,
+        a command with a subject's personal text raises
+        :class:`~ledger.errors.MasterKeyMissing` and writes nothing
+        (docs/personal-data.md).
         """
         if not isinstance(path, (str, os.PathLike)):
             raise InvalidCommand(f"Ledger.open takes a path or ':memory:', not {shown(path)}")
@@ -214,6 +240,13 @@ class Ledger:
             raise InvalidCommand(f"cod is a ledger.CodPolicy, not {cod!r}")
         if loans is not None and not isinstance(loans, LoanPolicy):
             raise InvalidCommand(f"loans is a ledger.LoanPolicy, not {loans!r}")
+        if personal is not None and not isinstance(personal, PersonalDataPolicy):
+            raise InvalidCommand(f"personal is a ledger.PersonalDataPolicy, not {personal!r}")
+        if master_key is not None and not isinstance(master_key, KeyWrapper):
+            raise InvalidCommand(
+                "master_key is a ledger.MasterKey or another ledger.keys.KeyWrapper, "
+                f"not {type(master_key).__name__}"
+            )
         if type(readonly) is not bool:
             raise InvalidCommand(f"readonly is True or False, not {shown(readonly)}")
         asked = None if timezone is None else parse_zone(timezone)
@@ -245,8 +278,9 @@ class Ledger:
             timezone=zone,
             cod=cod or CodPolicy(),
             loans=loans or LoanPolicy(),
+            personal=personal or PersonalDataPolicy(),
         )
-        return cls(store, clock=clock, policy=policy)
+        return cls(store, clock=clock, policy=policy, master_key=master_key)
 
     # --- context manager ----------------------------------------------------------------
 
@@ -473,6 +507,7 @@ class Ledger:
             )
         if digest is None:
             digest = self._digest(command)
+        digest = self._personal_digest(tx, command, digest)
         prior = known.get(command.id)
         if prior is not None:
             if prior.digest != digest:
@@ -500,6 +535,37 @@ class Ledger:
         balances = tx.balances(outcome)
         known[command.id] = StoredCommand(digest, first_seq, last_seq, balances)
         return Accepted(command.id, last_seq, balances=balances)
+
+    def _personal_digest(self, tx: Transaction, command: Command, digest: bytes) -> bytes:
+        """The digest the index keeps for ``command``: a command with a subject's personal
+        text is keyed with that subject's data key (a new subject's first account makes
+        the key), so the digest confirms nothing without it; an erased subject's has its
+        personal text taken out instead. Any other command's is ``digest``."""
+        structural = self._policy.personal.structural_metadata
+        subject_id = command_subject(
+            command,
+            lambda account_id: None if (a := tx.account(account_id)) is None else a.subject,
+            lambda entry: [
+                p.account
+                for e in tx.command_events(entry)
+                if isinstance(e, MoneyEvent)
+                for p in e.postings
+            ],
+            structural,
+        )
+        if subject_id is None:
+            return digest
+        found = tx.subject(subject_id)
+        if (
+            (found is not None and found.erased)
+            or not is_valid_id(subject_id)
+            or personal_id_part(subject_id, self._policy.personal.allowed_ids) is not None
+        ):
+            # no key to keep, or none to make (the subject will be refused)
+            return self._digest(blanked(command, structural))
+        return keyed_digest(
+            tx.data_key(subject_id, create=isinstance(command, OpenAccount)), digest
+        )
 
     @staticmethod
     def _digest(command: Command) -> bytes:
@@ -558,6 +624,45 @@ class Ledger:
             if found is None:
                 return None
             return self._accepted(None, command_id, found.last_seq, replayed=True)
+
+    # --- personal data ------------------------------------------------------------------
+
+    def reveal(self, value: str) -> str:
+        """A text field as read from the ledger (an event, an account's metadata, a read
+        model's row), as its writer wrote it: a sealed value opened with its subject's
+        data key, :data:`~ledger.keys.ERASED` if the subject was erased, any other text as it is.
+        :class:`~ledger.errors.MasterKeyMissing` if a sealed value needs the master key
+        and the ledger was opened without one."""
+        self._check_open()
+        if not isinstance(value, str):
+            raise InvalidCommand(f"reveal takes a str, not {shown(value)}")
+        subject_id = token_subject(value)
+        if subject_id is None:
+            return value
+        with self._reading():
+            key = self._store.data_key(subject_id)
+        return ERASED if key is None else unseal(key, value)
+
+    def subject(self, subject_id: str) -> Subject:
+        """The subject: its accounts opened and open, when the last closed, whether it
+        was erased. :class:`~ledger.errors.UnknownSubject` if nothing names it."""
+        self._check_open()
+        with self._reading():
+            found = self._store.subject(subject_id) if isinstance(subject_id, str) else None
+        if found is None:
+            raise UnknownSubject(f"no subject {shown(subject_id)}")
+        return found
+
+    def rotate_master_key(self, new: KeyWrapper) -> int:
+        """Wrap every subject's data key with ``new`` in place of the master key this
+        ledger was opened with, in one transaction, and use ``new`` from then on; the
+        number of keys rewrapped. The log is not touched. Nothing is written if a key
+        does not open with the current master key."""
+        self._check_open()
+        if not isinstance(new, KeyWrapper):
+            raise InvalidCommand(f"rotate_master_key takes a KeyWrapper, not {shown(new)}")
+        with self._lock:
+            return self._store.rewrap(new)
 
     def _now_us(self) -> int:
         now = self._clock()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import string
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -436,16 +436,25 @@ class Chart:
         return _open(self.biller(biller), "liability", self.currency)
 
     def open_wallet(
-        self, account: str, currency: str | None = None, wallet_type: str = "consumer"
+        self,
+        account: str,
+        currency: str | None = None,
+        wallet_type: str = "consumer",
+        *,
+        subject: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> OpenAccount:
         """A customer wallet: a liability that never goes below zero, counting holds.
-        ``wallet_type`` (consumer, merchant, agent) is kept in its metadata for reports."""
+        ``wallet_type`` (consumer, merchant, agent) is kept in its metadata for reports
+        (a structural key); ``subject`` names the customer it belongs to, and the rest of
+        ``metadata`` is that customer's personal data (docs/personal-data.md)."""
         return _open(
             account,
             "liability",
             currency or self.currency,
             no_overdraft=True,
-            metadata={"wallet_type": wallet_type},
+            metadata={**(metadata or {}), "wallet_type": wallet_type},
+            subject=subject,
         )
 
 

@@ -67,6 +67,10 @@ class UnknownAccount(LedgerError, LookupError):
     """A read named an account that has never been opened."""
 
 
+class UnknownSubject(LedgerError, LookupError):
+    """A read named a subject no account or key names."""
+
+
 class UnknownLoan(LedgerError, LookupError):
     """A loan was read that was never disbursed."""
 
@@ -125,6 +129,28 @@ class SchemaTooNew(StoreError):
 
 class StoreBusy(StoreError):
     """Another process held the write lock for longer than ``busy_timeout_ms``."""
+
+
+class PersonalDataError(LedgerError):
+    """Personal data could not be sealed or opened (docs/personal-data.md). Nothing was
+    written when a write raised it."""
+
+
+class MasterKeyMissing(PersonalDataError):
+    """The ledger was opened without a master key, and a write or read needs a subject's
+    data key: a command with personal text of a subject, a subject's first account, a
+    subject's data revealed."""
+
+
+class MasterKeyWrong(PersonalDataError):
+    """The master key does not open a subject's data key: another master key than the one
+    that wrapped it (``key_id`` names both), or a wrapped key that was changed."""
+
+
+class KeyStoreDamaged(PersonalDataError, StoreCorrupt):
+    """The key store is not what the log says it must be: a sealed value or wrapped key
+    that does not read, a key of an erased subject still there, a living subject's key
+    gone."""
 
 
 class RejectCode(enum.StrEnum):
@@ -191,6 +217,12 @@ class RejectCode(enum.StrEnum):
     BORROWER_LIMIT_EXCEEDED = "borrower_limit_exceeded"
     LOAN_COST_ABOVE_CAP = "loan_cost_above_cap"
     RECOVERY_EXCEEDS_WRITTEN_OFF = "recovery_exceeds_written_off"
+    # personal data
+    ACCOUNT_ID_PERSONAL = "account_id_personal"
+    SUBJECT_NOT_FOUND = "subject_not_found"
+    SUBJECT_ERASED = "subject_erased"
+    SUBJECT_HAS_OPEN_ACCOUNTS = "subject_has_open_accounts"
+    RETENTION_RUNNING = "retention_running"
 
     @property
     def category(self) -> RejectCategory:
@@ -282,6 +314,12 @@ REJECT_CATEGORIES: dict[RejectCode, RejectCategory] = {
     RejectCode.BORROWER_LIMIT_EXCEEDED: _C.STATE,
     RejectCode.LOAN_COST_ABOVE_CAP: _C.POLICY,
     RejectCode.RECOVERY_EXCEEDS_WRITTEN_OFF: _C.STATE,
+    # personal data
+    RejectCode.ACCOUNT_ID_PERSONAL: _C.POLICY,
+    RejectCode.SUBJECT_NOT_FOUND: _C.NOT_FOUND,
+    RejectCode.SUBJECT_ERASED: _C.STATE,
+    RejectCode.SUBJECT_HAS_OPEN_ACCOUNTS: _C.STATE,
+    RejectCode.RETENTION_RUNNING: _C.POLICY,
 }
 """The category of every reject code: exactly one each (a test checks none is missing)."""
 del _C

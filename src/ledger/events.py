@@ -83,6 +83,9 @@ class AccountOpened(EventBase, frozen=True, kw_only=True, tag="account_opened"):
     no_overdraft: bool = False
     max_balance_minor: int | None = None
     metadata: dict[str, str] = {}
+    subject: str | None = None
+    """The customer the account belongs to (docs/personal-data.md); None for a system
+    account. Its personal metadata values are sealed under that subject's data key."""
 
 
 class AccountFrozen(EventBase, frozen=True, kw_only=True, tag="account_frozen"):
@@ -106,6 +109,15 @@ class AccountClosed(EventBase, frozen=True, kw_only=True, tag="account_closed"):
 
 
 # --- journal entries ------------------------------------------------------------------
+
+
+class SubjectErased(EventBase, frozen=True, kw_only=True, tag="subject_erased"):
+    """A subject's data key was destroyed (``EraseSubject``): every personal value sealed
+    under it is unreadable for good. ``reason`` is the operator's reference for the
+    erasure (a request or ticket number), not personal data."""
+
+    subject: str
+    reason: str = ""
 
 
 class EntryPosted(MoneyEvent, frozen=True, kw_only=True, tag="entry_posted"):
@@ -562,6 +574,7 @@ Event = (
     | AccountFrozen
     | AccountUnfrozen
     | AccountClosed
+    | SubjectErased
     | EntryPosted
     | EntryReversed
     | PeriodClosed
@@ -607,6 +620,7 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
         AccountFrozen,
         AccountUnfrozen,
         AccountClosed,
+        SubjectErased,
         EntryPosted,
         EntryReversed,
         PeriodClosed,

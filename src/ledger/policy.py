@@ -112,6 +112,42 @@ class LoanPolicy:
             )
 
 
+STRUCTURAL_METADATA: frozenset[str] = frozenset({"wallet_type", "tier", "kyc_level"})
+"""The account metadata keys whose values are structural, not personal, unless a policy
+says otherwise: what the reports read (a wallet's type) and what classifies an account
+without naming anyone."""
+
+
+def _years(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if type(value) is not int or not 0 <= value <= 100:
+        raise InvalidCommand(
+            f"PersonalDataPolicy.{attribute.name} is an int of years in 0..100, not {shown(value)}"
+        )
+
+
+def _names(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, frozenset) or not all(type(v) is str for v in value):
+        raise InvalidCommand(
+            f"PersonalDataPolicy.{attribute.name} is a frozenset of str, not {shown(value)}"
+        )
+
+
+@attrs.frozen
+class PersonalDataPolicy:
+    """What is personal data and how long it is kept (docs/personal-data.md)."""
+
+    retention_years: int = attrs.field(default=5, validator=_years)
+    """Whole years after a subject's last account closed before ``EraseSubject`` is
+    accepted: the records anti-money-laundering law keeps (five years after an account
+    closes, in Thailand) are kept that long."""
+    structural_metadata: frozenset[str] = attrs.field(default=STRUCTURAL_METADATA, validator=_names)
+    """Account metadata keys whose values are not personal: stored in the clear, read by
+    the reports, unchanged by an erasure. Every other key's value is personal."""
+    allowed_ids: frozenset[str] = attrs.field(default=frozenset(), validator=_names)
+    """Account ids, or ``:``-separated parts of one, that look like a Thai mobile number
+    or national ID and are known not to be (an operator's allow-list)."""
+
+
 @attrs.frozen
 class Policy:
     """Rules a ledger is opened with. Every figure is configuration, not a constant."""
@@ -131,3 +167,5 @@ class Policy:
     """The cash-on-delivery rules: return window, VAT on fees, release after remittance."""
     loans: LoanPolicy = attrs.field(factory=LoanPolicy)
     """The micro-loan rules: borrower limit, cost cap, default margin, stages, provisions."""
+    personal: PersonalDataPolicy = attrs.field(factory=PersonalDataPolicy)
+    """Personal data: the retention period, the structural metadata keys, the ids allowed."""

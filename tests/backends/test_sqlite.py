@@ -401,6 +401,9 @@ def test_a_file_of_schema_1_is_migrated_in_place(tmp_path: Path, clock: FakeCloc
     try:
         conn.execute("ALTER TABLE account_postings DROP COLUMN phase")
         conn.execute("ALTER TABLE accounts DROP COLUMN tier")
+        conn.execute("ALTER TABLE accounts DROP COLUMN subject")
+        conn.execute("DROP TABLE subjects")
+        conn.execute("DROP TABLE subject_keys")
         conn.execute("DROP TABLE refusals")
         conn.execute("DROP TABLE ledger_settings")
         conn.execute("CREATE INDEX events_command_id ON events (command_id)")

@@ -31,6 +31,7 @@ from ledger import (
     Debit,
     DefineTier,
     DisburseLoan,
+    EraseSubject,
     Exchange,
     ExpireHolds,
     FreezeAccount,
@@ -174,6 +175,7 @@ COMMANDS: dict[type[Command], Callable[[], Command]] = {
     RestructureLoan: lambda: RestructureLoan(
         id="c", loan="L1", installments=3, first_due=date(2026, 2, 15)
     ),
+    EraseSubject: lambda: EraseSubject(id="c", subject="S1", reason="ticket-1"),
 }
 
 

@@ -33,13 +33,17 @@ from ledger import (
     Command,
     Credit,
     Debit,
+    EraseSubject,
     Exchange,
     Ledger,
+    MasterKey,
+    Pay,
     PostEntry,
     RecoverLoan,
     RestructureLoan,
     Reverse,
     TopUp,
+    Transfer,
     UnfreezeAccount,
     Withdraw,
     WriteOffLoan,
@@ -53,6 +57,8 @@ from projections.runner import Runner
 
 DAY = date(2026, 12, 1)
 BANGKOK = ZoneInfo("Asia/Bangkok")
+MASTER_KEY = MasterKey(bytes(range(32)))
+"""The master key the frozen files' subjects' data keys are wrapped with (a test key)."""
 SIZE = DemoSize(customers=40, merchants=3, agents=3, couriers=2, cod_orders_per_day=10, loans=20)
 
 
@@ -65,7 +71,7 @@ def build(path: Path) -> dict[str, object]:
     """Write the frozen ledger at ``path`` and return its manifest."""
     run_demo(path, seed=1, size=SIZE, day=DAY)
     clock = ManualClock(datetime(2026, 12, 2, 9, tzinfo=BANGKOK))
-    with Ledger.open(path, clock=clock, create=False) as book:
+    with Ledger.open(path, clock=clock, create=False, master_key=MASTER_KEY) as book:
         chart = book.chart
         opened = book.open_chart(["USD"], cod=True, loans=True)  # adds the USD position
         assert all(isinstance(r, Accepted) or r.code == "account_exists" for r in opened)
@@ -107,6 +113,29 @@ def build(path: Path) -> dict[str, object]:
         if left:
             _accept(book, Withdraw(id="frozen-empty", wallet=wallet, amount_minor=left))
         _accept(book, CloseAccount(id="frozen-close", account=wallet))
+        # two customers named as subjects, their personal text sealed; one of them leaves
+        _accept(
+            book,
+            chart.open_wallet("wallet:S1", subject="subject-1", metadata={"name": "Frozen One"}),
+            chart.open_wallet("wallet:S2", subject="subject-2", metadata={"name": "Frozen Two"}),
+            TopUp(id="frozen-s-top-up", wallet="wallet:S1", amount_minor=10_000, channel="bank"),
+            Transfer(
+                id="frozen-s-transfer",
+                source="wallet:S1",
+                destination="wallet:S2",
+                amount_minor=4_000,
+                memo="for the rice, Frozen Two",
+            ),
+            Pay(
+                id="frozen-s-pay",
+                wallet="wallet:S2",
+                merchant="M001",
+                amount_minor=1_000,
+                reference="order of Frozen Two",
+            ),
+            Withdraw(id="frozen-s-empty", wallet="wallet:S2", amount_minor=3_000),
+            CloseAccount(id="frozen-s-close", account="wallet:S2"),
+        )
         clock.now = datetime(2027, 6, 1, 9, tzinfo=BANGKOK)
         _accept(book, WriteOffLoan(id="frozen-write-off", loan=stuck[0].loan))
         clock.now += timedelta(days=1)
@@ -131,6 +160,8 @@ def build(path: Path) -> dict[str, object]:
                 id="frozen-close-period", through=clock.now - timedelta(hours=12), memo="May"
             ),
         )
+        clock.now = datetime(2032, 6, 3, 9, tzinfo=BANGKOK)  # the five years kept have run
+        _accept(book, EraseSubject(id="frozen-erase", subject="subject-2", reason="REQ-1"))
         with Runner(book) as runner:
             runner.catch_up()
             projections = {

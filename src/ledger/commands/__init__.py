@@ -41,6 +41,7 @@ from ledger.commands.loans import (
     WriteOffLoan,
 )
 from ledger.commands.payments import Pay, PayBill, Refund
+from ledger.commands.subjects import EraseSubject
 from ledger.commands.tiers import AssignTier, DefineTier
 from ledger.commands.topups import TOP_UP_CHANNELS, SettleAgent, TopUp
 from ledger.commands.transfers import Transfer, Withdraw
@@ -66,6 +67,7 @@ __all__ = [
     "Debit",
     "DefineTier",
     "DisburseLoan",
+    "EraseSubject",
     "Exchange",
     "ExpireHolds",
     "FreezeAccount",

@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 import attrs
 
-from ledger.commands.base import Command, metadata_map, optional_amount_type, require, text
+from ledger.commands.base import (
+    Command,
+    metadata_map,
+    optional_amount_type,
+    optional_text,
+    require,
+    text,
+)
 
 
 @attrs.frozen
 class OpenAccount(Command):
     """Open ``account`` of ``type`` (asset, liability, equity, income, expense) in ``currency``.
 
-    Rejects: account_id_invalid, account_type_invalid, currency_invalid, amount_invalid
-    (a bad ``max_balance_minor``), field_invalid, account_exists (already open with these
-    attributes: nothing to do), account_exists_different (open with other attributes).
+    ``subject`` names the customer the account belongs to (an opaque id, never a phone
+    number or national ID: docs/personal-data.md); a system account has none. The
+    values of ``metadata`` are personal data of that subject, sealed under its data key,
+    except those under the keys the policy declares structural.
+
+    Rejects: account_id_invalid, account_id_personal, account_type_invalid,
+    currency_invalid, amount_invalid (a bad ``max_balance_minor``), field_invalid,
+    subject_erased, account_exists (already open with these attributes: nothing to do),
+    account_exists_different (open with other attributes).
     """
+
+    DIGEST_OPTIONAL: ClassVar[Mapping[str, object]] = {"subject": None}
 
     account: str = attrs.field(kw_only=True, validator=text)
     type: str = attrs.field(kw_only=True, validator=text)
@@ -24,6 +42,7 @@ class OpenAccount(Command):
         default=None, kw_only=True, validator=optional_amount_type
     )
     metadata: dict[str, str] = attrs.field(factory=dict, kw_only=True, converter=metadata_map)
+    subject: str | None = attrs.field(default=None, kw_only=True, validator=optional_text)
 
 
 @attrs.frozen

@@ -117,6 +117,7 @@ def metadata_map(value: object) -> dict[str, str]:
 
 ID_FIELD = attrs.field(validator=require(str, "a str"))
 text = require(str, "a str")
+optional_text = attrs.validators.optional(text)
 
 
 @attrs.frozen

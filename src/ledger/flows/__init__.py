@@ -25,6 +25,7 @@ from ledger.commands import (
     Command,
     DefineTier,
     DisburseLoan,
+    EraseSubject,
     Exchange,
     ExpireHolds,
     FreezeAccount,
@@ -58,6 +59,7 @@ from ledger.flows import (
     journal,
     loans,
     payments,
+    subjects,
     tiers,
     topups,
     transfers,
@@ -106,6 +108,7 @@ DECIDERS: dict[type[Command], Decider] = {
     WriteOffLoan: loans.decide_write_off_loan,
     RecoverLoan: loans.decide_recover_loan,
     RestructureLoan: loans.decide_restructure_loan,
+    EraseSubject: subjects.decide_erase_subject,
 }
 
 

@@ -8,6 +8,7 @@ from ledger.errors import RejectCode, shown
 from ledger.events import AccountClosed, AccountFrozen, AccountOpened, AccountUnfrozen, Event
 from ledger.flows.base import check_metadata, check_text, first_problem, not_found, reject
 from ledger.money import CURRENCIES, amount_problem
+from ledger.personal_ids import personal_id_part, personal_id_reason
 from ledger.results import Rejected
 from ledger.state import NewEvent, State
 
@@ -20,8 +21,10 @@ def stream_of(account_id: str) -> str:
 def decide_open(command: OpenAccount, state: State) -> list[NewEvent] | Rejected:
     """Open an account.
 
-    Rejects: account_id_invalid, account_type_invalid, currency_invalid, amount_invalid,
-    field_invalid, account_closed (the id belongs to a closed account), account_exists
+    Rejects: account_id_invalid, account_id_personal (a part of the id, or of the
+    subject's, is a Thai mobile number or national ID), account_type_invalid,
+    currency_invalid, amount_invalid, field_invalid (metadata, subject), subject_erased,
+    account_closed (the id belongs to a closed account), account_exists
     (already open, or frozen, with exactly these attributes: a caller ensuring its chart
     may take it as done), account_exists_different (other attributes).
     A retry of the same command (same id) is answered by the idempotency index instead.
@@ -30,6 +33,14 @@ def decide_open(command: OpenAccount, state: State) -> list[NewEvent] | Rejected
         return reject(
             RejectCode.ACCOUNT_ID_INVALID,
             f"account id {shown(command.account)} must be 1..128 of [A-Za-z0-9:_.-]",
+            "account",
+        )
+    personal = personal_id_part(command.account, state.policy.personal.allowed_ids)
+    if personal is not None:
+        return reject(
+            RejectCode.ACCOUNT_ID_PERSONAL,
+            f"a part of the account id is {personal_id_reason(personal)}: an id stays in the "
+            "log in the clear, so it must not be personal data; map it to an opaque id",
             "account",
         )
     if command.type not in AccountType.__members__.values():
@@ -48,7 +59,7 @@ def decide_open(command: OpenAccount, state: State) -> list[NewEvent] | Rejected
             return reject(
                 RejectCode.AMOUNT_INVALID, f"max_balance_minor: {problem}", "max_balance_minor"
             )
-    problem_ = check_metadata(command.metadata)
+    problem_ = check_metadata(command.metadata) or _check_subject(command.subject, state)
     if problem_ is not None:
         return problem_
     event = AccountOpened(
@@ -58,6 +69,7 @@ def decide_open(command: OpenAccount, state: State) -> list[NewEvent] | Rejected
         no_overdraft=command.no_overdraft,
         max_balance_minor=command.max_balance_minor,
         metadata=command.metadata,
+        subject=command.subject,
     )
     existing = state.account(command.account)
     if existing is not None:
@@ -66,7 +78,9 @@ def decide_open(command: OpenAccount, state: State) -> list[NewEvent] | Rejected
             and existing.currency == command.currency
             and existing.no_overdraft == command.no_overdraft
             and existing.max_balance_minor == command.max_balance_minor
-            and existing.metadata == command.metadata
+            and existing.subject == command.subject
+            and existing.metadata.keys() == command.metadata.keys()
+            and all(state.reveal(v) == command.metadata[k] for k, v in existing.metadata.items())
         )
         if existing.status is AccountStatus.CLOSED:
             return reject(
@@ -87,6 +101,35 @@ def decide_open(command: OpenAccount, state: State) -> list[NewEvent] | Rejected
             command.account,
         )
     return [NewEvent(stream_of(command.account), 1, event, state.now_us)]
+
+
+def _check_subject(subject: str | None, state: State) -> Rejected | None:
+    """field_invalid if ``subject`` is not an id, account_id_personal if a part of it is
+    a phone number or national ID, subject_erased if it was erased."""
+    if subject is None:
+        return None
+    if not is_valid_id(subject):
+        return reject(
+            RejectCode.FIELD_INVALID,
+            f"subject {shown(subject)} must be 1..128 of [A-Za-z0-9:_.-]",
+            "subject",
+        )
+    personal = personal_id_part(subject, state.policy.personal.allowed_ids)
+    if personal is not None:
+        return reject(
+            RejectCode.ACCOUNT_ID_PERSONAL,
+            f"a part of the subject id is {personal_id_reason(personal)}: it stays in the "
+            "log in the clear, so it must not be personal data; map it to an opaque id",
+            "subject",
+        )
+    found = state.subject(subject)
+    if found is not None and found.erased:
+        return reject(
+            RejectCode.SUBJECT_ERASED,
+            f"{subject} was erased at seq {found.erased_seq}; no account may name it again",
+            subject,
+        )
+    return None
 
 
 def _next(state: State, account_id: str, event: Event) -> list[NewEvent]:

@@ -20,6 +20,7 @@ from ledger.accounts import Account, AccountStatus, AccountType, Phase, is_valid
 from ledger.commands import Credit, Debit
 from ledger.errors import RejectCode, shown
 from ledger.events import Event, MoneyEvent, Posting
+from ledger.keys import TOKEN_PREFIX
 from ledger.money import AMOUNT_MAX_MINOR, amount_problem
 from ledger.policy import RETURN_WINDOW_MAX as RETURN_WINDOW_MAX
 from ledger.policy import CodPolicy as CodPolicy
@@ -67,13 +68,16 @@ def not_found(account_id: str, field: str) -> Rejected:
 
 
 def check_text(name: str, value: str) -> Rejected | None:
-    """field_invalid (subject ``name``) if the text is longer than TEXT_MAX_LENGTH."""
+    """field_invalid (subject ``name``) if the text is longer than TEXT_MAX_LENGTH, or
+    starts as a sealed value does (:data:`ledger.keys.TOKEN_PREFIX`)."""
     if len(value) > TEXT_MAX_LENGTH:
         return reject(
             RejectCode.FIELD_INVALID,
             f"{name} is longer than {TEXT_MAX_LENGTH} ({len(value)} characters)",
             name,
         )
+    if value.startswith(TOKEN_PREFIX):
+        return reject(RejectCode.FIELD_INVALID, f"{name} starts as a sealed value does", name)
     return None
 
 
@@ -109,6 +113,12 @@ def check_metadata(metadata: dict[str, str]) -> Rejected | None:
             return reject(
                 RejectCode.FIELD_INVALID,
                 f"metadata[{shown(key)}] is longer than {TEXT_MAX_LENGTH}",
+                "metadata",
+            )
+        if value.startswith(TOKEN_PREFIX):
+            return reject(
+                RejectCode.FIELD_INVALID,
+                f"metadata[{shown(key)}] starts as a sealed value does",
                 "metadata",
             )
     return None

@@ -61,6 +61,7 @@ def opened(event: AccountOpened) -> Account:
         max_balance_minor=event.max_balance_minor,
         status=AccountStatus.OPEN,
         metadata=dict(event.metadata),
+        subject=event.subject,
     )
 
 

@@ -13,6 +13,7 @@ import attrs
 from ledger.accounts import Account, Counters
 from ledger.events import Event
 from ledger.policy import Policy
+from ledger.state.subjects import Subject
 
 
 class State(Protocol):
@@ -35,6 +36,17 @@ class State(Protocol):
     def holding(self, account_id: str) -> tuple[Account, Counters] | None:
         """The account and its counters in one lookup, None as for :meth:`account`:
         always ``(account(id), counters(id))``, which ``post`` reads through it."""
+        ...
+
+    def subject(self, subject_id: str) -> Subject | None:
+        """The subject as the log leaves it, None if nothing names it (no account, and
+        no data key in the key store)."""
+        ...
+
+    def reveal(self, value: str) -> str:
+        """A text field as its caller wrote it: a sealed value opened with its subject's
+        data key, any other text as it is. :class:`~ledger.errors.MasterKeyMissing` if
+        that needs a master key the ledger was not given."""
         ...
 
     def stream_version(self, stream: str) -> int:

@@ -23,9 +23,11 @@ import msgspec
 
 from ledger.accounts import Account, Balance, Counters
 from ledger.events import Event
+from ledger.keys import KeyWrapper
 from ledger.policy import Policy
 from ledger.results import Rejected
 from ledger.state import NewEvent, State
+from ledger.state.subjects import Subject
 from ledger.times import from_us
 
 GENESIS_HASH = bytes(32)
@@ -247,6 +249,11 @@ class Transaction(State, Protocol):
         """Roll the whole transaction back when the block ends (a failed linked batch)."""
         ...
 
+    def data_key(self, subject_id: str, *, create: bool = False) -> bytes:
+        """The subject's data key, unwrapped with the store's master key (``keys``); a
+        new one, written with the transaction, if it has none and ``create``."""
+        ...
+
 
 class Store(Protocol):
     """A backend: the log, the idempotency index and the inline balances."""
@@ -260,6 +267,28 @@ class Store(Protocol):
     """Reads run beside a write in flight without seeing it: the ``Ledger`` takes no
     lock to read."""
     readonly: bool
+    keys: KeyWrapper | None
+    """What wraps the subjects' data keys (the master key), None if not given."""
+
+    def subject(self, subject_id: str) -> Subject | None:
+        """The subject as the store keeps it (``subjects``), None if nothing names it."""
+        ...
+
+    def subjects(self) -> Iterator[Subject]:
+        """Every subject the store keeps, by id."""
+        ...
+
+    def key_rows(self) -> list[tuple[str, str, bytes]]:
+        """The key store: (subject, master key id, wrapped data key) by subject."""
+        ...
+
+    def data_key(self, subject_id: str) -> bytes | None:
+        """The subject's data key, None if the key store holds none (erased)."""
+        ...
+
+    def rewrap(self, new: KeyWrapper) -> int:
+        """Wrap every data key with ``new`` in one transaction, and use it from then on."""
+        ...
 
     def setting(self, key: str) -> str | None:
         """A ledger-wide setting (``timezone``), or None if none is recorded."""

@@ -43,7 +43,7 @@ from ledger.store.sql import COUNTERS_UPDATE, READ_PAGE, SqlStore
 if TYPE_CHECKING:
     import psycopg
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """The same schema generation as SQLite's ``SCHEMA_VERSION`` (the tables hold the same
 columns); PostgreSQL's migrations start at 2."""
 
@@ -179,13 +179,32 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         SELECT 1;
         """,
     ),
+    (
+        6,
+        "subjects: the customer of each account, the key store of their data keys",
+        """
+        ALTER TABLE accounts ADD COLUMN subject TEXT COLLATE "C";
+        CREATE TABLE subjects (
+            subject        TEXT COLLATE "C" PRIMARY KEY,
+            accounts       BIGINT NOT NULL,
+            open_accounts  BIGINT NOT NULL,
+            last_closed_at BIGINT,
+            erased_seq     BIGINT
+        );
+        CREATE TABLE subject_keys (
+            subject TEXT COLLATE "C" PRIMARY KEY,
+            key_id  TEXT COLLATE "C" NOT NULL,
+            wrapped BYTEA NOT NULL
+        );
+        """,
+    ),
 )
 
 _COPIED = (
     (
         "accounts",
         "id, type, currency, no_overdraft, max_balance_minor, status, metadata, opened_seq,"
-        " debits_posted, credits_posted, debits_pending, credits_pending, tier",
+        " debits_posted, credits_posted, debits_pending, credits_pending, tier, subject",
         "id",
     ),
     (
@@ -200,6 +219,8 @@ _COPIED = (
         "account, seq, leg",
     ),
     ("commands", "command_id, digest, first_seq, last_seq", "command_id"),
+    ("subjects", "subject, accounts, open_accounts, last_closed_at, erased_seq", "subject"),
+    ("subject_keys", "subject, key_id, wrapped", "subject"),
     (
         "refusals",
         "n, command_id, digest, code, subject, detail, recorded_at, head_seq, hash",
@@ -551,6 +572,7 @@ class PostgresStore(SqlStore):
             return
         if self.readonly:
             self.has_refusals = current >= 3
+            self.has_subjects = current >= 6
             return
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('satang migrations'))")
@@ -643,11 +665,16 @@ class PostgresStore(SqlStore):
             for table, columns, key in _COPIED:
                 if table == "refusals" and not source.has_refusals:
                     continue  # a file from before refusals were recorded, opened read-only
+                if table in ("subjects", "subject_keys") and not source.has_subjects:
+                    continue  # nor subjects
+                selected = columns
+                if table == "accounts" and not source.has_subjects:
+                    selected = columns.replace("tier, subject", "tier, NULL")
                 done, after = 0, None
                 with self._conn.cursor().copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                     while True:
                         page = source._read(
-                            f"SELECT {columns} FROM {table}"
+                            f"SELECT {selected} FROM {table}"
                             + ("" if after is None else f" WHERE ({key}) > ({_marks(key)})")
                             + f" ORDER BY {key} LIMIT {READ_PAGE}",
                             after or (),

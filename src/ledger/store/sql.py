@@ -43,20 +43,42 @@ from ledger.accounts import (
     is_valid_id,
     move,
 )
-from ledger.errors import LedgerError, RejectCode, StoreCorrupt, StoreError, UnknownEventType
+from ledger.errors import (
+    KeyStoreDamaged,
+    LedgerError,
+    MasterKeyMissing,
+    MasterKeyWrong,
+    RejectCode,
+    StoreCorrupt,
+    StoreError,
+    UnknownEventType,
+)
 from ledger.events import (
+    AccountClosed,
     AccountOpened,
     Event,
     MoneyEvent,
     PeriodClosed,
+    SubjectErased,
     decode_event,
     encode_event,
 )
+from ledger.keys import (
+    KeyWrapper,
+    forget_derived,
+    new_data_key,
+    seal,
+    subject_context,
+    token_subject,
+    unseal,
+)
 from ledger.money import AMOUNT_MAX_MINOR
+from ledger.personal import PERSONAL_EVENT_FIELDS, event_subject, sealed_event
 from ledger.policy import Policy
 from ledger.results import Rejected
 from ledger.state import NewEvent
 from ledger.state.accounts import CHANGES, changed, changes, opened, stored
+from ledger.state.subjects import Subject, applied
 from ledger.store.base import (
     GENESIS_HASH,
     HistoryLine,
@@ -111,12 +133,23 @@ class SqlStore(ABC):
     has_refusals = True
     """Whether the schema holds ``refusals`` and ``ledger_settings`` (a file of schema 2
     opened read-only, unmigrated, does not)."""
+    has_subjects = True
+    """Whether the schema holds subjects and their keys (a file of schema 5 or older
+    opened read-only, unmigrated, does not)."""
 
     def __init__(self) -> None:
         self._accounts: dict[str, tuple[Account, Counters]] = {}
         self._head: tuple[int, bytes, int] | None = None
         self._refusal_head: tuple[int, bytes, int] | None = None
         self._closed_us: int | None = None
+        self.keys: KeyWrapper | None = None
+        """What wraps the subjects' data keys (the master key): set by the ``Ledger``
+        that opens the store; None where it was opened without one."""
+        self._subjects: dict[str, Subject] = {}
+        self._data_keys: dict[str, bytes] = {}
+        """Subjects' data keys unwrapped so far: dropped with the other caches, and when
+        an erasure commits."""
+        self._shred_pending = False
 
     # --- what a backend provides --------------------------------------------------------
 
@@ -159,6 +192,14 @@ class SqlStore(ABC):
         self._head = None
         self._refusal_head = None
         self._closed_us = None
+        self._subjects.clear()
+        self._data_keys.clear()
+
+    def _shred(self) -> bool:
+        """Make what an erasure deleted unrecoverable from the backend's files, once it
+        has committed; False if it could not yet (it is tried again after the next
+        commit). By default nothing is left to do."""
+        return True
 
     @contextmanager
     def _reader(self) -> Iterator[Any]:
@@ -221,6 +262,12 @@ class SqlStore(ABC):
         crashpoints.reach("after_commit")
         if len(self._accounts) > ACCOUNT_CACHE_MAX:
             self._accounts.clear()
+        if tx.erased:
+            self._data_keys.clear()
+            forget_derived()
+            self._shred_pending = True
+        if self._shred_pending:
+            self._shred_pending = not self._shred()
 
     def _rollback(self) -> None:
         if self._in_transaction():
@@ -508,7 +555,7 @@ class SqlStore(ABC):
         after = ""
         while True:
             rows = self._read(
-                f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id > ? ORDER BY id LIMIT ?",
+                f"SELECT {self._account_columns} FROM accounts WHERE id > ? ORDER BY id LIMIT ?",
                 (after, READ_PAGE),
             )
             for row in rows:
@@ -517,8 +564,100 @@ class SqlStore(ABC):
                 return
             after = rows[-1][0]
 
+    @property
+    def _account_columns(self) -> str:
+        """The accounts columns a read selects (no subjects in an unmigrated old file)."""
+        return _ACCOUNT_COLUMNS if self.has_subjects else _OLD_ACCOUNT_COLUMNS
+
+    def subject(self, subject_id: str) -> Subject | None:
+        """The subject as the store keeps it, None if nothing names it."""
+        if not self.has_subjects:
+            return None
+        rows = self._read(
+            f"SELECT {_SUBJECT_COLUMNS} FROM subjects WHERE subject = ?", (subject_id,)
+        )
+        return None if not rows else _subject_row(tuple(rows[0]), self.path)
+
+    def subjects(self) -> Iterator[Subject]:
+        """Every subject the store keeps, by id."""
+        if not self.has_subjects:
+            return
+        for row in self._read(f"SELECT {_SUBJECT_COLUMNS} FROM subjects ORDER BY subject", ()):
+            yield _subject_row(tuple(row), self.path)
+
+    def key_rows(self) -> list[tuple[str, str, bytes]]:
+        """Every row of the key store: (subject, the master key's id, the wrapped data
+        key), by subject."""
+        if not self.has_subjects:
+            return []
+        rows = self._read("SELECT subject, key_id, wrapped FROM subject_keys ORDER BY subject", ())
+        out = []
+        for subject_id, key_id, wrapped in rows:
+            if type(subject_id) is not str or type(key_id) is not str or type(wrapped) is not bytes:
+                raise KeyStoreDamaged(f"{self.path}: a key store row is damaged")
+            out.append((subject_id, key_id, wrapped))
+        return out
+
+    def data_key(self, subject_id: str) -> bytes | None:
+        """The subject's data key, None if the key store holds none (the subject was
+        erased, or never had one); :class:`~ledger.errors.MasterKeyMissing` without a
+        master key, :class:`~ledger.errors.MasterKeyWrong` if it does not open it."""
+        if self.keys is None:
+            raise MasterKeyMissing(
+                f"{self.path}: reading personal data needs the master key; open the ledger "
+                "with Ledger.open(..., master_key=...)"
+            )
+        if not self.has_subjects:
+            return None
+        rows = self._read(
+            "SELECT key_id, wrapped FROM subject_keys WHERE subject = ?", (subject_id,)
+        )
+        return None if not rows else _unwrapped(self.keys, subject_id, tuple(rows[0]), self.path)
+
+    def rewrap(self, new: KeyWrapper) -> int:
+        """Wrap every subject's data key with ``new`` instead of the master key the store
+        was opened with, in one transaction, and use ``new`` from then on; the number of
+        keys rewrapped. Nothing is written if any key does not open
+        (:class:`~ledger.errors.MasterKeyWrong`)."""
+        old = self.keys
+        if old is None:
+            raise MasterKeyMissing(f"{self.path}: rotating the master key needs the current one")
+        if self.readonly:
+            raise StoreError(f"{self.path} was opened read-only (readonly=True): no writes")
+        with self._write_lock():
+            try:
+                self._begin()
+                rows = [
+                    tuple(r)
+                    for r in self._sql.execute(
+                        "SELECT subject, key_id, wrapped FROM subject_keys ORDER BY subject"
+                    ).fetchall()
+                ]
+                updates = []
+                for subject_id, key_id, wrapped in rows:
+                    key = _unwrapped(old, subject_id, (key_id, wrapped), self.path)
+                    updates.append(
+                        (new.key_id, new.wrap(key, subject_context(subject_id)), subject_id)
+                    )
+                if updates:
+                    self._sql.executemany(
+                        "UPDATE subject_keys SET key_id = ?, wrapped = ? WHERE subject = ?", updates
+                    )
+                self._commit()
+            except BaseException as exc:
+                self._rollback()
+                if isinstance(exc, self._ERRORS):
+                    raise self._error(exc) from exc
+                raise
+        self.keys = new
+        self._data_keys.clear()
+        self._shred_pending = not self._shred()
+        return len(updates)
+
     def _select_account(self, account_id: str) -> tuple[Account, Counters] | None:
-        rows = self._read(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ?", (account_id,))
+        rows = self._read(
+            f"SELECT {self._account_columns} FROM accounts WHERE id = ?", (account_id,)
+        )
         return None if not rows else _account_row(rows[0], self.path)
 
     def _refusal_head_row(self) -> tuple[int, bytes, int]:
@@ -589,8 +728,9 @@ def _find_results(
 
 _ACCOUNT_COLUMNS = (
     "id, type, currency, no_overdraft, max_balance_minor, status, metadata,"
-    " debits_posted, credits_posted, debits_pending, credits_pending, tier"
+    " debits_posted, credits_posted, debits_pending, credits_pending, tier, subject"
 )
+_OLD_ACCOUNT_COLUMNS = _ACCOUNT_COLUMNS.replace("tier, subject", "tier, NULL")
 _HISTORY_COLUMNS = (
     "account, seq, leg, side, amount_minor, effective_at, debits_posted, credits_posted,"
     " debits_pending, credits_pending, phase"
@@ -622,6 +762,8 @@ def _account_row(row: tuple[Any, ...], path: str) -> tuple[Account, Counters]:
             raise ValueError("max_balance_minor is not an integer")
         if row[11] is not None and type(row[11]) is not str:
             raise ValueError("tier is not text")
+        if row[12] is not None and type(row[12]) is not str:
+            raise ValueError("subject is not text")
         account = Account(
             id=row[0],
             type=AccountType(row[1]),
@@ -631,10 +773,48 @@ def _account_row(row: tuple[Any, ...], path: str) -> tuple[Account, Counters]:
             status=AccountStatus(row[5]),
             metadata=_metadata_decoder.decode(row[6]),
             tier=row[11],
+            subject=row[12],
         )
     except (ValueError, TypeError, msgspec.MsgspecError) as exc:
         raise StoreCorrupt(f"{path}: the accounts row of {row[0]!r} is damaged ({exc})") from exc
     return account, _counters(row[7:11], f"{path}: account {row[0]!r}")
+
+
+_SUBJECT_COLUMNS = "subject, accounts, open_accounts, last_closed_at, erased_seq"
+
+
+def _subject_row(row: tuple[Any, ...], path: str) -> Subject:
+    name, accounts, open_accounts, closed, erased = row
+    if not (
+        type(name) is str
+        and type(accounts) is int
+        and type(open_accounts) is int
+        and 0 <= open_accounts <= accounts
+        and (closed is None or type(closed) is int)
+        and (erased is None or type(erased) is int)
+    ):
+        raise StoreCorrupt(f"{path}: the subjects row of {name!r} is damaged")
+    return Subject(name, accounts, open_accounts, closed, erased)
+
+
+def _read_subject(conn: Any, subject_id: str, path: str) -> Subject | None:
+    row = conn.execute(
+        f"SELECT {_SUBJECT_COLUMNS} FROM subjects WHERE subject = ?", (subject_id,)
+    ).fetchone()
+    return None if row is None else _subject_row(tuple(row), path)
+
+
+def _unwrapped(keys: KeyWrapper, subject_id: str, row: Sequence[Any], path: str) -> bytes:
+    """A subject's data key from its key store row (key_id, wrapped)."""
+    key_id, wrapped = row
+    if type(key_id) is not str or type(wrapped) is not bytes:
+        raise KeyStoreDamaged(f"{path}: the key store row of {subject_id!r} is damaged")
+    if key_id != keys.key_id:
+        raise MasterKeyWrong(
+            f"{path}: subject {subject_id!r}'s data key is wrapped by master key {key_id}, "
+            f"not by the one the ledger was opened with ({keys.key_id})"
+        )
+    return keys.unwrap(wrapped, subject_context(subject_id))
 
 
 def _summed(values: Sequence[Any], where: str) -> Counters:
@@ -730,6 +910,10 @@ class SqlTransaction:
         self._by_command: dict[str, list[Event]] = {}
         self._by_stream: dict[str, list[Event]] = {}
         self._debits: dict[str, list[tuple[int, int]]] = {}
+        self._new_keys: list[tuple[str, str, bytes]] = []
+        self._subjects_touched: set[str] = set()
+        self.erased: list[str] = []
+        """Subjects whose data keys this transaction deletes."""
 
     @property
     def now_us(self) -> int:
@@ -773,6 +957,58 @@ class SqlTransaction:
 
     def holding(self, account_id: str) -> tuple[Account, Counters] | None:
         return self._cached(account_id)
+
+    def subject(self, subject_id: str) -> Subject | None:
+        cache = self._store._subjects
+        found = cache.get(subject_id)
+        if found is None and type(subject_id) is str:
+            found = _read_subject(self._conn, subject_id, self._store.path)
+            if found is not None:
+                cache[subject_id] = found
+        return found
+
+    def _subject_of(self, account_id: str) -> str | None:
+        found = self._cached(account_id)
+        return None if found is None else found[0].subject
+
+    def data_key(self, subject_id: str, *, create: bool = False) -> bytes:
+        """The subject's data key, unwrapped with the master key; a new one (written with
+        this transaction) if it has none and ``create``. :class:`MasterKeyMissing`
+        without a master key, :class:`MasterKeyWrong` if it does not open the key,
+        :class:`KeyStoreDamaged` if a living subject's key is gone."""
+        store = self._store
+        key = store._data_keys.get(subject_id)
+        if key is not None:
+            return key
+        if store.keys is None:
+            raise MasterKeyMissing(
+                f"{store.path}: subject {subject_id!r}'s personal data needs its data key, "
+                "and the ledger was opened without a master key (Ledger.open(..., "
+                "master_key=...))"
+            )
+        row = self._conn.execute(
+            "SELECT key_id, wrapped FROM subject_keys WHERE subject = ?", (subject_id,)
+        ).fetchone()
+        if row is not None:
+            key = _unwrapped(store.keys, subject_id, row, store.path)
+        elif create:
+            key = new_data_key()
+            wrapped = store.keys.wrap(key, subject_context(subject_id))
+            self._new_keys.append((subject_id, store.keys.key_id, wrapped))
+            if self.subject(subject_id) is None:
+                store._subjects[subject_id] = Subject(subject_id)
+        else:
+            found = self.subject(subject_id)
+            state = "was erased" if found is not None and found.erased else "has no data key"
+            raise KeyStoreDamaged(f"{store.path}: subject {subject_id!r} {state}")
+        store._data_keys[subject_id] = key
+        return key
+
+    def reveal(self, value: str) -> str:
+        subject_id = token_subject(value)
+        if subject_id is None:
+            return value
+        return unseal(self.data_key(subject_id), value)
 
     def stream_version(self, stream: str) -> int:
         version = self._streams.get(stream)
@@ -868,9 +1104,11 @@ class SqlTransaction:
             self._commands,
             self._opened,
             self._changes,
+            self.erased,
         ):
             buffer.clear()
         self._touched.clear()
+        self._subjects_touched.clear()
 
     def balances(self, command_events: Sequence[NewEvent]) -> tuple[Balance, ...]:
         """The balances, now in this transaction, of every account those events post to,
@@ -896,6 +1134,8 @@ class SqlTransaction:
         for new in events:
             seq += 1
             event = new.event
+            if type(event) in PERSONAL_EVENT_FIELDS:
+                event = self._sealed(event)
             type_ = event.__struct_config__.tag
             assert isinstance(type_, str)
             payload = encode_event(event)
@@ -930,17 +1170,33 @@ class SqlTransaction:
                 self._store._closed_us = to_us(event.through)
             self._by_command.setdefault(command_id, []).append(event)
             self._by_stream.setdefault(new.stream, []).append(event)
-            self._project(seq, new)
+            self._project(seq, new.effective_at_us, event)
         self._store._head = (seq, previous, self._recorded_us)
         self._commands.append((command_id, digest, first_seq, seq))
         return seq
 
-    def _project(self, seq: int, new: NewEvent) -> None:
-        """The inline balance projection: fold one event into accounts and postings."""
-        event = new.event
+    def _sealed(self, event: Event) -> Event:
+        """``event`` with its personal text sealed under its subject's data key (a new
+        key for a subject's first account); as it is if it names no subject."""
+        subject_id = event_subject(event, self._subject_of)
+        if subject_id is None:
+            return event
+        key = self.data_key(subject_id, create=isinstance(event, AccountOpened))
+        return sealed_event(
+            event,
+            lambda text: seal(key, subject_id, text),
+            self._policy.personal.structural_metadata,
+        )
+
+    def _subject_moved(self, subject_id: str, seq: int, event: Event) -> None:
+        found = self.subject(subject_id) or Subject(subject_id)
+        self._store._subjects[subject_id] = applied(found, event, seq, self._recorded_us)
+        self._subjects_touched.add(subject_id)
+
+    def _project(self, seq: int, effective_us: int, event: Event) -> None:
+        """The inline projection: fold one event into accounts, postings and subjects."""
         cache = self._store._accounts
         if isinstance(event, MoneyEvent):
-            effective_us = new.effective_at_us
             touched, rows = self._touched, self._postings
             for leg, p in enumerate(event.postings):
                 account_id, side, amount, phase = p.account, p.side, p.amount_minor, p.phase
@@ -964,14 +1220,23 @@ class SqlTransaction:
                     account.status.value,
                     _metadata_encoder.encode(event.metadata).decode(),
                     seq,
+                    event.subject,
                 )
             )
             cache[event.account] = (account, Counters())
+            if event.subject is not None:
+                self._subject_moved(event.subject, seq, event)
         elif type(event) in CHANGES:
             account_id, values = changes(event)
             account, counters = self._must(account_id)
             cache[account_id] = (changed(account, event), counters)
             self._changes.append((account_id, stored(values)))
+            if isinstance(event, AccountClosed) and account.subject is not None:
+                self._subject_moved(account.subject, seq, event)
+        elif isinstance(event, SubjectErased):
+            self._subject_moved(event.subject, seq, event)
+            self.erased.append(event.subject)
+            self._store._data_keys.pop(event.subject, None)
 
     def _must(self, account_id: str) -> tuple[Account, Counters]:
         found = self._cached(account_id)
@@ -986,9 +1251,10 @@ class SqlTransaction:
         if self._opened:
             conn.executemany(
                 "INSERT INTO accounts (id, type, currency, no_overdraft, max_balance_minor,"
-                " status, metadata, opened_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " status, metadata, opened_seq, subject) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 self._opened,
             )
+        self._flush_subjects()
         for sql, rows in _change_statements("accounts", "id", self._changes):
             conn.executemany(sql, rows)
         if self._events:
@@ -1020,6 +1286,38 @@ class SqlTransaction:
             )
         if self._events:
             self._store._flushed(self._store._head_row())
+
+    def _flush_subjects(self) -> None:
+        """The key store and the subjects: new data keys (each with its subject's row,
+        if it has none: a refused command's digest may be keyed with a new subject's
+        key), the subjects this transaction moved, and the keys its erasures delete."""
+        conn = self._conn
+        if self._new_keys:
+            conn.executemany(
+                "INSERT INTO subject_keys (subject, key_id, wrapped) VALUES (?, ?, ?)",
+                self._new_keys,
+            )
+            conn.executemany(
+                "INSERT INTO subjects (subject, accounts, open_accounts) VALUES (?, 0, 0)"
+                " ON CONFLICT (subject) DO NOTHING",
+                [(subject_id,) for subject_id, _, _ in self._new_keys],
+            )
+        if self._subjects_touched:
+            cache = self._store._subjects
+            conn.executemany(
+                "INSERT INTO subjects (subject, accounts, open_accounts, last_closed_at,"
+                " erased_seq) VALUES (?, ?, ?, ?, ?) ON CONFLICT (subject) DO UPDATE SET"
+                " accounts = excluded.accounts, open_accounts = excluded.open_accounts,"
+                " last_closed_at = excluded.last_closed_at, erased_seq = excluded.erased_seq",
+                [
+                    (s.id, s.accounts, s.open_accounts, s.last_closed_us, s.erased_seq)
+                    for s in (cache[name] for name in sorted(self._subjects_touched))
+                ],
+            )
+        if self.erased:
+            conn.executemany(
+                "DELETE FROM subject_keys WHERE subject = ?", [(name,) for name in self.erased]
+            )
 
     def _refusal_rows(self) -> list[tuple[Any, ...]]:
         """The buffered refusals as rows, numbered and chained after the last one; each

@@ -199,6 +199,27 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         SELECT 1;
         """,
     ),
+    (
+        6,
+        "subjects: the customer of each account, the key store of their data keys",
+        # subject_keys is the one table rows leave (an erasure deletes its subject's key,
+        # with secure_delete on and the WAL truncated after): not append-only
+        """
+        ALTER TABLE accounts ADD COLUMN subject TEXT;
+        CREATE TABLE subjects (
+            subject        TEXT    PRIMARY KEY,
+            accounts       INTEGER NOT NULL,
+            open_accounts  INTEGER NOT NULL,
+            last_closed_at INTEGER,
+            erased_seq     INTEGER
+        ) WITHOUT ROWID;
+        CREATE TABLE subject_keys (
+            subject TEXT PRIMARY KEY,
+            key_id  TEXT NOT NULL,
+            wrapped BLOB NOT NULL
+        ) WITHOUT ROWID;
+        """,
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 APPLICATION_ID = 0x53415447
@@ -386,6 +407,8 @@ class SqliteStore(SqlStore):
         conn.execute(f"PRAGMA synchronous = {self.durability.upper()}")
         conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
+        # what an erasure deletes (a subject's data key) is overwritten with zeros
+        conn.execute("PRAGMA secure_delete = ON")
 
     def _schema_version(self) -> int | None:
         tables = set(sqlite_utils.Database(self._conn, execute_plugins=False).table_names())
@@ -407,6 +430,7 @@ class SqliteStore(SqlStore):
             )
         self.schema_version = version
         self.has_refusals = version >= 3
+        self.has_subjects = version >= 6
 
     @property
     def read_uri(self) -> str:
@@ -461,6 +485,20 @@ class SqliteStore(SqlStore):
 
     def _abort(self) -> None:
         self._conn.execute("ROLLBACK")
+
+    def _shred(self) -> bool:
+        """Empty the WAL (``wal_checkpoint(TRUNCATE)``) once an erasure has committed:
+        the pages it rewrote (the key store's, zeroed by ``secure_delete``) go into the
+        file, and every older copy of them, in frames the WAL would otherwise keep until
+        they are written over, is cut off with it. False if a reader of another process
+        held it up: it is tried again after the next commit, and on close."""
+        if self.path == ":memory:":
+            return True
+        try:
+            busy = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except _SQLITE_ERRORS:
+            return False
+        return not busy
 
     # --- reads --------------------------------------------------------------------------
 
@@ -566,6 +604,8 @@ class SqliteStore(SqlStore):
         self._closed = True
         while self._idle:
             self._idle.pop().close()
+        if self._shred_pending:
+            self._shred()
         self._conn.close()
         if self._lock is not None:
             self._lock.close()

@@ -1,0 +1,277 @@
+"""Subjects: personal text sealed under each customer's data key, keyed digests, the
+master key, and erasure after retention (docs/personal-data.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from ledger import (
+    Accepted,
+    CloseAccount,
+    EraseSubject,
+    Ledger,
+    MasterKey,
+    MasterKeyMissing,
+    MasterKeyWrong,
+    OpenAccount,
+    Pay,
+    RejectCode,
+    Rejected,
+    TopUp,
+    Transfer,
+    UnknownSubject,
+    Withdraw,
+)
+from ledger.audit import verify
+from ledger.chart import Chart
+from ledger.commands import canonical_bytes
+from ledger.keys import ERASED, is_sealed
+from tests.conftest import FakeClock, assert_accepted, assert_rejected, unchanged
+
+NAME = "Somchai Jaidee"
+PHONE = "0812345678"
+MEMO = "rent for Malee, room 4B"
+REFERENCE = "order 77 for Somchai"
+KEY = MasterKey(bytes(range(32)))
+CHART = Chart()
+
+
+def _wallet(account: str, subject: str | None, **metadata: str) -> OpenAccount:
+    return CHART.open_wallet(account, subject=subject, metadata=metadata)
+
+
+def _build(ledger: Ledger) -> Ledger:
+    """The chart, merchant M1, two customers' wallets with personal metadata and a float
+    wallet of no subject, each funded."""
+    ledger.open_chart()
+    assert_accepted(ledger, CHART.open_merchant("M1"))
+    for command in (
+        _wallet("wallet:U1", "cust-1", name=NAME, phone=PHONE),
+        _wallet("wallet:U2", "cust-2", name="Malee"),
+        _wallet("wallet:SYS", None, note="float wallet"),
+    ):
+        assert_accepted(ledger, command)
+    for n, wallet in enumerate(("wallet:U1", "wallet:U2", "wallet:SYS")):
+        assert_accepted(
+            ledger,
+            TopUp(
+                id=f"fund-{n}",
+                wallet=wallet,
+                amount_minor=100_000,
+                channel="bank",
+                funding_account=CHART.bank_trust,
+            ),
+        )
+    return ledger
+
+
+@pytest.fixture(params=["memory", "file"])
+def book(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Ledger]:
+    path = ":memory:" if request.param == "memory" else tmp_path / "x.db"
+    with Ledger.open(path, clock=clock, master_key=KEY) as ledger:
+        yield _build(ledger)
+
+
+@pytest.fixture
+def built(tmp_path: Path, clock: FakeClock) -> Path:
+    """A file :func:`_build` wrote, closed."""
+    path = tmp_path / "built.db"
+    with Ledger.open(path, clock=clock, master_key=KEY) as ledger:
+        _build(ledger)
+    return path
+
+
+def _payloads(book: Ledger) -> bytes:
+    return b"".join(r.payload for r in book.events())
+
+
+def test_personal_metadata_is_sealed_and_structural_keys_stay_plain(book: Ledger) -> None:
+    account = book.account("wallet:U1")
+    assert account.subject == "cust-1"
+    assert account.metadata["wallet_type"] == "consumer"
+    assert is_sealed(account.metadata["name"]) and is_sealed(account.metadata["phone"])
+    assert book.reveal(account.metadata["name"]) == NAME
+    assert book.reveal(account.metadata["phone"]) == PHONE
+    assert NAME.encode() not in _payloads(book)
+    assert PHONE.encode() not in _payloads(book)
+    # an account without a subject is not a customer's: its metadata stays as written
+    assert book.account("wallet:SYS").metadata["note"] == "float wallet"
+
+
+def test_free_text_is_sealed_under_the_initiating_wallets_subject(book: Ledger) -> None:
+    assert_accepted(
+        book,
+        Transfer(id="t1", source="wallet:U1", destination="wallet:U2", amount_minor=10, memo=MEMO),
+    )
+    assert_accepted(
+        book, Pay(id="p1", wallet="wallet:U2", merchant="M1", amount_minor=10, reference=REFERENCE)
+    )
+    transfer = next(r.event for r in book.events() if r.command_id == "t1")
+    payment = next(r.event for r in book.events() if r.command_id == "p1")
+    assert is_sealed(transfer.memo) and transfer.memo.startswith("\x1bS1:cust-1:")
+    assert is_sealed(payment.reference) and payment.reference.startswith("\x1bS1:cust-2:")
+    assert book.reveal(transfer.memo) == MEMO
+    assert book.reveal(payment.reference) == REFERENCE
+    assert MEMO.encode() not in _payloads(book)
+    assert REFERENCE.encode() not in _payloads(book)
+
+
+def test_a_digest_of_personal_text_is_keyed_and_a_retry_still_finds_its_answer(
+    book: Ledger,
+) -> None:
+    command = Pay(id="p1", wallet="wallet:U1", merchant="M1", amount_minor=10, reference=PHONE)
+    first = assert_accepted(book, command)
+    plain = hashlib.sha256(canonical_bytes(command)).digest()
+    assert book.store.find_result("p1").digest != plain  # type: ignore[union-attr]
+    again = book.submit(command)
+    assert isinstance(again, Accepted) and again.replayed and again.seq == first.seq
+    other = Pay(id="p1", wallet="wallet:U1", merchant="M1", amount_minor=10, reference="0899999999")
+    assert_rejected(book, other, RejectCode.IDEMPOTENCY_CONFLICT)
+
+
+def test_a_refused_command_with_personal_text_records_a_keyed_digest(book: Ledger) -> None:
+    command = Transfer(
+        id="t-big", source="wallet:U1", destination="wallet:U2", amount_minor=10**9, memo=MEMO
+    )
+    first = book.submit(command)
+    assert isinstance(first, Rejected) and first.code is RejectCode.INSUFFICIENT_FUNDS
+    plain = hashlib.sha256(canonical_bytes(command)).digest()
+    assert book.store.find_result("t-big").digest != plain  # type: ignore[union-attr]
+    assert book.submit(command).replayed  # type: ignore[union-attr]
+
+
+def test_without_a_master_key_personal_text_writes_nothing_and_the_rest_works(
+    built: Path, clock: FakeClock
+) -> None:
+    with Ledger.open(built, clock=clock) as keyless:
+        with unchanged(keyless):
+            with pytest.raises(MasterKeyMissing):
+                keyless.submit(
+                    Transfer(
+                        id="t1",
+                        source="wallet:U1",
+                        destination="wallet:U2",
+                        amount_minor=1,
+                        memo=MEMO,
+                    )
+                )
+            with pytest.raises(MasterKeyMissing):
+                keyless.submit(_wallet("wallet:U9", "cust-9", name="Niran"))
+        assert_accepted(keyless, Withdraw(id="w1", wallet="wallet:U1", amount_minor=5))
+        assert keyless.balance("wallet:U1").available == 99_995
+        assert verify(keyless).ok
+        with pytest.raises(MasterKeyMissing):
+            keyless.reveal(keyless.account("wallet:U1").metadata["name"])
+
+
+def test_a_wrong_master_key_is_a_clear_error_and_writes_nothing(
+    built: Path, clock: FakeClock
+) -> None:
+    with Ledger.open(built, clock=clock, master_key=MasterKey.generate()) as wrong:
+        with unchanged(wrong), pytest.raises(MasterKeyWrong, match="wrapped by master key"):
+            wrong.submit(
+                Pay(id="p1", wallet="wallet:U1", merchant="M1", amount_minor=1, reference="x")
+            )
+        with pytest.raises(MasterKeyWrong):
+            wrong.reveal(wrong.account("wallet:U1").metadata["name"])
+
+
+def test_a_tampered_key_store_does_not_open(built: Path, clock: FakeClock) -> None:
+    path = built
+    conn = sqlite3.connect(path)
+    rows = dict(conn.execute("SELECT subject, wrapped FROM subject_keys").fetchall())
+    # the two subjects' wrapped keys swapped: each is bound to its subject
+    conn.execute("UPDATE subject_keys SET wrapped = ? WHERE subject = 'cust-1'", (rows["cust-2"],))
+    conn.commit()
+    conn.close()
+    with Ledger.open(path, clock=clock, master_key=KEY) as reopened:
+        with pytest.raises(MasterKeyWrong):
+            reopened.reveal(reopened.account("wallet:U1").metadata["name"])
+        assert reopened.reveal(reopened.account("wallet:U2").metadata["name"]) == "Malee"
+
+
+def test_erasure_is_refused_while_an_account_is_open_or_retention_runs(
+    book: Ledger, clock: FakeClock
+) -> None:
+    assert_rejected(book, EraseSubject(id="e0", subject="nobody"), RejectCode.SUBJECT_NOT_FOUND)
+    assert_rejected(
+        book, EraseSubject(id="e1", subject="cust-1"), RejectCode.SUBJECT_HAS_OPEN_ACCOUNTS
+    )
+    _empty_and_close(book, "wallet:U1")
+    assert_rejected(book, EraseSubject(id="e2", subject="cust-1"), RejectCode.RETENTION_RUNNING)
+    clock.advance(timedelta(days=365 * 5))  # not yet five calendar years (a leap day)
+    assert_rejected(book, EraseSubject(id="e3", subject="cust-1"), RejectCode.RETENTION_RUNNING)
+    clock.advance(timedelta(days=2))
+    assert_accepted(book, EraseSubject(id="e4", subject="cust-1", reason="PDPA-REQ-1"))
+    assert_rejected(book, EraseSubject(id="e5", subject="cust-1"), RejectCode.SUBJECT_ERASED)
+    assert book.subject("cust-1").erased
+    with pytest.raises(UnknownSubject):
+        book.subject("nobody")
+
+
+def _empty_and_close(book: Ledger, wallet: str) -> None:
+    available = book.balance(wallet).available
+    assert_accepted(book, Withdraw(id=f"empty-{wallet}", wallet=wallet, amount_minor=available))
+    assert_accepted(book, CloseAccount(id=f"close-{wallet}", account=wallet))
+
+
+def test_after_an_erasure_its_text_reads_as_erased_and_the_books_are_unchanged(
+    book: Ledger, clock: FakeClock
+) -> None:
+    assert_accepted(
+        book,
+        Transfer(id="t1", source="wallet:U1", destination="wallet:U2", amount_minor=10, memo=MEMO),
+    )
+    _empty_and_close(book, "wallet:U1")
+    balances = book.balances()
+    clock.advance(timedelta(days=366 * 5))
+    assert_accepted(book, EraseSubject(id="erase-1", subject="cust-1", reason="PDPA-REQ-1"))
+    assert book.balances() == balances
+    transfer = next(r.event for r in book.events() if r.command_id == "t1")
+    assert book.reveal(transfer.memo) == ERASED
+    assert book.reveal(book.account("wallet:U1").metadata["name"]) == ERASED
+    assert book.account("wallet:U1").metadata["wallet_type"] == "consumer"
+    # the other customer's data is untouched
+    assert book.reveal(book.account("wallet:U2").metadata["name"]) == "Malee"
+    assert verify(book).ok
+    assert_rejected(book, _wallet("wallet:U1b", "cust-1", name="again"), RejectCode.SUBJECT_ERASED)
+
+
+def test_erasure_leaves_no_copy_of_the_key_or_the_text_in_the_file_or_its_wal(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = tmp_path / "erase.db"
+    with Ledger.open(path, clock=clock, master_key=KEY) as book:
+        book.open_chart()
+        assert_accepted(book, _wallet("wallet:U1", "cust-1", name=NAME))
+        assert_accepted(
+            book,
+            TopUp(
+                id="f",
+                wallet="wallet:U1",
+                amount_minor=10,
+                channel="bank",
+                funding_account=CHART.bank_trust,
+            ),
+        )
+        key = book.store.data_key("cust-1")
+        wrapped = book.store.key_rows()[0][2]
+        assert key is not None
+        _empty_and_close(book, "wallet:U1")
+        clock.advance(timedelta(days=366 * 5))
+        files = [p for p in tmp_path.iterdir() if p.name.startswith("erase.db")]
+        before = b"".join(p.read_bytes() for p in files)
+        assert wrapped in before  # the scan finds what is there
+        assert_accepted(book, EraseSubject(id="erase", subject="cust-1"))
+        after = b"".join(
+            p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("erase.db")
+        )
+        assert wrapped not in after and key not in after
+        assert NAME.encode() not in after
+        assert verify(book).ok
