@@ -32,6 +32,7 @@ from ledger.errors import (
     shown,
 )
 from ledger.events import AccountOpened, Event, MoneyEvent, PeriodClosed, Posting
+from ledger.keys import NAMES
 from ledger.policy import Policy
 from ledger.state.accounts import AccountsFold, totals_by_currency
 from ledger.state.cod import fold_order
@@ -978,7 +979,7 @@ class _Walk:
         its key."""
         folded = self.subjects.subjects()
         stored = {s.id: s for s in book.store.subjects()}
-        keyed = {subject for subject, _, _ in book.store.key_rows()}
+        keyed = {subject for subject, _, _ in book.store.key_rows() if subject != NAMES}
         for name in sorted(set(folded) | set(stored)):
             mine, theirs = folded.get(name), stored.get(name)
             if mine is None and theirs is not None:

@@ -281,6 +281,24 @@ def subject_context(subject: str) -> bytes:
     return _SUBJECT_CONTEXT + subject.encode()
 
 
+NAMES = "#names"
+"""The key store's row of the ledger's own *names key* (no subject's: ``#`` is in no id),
+under which a name that would otherwise hold personal text is keyed: a bill's stream."""
+
+
+def key_context(name: str) -> bytes:
+    """The context the key store's key ``name`` is wrapped under: :func:`subject_context`
+    for a subject's data key, its own for the names key."""
+    return b"names\x00" if name == NAMES else subject_context(name)
+
+
+def keyed_name(names_key: bytes, text: str) -> str:
+    """``text`` as a name that confirms nothing without the names key: 32 hex digits of an
+    HMAC-SHA256 under a key derived from it."""
+    derived = _names_key(names_key)
+    return hmac.new(derived, text.encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def new_data_key() -> bytes:
     """A new random data key for one subject."""
     return os.urandom(DATA_KEY_BYTES)
@@ -383,6 +401,11 @@ def _sealer(data_key: bytes) -> AESGCM:
 @functools.lru_cache(maxsize=4096)
 def _digest_key(data_key: bytes) -> bytes:
     return _derive(data_key, _DIGEST_INFO)
+
+
+@functools.lru_cache(maxsize=16)
+def _names_key(names_key: bytes) -> bytes:
+    return _derive(names_key, b"satang/name/1")
 
 
 def _checked(data_key: bytes) -> bytes:

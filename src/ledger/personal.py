@@ -28,6 +28,7 @@ from ledger.commands import (
     FreezeAccount,
     OpenAccount,
     Pay,
+    PayBill,
     PostEntry,
     Reverse,
     TopUp,
@@ -38,6 +39,7 @@ from ledger.events import (
     AccountFrozen,
     AccountOpened,
     AccountUnfrozen,
+    BillPaid,
     EntryPosted,
     EntryReversed,
     Event,
@@ -62,6 +64,7 @@ PERSONAL_EVENT_FIELDS: dict[type[Event], tuple[str, tuple[str, ...]]] = {
     EntryReversed: (LEGS, ("memo",)),
     TopUpReceived: ("wallet", ("metadata",)),
     PaymentMade: ("wallet", ("reference",)),
+    BillPaid: ("wallet", ("bill_reference",)),
     Transferred: ("source", ("memo",)),
 }
 """For each event type with personal text: its owner, and its personal fields."""
@@ -74,16 +77,10 @@ PERSONAL_COMMAND_FIELDS: dict[type[Command], tuple[str, tuple[str, ...]]] = {
     Reverse: (LEGS, ("memo",)),
     TopUp: ("wallet", ("metadata",)),
     Pay: ("wallet", ("reference",)),
+    PayBill: ("wallet", ("bill_reference",)),
     Transfer: ("source", ("memo",)),
 }
 """For each command type with personal text: its owner, and its personal fields."""
-
-UNSEALED_PERSONAL: frozenset[tuple[str, str]] = frozenset(
-    {("PayBill", "bill_reference"), ("BillPaid", "bill_reference")}
-)
-"""Personal text, by (class, field), not sealed yet (docs/personal-data.md, the limits): a
-bill reference is also the name of the bill's stream (what makes a bill paid once across
-every payer), so sealing it needs a keyed stream name first."""
 
 STRUCTURAL_FIELDS: frozenset[str] = frozenset(
     {

@@ -5,7 +5,9 @@ A payment is the stream ``payment:<command id>``: the ``Pay`` is version 1 and e
 on the same "already refunded" total (the second would collide on (stream, version)).
 A bill is the stream ``bill:<biller>/<bill reference>``, which is what makes "paid once"
 a fact of the log; a bill payment that was reversed (the biller refused it) no longer
-counts, so the bill can be paid again.
+counts, so the bill can be paid again. A customer's bill reference is personal data
+(docs/personal-data.md): paid from a wallet with a subject, the bill is the stream
+``bill:<biller>/#<keyed name>`` (``State.keyed_name``), and a payment looks in both.
 
 Postings (docs/flows/wallet.md):
 
@@ -105,28 +107,35 @@ def decide_pay_bill(command: PayBill, state: State) -> list[NewEvent] | Rejected
         if bill_reference_ok(command.bill_reference)
         else reject(
             RejectCode.FIELD_INVALID,
-            f"bill_reference {shown(command.bill_reference)} must be 1..{BILL_REFERENCE_MAX} "
-            "printable characters without spaces at either end",
+            f"bill_reference must be 1..{BILL_REFERENCE_MAX} printable characters without "
+            "spaces at either end",
             "bill_reference",
         ),
         fee_problem(command.amount_minor, command.fee_minor, inside=True),
     )
     if problem is not None:
         return problem
-    stream = bill_stream(command.biller, command.bill_reference)
+    wallet = state.account(command.wallet) if isinstance(command.wallet, str) else None
+    personal = wallet is not None and wallet.subject is not None
+    plain = bill_stream(command.biller, command.bill_reference)
+    name = state.keyed_name(f"{command.biller}/{command.bill_reference}", create=personal)
+    keyed = None if name is None else bill_stream(command.biller, f"#{name}")
     earlier = [
         e
+        for stream in (plain, keyed)
+        if stream is not None
         for e in state.stream_events(stream)
         if isinstance(e, BillPaid) and not state.stream_version(reversal_stream(e.entry_id))
     ]
     if earlier and not (command.partial and all(e.partial for e in earlier)):
         return reject(
             RejectCode.BILL_ALREADY_PAID,
-            f"bill {shown(command.bill_reference)} of {command.biller} was paid already "
-            f"({len(earlier)} payment(s)); a further payment must be partial, after "
-            "partial ones only",
+            f"this bill of {command.biller} was paid already ({len(earlier)} payment(s)); a "
+            "further payment must be partial, after partial ones only",
             "bill_reference",
         )
+    # a customer's bill reference is personal: its stream is named by a keyed digest of it
+    stream = keyed if personal and keyed is not None else plain
     paid = _paid_into(state, command, state.policy.chart.biller(command.biller))
     if isinstance(paid, Rejected):
         return paid

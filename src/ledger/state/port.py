@@ -49,6 +49,13 @@ class State(Protocol):
         that needs a master key the ledger was not given."""
         ...
 
+    def keyed_name(self, text: str, *, create: bool = False) -> str | None:
+        """``text`` keyed with the ledger's names key (:func:`ledger.keys.keyed_name`): a
+        name, such as a stream's, that confirms nothing of ``text`` without the master
+        key. None if the ledger has no names key and ``create`` is False (nothing was ever
+        named so); ``create`` makes one."""
+        ...
+
     def stream_version(self, stream: str) -> int:
         """The stream's last version, 0 if it has no events yet."""
         ...

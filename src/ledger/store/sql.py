@@ -64,11 +64,13 @@ from ledger.events import (
     encode_event,
 )
 from ledger.keys import (
+    NAMES,
     KeyWrapper,
     forget_derived,
+    key_context,
+    keyed_name,
     new_data_key,
     seal,
-    subject_context,
     token_subject,
     unseal,
 )
@@ -636,9 +638,7 @@ class SqlStore(ABC):
                 updates = []
                 for subject_id, key_id, wrapped in rows:
                     key = _unwrapped(old, subject_id, (key_id, wrapped), self.path)
-                    updates.append(
-                        (new.key_id, new.wrap(key, subject_context(subject_id)), subject_id)
-                    )
+                    updates.append((new.key_id, new.wrap(key, key_context(subject_id)), subject_id))
                 if updates:
                     self._sql.executemany(
                         "UPDATE subject_keys SET key_id = ?, wrapped = ? WHERE subject = ?", updates
@@ -814,7 +814,7 @@ def _unwrapped(keys: KeyWrapper, subject_id: str, row: Sequence[Any], path: str)
             f"{path}: subject {subject_id!r}'s data key is wrapped by master key {key_id}, "
             f"not by the one the ledger was opened with ({keys.key_id})"
         )
-    return keys.unwrap(wrapped, subject_context(subject_id))
+    return keys.unwrap(wrapped, key_context(subject_id))
 
 
 def _summed(values: Sequence[Any], where: str) -> Counters:
@@ -993,9 +993,9 @@ class SqlTransaction:
             key = _unwrapped(store.keys, subject_id, row, store.path)
         elif create:
             key = new_data_key()
-            wrapped = store.keys.wrap(key, subject_context(subject_id))
+            wrapped = store.keys.wrap(key, key_context(subject_id))
             self._new_keys.append((subject_id, store.keys.key_id, wrapped))
-            if self.subject(subject_id) is None:
+            if subject_id != NAMES and self.subject(subject_id) is None:
                 store._subjects[subject_id] = Subject(subject_id)
         else:
             found = self.subject(subject_id)
@@ -1003,6 +1003,16 @@ class SqlTransaction:
             raise KeyStoreDamaged(f"{store.path}: subject {subject_id!r} {state}")
         store._data_keys[subject_id] = key
         return key
+
+    def keyed_name(self, text: str, *, create: bool = False) -> str | None:
+        store = self._store
+        if not create and NAMES not in store._data_keys:
+            row = self._conn.execute(
+                "SELECT 1 FROM subject_keys WHERE subject = ?", (NAMES,)
+            ).fetchone()
+            if row is None:
+                return None  # nothing was ever named so: there is nothing to look for
+        return keyed_name(self.data_key(NAMES, create=create), text)
 
     def reveal(self, value: str) -> str:
         subject_id = token_subject(value)
@@ -1300,7 +1310,7 @@ class SqlTransaction:
             conn.executemany(
                 "INSERT INTO subjects (subject, accounts, open_accounts) VALUES (?, 0, 0)"
                 " ON CONFLICT (subject) DO NOTHING",
-                [(subject_id,) for subject_id, _, _ in self._new_keys],
+                [(subject_id,) for subject_id, _, _ in self._new_keys if subject_id != NAMES],
             )
         if self._subjects_touched:
             cache = self._store._subjects

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import attrs
 import pytest
 
 from ledger import (
@@ -21,6 +22,7 @@ from ledger import (
     MasterKeyWrong,
     OpenAccount,
     Pay,
+    PayBill,
     RejectCode,
     Rejected,
     TopUp,
@@ -275,3 +277,31 @@ def test_erasure_leaves_no_copy_of_the_key_or_the_text_in_the_file_or_its_wal(
         assert wrapped not in after and key not in after
         assert NAME.encode() not in after
         assert verify(book).ok
+
+
+def test_a_customers_bill_reference_is_sealed_and_names_its_bill_by_a_keyed_digest(
+    book: Ledger,
+) -> None:
+    assert_accepted(book, CHART.open_biller("B1"))
+    bill = PayBill(id="b1", wallet="wallet:U1", biller="B1", bill_reference=PHONE, amount_minor=500)
+    assert_accepted(book, bill)
+    record = next(r for r in book.events() if r.command_id == "b1")
+    assert PHONE not in record.stream and record.stream.startswith("bill:B1/#")
+    assert is_sealed(record.event.bill_reference)
+    assert book.reveal(record.event.bill_reference) == PHONE
+    # paid once across every payer: a customer, or a wallet of no subject
+    for wallet in ("wallet:U2", "wallet:SYS"):
+        again = attrs.evolve(bill, id=f"b-{wallet}", wallet=wallet)
+        refused = assert_rejected(book, again, RejectCode.BILL_ALREADY_PAID)
+        assert PHONE not in refused.detail
+
+
+def test_a_bill_paid_in_the_clear_before_is_found_by_a_customers_payment(book: Ledger) -> None:
+    assert_accepted(book, CHART.open_biller("B1"))
+    plain = PayBill(
+        id="b0", wallet="wallet:SYS", biller="B1", bill_reference="INV-9", amount_minor=500
+    )
+    assert_accepted(book, plain)
+    assert next(r for r in book.events() if r.command_id == "b0").stream == "bill:B1/INV-9"
+    customer = attrs.evolve(plain, id="b1", wallet="wallet:U1")
+    assert_rejected(book, customer, RejectCode.BILL_ALREADY_PAID)
