@@ -17,6 +17,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from ledger import Ledger, MasterKey
 from ledger.cli import MESSAGE_MAX, main
 from ledger.store.postgres import is_dsn
 from tests.golden import wallet_day
@@ -34,6 +35,12 @@ NOT_ON_A_FULL_DEVICE = {"bench": "it runs for minutes whatever its arguments"}
 """The verbs the /dev/full test leaves out, and why (bench gets bad arguments below)."""
 
 
+def _subjects_key(path: Path) -> MasterKey:
+    key = MasterKey.generate()
+    path.write_text(key.hex() + "\n")
+    return key
+
+
 class Files:
     """The files the verbs are given: a ledger, a new path each time, junk of each kind."""
 
@@ -47,6 +54,11 @@ class Files:
         self.empty.write_bytes(b"")
         self.folder = root / "a-folder"
         self.folder.mkdir()
+        self.key = root / "master.key"
+        self.subjects = root / "subjects.db"
+        with Ledger.open(self.subjects, master_key=_subjects_key(self.key)) as book:
+            book.open_chart()
+            book.submit(book.chart.open_wallet("wallet:C1", subject="C1", metadata={"n": "x"}))
         self._n = 0
 
     def new(self) -> str:
@@ -89,6 +101,12 @@ def base(verb: str, f: Files) -> Args:
         "report": {"name": "activity", "db": db, "day": DAY, "reads": ":memory:"},
         "result": {"command_id": "t1", "db": db},
         "statement": {"db": db, "account": "wallet:ploy", "reads": ":memory:"},
+        "subject": {
+            "action": "export",
+            "subject_id": "C1",
+            "db": str(f.subjects),
+            "master_key_file": str(f.key),
+        },
         "timezone": {"db": db},
         "verify": {"db": db},
     }

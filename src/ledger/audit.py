@@ -31,7 +31,7 @@ from ledger.errors import (
     StoreError,
     shown,
 )
-from ledger.events import AccountOpened, Event, MoneyEvent, PeriodClosed, Posting
+from ledger.events import AccountOpened, BillPaid, Event, MoneyEvent, PeriodClosed, Posting
 from ledger.keys import NAMES
 from ledger.policy import Policy
 from ledger.state.accounts import AccountsFold, totals_by_currency
@@ -762,6 +762,8 @@ class _Walk:
         """Where the findings of the walk begin (after those about the file)."""
         self.fold = AccountsFold()
         self.subjects = SubjectsFold()
+        self.keyed_bill = 0
+        """The seq of the first bill named by a keyed name (the names key must be kept)."""
         self.hashes_at: dict[int, str] = {}
         self.anchor_seq = 0
         self.refusals_anchor: tuple[int, str] | None = None
@@ -833,6 +835,8 @@ class _Walk:
             self.fold.apply(rec.event, rec.seq)
             if isinstance(rec.event, SUBJECT_EVENTS):
                 self.subjects.apply(rec.event, rec.seq, recorded_us)
+            elif isinstance(rec.event, BillPaid) and not self.keyed_bill and "/#" in rec.stream:
+                self.keyed_bill = rec.seq
         except FoldError as exc:
             self._found("refold", rec.seq, str(exc))
         if isinstance(rec.event, AccountOpened):
@@ -979,7 +983,14 @@ class _Walk:
         its key."""
         folded = self.subjects.subjects()
         stored = {s.id: s for s in book.store.subjects()}
-        keyed = {subject for subject, _, _ in book.store.key_rows() if subject != NAMES}
+        rows = {subject for subject, _, _ in book.store.key_rows()}
+        if self.keyed_bill and NAMES not in rows:
+            self._found(
+                "subjects",
+                self.keyed_bill,
+                "a bill is named by a keyed name, and the names key is gone from the key store",
+            )
+        keyed = rows - {NAMES}
         for name in sorted(set(folded) | set(stored)):
             mine, theirs = folded.get(name), stored.get(name)
             if mine is None and theirs is not None:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from types import TracebackType
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
@@ -43,11 +44,11 @@ from ledger.errors import (
     UnknownSubject,
     shown,
 )
-from ledger.events import MoneyEvent
+from ledger.events import MoneyEvent, event_json
 from ledger.flows import decide
 from ledger.groups import Groups, Waiter
-from ledger.keys import ERASED, KeyWrapper, keyed_digest, token_subject, unseal
-from ledger.personal import blanked, command_subject
+from ledger.keys import ERASED, SEALED, KeyWrapper, keyed_digest, token_subject, unseal
+from ledger.personal import blanked, command_subject, opened_event
 from ledger.personal_ids import personal_id_part
 from ledger.policy import CodPolicy, LoanPolicy, PersonalDataPolicy, Policy
 from ledger.results import Accepted, Rejected, Result
@@ -64,7 +65,7 @@ from ledger.store.base import (
 )
 from ledger.store.postgres import PostgresStore, is_dsn
 from ledger.store.sqlite import Durability, SqliteStore
-from ledger.times import is_aware, to_us
+from ledger.times import from_us, is_aware, to_us
 
 SUBMIT_MANY_MAX = 8_190
 """Most commands one ``submit_many`` call (one transaction) may carry."""
@@ -174,7 +175,8 @@ class Ledger:
                 f"not {type(master_key).__name__}"
             )
         self._store = store
-        store.keys = master_key
+        if master_key is not None:
+            store.keys = master_key
         self._clock = clock or _utc_now
         self._policy = policy or Policy()
         self._lock = threading.RLock()
@@ -652,6 +654,75 @@ class Ledger:
         if found is None:
             raise UnknownSubject(f"no subject {shown(subject_id)}")
         return found
+
+    def subject_data(self, subject_id: str) -> dict[str, Any]:
+        """Everything the ledger holds about a subject, its personal data opened (the
+        right of access, PDPA section 30): the subject as the log leaves it, each of its
+        accounts with its metadata, and every event of the log that names one of its
+        accounts or the subject, with its personal text opened (``[erased]`` once
+        erased; another subject's text on a shared event, such as a transfer's memo
+        written by its sender, stays ``[sealed]``). Plain data, ready for JSON. It reads
+        the whole log, under one snapshot.
+        :class:`~ledger.errors.UnknownSubject` if nothing names the subject,
+        :class:`~ledger.errors.MasterKeyMissing` without the master key."""
+        found = self.subject(subject_id)
+        with self.snapshot():
+            key = self._store.data_key(subject_id)
+
+            def opened(value: str) -> str:
+                owner = token_subject(value)
+                if owner is None:
+                    return value
+                if owner != subject_id:
+                    return SEALED  # another customer's, on an event both are part of
+                return ERASED if key is None else unseal(key, value)
+
+            accounts = sorted(
+                (a for a, _ in self._store.accounts() if a.subject == subject_id),
+                key=lambda a: a.id,
+            )
+            ids = {a.id for a in accounts}
+            streams = {f"account:{a}" for a in ids} | {f"subject:{subject_id}"}
+            events = []
+            for rec in self.events():
+                event = rec.event
+                touches = rec.stream in streams or (
+                    isinstance(event, MoneyEvent) and any(p.account in ids for p in event.postings)
+                )
+                if not touches:
+                    continue
+                shown_event = opened_event(event, opened, self._policy.personal.structural_metadata)
+                events.append(
+                    {
+                        "seq": rec.seq,
+                        "recorded_at": rec.recorded_at.isoformat(),
+                        "effective_at": rec.effective_at.isoformat(),
+                        "command_id": rec.command_id,
+                        "type": rec.type,
+                        "event": msgspec.json.decode(event_json(shown_event)),
+                    }
+                )
+        return {
+            "subject": found.id,
+            "erased": found.erased,
+            "accounts_opened": found.accounts,
+            "accounts_open": found.open_accounts,
+            "last_closed_at": None
+            if found.last_closed_us is None
+            else from_us(found.last_closed_us).isoformat(),
+            "accounts": [
+                {
+                    "id": a.id,
+                    "type": a.type.value,
+                    "currency": a.currency,
+                    "status": a.status.value,
+                    "tier": a.tier,
+                    "metadata": {k: opened(v) for k, v in sorted(a.metadata.items())},
+                }
+                for a in accounts
+            ],
+            "events": events,
+        }
 
     def rotate_master_key(self, new: KeyWrapper) -> int:
         """Wrap every subject's data key with ``new`` in place of the master key this

@@ -34,6 +34,7 @@ from ledger.chart import Chart
 from ledger.demo import DEMO_MARK, DemoSize, day_ticks, run_demo
 from ledger.errors import LedgerError, shown
 from ledger.export import EXPORTERS, event_record
+from ledger.keys import MasterKey
 from ledger.money import format_amount, parse_amount
 from ledger.results import Accepted
 from ledger.store.base import RecordedEvent
@@ -311,11 +312,13 @@ def main() -> None:
 
 
 @contextmanager
-def _ledger(db: str, *, readonly: bool = True) -> Iterator[Ledger]:
+def _ledger(
+    db: str, *, readonly: bool = True, master_key: MasterKey | None = None
+) -> Iterator[Ledger]:
     """The ledger in ``db`` (never a new one; read-only unless told), in the zone it
     recorded; any LedgerError becomes a one-line message without a password in it."""
     try:
-        with Ledger.open(db, create=False, readonly=readonly) as book:
+        with Ledger.open(db, create=False, readonly=readonly, master_key=master_key) as book:
             yield book
     except LedgerError as exc:
         raise click.ClickException(scrub(str(exc), db)) from exc
@@ -1057,6 +1060,37 @@ def export(db: str, fmt: str, timezone: str | None) -> None:
                     click.echo(chunk, nl=False)
         except LedgerError as exc:
             raise click.ClickException(str(exc)) from exc
+
+
+def _master_key(path: str | None) -> MasterKey:
+    """The master key from ``--master-key-file``, else from ``SATANG_MASTER_KEY``."""
+    try:
+        return MasterKey.from_file(path) if path is not None else MasterKey.from_env()
+    except LedgerError as exc:
+        raise click.ClickException(
+            f"{one_line(str(exc))} (give --master-key-file, or set SATANG_MASTER_KEY)"
+        ) from exc
+
+
+@main.command()
+@click.argument("action", type=click.Choice(["export"]), metavar="export")
+@click.argument("subject_id", metavar="SUBJECT")
+@_db
+@click.option(
+    "--master-key-file",
+    default=None,
+    help="The master key (64 hex digits); default: the SATANG_MASTER_KEY variable.",
+)
+def subject(action: str, subject_id: str, db: str, master_key_file: str | None) -> None:
+    """export: print as JSON everything the ledger holds about SUBJECT, its personal data
+    opened with the master key (the right of access): its accounts with their metadata,
+    and every event naming it or one of its accounts."""
+    with _ledger(db, master_key=_master_key(master_key_file)) as book:
+        try:
+            data = book.subject_data(subject_id)
+        except LedgerError as exc:
+            raise click.ClickException(one_line(str(exc))) from exc
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 def _demo_files(db: str) -> tuple[str, ...]:

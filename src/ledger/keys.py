@@ -37,7 +37,10 @@ DATA_KEY_BYTES = 32
 TOKEN_PREFIX = "\x1bS1:"
 """How every sealed value starts (ESC, ``S1:``): then its subject, ``:`` and its body."""
 ERASED = "[erased]"
-"""What a sealed value of an erased subject reads as (``Ledger.reveal``, the exports)."""
+"""What a sealed value of an erased subject reads as (``Ledger.reveal``)."""
+SEALED = "[sealed]"
+"""What another subject's sealed value reads as in one subject's data
+(``Ledger.subject_data``)."""
 
 _NONCE_BYTES = 12
 _TAG_BYTES = 16
@@ -132,9 +135,10 @@ class MasterKey:
         try:
             with open(name, "rb") as file:
                 data = file.read(_KEY_FILE_MAX + 1)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: a path holding a NUL
+            reason = exc.strerror if isinstance(exc, OSError) else None
             raise MasterKeyMissing(
-                f"no master key could be read from {name}: {exc.strerror or type(exc).__name__}"
+                f"no master key could be read from {name!r}: {reason or type(exc).__name__}"
             ) from exc
         if len(data) == DATA_KEY_BYTES:
             return cls(data)

@@ -4,6 +4,7 @@ master key, and erasure after retention (docs/personal-data.md)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from collections.abc import Iterator
 from datetime import timedelta
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import attrs
 import pytest
+from click.testing import CliRunner
 
 from ledger import (
     Accepted,
@@ -32,8 +34,9 @@ from ledger import (
 )
 from ledger.audit import verify
 from ledger.chart import Chart
+from ledger.cli import main
 from ledger.commands import canonical_bytes
-from ledger.keys import ERASED, is_sealed
+from ledger.keys import ERASED, SEALED, is_sealed
 from tests.conftest import FakeClock, assert_accepted, assert_rejected, unchanged
 
 NAME = "Somchai Jaidee"
@@ -305,3 +308,53 @@ def test_a_bill_paid_in_the_clear_before_is_found_by_a_customers_payment(book: L
     assert next(r for r in book.events() if r.command_id == "b0").stream == "bill:B1/INV-9"
     customer = attrs.evolve(plain, id="b1", wallet="wallet:U1")
     assert_rejected(book, customer, RejectCode.BILL_ALREADY_PAID)
+
+
+def test_a_subjects_data_is_everything_about_it_opened_and_nothing_of_anyone_else(
+    book: Ledger,
+) -> None:
+    assert_accepted(
+        book,
+        Transfer(id="t1", source="wallet:U1", destination="wallet:U2", amount_minor=10, memo=MEMO),
+    )
+    assert_accepted(
+        book, Pay(id="p1", wallet="wallet:U2", merchant="M1", amount_minor=10, reference=REFERENCE)
+    )
+    mine = book.subject_data("cust-1")
+    assert mine["subject"] == "cust-1" and not mine["erased"]
+    assert [a["id"] for a in mine["accounts"]] == ["wallet:U1"]
+    assert mine["accounts"][0]["metadata"] == {
+        "name": NAME,
+        "phone": PHONE,
+        "wallet_type": "consumer",
+    }
+    by_command = {e["command_id"]: e for e in mine["events"]}
+    assert by_command["t1"]["event"]["memo"] == MEMO
+    assert "p1" not in by_command  # the other customer's payment does not name cust-1
+    theirs = book.subject_data("cust-2")
+    shared = next(e for e in theirs["events"] if e["command_id"] == "t1")
+    assert shared["event"]["memo"] == SEALED  # cust-1's memo stays cust-1's
+    assert (
+        next(e for e in theirs["events"] if e["command_id"] == "p1")["event"]["reference"]
+        == REFERENCE
+    )
+    text = json.dumps(theirs, ensure_ascii=False)
+    assert NAME not in text and PHONE not in text and MEMO not in text
+    with pytest.raises(UnknownSubject):
+        book.subject_data("nobody")
+
+
+def test_satang_subject_export_prints_a_subjects_data(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key_file = tmp_path / "master.key"
+    key_file.write_text(KEY.hex() + "\n")
+    args = ["subject", "export", "cust-1", "--db", str(built)]
+    shown = CliRunner().invoke(main, [*args, "--master-key-file", str(key_file)])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)["accounts"][0]["metadata"]["name"] == NAME
+    monkeypatch.setenv("SATANG_MASTER_KEY", KEY.hex())
+    assert json.loads(CliRunner().invoke(main, args).output)["subject"] == "cust-1"
+    monkeypatch.delenv("SATANG_MASTER_KEY")
+    missing = CliRunner().invoke(main, args)
+    assert missing.exit_code == 1 and "SATANG_MASTER_KEY" in missing.output
