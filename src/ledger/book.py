@@ -47,7 +47,15 @@ from ledger.errors import (
 from ledger.events import MoneyEvent, event_json
 from ledger.flows import decide
 from ledger.groups import Groups, Waiter
-from ledger.keys import ERASED, SEALED, KeyWrapper, keyed_digest, token_subject, unseal
+from ledger.keys import (
+    ERASED,
+    SEALED,
+    KeyWrapper,
+    keyed_digest,
+    opaque_name,
+    token_subject,
+    unseal,
+)
 from ledger.personal import blanked, command_subject, opened_event
 from ledger.personal_ids import personal_id_part
 from ledger.policy import CodPolicy, LoanPolicy, PersonalDataPolicy, Policy
@@ -723,6 +731,35 @@ class Ledger:
             ],
             "events": events,
         }
+
+    def opaque_id(self, subject_id: str, external_id: str) -> str:
+        """An opaque id for ``external_id`` (a phone number, a national ID, an e-mail: an
+        identifier an operator must not put in an account id), keyed with the subject's
+        data key: 26 lowercase letters and digits, the same for the same pair while the
+        subject lives, linked to nothing once it is erased. Use it in an account id
+        (``f"wallet:{book.opaque_id(customer, phone)}"``). It makes the subject's key
+        if it has none yet (a write to the key store, none to the log).
+        :class:`~ledger.errors.InvalidCommand` for a subject id that is not an opaque id
+        (not an id, or a phone number or national ID itself), or an erased subject."""
+        self._check_open()
+        if not isinstance(external_id, str) or not external_id:
+            raise InvalidCommand(f"external_id is a non-empty str, not {shown(external_id)}")
+        if (
+            not is_valid_id(subject_id)
+            or personal_id_part(subject_id, self._policy.personal.allowed_ids) is not None
+        ):
+            raise InvalidCommand(
+                "the subject is not an opaque id (1..128 of [A-Za-z0-9:_.-], no phone number "
+                "or national ID)"
+            )
+        with self._lock:
+            self._check_open()
+            with self._store.transaction(self._now_us(), self._policy) as tx:
+                found = tx.subject(subject_id)
+                if found is not None and found.erased:
+                    raise InvalidCommand(f"subject {subject_id} was erased")
+                key = tx.data_key(subject_id, create=True)
+        return opaque_name(key, external_id)
 
     def rotate_master_key(self, new: KeyWrapper) -> int:
         """Wrap every subject's data key with ``new`` in place of the master key this

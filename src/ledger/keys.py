@@ -303,6 +303,16 @@ def keyed_name(names_key: bytes, text: str) -> str:
     return hmac.new(derived, text.encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def opaque_name(data_key: bytes, text: str) -> str:
+    """``text`` (an operator's external identifier: a phone number, a national ID) as an
+    opaque name under a subject's data key: 26 lowercase base32 characters of an
+    HMAC-SHA256 under a key derived from it. The same text gives the same name while the
+    key lives; once it is destroyed, nothing links the name back to the text."""
+    derived = _derive(data_key, b"satang/id/1")
+    digest = hmac.new(derived, text.encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode()[:26].lower()
+
+
 def new_data_key() -> bytes:
     """A new random data key for one subject."""
     return os.urandom(DATA_KEY_BYTES)

@@ -642,6 +642,17 @@ class PostgresStore(SqlStore):
         with contextlib.suppress(self._psycopg.Error):  # a lost connection: rolled back already
             self._conn.execute("ROLLBACK")
 
+    def _shred(self) -> bool:
+        """Rewrite the key store's table once an erasure has committed (``VACUUM FULL``):
+        the deleted key's dead row goes with the old table file. What PostgreSQL keeps
+        elsewhere (its WAL segments until recycled, WAL archives, base backups) still holds
+        the wrapped key until they expire (docs/personal-data.md)."""
+        try:
+            self._conn.execute("VACUUM (FULL) subject_keys")
+        except self._psycopg.Error:
+            return False
+        return True
+
     def _flushed(self, head: tuple[int, bytes, int]) -> None:
         self._sql.execute(
             "UPDATE ledger_head SET seq = ?, hash = ?, recorded_at = ? WHERE one = 1", head

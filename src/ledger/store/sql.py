@@ -197,6 +197,13 @@ class SqlStore(ABC):
         self._subjects.clear()
         self._data_keys.clear()
 
+    @property
+    def shred_pending(self) -> bool:
+        """True while what an erasure deleted may still be in the backend's files: the
+        WAL truncation (SQLite) or the table rewrite (PostgreSQL) after it was held up,
+        and is tried again after the next commit and on close."""
+        return self._shred_pending
+
     def _shred(self) -> bool:
         """Make what an erasure deleted unrecoverable from the backend's files, once it
         has committed; False if it could not yet (it is tried again after the next

@@ -18,6 +18,7 @@ from ledger import (
     Accepted,
     CloseAccount,
     EraseSubject,
+    InvalidCommand,
     Ledger,
     MasterKey,
     MasterKeyMissing,
@@ -76,9 +77,11 @@ def _build(ledger: Ledger) -> Ledger:
     return ledger
 
 
-@pytest.fixture(params=["memory", "file"])
+@pytest.fixture(params=["memory", "file", "postgres"])
 def book(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Ledger]:
-    path = ":memory:" if request.param == "memory" else tmp_path / "x.db"
+    path: str | Path = {"memory": ":memory:", "file": tmp_path / "x.db"}.get(
+        request.param
+    ) or request.getfixturevalue("pg_dsn")
     with Ledger.open(path, clock=clock, master_key=KEY) as ledger:
         yield _build(ledger)
 
@@ -237,6 +240,8 @@ def test_after_an_erasure_its_text_reads_as_erased_and_the_books_are_unchanged(
     balances = book.balances()
     clock.advance(timedelta(days=366 * 5))
     assert_accepted(book, EraseSubject(id="erase-1", subject="cust-1", reason="PDPA-REQ-1"))
+    assert book.store.shred_pending is False  # type: ignore[attr-defined]
+    assert [s for s, _, _ in book.store.key_rows()] == ["cust-2"]
     assert book.balances() == balances
     transfer = next(r.event for r in book.events() if r.command_id == "t1")
     assert book.reveal(transfer.memo) == ERASED
@@ -358,3 +363,43 @@ def test_satang_subject_export_prints_a_subjects_data(
     monkeypatch.delenv("SATANG_MASTER_KEY")
     missing = CliRunner().invoke(main, args)
     assert missing.exit_code == 1 and "SATANG_MASTER_KEY" in missing.output
+
+
+def test_an_opaque_id_is_stable_while_its_subject_lives_and_erased_with_it(
+    book: Ledger, clock: FakeClock
+) -> None:
+    first = book.opaque_id("cust-1", PHONE)
+    assert first == book.opaque_id("cust-1", PHONE)
+    assert first != book.opaque_id("cust-2", PHONE) != book.opaque_id("cust-1", "0899999999")
+    assert PHONE not in first and len(first) == 26
+    # a new customer's first id makes its key: its wallet then opens under that id
+    new = book.opaque_id("cust-3", "0811111111")
+    assert_accepted(book, _wallet(f"wallet:{new}", "cust-3", name="Niran"))
+    with pytest.raises(InvalidCommand):
+        book.opaque_id(PHONE, "x")  # the subject id itself must be opaque
+    _empty_and_close(book, "wallet:U1")
+    clock.advance(timedelta(days=366 * 5))
+    assert_accepted(book, EraseSubject(id="erase", subject="cust-1"))
+    with pytest.raises(InvalidCommand, match="erased"):
+        book.opaque_id("cust-1", PHONE)
+    assert verify(book).ok
+
+
+def test_a_master_key_rotation_rewraps_every_key_and_leaves_the_log(
+    built: Path, clock: FakeClock
+) -> None:
+    new = MasterKey.generate()
+    with Ledger.open(built, clock=clock, master_key=KEY) as book:
+        head = book.head()
+        assert book.rotate_master_key(new) == 2
+        assert book.head() == head
+        assert book.reveal(book.account("wallet:U1").metadata["name"]) == NAME
+        assert {key_id for _, key_id, _ in book.store.key_rows()} == {new.key_id}
+    with Ledger.open(built, clock=clock, master_key=KEY) as old:
+        with pytest.raises(MasterKeyWrong):
+            old.reveal(old.account("wallet:U1").metadata["name"])
+        with unchanged(old), pytest.raises(MasterKeyWrong):
+            old.rotate_master_key(MasterKey.generate())  # the old key opens nothing now
+    with Ledger.open(built, clock=clock, master_key=new) as book:
+        assert book.reveal(book.account("wallet:U2").metadata["name"]) == "Malee"
+        assert verify(book).ok
