@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
+import attrs
 import msgspec
 import pytest
 
@@ -27,9 +28,11 @@ from ledger.bench.wallet import (
     reads_at,
     replay,
     throughput,
+    throughput_name,
     write_log,
 )
-from ledger.bench.workload import MIX, prepare, wallet_mix
+from ledger.bench.workload import BENCH_MASTER_KEY, MIX, prepare, wallet_mix
+from ledger.keys import is_sealed
 
 SMALL = {"wallets": 200, "merchants": 5}
 
@@ -118,6 +121,31 @@ def test_the_write_latency_and_replay_cases_print_their_figures(tmp_path: Path) 
     assert rebuilt.name == "replay: rebuild balances" and audited.name == "replay: verify"
     assert "findings: 0" in audited.note
     assert len(lines) == 5
+
+
+def test_the_personal_data_case_runs_the_same_mix_with_its_text_sealed(tmp_path: Path) -> None:
+    plain = throughput(tmp_path / "p0.db", 100, 400, "full", lambda line: None, **SMALL)
+    (sealed,) = throughput(
+        tmp_path / "p1.db", 100, 400, "full", lambda line: None, personal=True, **SMALL
+    )
+    assert sealed.name == "submit_many batch=100 durability=full, personal data"
+    assert sealed.note.split(", ")[-1] == plain[0].note.split(", ")[-1]  # the same accepted
+    with Ledger.open(tmp_path / "p1.db", master_key=BENCH_MASTER_KEY) as book:
+        payments = [r.event for r in book.events() if r.type == "payment_made"]
+        assert payments and all(is_sealed(p.reference) for p in payments)
+        assert book.reveal(payments[0].reference).startswith("order ")
+        assert book.subject("C0").accounts == 1
+    assert b"Jaidee" not in (tmp_path / "p1.db").read_bytes()
+    rows = ratios([plain[0], attrs.evolve(sealed, name=throughput_name(1_000, "full", True))])
+    assert rows == []  # the row needs both at batch 1,000
+    both = [
+        attrs.evolve(plain[0], name=throughput_name(1_000, "full"), value=10.0),
+        attrs.evolve(sealed, name=throughput_name(1_000, "full", True), value=9.0),
+    ]
+    assert any(
+        line.startswith("batch 1,000 with personal data sealed vs without") and "0.90" in line
+        for line in ratios(both)
+    )
 
 
 def test_the_threads_case_submits_every_command_from_its_threads(tmp_path: Path) -> None:

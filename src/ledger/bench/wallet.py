@@ -27,7 +27,7 @@ from ledger.bench.report import (
     printed,
     reset_peak,
 )
-from ledger.bench.workload import prepare, wallet, wallet_mix
+from ledger.bench.workload import BENCH_MASTER_KEY, prepare, wallet, wallet_mix
 from ledger.book import Ledger
 from ledger.commands import Command
 from ledger.events import MoneyEvent
@@ -49,16 +49,20 @@ REBUILD = "replay: rebuild balances"
 VERIFY = "replay: verify"
 
 
-def throughput_name(batch: int, durability: str) -> str:
-    return f"submit_many batch={batch:,} durability={durability}"
+def throughput_name(batch: int, durability: str, personal: bool = False) -> str:
+    name = f"submit_many batch={batch:,} durability={durability}"
+    return f"{name}, personal data" if personal else name
 
 
 def reads_name(events: int, read: str) -> str:
     return f"reads at {events:,}: {read}"
 
 
-def _commands(book: Ledger, count: int, wallets: int, merchants: int) -> list[Command]:
-    return list(itertools.islice(wallet_mix(SEED, wallets, merchants, book.today()), count))
+def _commands(
+    book: Ledger, count: int, wallets: int, merchants: int, personal: bool = False
+) -> list[Command]:
+    mix = wallet_mix(SEED, wallets, merchants, book.today(), personal=personal)
+    return list(itertools.islice(mix, count))
 
 
 def throughput(
@@ -70,12 +74,16 @@ def throughput(
     *,
     wallets: int = WALLETS,
     merchants: int = MERCHANTS,
+    personal: bool = False,
 ) -> list[Figure]:
     """``total`` commands of the mix in ``submit_many`` batches of ``batch``: accepted
-    (written) commands per second, and the submitted rate beside it."""
-    with Ledger.open(path, durability=durability) as book:
-        prepare(book, wallets, merchants)
-        commands = _commands(book, total, wallets, merchants)
+    (written) commands per second, and the submitted rate beside it. With ``personal``,
+    the mix with its customers as subjects and personal text on its payments and
+    transfers (:func:`~ledger.bench.workload.wallet_mix`), sealed."""
+    key = BENCH_MASTER_KEY if personal else None
+    with Ledger.open(path, durability=durability, master_key=key) as book:
+        prepare(book, wallets, merchants, personal=personal)
+        commands = _commands(book, total, wallets, merchants, personal)
         accepted = 0
         reset_peak()
         start = time.perf_counter()
@@ -84,7 +92,7 @@ def throughput(
             accepted += sum(isinstance(r, Accepted) for r in results)
         elapsed = time.perf_counter() - start
     figure = Figure(
-        throughput_name(batch, durability),
+        throughput_name(batch, durability, personal),
         accepted / elapsed,
         "accepted/s",
         f"{total / elapsed:,.0f} submitted/s, {total:,} commands, {accepted / total:.1%} accepted",

@@ -14,6 +14,11 @@ couriers and COD merchants are opened. Then an endless, seeded stream:
 Amounts are drawn so that some payments and transfers overdraw their wallet: those are
 rejected (``insufficient_funds``) and nothing of them is recorded, as in production. A
 seed gives the same stream on every machine.
+
+With ``personal=True`` every wallet belongs to a customer (subject ``C<i>``) with a name
+and a phone number in its metadata, and every payment carries a reference and every
+transfer a memo naming the customer: the same mix with its personal data sealed
+(docs/personal-data.md), for a ledger opened with :data:`BENCH_MASTER_KEY`.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from ledger.commands import (
     Transfer,
 )
 from ledger.demo import months_before
+from ledger.keys import MasterKey
 from ledger.results import Accepted
 
 OPENING_BALANCE_MINOR = 1_000_000
@@ -50,15 +56,29 @@ MIX = (("top_up", 30), ("payment", 45), ("p2p", 10), ("cod", 10), ("loan", 5))
 """The share of each kind of command, in percent."""
 
 
+BENCH_MASTER_KEY = MasterKey(bytes(range(32)))
+"""The master key of the benchmarks' ledgers with personal data (a fixed one: the files
+are thrown away)."""
+
+
 def wallet(i: int) -> str:
     return f"wallet:U{i}"
 
 
-def setup_commands(wallets: int, merchants: int, chart: Chart | None = None) -> list[Command]:
+def _open_wallet(chart: Chart, i: int, personal: bool) -> OpenAccount:
+    if not personal:
+        return chart.open_wallet(wallet(i))
+    metadata = {"name": f"Customer {i} Jaidee", "phone": f"08{i:08d}"}
+    return chart.open_wallet(wallet(i), subject=f"C{i}", metadata=metadata)
+
+
+def setup_commands(
+    wallets: int, merchants: int, chart: Chart | None = None, *, personal: bool = False
+) -> list[Command]:
     """The accounts the mix posts to and each wallet's opening top-up; run after
     ``Ledger.open_chart(cod=True, loans=True)``."""
     chart = chart or Chart()
-    commands: list[Command] = [chart.open_wallet(wallet(i)) for i in range(wallets)]
+    commands: list[Command] = [_open_wallet(chart, i, personal) for i in range(wallets)]
     commands += [chart.open_merchant(f"M{i}") for i in range(merchants)]
     commands += [c for k in range(COURIERS) for c in chart.open_courier(f"K{k}")]
     commands += [c for m in range(COD_MERCHANTS) for c in chart.open_cod_merchant(f"S{m}")]
@@ -84,21 +104,28 @@ def setup_commands(wallets: int, merchants: int, chart: Chart | None = None) -> 
     return commands
 
 
-def prepare(book: Ledger, wallets: int, merchants: int) -> None:
+def prepare(book: Ledger, wallets: int, merchants: int, *, personal: bool = False) -> None:
     """Open the chart with its COD and loan accounts and run :func:`setup_commands` in
     batches of 1,000."""
     book.open_chart(cod=True, loans=True)
-    commands = setup_commands(wallets, merchants, book.chart)
+    commands = setup_commands(wallets, merchants, book.chart, personal=personal)
     for i in range(0, len(commands), 1_000):
         results = book.submit_many(commands[i : i + 1_000])
         assert all(isinstance(r, Accepted) for r in results), "the set-up was rejected"
 
 
 def wallet_mix(
-    seed: int, wallets: int, merchants: int, today: date, prefix: str = "c"
+    seed: int,
+    wallets: int,
+    merchants: int,
+    today: date,
+    prefix: str = "c",
+    *,
+    personal: bool = False,
 ) -> Iterator[Command]:
     """The endless seeded stream of the mix above, for a ledger whose business day is
-    ``today`` (loans fall due a month later)."""
+    ``today`` (loans fall due a month later); with ``personal``, its payments carry a
+    reference and its transfers a memo (the same amounts and accounts otherwise)."""
     rng = random.Random(seed)
     kinds = [kind for kind, share in MIX for _ in range(share)]
     delivered: deque[tuple[str, str, int]] = deque()
@@ -121,13 +148,20 @@ def wallet_mix(
                 merchant=f"M{rng.randrange(merchants)}",
                 amount_minor=amount,
                 fee_minor=amount * 15 // 1000 or 1,
+                reference=f"order {n} for customer {u[8:]}, tel 08{int(u[8:]):08d}"
+                if personal
+                else "",
             )
         elif kind == "p2p":
             v = wallet(rng.randrange(wallets))
             if v == u:
                 v = wallet((rng.randrange(wallets - 1) + 1 + int(u[8:])) % wallets)
             yield Transfer(
-                id=cid, source=u, destination=v, amount_minor=rng.randrange(100, 300_000)
+                id=cid,
+                source=u,
+                destination=v,
+                amount_minor=rng.randrange(100, 300_000),
+                memo=f"from customer {u[8:]} to customer {v[8:]}" if personal else "",
             )
         elif kind == "cod":
             if delivered and rng.random() < 0.5:
