@@ -59,6 +59,8 @@ class Files:
         with Ledger.open(self.subjects, master_key=_subjects_key(self.key)) as book:
             book.open_chart()
             book.submit(book.chart.open_wallet("wallet:C1", subject="C1", metadata={"n": "x"}))
+        self.subjects_csv = root / "subjects.csv"
+        self.subjects_csv.write_text("wallet:ploy,P1\n")
         self._n = 0
 
     def new(self) -> str:
@@ -101,6 +103,12 @@ def base(verb: str, f: Files) -> Args:
         "report": {"name": "activity", "db": db, "day": DAY, "reads": ":memory:"},
         "result": {"command_id": "t1", "db": db},
         "statement": {"db": db, "account": "wallet:ploy", "reads": ":memory:"},
+        "seal": {
+            "source": db,
+            "target": f.new(),
+            "subjects_file": str(f.subjects_csv),
+            "master_key_file": str(f.key),
+        },
         "subject": {
             "action": "export",
             "subject_id": "C1",

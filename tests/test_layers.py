@@ -46,6 +46,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "ledger.cli",
             "ledger.demo",
             "ledger.export",
+            "ledger.seal",
             "ledger.testing",
         ),
     ),

@@ -91,7 +91,7 @@ CODES = {
     "BORROWER_LIMIT_EXCEEDED": "borrower_limit_exceeded",
     "LOAN_COST_ABOVE_CAP": "loan_cost_above_cap",
     "RECOVERY_EXCEEDS_WRITTEN_OFF": "recovery_exceeds_written_off",
-    "ACCOUNT_ID_PERSONAL": "account_id_personal",
+    "ID_PERSONAL": "id_personal",
     "SUBJECT_NOT_FOUND": "subject_not_found",
     "SUBJECT_ERASED": "subject_erased",
     "SUBJECT_HAS_OPEN_ACCOUNTS": "subject_has_open_accounts",

@@ -49,6 +49,7 @@ from ledger.flows import decide
 from ledger.groups import Groups, Waiter
 from ledger.keys import (
     ERASED,
+    NAMES,
     SEALED,
     KeyWrapper,
     keyed_digest,
@@ -56,8 +57,8 @@ from ledger.keys import (
     token_subject,
     unseal,
 )
-from ledger.personal import blanked, command_subject, opened_event
-from ledger.personal_ids import personal_id_part
+from ledger.personal import SEALED_FROM, blanked, command_subject, opened_event
+from ledger.personal_ids import personal_id_part, personal_id_reason
 from ledger.policy import CodPolicy, LoanPolicy, PersonalDataPolicy, Policy
 from ledger.results import Accepted, Rejected, Result
 from ledger.state.loans import Loan, LoanStatus, fold_loan, loan_status, loan_stream
@@ -515,12 +516,24 @@ class Ledger:
                 command.id if isinstance(command.id, str) else "",
                 "id",
             )
-        if digest is None:
-            digest = self._digest(command)
-        digest = self._personal_digest(tx, command, digest)
+        personal = (
+            None
+            if command.id in known  # a retry: the id is in the file already
+            else personal_id_part(command.id, self._policy.personal.allowed_ids)
+        )
+        if personal is not None:  # not recorded: the id would be, in the clear
+            return Rejected(
+                RejectCode.ID_PERSONAL,
+                f"a part of the command id is {personal_id_reason(personal)}: an id stays in "
+                "the log in the clear, so it must not be personal data",
+                command.id,
+                "id",
+            )
+        plain = self._digest(command) if digest is None else digest
+        digest = self._personal_digest(tx, command, plain)
         prior = known.get(command.id)
         if prior is not None:
-            if prior.digest != digest:
+            if prior.digest != digest and not self._copied_refusal(tx, prior, plain):
                 return Rejected(
                     RejectCode.IDEMPOTENCY_CONFLICT,
                     f"id {command.id!r} was already used by a different command",
@@ -576,6 +589,14 @@ class Ledger:
         return keyed_digest(
             tx.data_key(subject_id, create=isinstance(command, OpenAccount)), digest
         )
+
+    def _copied_refusal(self, tx: Transaction, prior: Known, plain: bytes) -> bool:
+        """Whether ``prior`` is a refusal a sealed copy (``ledger.seal``) carried over from
+        a file whose personal data was plain, of this command: its digest is the old
+        SHA-256 keyed under the names key."""
+        if not isinstance(prior, StoredRefusal) or self._store.setting(SEALED_FROM) is None:
+            return False
+        return prior.digest == keyed_digest(tx.data_key(NAMES), plain)
 
     @staticmethod
     def _digest(command: Command) -> bytes:

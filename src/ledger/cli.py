@@ -9,6 +9,7 @@ zone the ledger recorded (docs/cli.md).
 
 from __future__ import annotations
 
+import csv
 import difflib
 import errno
 import json
@@ -639,6 +640,56 @@ def migrate(source: str, target: str, as_json: bool) -> None:
             raise click.ClickException(scrub(str(exc), target)) from exc
     _print_verification(report, as_json)
     sys.exit(report.exit_code)
+
+
+@main.command()
+@click.option(
+    "--from", "source", required=True, type=_FilePath(exists=True), help="The ledger to copy."
+)
+@click.option(
+    "--to", "target", required=True, type=_FilePath(), help="The new SQLite file to write."
+)
+@click.option(
+    "--subjects",
+    "subjects_file",
+    required=True,
+    type=_FilePath(exists=True),
+    help="A CSV file of account,subject lines: the customer each account belongs to.",
+)
+@click.option(
+    "--master-key-file",
+    default=None,
+    help="The master key (64 hex digits); default: the SATANG_MASTER_KEY variable.",
+)
+def seal(source: str, target: str, subjects_file: str, master_key_file: str | None) -> None:
+    """Copy a ledger whose personal data is plain into a new file with it sealed under
+    each customer's key, then prove the copy against the old file event by event; the
+    old file is left for you to destroy."""
+    from ledger.seal import seal_copy
+
+    key = _master_key(master_key_file)
+    try:
+        with open(subjects_file, newline="", encoding="utf-8") as file:
+            rows = [r for r in csv.reader(file) if r and not r[0].startswith("#")]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise click.ClickException(f"cannot read {shown(subjects_file)}: {exc}") from exc
+    if any(len(r) != 2 for r in rows):
+        raise click.ClickException(f"{shown(subjects_file)}: each line is account,subject")
+    subjects = {account.strip(): subject.strip() for account, subject in rows}
+    try:
+        report = seal_copy(source, target, subjects, key)
+    except LedgerError as exc:
+        raise click.ClickException(one_line(str(exc))) from exc
+    click.echo(
+        f"sealed {report.events:,} events of {report.commands:,} commands and "
+        f"{report.refusals:,} refusals into {target}: {report.subjects:,} subjects, "
+        f"{report.keyed_digests:,} digests keyed"
+    )
+    for problem in report.problems:
+        click.echo(f"PROBLEM {problem}")
+    if not report.ok:
+        sys.exit(1)
+    click.echo(f"proved against {source}; destroy it (and its backups) when you are ready")
 
 
 @contextmanager

@@ -218,7 +218,7 @@ class RejectCode(enum.StrEnum):
     LOAN_COST_ABOVE_CAP = "loan_cost_above_cap"
     RECOVERY_EXCEEDS_WRITTEN_OFF = "recovery_exceeds_written_off"
     # personal data
-    ACCOUNT_ID_PERSONAL = "account_id_personal"
+    ID_PERSONAL = "id_personal"
     SUBJECT_NOT_FOUND = "subject_not_found"
     SUBJECT_ERASED = "subject_erased"
     SUBJECT_HAS_OPEN_ACCOUNTS = "subject_has_open_accounts"
@@ -315,7 +315,7 @@ REJECT_CATEGORIES: dict[RejectCode, RejectCategory] = {
     RejectCode.LOAN_COST_ABOVE_CAP: _C.POLICY,
     RejectCode.RECOVERY_EXCEEDS_WRITTEN_OFF: _C.STATE,
     # personal data
-    RejectCode.ACCOUNT_ID_PERSONAL: _C.POLICY,
+    RejectCode.ID_PERSONAL: _C.POLICY,
     RejectCode.SUBJECT_NOT_FOUND: _C.NOT_FOUND,
     RejectCode.SUBJECT_ERASED: _C.STATE,
     RejectCode.SUBJECT_HAS_OPEN_ACCOUNTS: _C.STATE,

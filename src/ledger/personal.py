@@ -50,6 +50,11 @@ from ledger.events import (
 )
 from ledger.keys import is_sealed
 
+SEALED_FROM = "sealed_from"
+"""The ledger setting of a file written by ``ledger.seal`` from one whose personal data was
+plain: ``<seq>:<hash>`` of that file's head. Its copied refusals keep their digests keyed
+under the names key (:func:`ledger.keys.keyed_digest` of the old SHA-256)."""
+
 SUBJECT = "subject"
 """The owner of an account's own metadata: the subject it is opened for."""
 LEGS = "legs"
@@ -190,6 +195,13 @@ def command_subject(
         return [leg.account for leg in value.postings if isinstance(leg.account, str)]
 
     return _owner(owner, command, subject_of, legs)
+
+
+def event_has_text(event: Event, structural: Collection[str]) -> bool:
+    """Whether ``event`` carries personal text: a declared field not empty (a metadata
+    value under a key that is not ``structural``)."""
+    declared = PERSONAL_EVENT_FIELDS.get(type(event))
+    return declared is not None and _has_text(event, declared[1], structural)
 
 
 def event_subject(event: Event, subject_of: Callable[[str], str | None]) -> str | None:

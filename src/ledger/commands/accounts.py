@@ -26,7 +26,7 @@ class OpenAccount(Command):
     values of ``metadata`` are personal data of that subject, sealed under its data key,
     except those under the keys the policy declares structural.
 
-    Rejects: account_id_invalid, account_id_personal, account_type_invalid,
+    Rejects: account_id_invalid, id_personal, account_type_invalid,
     currency_invalid, amount_invalid (a bad ``max_balance_minor``), field_invalid,
     subject_erased, account_exists (already open with these attributes: nothing to do),
     account_exists_different (open with other attributes).

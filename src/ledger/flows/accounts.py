@@ -21,7 +21,7 @@ def stream_of(account_id: str) -> str:
 def decide_open(command: OpenAccount, state: State) -> list[NewEvent] | Rejected:
     """Open an account.
 
-    Rejects: account_id_invalid, account_id_personal (a part of the id, or of the
+    Rejects: account_id_invalid, id_personal (a part of the id, or of the
     subject's, is a Thai mobile number or national ID), account_type_invalid,
     currency_invalid, amount_invalid, field_invalid (metadata, subject), subject_erased,
     account_closed (the id belongs to a closed account), account_exists
@@ -38,7 +38,7 @@ def decide_open(command: OpenAccount, state: State) -> list[NewEvent] | Rejected
     personal = personal_id_part(command.account, state.policy.personal.allowed_ids)
     if personal is not None:
         return reject(
-            RejectCode.ACCOUNT_ID_PERSONAL,
+            RejectCode.ID_PERSONAL,
             f"a part of the account id is {personal_id_reason(personal)}: an id stays in the "
             "log in the clear, so it must not be personal data; map it to an opaque id",
             "account",
@@ -104,7 +104,7 @@ def decide_open(command: OpenAccount, state: State) -> list[NewEvent] | Rejected
 
 
 def _check_subject(subject: str | None, state: State) -> Rejected | None:
-    """field_invalid if ``subject`` is not an id, account_id_personal if a part of it is
+    """field_invalid if ``subject`` is not an id, id_personal if a part of it is
     a phone number or national ID, subject_erased if it was erased."""
     if subject is None:
         return None
@@ -117,7 +117,7 @@ def _check_subject(subject: str | None, state: State) -> Rejected | None:
     personal = personal_id_part(subject, state.policy.personal.allowed_ids)
     if personal is not None:
         return reject(
-            RejectCode.ACCOUNT_ID_PERSONAL,
+            RejectCode.ID_PERSONAL,
             f"a part of the subject id is {personal_id_reason(personal)}: it stays in the "
             "log in the clear, so it must not be personal data; map it to an opaque id",
             "subject",

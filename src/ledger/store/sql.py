@@ -1145,7 +1145,21 @@ class SqlTransaction:
             )
         return tuple(out)
 
-    def append(self, command_id: str, digest: bytes, events: Sequence[NewEvent]) -> int:
+    def append(
+        self,
+        command_id: str,
+        digest: bytes,
+        events: Sequence[NewEvent],
+        *,
+        recorded_us: int | None = None,
+    ) -> int:
+        """The :class:`~ledger.store.base.Transaction` method; ``recorded_us`` gives the
+        command another ``recorded_at`` than the transaction's: a copy of another log's
+        command keeps its time (``ledger.seal``), never before the head's."""
+        if recorded_us is not None:
+            if recorded_us < self._store._head_row()[2]:
+                raise StoreError(f"{self._store.path}: recorded_at would go back along the log")
+            self._recorded_us = recorded_us
         seq, previous, _ = self._store._head_row()
         first_seq = seq + 1
         for new in events:
@@ -1335,6 +1349,18 @@ class SqlTransaction:
             conn.executemany(
                 "DELETE FROM subject_keys WHERE subject = ?", [(name,) for name in self.erased]
             )
+
+    def insert_refusals(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Write whole rows of the record of refusals, numbered and chained by the caller
+        (a sealed copy's, ``ledger.seal``), with the transaction; only into an empty
+        record."""
+        if self._store._refusal_head_row()[0]:
+            raise StoreError(f"{self._store.path}: the record of refusals is not empty")
+        self._conn.executemany(
+            f"INSERT INTO refusals ({_REFUSAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+        )
+        if rows:
+            self._store._refusal_head = (rows[-1][0], rows[-1][8], rows[-1][6])
 
     def _refusal_rows(self) -> list[tuple[Any, ...]]:
         """The buffered refusals as rows, numbered and chained after the last one; each

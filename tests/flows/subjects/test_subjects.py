@@ -26,6 +26,7 @@ from ledger import (
     OpenAccount,
     Pay,
     PayBill,
+    PersonalDataPolicy,
     RejectCode,
     Rejected,
     TopUp,
@@ -403,3 +404,25 @@ def test_a_master_key_rotation_rewraps_every_key_and_leaves_the_log(
     with Ledger.open(built, clock=clock, master_key=new) as book:
         assert book.reveal(book.account("wallet:U2").metadata["name"]) == "Malee"
         assert verify(book).ok
+
+
+def test_a_command_id_holding_a_phone_number_is_refused_and_not_recorded(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = tmp_path / "ids.db"
+    top_up = TopUp(id=f"top-up:{PHONE}", wallet="wallet:U1", amount_minor=5, channel="bank")
+    allowing = PersonalDataPolicy(allowed_ids=frozenset({PHONE}))
+    with Ledger.open(path, clock=clock, master_key=KEY, personal=allowing) as book:
+        _build(book)
+        first = assert_accepted(book, top_up)  # an operator's allow-list let it in
+    with Ledger.open(path, clock=clock, master_key=KEY) as book:
+        again = book.submit(top_up)  # a retry of a command already in the file
+        assert isinstance(again, Accepted) and again.replayed and again.seq == first.seq
+        with unchanged(book):
+            refused = book.submit(attrs.evolve(top_up, id=f"top-up-2:{PHONE}"))
+            assert isinstance(refused, Rejected) and refused.code is RejectCode.ID_PERSONAL
+            assert PHONE not in refused.detail
+            assert book.result(f"top-up-2:{PHONE}") is None  # not recorded: no id in the clear
+        assert_rejected(
+            book, CHART.open_wallet("wallet:x", subject="1101700207030"), RejectCode.ID_PERSONAL
+        )
