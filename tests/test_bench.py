@@ -128,7 +128,7 @@ def test_the_personal_data_case_runs_the_same_mix_with_its_text_sealed(tmp_path:
     (sealed,) = throughput(
         tmp_path / "p1.db", 100, 400, "full", lambda line: None, personal=True, **SMALL
     )
-    assert sealed.name == "submit_many batch=100 durability=full, personal data"
+    assert sealed.name == "submit_many batch=100 durability=full, sealed"
     assert sealed.note.split(", ")[-1] == plain[0].note.split(", ")[-1]  # the same accepted
     with Ledger.open(tmp_path / "p1.db", master_key=BENCH_MASTER_KEY) as book:
         payments = [r.event for r in book.events() if r.type == "payment_made"]

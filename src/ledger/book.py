@@ -579,10 +579,12 @@ class Ledger:
         if subject_id is None:
             return digest
         found = tx.subject(subject_id)
-        if (
-            (found is not None and found.erased)
-            or not is_valid_id(subject_id)
-            or personal_id_part(subject_id, self._policy.personal.allowed_ids) is not None
+        if (found is not None and found.erased) or (
+            isinstance(command, OpenAccount)  # a new subject's id, not yet checked
+            and (
+                not is_valid_id(subject_id)
+                or personal_id_part(subject_id, self._policy.personal.allowed_ids) is not None
+            )
         ):
             # no key to keep, or none to make (the subject will be refused)
             return self._digest(blanked(command, structural))

@@ -48,7 +48,7 @@ from ledger.events import (
     TopUpReceived,
     Transferred,
 )
-from ledger.keys import is_sealed
+from ledger.keys import TOKEN_PREFIX, is_sealed
 
 SEALED_FROM = "sealed_from"
 """The ledger setting of a file written by ``ledger.seal`` from one whose personal data was
@@ -225,15 +225,17 @@ def sealed_event(event: Event, seal: Callable[[str], str], structural: Collectio
     declared = PERSONAL_EVENT_FIELDS.get(type(event))
     if declared is None:
         return event
+    # a value starting as a sealed one is one: a caller's text may not (check_text)
     changes: dict[str, Any] = {}
     for name in declared[1]:
         value = getattr(event, name)
         if isinstance(value, dict):
-            changes[name] = {
-                k: v if k in structural or not v or is_sealed(v) else seal(v)
-                for k, v in value.items()
-            }
-        elif value and not is_sealed(value):
+            if any(v and k not in structural and v[:4] != TOKEN_PREFIX for k, v in value.items()):
+                changes[name] = {
+                    k: v if k in structural or not v or v[:4] == TOKEN_PREFIX else seal(v)
+                    for k, v in value.items()
+                }
+        elif value and value[:4] != TOKEN_PREFIX:
             changes[name] = seal(value)
     return msgspec.structs.replace(event, **changes) if changes else event
 

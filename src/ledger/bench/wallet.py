@@ -51,7 +51,7 @@ VERIFY = "replay: verify"
 
 def throughput_name(batch: int, durability: str, personal: bool = False) -> str:
     name = f"submit_many batch={batch:,} durability={durability}"
-    return f"{name}, personal data" if personal else name
+    return f"{name}, sealed" if personal else name
 
 
 def reads_name(events: int, read: str) -> str:

@@ -75,7 +75,7 @@ from ledger.keys import (
     unseal,
 )
 from ledger.money import AMOUNT_MAX_MINOR
-from ledger.personal import PERSONAL_EVENT_FIELDS, event_subject, sealed_event
+from ledger.personal import PERSONAL_EVENT_FIELDS, event_has_text, event_subject, sealed_event
 from ledger.policy import Policy
 from ledger.results import Rejected
 from ledger.state import NewEvent
@@ -1209,15 +1209,15 @@ class SqlTransaction:
     def _sealed(self, event: Event) -> Event:
         """``event`` with its personal text sealed under its subject's data key (a new
         key for a subject's first account); as it is if it names no subject."""
+        opening = isinstance(event, AccountOpened)
+        structural = self._policy.personal.structural_metadata
+        if not opening and not event_has_text(event, structural):
+            return event  # nothing to seal: no key to look up
         subject_id = event_subject(event, self._subject_of)
         if subject_id is None:
             return event
-        key = self.data_key(subject_id, create=isinstance(event, AccountOpened))
-        return sealed_event(
-            event,
-            lambda text: seal(key, subject_id, text),
-            self._policy.personal.structural_metadata,
-        )
+        key = self.data_key(subject_id, create=opening)
+        return sealed_event(event, lambda text: seal(key, subject_id, text), structural)
 
     def _subject_moved(self, subject_id: str, seq: int, event: Event) -> None:
         found = self.subject(subject_id) or Subject(subject_id)
