@@ -312,14 +312,15 @@ def test_the_profile_names_the_hot_functions_and_splits_the_flush_by_table(
         spent
     )
     assert 0 < sum(spent.values()) < elapsed
-    from ledger.bench.profile import STAGES, stage_split
+    from ledger.bench.profile import SEALING, STAGES, stage_split
 
-    before = [getattr(owner, name) for owner, name, _ in STAGES]
-    elapsed, stages = stage_split(tmp_path, commands=2_000, wallets=100)
-    assert set(stages) == {what for _, _, what in STAGES}
-    assert all(seconds > 0 for seconds in stages.values())
-    assert sum(stages.values()) < elapsed
-    assert [getattr(owner, name) for owner, name, _ in STAGES] == before  # all put back
+    before = [getattr(owner, name) for owner, name, _ in STAGES + SEALING]
+    for personal in (False, True):
+        elapsed, stages = stage_split(tmp_path, commands=2_000, wallets=100, personal=personal)
+        assert set(stages) == {what for _, _, what in STAGES + SEALING}
+        assert all(seconds > 0 for seconds in stages.values())
+        assert sum(stages.values()) < elapsed
+    assert [getattr(owner, name) for owner, name, _ in STAGES + SEALING] == before  # put back
 
 
 def test_every_postings_layout_is_measured(tmp_path: Path) -> None:

@@ -6,6 +6,10 @@ their own, and the count of calls), once timing each statement of the batch's fl
 (microseconds per command spent in SQLite, by table), and once timing each stage of the
 write path (deciding, appending, the balances each answer carries, the flush, the
 COMMIT). The figures of docs/performance.md's profile come from here.
+
+``python -m ledger.bench.profile --sealed`` times the stages of the same mix with its
+customers' personal data sealed (``wallet_mix(personal=True)``), then of the plain mix,
+alternately, with the two stages sealing adds: the keyed digest and sealing an event.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger import book as book_module
-from ledger.bench.workload import prepare, wallet_mix
+from ledger.bench.workload import BENCH_MASTER_KEY, prepare, wallet_mix
 from ledger.book import Ledger
 from ledger.store import sql
 from ledger.store import sqlite as store
@@ -30,8 +34,8 @@ from ledger.store import sqlite as store
 COMMANDS, BATCH = 20_000, 1_000
 
 
-def _batches(book: Ledger, commands: int, wallets: int) -> list[list[Any]]:
-    stream = wallet_mix(1, wallets, 100, book.today())
+def _batches(book: Ledger, commands: int, wallets: int, personal: bool = False) -> list[list[Any]]:
+    stream = wallet_mix(1, wallets, 100, book.today(), personal=personal)
     return [list(itertools.islice(stream, BATCH)) for _ in range(commands // BATCH)]
 
 
@@ -103,15 +107,23 @@ STAGES: tuple[tuple[Any, str, str], ...] = (
     (store.SqliteStore, "_commit", "COMMIT (WAL write and fsync)"),
 )
 """What :func:`stage_split` times: (owner, attribute, what it is)."""
+SEALING: tuple[tuple[Any, str, str], ...] = (
+    (book_module.Ledger, "_personal_digest", "the digest keyed with a subject's key"),
+    (sql.SqlTransaction, "_sealed", "(of append) sealing an event's personal text"),
+)
+"""The stages sealing personal data adds, timed with :data:`STAGES` for ``--sealed``; the
+second runs inside ``append``."""
 
 
 def stage_split(
-    directory: Path, commands: int = COMMANDS, wallets: int = 10_000
+    directory: Path, commands: int = COMMANDS, wallets: int = 10_000, *, personal: bool = False
 ) -> tuple[float, dict[str, float]]:
     """Seconds for ``commands`` of the mix, and the seconds of it each stage of the write
-    path took (:data:`STAGES`, by what it is)."""
+    path took (:data:`STAGES`, and :data:`SEALING`, by what it is); with ``personal``,
+    of the mix with its customers' personal data sealed."""
     spent: dict[str, float] = {}
-    originals = [(owner, name, vars(owner).get(name)) for owner, name, _ in STAGES]
+    stages = STAGES + SEALING
+    originals = [(owner, name, vars(owner).get(name)) for owner, name, _ in stages]
 
     def timing(real: Any, label: str) -> Any:
         def timed(*args: Any, **kwargs: Any) -> Any:
@@ -123,13 +135,14 @@ def stage_split(
 
         return timed
 
-    for (owner, name, _), (_, _, label) in zip(originals, STAGES, strict=True):
+    for (owner, name, _), (_, _, label) in zip(originals, stages, strict=True):
         setattr(owner, name, timing(getattr(owner, name), label))
+    key = BENCH_MASTER_KEY if personal else None
     try:
-        with Ledger.open(directory / "stages.db") as book:
-            prepare(book, wallets, 100)
+        with Ledger.open(directory / f"stages-{personal}.db", master_key=key) as book:
+            prepare(book, wallets, 100, personal=personal)
             spent.clear()
-            batches = _batches(book, commands, wallets)
+            batches = _batches(book, commands, wallets, personal)
             start = time.perf_counter()
             for batch in batches:
                 book.submit_many(batch)
@@ -147,10 +160,20 @@ def _per_command(elapsed: float, spent: dict[str, float], rest: str) -> None:
     print(f"{COMMANDS:,} commands in {elapsed:.2f} s: {elapsed / COMMANDS * 1e6:.1f} us each")
     for what, seconds in sorted(spent.items(), key=lambda kv: -kv[1]):
         print(f"{seconds / COMMANDS * 1e6:8.1f} us/command  {what}")
-    print(f"{(elapsed - sum(spent.values())) / COMMANDS * 1e6:8.1f} us/command  {rest}")
+    outside = sum(v for k, v in spent.items() if not k.startswith("(of "))
+    print(f"{(elapsed - outside) / COMMANDS * 1e6:8.1f} us/command  {rest}")
 
 
 def main() -> int:
+    if sys.argv[1:] == ["--sealed"]:
+        rest = "everything else (BEGIN, the plain digests, the batch's reads, the results)"
+        with tempfile.TemporaryDirectory() as tmp:
+            for run in range(2):
+                for personal in (True, False):
+                    print(f"run {run + 1}, {'sealed' if personal else 'plain'}:")
+                    _per_command(*stage_split(Path(tmp), personal=personal), rest)
+                    print()
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         print(profiled(Path(tmp)))
         _per_command(*flush_split(Path(tmp)), "everything else (Python, reads, COMMIT)")

@@ -39,6 +39,8 @@ from ledger.chart import Chart
 from ledger.cli import main
 from ledger.commands import canonical_bytes
 from ledger.keys import ERASED, SEALED, is_sealed
+from projections.base import canonical_dump
+from projections.runner import Runner
 from tests.conftest import FakeClock, assert_accepted, assert_rejected, unchanged
 
 NAME = "Somchai Jaidee"
@@ -426,3 +428,24 @@ def test_a_command_id_holding_a_phone_number_is_refused_and_not_recorded(
         assert_rejected(
             book, CHART.open_wallet("wallet:x", subject="1101700207030"), RejectCode.ID_PERSONAL
         )
+
+
+def test_read_models_folded_before_an_erasure_equal_a_rebuild_after_it(
+    book: Ledger, clock: FakeClock, tmp_path: Path
+) -> None:
+    assert_accepted(
+        book,
+        Transfer(id="t1", source="wallet:U1", destination="wallet:U2", amount_minor=10, memo=MEMO),
+    )
+    _empty_and_close(book, "wallet:U1")
+    with Runner(book, tmp_path / "read.db") as runner:
+        runner.catch_up()
+        clock.advance(timedelta(days=366 * 5))
+        assert_accepted(book, EraseSubject(id="erase", subject="cust-1"))
+        runner.catch_up()
+        with runner.rebuild_into(":memory:") as rebuilt:
+            assert canonical_dump(rebuilt.db, rebuilt.projections) == canonical_dump(
+                runner.db, runner.projections
+            )
+    read = (tmp_path / "read.db").read_bytes()
+    assert MEMO.encode() not in read and NAME.encode() not in read
