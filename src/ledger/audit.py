@@ -983,7 +983,16 @@ class _Walk:
         its key."""
         folded = self.subjects.subjects()
         stored = {s.id: s for s in book.store.subjects()}
-        rows = {subject for subject, _, _ in book.store.key_rows()}
+        key_rows = book.store.key_rows()
+        masters = sorted({key_id for _, key_id, _ in key_rows})
+        if len(masters) > 1:
+            self._found(
+                "subjects",
+                0,
+                f"the key store holds keys wrapped by {len(masters)} master keys "
+                f"({', '.join(masters)}): no one master key opens them all",
+            )
+        rows = {subject for subject, _, _ in key_rows}
         if self.keyed_bill and NAMES not in rows:
             self._found(
                 "subjects",

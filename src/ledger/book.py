@@ -30,12 +30,15 @@ import msgspec
 
 from ledger.accounts import Account, Balance, Counters, is_valid_id
 from ledger.chart import Chart
-from ledger.commands import Command, OpenAccount, canonical_bytes
+from ledger.commands import Command, OpenAccount, Reverse, canonical_bytes
 from ledger.errors import (
     BatchTooLarge,
     InvalidCommand,
+    KeyStoreDamaged,
     LedgerClosed,
     LedgerError,
+    MasterKeyMissing,
+    MasterKeyWrong,
     RejectCode,
     StoreCorrupt,
     StoreError,
@@ -57,7 +60,13 @@ from ledger.keys import (
     token_subject,
     unseal,
 )
-from ledger.personal import SEALED_FROM, blanked, command_subject, opened_event
+from ledger.personal import (
+    SEALED_FROM,
+    blanked,
+    command_has_text,
+    command_subject,
+    opened_event,
+)
 from ledger.personal_ids import personal_id_part, personal_id_reason
 from ledger.policy import CodPolicy, LoanPolicy, PersonalDataPolicy, Policy
 from ledger.results import Accepted, Rejected, Result
@@ -530,10 +539,12 @@ class Ledger:
                 "id",
             )
         plain = self._digest(command) if digest is None else digest
-        digest = self._personal_digest(tx, command, plain)
+        digest, erased = self._personal_digest(tx, command, plain)
         prior = known.get(command.id)
         if prior is not None:
-            if prior.digest != digest and not self._copied_refusal(tx, prior, plain):
+            if prior.digest != digest and not (
+                erased or self._same_command(tx, prior, command, plain)
+            ):
                 return Rejected(
                     RejectCode.IDEMPOTENCY_CONFLICT,
                     f"id {command.id!r} was already used by a different command",
@@ -548,7 +559,9 @@ class Ledger:
         outcome = decide(command, tx)
         if isinstance(outcome, Rejected):
             rejected = attrs.evolve(outcome, id=command.id)
-            if record:
+            # a refusal about an id that is a phone number or national ID is not recorded:
+            # the record would keep that id in the clear (a retry is decided again)
+            if record and not self._names_personal_id(rejected):
                 tx.refuse(command.id, digest, rejected)
                 known[command.id] = StoredRefusal(digest, attrs.evolve(rejected, replayed=True))
             return rejected
@@ -559,15 +572,30 @@ class Ledger:
         known[command.id] = StoredCommand(digest, first_seq, last_seq, balances)
         return Accepted(command.id, last_seq, balances=balances)
 
-    def _personal_digest(self, tx: Transaction, command: Command, digest: bytes) -> bytes:
-        """The digest the index keeps for ``command``: a command with a subject's personal
-        text is keyed with that subject's data key (a new subject's first account makes
-        the key), so the digest confirms nothing without it; an erased subject's has its
-        personal text taken out instead. Any other command's is ``digest``."""
+    def _personal_digest(
+        self, tx: Transaction, command: Command, digest: bytes
+    ) -> tuple[bytes, bool]:
+        """The digest the index keeps for ``command``, and whether its subject is erased.
+        A command with a subject's personal text is keyed with that subject's data key (a
+        new subject's first account makes the key), so the digest confirms nothing
+        without it. One whose text no key can cover has its personal text taken out
+        (:func:`~ledger.personal.blanked`): its subject is erased, or its owner's account
+        is not open (it will be refused), or it opens an account for a subject id that
+        will be refused. Any other command's (no personal text, or a system account's,
+        stored as written) is ``digest``."""
         structural = self._policy.personal.structural_metadata
+        missing: list[str] = []
+
+        def subject_of(account_id: str) -> str | None:
+            found = tx.account(account_id)
+            if found is None:
+                missing.append(account_id)
+                return None
+            return found.subject
+
         subject_id = command_subject(
             command,
-            lambda account_id: None if (a := tx.account(account_id)) is None else a.subject,
+            subject_of,
             lambda entry: [
                 p.account
                 for e in tx.command_events(entry)
@@ -577,28 +605,55 @@ class Ledger:
             structural,
         )
         if subject_id is None:
-            return digest
+            unknown = isinstance(command, Reverse) and not tx.command_events(command.entry_id)
+            if (missing or unknown) and command_has_text(command, structural):
+                return self._blanked_digest(command), False
+            return digest, False
         found = tx.subject(subject_id)
-        if (found is not None and found.erased) or (
-            isinstance(command, OpenAccount)  # a new subject's id, not yet checked
-            and (
-                not is_valid_id(subject_id)
-                or personal_id_part(subject_id, self._policy.personal.allowed_ids) is not None
-            )
+        if found is not None and found.erased:
+            return self._blanked_digest(command), True
+        if isinstance(command, OpenAccount) and (  # a new subject's id, not yet checked
+            not is_valid_id(subject_id)
+            or personal_id_part(subject_id, self._policy.personal.allowed_ids) is not None
         ):
-            # no key to keep, or none to make (the subject will be refused)
-            return self._digest(blanked(command, structural))
-        return keyed_digest(
-            tx.data_key(subject_id, create=isinstance(command, OpenAccount)), digest
+            return self._blanked_digest(command), False
+        key = tx.data_key(subject_id, create=isinstance(command, OpenAccount))
+        return keyed_digest(key, digest), False
+
+    def _same_command(self, tx: Transaction, prior: Known, command: Command, plain: bytes) -> bool:
+        """Whether ``prior``, whose digest is not the one ``command`` gets now, is still
+        this command's: recorded with its personal text taken out (its owner was not open
+        then), or carried over by a sealed copy (``ledger.seal``) from a file whose
+        personal data was plain: a refusal's digest keyed under the names key, an opened
+        account's keyed with the subject the copy gave it."""
+        if prior.digest == self._blanked_digest(command):
+            return True
+        if self._store.setting(SEALED_FROM) is None:
+            return False
+        try:
+            if isinstance(prior, StoredRefusal):
+                return prior.digest == keyed_digest(tx.data_key(NAMES), plain)
+            if isinstance(command, OpenAccount) and command.subject is None:
+                opened = tx.account(command.account)
+                if opened is not None and opened.subject is not None:
+                    return prior.digest == keyed_digest(tx.data_key(opened.subject), plain)
+        except (KeyStoreDamaged, MasterKeyMissing, MasterKeyWrong):
+            return False  # no key to compare with: not shown the same
+        return False
+
+    def _names_personal_id(self, rejected: Rejected) -> bool:
+        """Whether a refusal is about an id with a part that is a phone number or
+        national ID (``id_personal``, or an id as its subject: an account not found)."""
+        allowed = self._policy.personal.allowed_ids
+        return rejected.code is RejectCode.ID_PERSONAL or (
+            personal_id_part(rejected.subject, allowed) is not None
         )
 
-    def _copied_refusal(self, tx: Transaction, prior: Known, plain: bytes) -> bool:
-        """Whether ``prior`` is a refusal a sealed copy (``ledger.seal``) carried over from
-        a file whose personal data was plain, of this command: its digest is the old
-        SHA-256 keyed under the names key."""
-        if not isinstance(prior, StoredRefusal) or self._store.setting(SEALED_FROM) is None:
-            return False
-        return prior.digest == keyed_digest(tx.data_key(NAMES), plain)
+    def _blanked_digest(self, command: Command) -> bytes:
+        """The digest of ``command`` with its personal text taken out, in a domain of its
+        own: it never equals the plain digest of a command that had no text."""
+        blank = blanked(command, self._policy.personal.structural_metadata)
+        return hashlib.sha256(b"satang/blanked/1\x00" + canonical_bytes(blank)).digest()
 
     @staticmethod
     def _digest(command: Command) -> bytes:

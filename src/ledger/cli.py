@@ -685,6 +685,17 @@ def seal(source: str, target: str, subjects_file: str, master_key_file: str | No
         f"{report.refusals:,} refusals into {target}: {report.subjects:,} subjects, "
         f"{report.keyed_digests:,} digests keyed"
     )
+    if report.plain_accounts:
+        shown_ids = ", ".join(report.plain_accounts[:5])
+        more = (
+            f" and {len(report.plain_accounts) - 5:,} more"
+            if len(report.plain_accounts) > 5
+            else ""
+        )
+        click.echo(
+            f"WARNING {len(report.plain_accounts):,} accounts given no subject carry personal "
+            f"text, left in the clear in the copy: {shown_ids}{more}"
+        )
     for problem in report.problems:
         click.echo(f"PROBLEM {problem}")
     if not report.ok:

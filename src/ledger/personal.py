@@ -172,6 +172,12 @@ def _has_text(value: Any, fields: tuple[str, ...], structural: Collection[str]) 
     return False
 
 
+def command_has_text(command: Command, structural: Collection[str]) -> bool:
+    """Whether ``command`` carries personal text (as :func:`event_has_text`)."""
+    declared = PERSONAL_COMMAND_FIELDS.get(type(command))
+    return declared is not None and _has_text(command, declared[1], structural)
+
+
 def command_subject(
     command: Command,
     subject_of: Callable[[str], str | None],

@@ -27,9 +27,17 @@ import msgspec
 from ledger.accounts import is_valid_id
 from ledger.book import Ledger
 from ledger.errors import InvalidCommand, StoreError
-from ledger.events import AccountOpened, Event
+from ledger.events import AccountOpened, Event, MoneyEvent
 from ledger.keys import NAMES, KeyWrapper, keyed_digest
-from ledger.personal import SEALED_FROM, event_has_text, event_subject, opened_event
+from ledger.personal import (
+    LEGS,
+    PERSONAL_EVENT_FIELDS,
+    SEALED_FROM,
+    SUBJECT,
+    event_has_text,
+    event_subject,
+    opened_event,
+)
 from ledger.personal_ids import personal_id_part
 from ledger.state import NewEvent
 from ledger.store.base import GENESIS_HASH, RecordedEvent, StoredCommand, refusal_hash
@@ -52,6 +60,9 @@ class SealReport:
     keyed_digests: int
     """Index rows whose digest is now keyed with a subject's data key."""
     problems: tuple[str, ...] = ()
+    plain_accounts: tuple[str, ...] = ()
+    """Accounts given no subject whose events carry personal text: it stays in the clear
+    in the copy too (name their customers in the subjects, and copy again)."""
 
     @property
     def ok(self) -> bool:
@@ -221,14 +232,26 @@ def check_sealed_copy(source: str | Path, target: str | Path, master_key: KeyWra
     ):
         structural = new.policy.personal.structural_metadata
         count = 0
-        commands: set[str] = set()
+        commands: dict[str, set[str]] = {}
+        plain: set[str] = set()
+
+        def subject_of(account: str) -> str | None:
+            found = new.store.account(account)
+            return None if found is None else found.subject
+
         pairs = itertools.zip_longest(old.events(), new.events())
         for before, after in pairs:
             if before is None or after is None:
                 problems.append("the copy holds another number of events")
                 break
             count += 1
-            commands.add(before.command_id)
+            owners = commands.setdefault(before.command_id, set())
+            if event_has_text(after.event, structural):
+                owner = event_subject(after.event, subject_of)
+                if owner is None:
+                    plain.update(_owning_accounts(after.event))
+                else:
+                    owners.add(owner)
             same = (
                 before.seq,
                 before.stream,
@@ -254,19 +277,59 @@ def check_sealed_copy(source: str | Path, target: str | Path, master_key: KeyWra
                 problems.append(f"seq {before.seq}: the copy's event is not the old one sealed")
                 if len(problems) > 20:
                     break
-        for command_id in sorted(commands):
+        for command_id, owners in sorted(commands.items()):
             a, b = old.store.find_result(command_id), new.store.find_result(command_id)
             if not (isinstance(a, StoredCommand) and isinstance(b, StoredCommand)) or (
                 a.first_seq,
                 a.last_seq,
             ) != (b.first_seq, b.last_seq):
                 problems.append(f"command {command_id!r}: the index rows differ")
-        refused_before = [(r.n, r.command_id, r.code) for r in old.store.refusal_rows()]
-        refused_after = [(r.n, r.command_id, r.code) for r in new.store.refusal_rows()]
-        if refused_before != refused_after:
+            elif b.digest not in _digests(new, a.digest, owners):
+                problems.append(f"command {command_id!r}: its digest is not the old one's")
+        before_rows, after_rows = list(old.store.refusal_rows()), list(new.store.refusal_rows())
+        if [(r.n, r.command_id, r.code, r.subject) for r in before_rows] != [
+            (r.n, r.command_id, r.code, r.subject) for r in after_rows
+        ]:
             problems.append("the record of refusals differs")
+        elif after_rows:
+            names = new.store.data_key(NAMES)
+            for r, c in zip(before_rows, after_rows, strict=True):
+                if names is None or c.digest != keyed_digest(names, r.digest):
+                    problems.append(f"refusal {r.n}: its digest is not the old one's")
+                    break
         if old.balances() != new.balances():
             problems.append("the balances differ")
         report = verify(new)
         problems += [f"verify: {f.check} at seq {f.seq}: {f.detail}" for f in report.findings]
-    return SealReport(count, len(commands), len(refused_after), 0, 0, tuple(problems))
+    return SealReport(
+        count,
+        len(commands),
+        len(after_rows),
+        0,
+        0,
+        tuple(problems),
+        tuple(sorted(plain)),
+    )
+
+
+def _digests(book: Ledger, old: bytes, subjects: set[str]) -> set[bytes]:
+    """The digests a copied command may have: the old one, or it keyed with the data key
+    of a subject whose text the command carries."""
+    found = {old}
+    for subject in subjects:
+        key = book.store.data_key(subject)
+        if key is not None:
+            found.add(keyed_digest(key, old))
+    return found
+
+
+def _owning_accounts(event: Event) -> list[str]:
+    """The accounts whose customer owns ``event``'s personal text (by its declared
+    owner: a field naming the account, the account opened, or every leg)."""
+    owner = PERSONAL_EVENT_FIELDS[type(event)][0]
+    if owner == SUBJECT and isinstance(event, AccountOpened):
+        return [event.account]
+    if owner == LEGS and isinstance(event, MoneyEvent):
+        return [p.account for p in event.postings]
+    named = getattr(event, owner, None)
+    return [named] if isinstance(named, str) else []

@@ -10,6 +10,7 @@ from ledger.commands import EraseSubject
 from ledger.errors import RejectCode, shown
 from ledger.events import SubjectErased
 from ledger.flows.base import check_text, id_subject, reject
+from ledger.personal_ids import personal_id_part, personal_id_reason
 from ledger.results import Rejected
 from ledger.state import NewEvent, State
 from ledger.times import from_us, to_us
@@ -30,12 +31,21 @@ def years_after(when: datetime, years: int) -> datetime:
 
 
 def decide_erase_subject(command: EraseSubject, state: State) -> list[NewEvent] | Rejected:
-    """Rejects, in order: field_invalid (reason), subject_not_found, subject_erased,
+    """Rejects, in order: field_invalid (reason), id_personal (the subject id is a phone
+    number or national ID: never recorded), subject_not_found, subject_erased,
     subject_has_open_accounts, retention_running (the retention period, counted in the
     ledger's time zone from when the last account closed, has not ended)."""
     problem = check_text("reason", command.reason)
     if problem is not None:
         return problem
+    personal = personal_id_part(command.subject, state.policy.personal.allowed_ids)
+    if personal is not None:  # no subject is named so: an operator's phone-number lookup
+        return reject(
+            RejectCode.ID_PERSONAL,
+            f"a part of the subject id is {personal_id_reason(personal)}: a subject is named "
+            "by an opaque id",
+            "subject",
+        )
     subject = state.subject(command.subject) if is_valid_id(command.subject) else None
     if subject is None:
         return reject(

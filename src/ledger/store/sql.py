@@ -98,6 +98,8 @@ from ledger.times import US_MAX, US_MIN, to_us
 
 ACCOUNT_CACHE_MAX = 200_000
 """Account rows kept between transactions; past this the cache starts over."""
+KEY_CACHE_MAX = 1 << 16
+"""Subjects' data keys kept unwrapped between transactions; past this they start over."""
 READ_PAGE = 1_000
 LEG_MAX = 2**31 - 1
 """A bound past every leg of an entry: the counters after a seq's last leg."""
@@ -152,6 +154,8 @@ class SqlStore(ABC):
         """Subjects' data keys unwrapped so far: dropped with the other caches, and when
         an erasure commits."""
         self._shred_pending = False
+        self._master_checked: str | None = None
+        """The master key id the key store was last found to hold only keys of."""
 
     # --- what a backend provides --------------------------------------------------------
 
@@ -196,6 +200,7 @@ class SqlStore(ABC):
         self._closed_us = None
         self._subjects.clear()
         self._data_keys.clear()
+        self._master_checked = None
 
     @property
     def shred_pending(self) -> bool:
@@ -271,6 +276,9 @@ class SqlStore(ABC):
         crashpoints.reach("after_commit")
         if len(self._accounts) > ACCOUNT_CACHE_MAX:
             self._accounts.clear()
+        if len(self._data_keys) > KEY_CACHE_MAX or len(self._subjects) > ACCOUNT_CACHE_MAX:
+            self._data_keys.clear()
+            self._subjects.clear()
         if tx.erased:
             self._data_keys.clear()
             forget_derived()
@@ -658,6 +666,7 @@ class SqlStore(ABC):
                 raise
         self.keys = new
         self._data_keys.clear()
+        self._master_checked = None
         self._shred_pending = not self._shred()
         return len(updates)
 
@@ -999,6 +1008,7 @@ class SqlTransaction:
         if row is not None:
             key = _unwrapped(store.keys, subject_id, row, store.path)
         elif create:
+            self._same_master_key(store.keys)
             key = new_data_key()
             wrapped = store.keys.wrap(key, key_context(subject_id))
             self._new_keys.append((subject_id, store.keys.key_id, wrapped))
@@ -1010,6 +1020,22 @@ class SqlTransaction:
             raise KeyStoreDamaged(f"{store.path}: subject {subject_id!r} {state}")
         store._data_keys[subject_id] = key
         return key
+
+    def _same_master_key(self, keys: KeyWrapper) -> None:
+        """:class:`MasterKeyWrong` if the key store holds a key another master key wraps:
+        a new key wrapped by this one would leave the store half readable by each."""
+        store = self._store
+        if store._master_checked == keys.key_id:
+            return
+        row = self._conn.execute(
+            "SELECT key_id FROM subject_keys WHERE key_id <> ? LIMIT 1", (keys.key_id,)
+        ).fetchone()
+        if row is not None:
+            raise MasterKeyWrong(
+                f"{store.path}: the key store's keys are wrapped by master key {row[0]}, not "
+                f"by the one the ledger was opened with ({keys.key_id}); no key is added"
+            )
+        store._master_checked = keys.key_id
 
     def keyed_name(self, text: str, *, create: bool = False) -> str | None:
         store = self._store

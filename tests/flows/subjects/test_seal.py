@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import attrs
 import pytest
 from click.testing import CliRunner
 
@@ -174,3 +175,32 @@ def test_satang_seal_copies_and_proves(tmp_path: Path, clock: FakeClock) -> None
          "--master-key-file", str(tmp_path / "master.key")],
     )  # fmt: skip
     assert bad.exit_code == 1 and "account,subject" in bad.output
+
+
+def test_the_copy_keeps_every_retry_and_names_what_it_left_in_the_clear(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    old, new = tmp_path / "old.db", tmp_path / "new.db"
+    commands = _plain(old, clock)
+    with Ledger.open(old, clock=clock) as book:  # a customer the operator forgets to name
+        book.submit(CHART.open_wallet("wallet:U3", metadata={"name": "Malee Srisuk"}))
+    report = seal_copy(old, new, {"wallet:U1": "C1"}, KEY)
+    assert report.ok and report.plain_accounts == ("wallet:U3",)
+    with Ledger.open(new, clock=clock, master_key=KEY) as book:
+        opened = book.submit(CHART.open_wallet("wallet:U1", metadata={"name": "Somchai Jaidee"}))
+        assert isinstance(opened, Accepted) and opened.replayed  # the old command, as it was
+        other = attrs.evolve(commands["pay-rent"], amount_minor=501)
+        assert book.submit(other).code is RejectCode.IDEMPOTENCY_CONFLICT  # type: ignore[union-attr]
+
+
+def test_a_copy_whose_digests_were_changed_is_not_proved(tmp_path: Path, clock: FakeClock) -> None:
+    old, new = tmp_path / "old.db", tmp_path / "new.db"
+    _plain(old, clock)
+    assert seal_copy(old, new, {"wallet:U1": "C1"}, KEY).ok
+    conn = sqlite3.connect(new)
+    conn.execute("DROP TRIGGER commands_no_update")
+    conn.execute("UPDATE commands SET digest = zeroblob(32) WHERE command_id = 'pay-rent'")
+    conn.commit()
+    conn.close()
+    problems = check_sealed_copy(old, new, KEY).problems
+    assert "command 'pay-rent': its digest is not the old one's" in problems

@@ -425,9 +425,16 @@ def test_a_command_id_holding_a_phone_number_is_refused_and_not_recorded(
             assert isinstance(refused, Rejected) and refused.code is RejectCode.ID_PERSONAL
             assert PHONE not in refused.detail
             assert book.result(f"top-up-2:{PHONE}") is None  # not recorded: no id in the clear
-        assert_rejected(
-            book, CHART.open_wallet("wallet:x", subject="1101700207030"), RejectCode.ID_PERSONAL
-        )
+        for command in (
+            CHART.open_wallet("wallet:x", subject="1101700207030"),  # a national ID
+            Transfer(id="t-x", source="wallet:U1", destination=f"wallet:{PHONE}", amount_minor=1),
+            EraseSubject(id="e-x", subject=PHONE),
+        ):
+            with unchanged(book):
+                refused = book.submit(command)
+                assert isinstance(refused, Rejected), refused
+                assert book.result(command.id) is None  # its id would be kept in the clear
+            assert PHONE not in refused.detail or command.id == "t-x"
 
 
 def test_read_models_folded_before_an_erasure_equal_a_rebuild_after_it(
@@ -449,3 +456,48 @@ def test_read_models_folded_before_an_erasure_equal_a_rebuild_after_it(
             )
     read = (tmp_path / "read.db").read_bytes()
     assert MEMO.encode() not in read and NAME.encode() not in read
+
+
+def test_text_whose_owner_is_not_open_keeps_no_digest_of_it_and_its_retry_its_answer(
+    book: Ledger,
+) -> None:
+    early = Pay(id="p-early", wallet="wallet:later", merchant="M1", amount_minor=1, reference=PHONE)
+    first = book.submit(early)
+    assert isinstance(first, Rejected) and first.code is RejectCode.ACCOUNT_NOT_FOUND
+    stored = book.store.find_result("p-early")
+    assert stored is not None
+    assert stored.digest != hashlib.sha256(canonical_bytes(early)).digest()
+    assert_accepted(book, _wallet("wallet:later", "cust-9", name="Later"))
+    again = book.submit(early)  # now its owner is a subject's wallet: still its first answer
+    assert again == attrs.evolve(first, replayed=True)
+
+
+def test_after_an_erasure_a_retry_still_gets_its_first_answer(
+    book: Ledger, clock: FakeClock
+) -> None:
+    paid = assert_accepted(
+        book, Pay(id="p1", wallet="wallet:U1", merchant="M1", amount_minor=10, reference=MEMO)
+    )
+    _empty_and_close(book, "wallet:U1")
+    clock.advance(timedelta(days=366 * 5))
+    assert_accepted(book, EraseSubject(id="erase", subject="cust-1"))
+    again = book.submit(
+        Pay(id="p1", wallet="wallet:U1", merchant="M1", amount_minor=10, reference=MEMO)
+    )
+    assert isinstance(again, Accepted) and again.replayed and again.seq == paid.seq
+
+
+def test_a_second_master_key_adds_no_key_to_the_key_store(built: Path, clock: FakeClock) -> None:
+    other = MasterKey.generate()
+    with Ledger.open(built, clock=clock, master_key=other) as book:
+        with unchanged(book), pytest.raises(MasterKeyWrong, match="no key is added"):
+            book.submit(_wallet("wallet:U9", "cust-9", name="Niran"))
+        assert_accepted(book, Withdraw(id="w", wallet="wallet:U1", amount_minor=1))
+    conn = sqlite3.connect(built)
+    conn.execute("INSERT INTO subject_keys VALUES ('cust-9', ?, ?)", (other.key_id, b"\x00" * 60))
+    conn.execute("INSERT INTO subjects (subject, accounts, open_accounts) VALUES ('cust-9', 0, 0)")
+    conn.commit()
+    conn.close()
+    with Ledger.open(built, clock=clock) as book:
+        found = verify(book).findings
+    assert [f.check for f in found] == ["subjects"] and "2 master keys" in found[0].detail
