@@ -167,12 +167,12 @@ def _per_command(elapsed: float, spent: dict[str, float], rest: str) -> None:
 def main() -> int:
     if sys.argv[1:] == ["--sealed"]:
         rest = "everything else (BEGIN, the plain digests, the batch's reads, the results)"
-        with tempfile.TemporaryDirectory() as tmp:
-            for run in range(2):
-                for personal in (True, False):
-                    print(f"run {run + 1}, {'sealed' if personal else 'plain'}:")
+        for run in range(2):
+            for personal in (True, False):
+                print(f"run {run + 1}, {'sealed' if personal else 'plain'}:")
+                with tempfile.TemporaryDirectory() as tmp:  # a new ledger each time
                     _per_command(*stage_split(Path(tmp), personal=personal), rest)
-                    print()
+                print()
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         print(profiled(Path(tmp)))
