@@ -306,6 +306,23 @@ _db = click.option(
 )
 
 
+_master_key_option = click.option(
+    "--master-key-file",
+    default=None,
+    help="The master key (64 hex digits); default: the SATANG_MASTER_KEY variable.",
+)
+
+
+def _master_key(path: str | None) -> MasterKey:
+    """The master key from ``--master-key-file``, else from ``SATANG_MASTER_KEY``."""
+    try:
+        return MasterKey.from_file(path) if path is not None else MasterKey.from_env()
+    except LedgerError as exc:
+        raise click.ClickException(
+            f"{one_line(str(exc))} (give --master-key-file, or set SATANG_MASTER_KEY)"
+        ) from exc
+
+
 @click.group(cls=_Verbs)
 @click.version_option(package_name="satang")
 def main() -> None:
@@ -656,11 +673,7 @@ def migrate(source: str, target: str, as_json: bool) -> None:
     type=_FilePath(exists=True),
     help="A CSV file of account,subject lines: the customer each account belongs to.",
 )
-@click.option(
-    "--master-key-file",
-    default=None,
-    help="The master key (64 hex digits); default: the SATANG_MASTER_KEY variable.",
-)
+@_master_key_option
 def seal(source: str, target: str, subjects_file: str, master_key_file: str | None) -> None:
     """Copy a ledger whose personal data is plain into a new file with it sealed under
     each customer's key, then prove the copy against the old file event by event; the
@@ -1124,25 +1137,11 @@ def export(db: str, fmt: str, timezone: str | None) -> None:
             raise click.ClickException(str(exc)) from exc
 
 
-def _master_key(path: str | None) -> MasterKey:
-    """The master key from ``--master-key-file``, else from ``SATANG_MASTER_KEY``."""
-    try:
-        return MasterKey.from_file(path) if path is not None else MasterKey.from_env()
-    except LedgerError as exc:
-        raise click.ClickException(
-            f"{one_line(str(exc))} (give --master-key-file, or set SATANG_MASTER_KEY)"
-        ) from exc
-
-
 @main.command()
 @click.argument("action", type=click.Choice(["export"]), metavar="export")
 @click.argument("subject_id", metavar="SUBJECT")
 @_db
-@click.option(
-    "--master-key-file",
-    default=None,
-    help="The master key (64 hex digits); default: the SATANG_MASTER_KEY variable.",
-)
+@_master_key_option
 def subject(action: str, subject_id: str, db: str, master_key_file: str | None) -> None:
     """export: print as JSON everything the ledger holds about SUBJECT, its personal data
     opened with the master key (the right of access): its accounts with their metadata,

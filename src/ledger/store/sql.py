@@ -639,36 +639,13 @@ class SqlStore(ABC):
         old = self.keys
         if old is None:
             raise MasterKeyMissing(f"{self.path}: rotating the master key needs the current one")
-        if self.readonly:
-            raise StoreError(f"{self.path} was opened read-only (readonly=True): no writes")
-        with self._write_lock():
-            try:
-                self._begin()
-                rows = [
-                    tuple(r)
-                    for r in self._sql.execute(
-                        "SELECT subject, key_id, wrapped FROM subject_keys ORDER BY subject"
-                    ).fetchall()
-                ]
-                updates = []
-                for subject_id, key_id, wrapped in rows:
-                    key = _unwrapped(old, subject_id, (key_id, wrapped), self.path)
-                    updates.append((new.key_id, new.wrap(key, key_context(subject_id)), subject_id))
-                if updates:
-                    self._sql.executemany(
-                        "UPDATE subject_keys SET key_id = ?, wrapped = ? WHERE subject = ?", updates
-                    )
-                self._commit()
-            except BaseException as exc:
-                self._rollback()
-                if isinstance(exc, self._ERRORS):
-                    raise self._error(exc) from exc
-                raise
+        with self.transaction(0, Policy()) as tx:
+            count = tx.rewrap(old, new)
         self.keys = new
         self._data_keys.clear()
         self._master_checked = None
         self._shred_pending = not self._shred()
-        return len(updates)
+        return count
 
     def _select_account(self, account_id: str) -> tuple[Account, Counters] | None:
         rows = self._read(
@@ -1375,6 +1352,22 @@ class SqlTransaction:
             conn.executemany(
                 "DELETE FROM subject_keys WHERE subject = ?", [(name,) for name in self.erased]
             )
+
+    def rewrap(self, old: KeyWrapper, new: KeyWrapper) -> int:
+        """Wrap every key of the key store with ``new``, each unwrapped with ``old``; the
+        number rewrapped (:meth:`SqlStore.rewrap`)."""
+        path = self._store.path
+        updates = []
+        for name, key_id, wrapped in self._conn.execute(
+            "SELECT subject, key_id, wrapped FROM subject_keys ORDER BY subject"
+        ).fetchall():
+            key = _unwrapped(old, name, (key_id, wrapped), path)
+            updates.append((new.key_id, new.wrap(key, key_context(name)), name))
+        if updates:
+            self._conn.executemany(
+                "UPDATE subject_keys SET key_id = ?, wrapped = ? WHERE subject = ?", updates
+            )
+        return len(updates)
 
     def insert_refusals(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """Write whole rows of the record of refusals, numbered and chained by the caller
