@@ -89,10 +89,10 @@ def test_machine_catches_an_inline_balance_off_by_one(
 ) -> None:
     original = sqlite._SqliteTransaction._project
 
-    def off_by_one(self: Any, seq: int, new: Any) -> None:
-        original(self, seq, new)
-        if hasattr(new.event, "postings") and len(new.event.postings) > 2:
-            account = new.event.postings[-1].account
+    def off_by_one(self: Any, seq: int, effective_us: int, event: Any) -> None:
+        original(self, seq, effective_us, event)
+        if hasattr(event, "postings") and len(event.postings) > 2:
+            account = event.postings[-1].account
             found, c = self._store._accounts[account]
             self._store._accounts[account] = (
                 found,

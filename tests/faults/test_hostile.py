@@ -77,6 +77,7 @@ from ledger import (
     Debit,
     DefineTier,
     DisburseLoan,
+    EraseSubject,
     Exchange,
     ExpireHolds,
     FreezeAccount,
@@ -735,6 +736,7 @@ SPECS: dict[type[Command], dict[str, Field]] = {
         "no_overdraft": FLAG,
         "max_balance_minor": OPTIONAL_AMOUNT,
         "metadata": METADATA,
+        "subject": optional_text("C1", "C2", "0812345678"),
     },
     FreezeAccount: {"id": ID, "account": ACCOUNT, "reason": MEMO},
     UnfreezeAccount: {"id": ID, "account": ACCOUNT, "reason": MEMO},
@@ -878,6 +880,7 @@ SPECS: dict[type[Command], dict[str, Field]] = {
     WriteOffLoan: {"id": ID, "loan": text(*LOANS)},
     RecoverLoan: {"id": ID, "loan": text(*LOANS), "amount_minor": AMOUNT, "from_bank": FLAG},
     RestructureLoan: {"id": ID, "loan": text(*LOANS), "installments": COUNT, "first_due": DAY},
+    EraseSubject: {"id": ID, "subject": text("C1", "nobody", "0812345678"), "reason": MEMO},
 }
 SAME_ACCOUNT: dict[type[Command], tuple[str, str]] = {
     Transfer: ("source", "destination"),
