@@ -62,12 +62,21 @@ from ledger.keys import (
 )
 from ledger.personal import (
     SEALED_FROM,
+    TEXT_EVENTS,
     blanked,
+    command_accounts,
     command_has_text,
     command_subject,
+    event_has_text,
+    event_subject,
     opened_event,
 )
-from ledger.personal_ids import personal_id_part, personal_id_reason
+from ledger.personal_ids import (
+    mask_personal_numbers,
+    personal_id_part,
+    personal_id_reason,
+    personal_numbers,
+)
 from ledger.policy import CodPolicy, LoanPolicy, PersonalDataPolicy, Policy
 from ledger.results import Accepted, Rejected, Result
 from ledger.state.loans import Loan, LoanStatus, fold_loan, loan_status, loan_stream
@@ -543,7 +552,8 @@ class Ledger:
         prior = known.get(command.id)
         if prior is not None:
             if prior.digest != digest and not (
-                erased or self._same_command(tx, prior, command, plain)
+                self._same_command(tx, prior, command, plain)
+                or (erased is not None and self._erased_retry(tx, prior, command, erased))
             ):
                 return Rejected(
                     RejectCode.IDEMPOTENCY_CONFLICT,
@@ -558,10 +568,8 @@ class Ledger:
             return self._accepted(tx, command.id, prior.last_seq, replayed=True)
         outcome = decide(command, tx)
         if isinstance(outcome, Rejected):
-            rejected = attrs.evolve(outcome, id=command.id)
-            # a refusal about an id that is a phone number or national ID is not recorded:
-            # the record would keep that id in the clear (a retry is decided again)
-            if record and not self._names_personal_id(rejected):
+            rejected = self._masked(tx, attrs.evolve(outcome, id=command.id))
+            if record and self._recordable(tx, command, rejected):
                 tx.refuse(command.id, digest, rejected)
                 known[command.id] = StoredRefusal(digest, attrs.evolve(rejected, replayed=True))
             return rejected
@@ -574,8 +582,8 @@ class Ledger:
 
     def _personal_digest(
         self, tx: Transaction, command: Command, digest: bytes
-    ) -> tuple[bytes, bool]:
-        """The digest the index keeps for ``command``, and whether its subject is erased.
+    ) -> tuple[bytes, str | None]:
+        """The digest the index keeps for ``command``, and its subject if it is erased.
         A command with a subject's personal text is keyed with that subject's data key (a
         new subject's first account makes the key), so the digest confirms nothing
         without it. One whose text no key can cover has its personal text taken out
@@ -604,29 +612,32 @@ class Ledger:
             ],
             structural,
         )
+        unknown = isinstance(command, Reverse) and not tx.command_events(command.entry_id)
+        if (missing or unknown) and command_has_text(command, structural):
+            # an owner not open (or, of legs, any leg not open): whose text it is, is not
+            # known yet
+            return self._blanked_digest(command), None
         if subject_id is None:
-            unknown = isinstance(command, Reverse) and not tx.command_events(command.entry_id)
-            if (missing or unknown) and command_has_text(command, structural):
-                return self._blanked_digest(command), False
-            return digest, False
+            return digest, None
         found = tx.subject(subject_id)
         if found is not None and found.erased:
-            return self._blanked_digest(command), True
+            return self._blanked_digest(command), subject_id
         if isinstance(command, OpenAccount) and (  # a new subject's id, not yet checked
             not is_valid_id(subject_id)
             or personal_id_part(subject_id, self._policy.personal.allowed_ids) is not None
         ):
-            return self._blanked_digest(command), False
+            return self._blanked_digest(command), None
         key = tx.data_key(subject_id, create=isinstance(command, OpenAccount))
-        return keyed_digest(key, digest), False
+        return keyed_digest(key, digest), None
 
     def _same_command(self, tx: Transaction, prior: Known, command: Command, plain: bytes) -> bool:
         """Whether ``prior``, whose digest is not the one ``command`` gets now, is still
         this command's: recorded with its personal text taken out (its owner was not open
         then), or carried over by a sealed copy (``ledger.seal``) from a file whose
         personal data was plain: a refusal's digest keyed under the names key, an opened
-        account's keyed with the subject the copy gave it."""
-        if prior.digest == self._blanked_digest(command):
+        account's keyed with the subject the copy gave it. Or recorded plain, before
+        personal data was sealed."""
+        if prior.digest in (plain, self._blanked_digest(command)):
             return True
         if self._store.setting(SEALED_FROM) is None:
             return False
@@ -641,13 +652,59 @@ class Ledger:
             return False  # no key to compare with: not shown the same
         return False
 
-    def _names_personal_id(self, rejected: Rejected) -> bool:
-        """Whether a refusal is about an id with a part that is a phone number or
-        national ID (``id_personal``, or an id as its subject: an account not found)."""
-        allowed = self._policy.personal.allowed_ids
-        return rejected.code is RejectCode.ID_PERSONAL or (
-            personal_id_part(rejected.subject, allowed) is not None
-        )
+    def _erased_retry(
+        self, tx: Transaction, prior: Known, command: Command, subject_id: str
+    ) -> bool:
+        """Whether ``prior`` is this command of an erased subject, which can no longer be
+        compared by content: an accepted command whose personal text was the subject's,
+        on an account the command names. A refusal cannot be told apart: no."""
+        if not isinstance(prior, StoredCommand):
+            return False
+        named = set(command_accounts(command))
+        structural = self._policy.personal.structural_metadata
+
+        def subject_of(account_id: str) -> str | None:
+            found = tx.account(account_id)
+            return None if found is None else found.subject
+
+        events = tx.command_events(command.id)
+        carrier = TEXT_EVENTS.get(type(command))
+        owned = [
+            event_subject(e, subject_of)
+            for e in events
+            if type(e) is carrier and event_has_text(e, structural)
+        ]
+        touched = {p.account for e in events if isinstance(e, MoneyEvent) for p in e.postings}
+        touched |= {a for e in events if isinstance(a := getattr(e, "account", None), str)}
+        return bool(owned) and set(owned) == {subject_id} and bool(named & touched)
+
+    def _masked(self, tx: Transaction, rejected: Rejected) -> Rejected:
+        """``rejected`` with every phone number or national ID in its detail written
+        ``[number]``, and in its subject unless the subject is an account that exists (an
+        old file's id, in the log already)."""
+        detail = mask_personal_numbers(rejected.detail)
+        subject = rejected.subject
+        if personal_numbers(subject) and tx.account(subject) is None:
+            subject = mask_personal_numbers(subject)
+        if (detail, subject) == (rejected.detail, rejected.subject):
+            return rejected
+        return attrs.evolve(rejected, detail=detail, subject=subject)
+
+    def _recordable(self, tx: Transaction, command: Command, rejected: Rejected) -> bool:
+        """Whether a refusal may be recorded: not if its digest would confirm a phone
+        number or national ID outside the command's personal fields (in an id that names
+        no account, refused ``id_personal`` or not found): a retry is decided again."""
+        if rejected.code is RejectCode.ID_PERSONAL:
+            return False
+        structural = self._policy.personal.structural_metadata
+        text = canonical_bytes(blanked(command, structural)).decode()
+        numbers = personal_numbers(text)
+        if not numbers:
+            return True
+        for account_id in command_accounts(command):  # an old file's account: in the log
+            if tx.account(account_id) is not None:
+                numbers -= personal_numbers(account_id)
+        return not numbers
 
     def _blanked_digest(self, command: Command) -> bytes:
         """The digest of ``command`` with its personal text taken out, in a domain of its

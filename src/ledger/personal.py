@@ -87,6 +87,19 @@ PERSONAL_COMMAND_FIELDS: dict[type[Command], tuple[str, tuple[str, ...]]] = {
 }
 """For each command type with personal text: its owner, and its personal fields."""
 
+TEXT_EVENTS: dict[type[Command], type[Event]] = {
+    OpenAccount: AccountOpened,
+    FreezeAccount: AccountFrozen,
+    UnfreezeAccount: AccountUnfrozen,
+    PostEntry: EntryPosted,
+    Reverse: EntryReversed,
+    TopUp: TopUpReceived,
+    Pay: PaymentMade,
+    PayBill: BillPaid,
+    Transfer: Transferred,
+}
+"""For each command type with personal text, the event that carries it into the log."""
+
 STRUCTURAL_FIELDS: frozenset[str] = frozenset(
     {
         # ids of what the books hold
@@ -278,3 +291,16 @@ def blanked(command: Command, structural: Collection[str]) -> Command:
         else:
             changes[name] = ""
     return attrs.evolve(command, **changes)
+
+
+def command_accounts(command: Command) -> list[str]:
+    """The ids ``command`` names in its structural fields (an account, a wallet, a party,
+    an entry; each leg's account): what it may be refused as not found."""
+    found = []
+    for field in attrs.fields(type(command)):
+        value = getattr(command, field.name)
+        if field.name in STRUCTURAL_FIELDS and isinstance(value, str):
+            found.append(value)
+        elif field.name == "postings" and isinstance(value, tuple):
+            found += [leg.account for leg in value if isinstance(leg.account, str)]
+    return found

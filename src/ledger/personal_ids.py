@@ -108,3 +108,41 @@ def personal_id_reason(part: str) -> str:
         if _national_id(digits):
             return _NATIONAL_ID_REASON
     raise ValueError("not a Thai mobile number or national ID number")
+
+
+_NUMBER_IN_TEXT = re.compile(r"\+?[0-9][0-9\-. _]{8,20}[0-9]")
+"""A run of digits, perhaps with separators and a leading ``+``, long enough to be a
+mobile number or a national ID (candidates: :func:`personal_numbers` checks them)."""
+_NUMBER_SEPARATORS = str.maketrans("", "", "-._ +")
+
+
+def _numbers_in(run: str) -> list[str]:
+    """The personal numbers of one run: the whole run, else each of its pieces between
+    spaces (two numbers side by side)."""
+    found = []
+    for piece in (run, *run.split(" ")) if " " in run else (run,):
+        digits = piece.translate(_NUMBER_SEPARATORS)
+        if _mobile(digits) or _national_id(digits):
+            found.append(digits)
+            if piece is run:
+                break
+    return found
+
+
+def _is_personal_number(run: str) -> bool:
+    return bool(_numbers_in(run))
+
+
+def personal_numbers(text: str) -> set[str]:
+    """The Thai mobile numbers and national ID numbers written anywhere in ``text`` (a
+    refusal's detail, a malformed id), each as its digits: ``+66 81 234 5678`` and
+    ``081-234-5678`` are found, not only an id's ``:``-separated part."""
+    return {number for run in _NUMBER_IN_TEXT.findall(text) for number in _numbers_in(run)}
+
+
+def mask_personal_numbers(text: str) -> str:
+    """``text`` with every mobile number or national ID in it (:func:`personal_numbers`)
+    written ``[number]``."""
+    return _NUMBER_IN_TEXT.sub(
+        lambda m: "[number]" if _is_personal_number(m.group()) else m.group(), text
+    )

@@ -313,9 +313,9 @@ def check_sealed_copy(source: str | Path, target: str | Path, master_key: KeyWra
 
 
 def _digests(book: Ledger, old: bytes, subjects: set[str]) -> set[bytes]:
-    """The digests a copied command may have: the old one, or it keyed with the data key
-    of a subject whose text the command carries."""
-    found = {old}
+    """The digests a copied command may have: the old one if it carries no subject's
+    text, else it keyed with the data key of a subject whose text it carries."""
+    found = set() if subjects else {old}
     for subject in subjects:
         key = book.store.data_key(subject)
         if key is not None:

@@ -19,6 +19,7 @@ from ledger.personal import (
     STRUCTURAL_FIELDS,
     STRUCTURAL_TEXT,
     SUBJECT,
+    TEXT_EVENTS,
 )
 
 
@@ -66,10 +67,10 @@ def test_a_field_declared_personal_exists_and_its_owner_names_an_account() -> No
 
 
 def test_every_command_with_free_text_has_an_event_that_carries_it_sealed() -> None:
-    """A command's personal field reaches the log only through an event that declares it."""
-    event_fields = {f for _, fields in PERSONAL_EVENT_FIELDS.values() for f in fields}
+    """A command's personal fields reach the log in the event that declares the same."""
+    assert set(TEXT_EVENTS) == set(PERSONAL_COMMAND_FIELDS)
     for cls, (_, fields) in PERSONAL_COMMAND_FIELDS.items():
-        assert set(fields) <= event_fields, cls
+        assert PERSONAL_EVENT_FIELDS[TEXT_EVENTS[cls]][1] == fields, cls
 
 
 def test_a_text_field_left_undeclared_is_caught() -> None:

@@ -907,6 +907,9 @@ class SqlTransaction:
         self._subjects_touched: set[str] = set()
         self.erased: list[str] = []
         """Subjects whose data keys this transaction deletes."""
+        # which master key wraps the key store is asked again in every transaction: a
+        # rotation by another process moves no head that would drop the caches
+        store._master_checked = None
 
     @property
     def now_us(self) -> int:

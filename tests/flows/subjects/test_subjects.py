@@ -17,6 +17,8 @@ from click.testing import CliRunner
 from ledger import (
     Accepted,
     CloseAccount,
+    Credit,
+    Debit,
     EraseSubject,
     InvalidCommand,
     Ledger,
@@ -27,6 +29,7 @@ from ledger import (
     Pay,
     PayBill,
     PersonalDataPolicy,
+    PostEntry,
     RejectCode,
     Rejected,
     TopUp,
@@ -501,3 +504,86 @@ def test_a_second_master_key_adds_no_key_to_the_key_store(built: Path, clock: Fa
     with Ledger.open(built, clock=clock) as book:
         found = verify(book).findings
     assert [f.check for f in found] == ["subjects"] and "2 master keys" in found[0].detail
+
+
+def test_a_refusal_recorded_plain_before_sealing_still_answers_its_retry(built: Path) -> None:
+    """A file written before personal data was sealed kept a plain SHA-256 for a command
+    whose owner was not open: its retry still finds the refusal."""
+    early = Pay(id="p-old", wallet="wallet:gone", merchant="M1", amount_minor=1, reference=MEMO)
+    with Ledger.open(built, master_key=KEY) as book:
+        first = book.submit(early)
+    conn = sqlite3.connect(built)
+    conn.execute("DROP TRIGGER refusals_no_update")
+    conn.execute(
+        "UPDATE refusals SET digest = ? WHERE command_id = 'p-old'",
+        (hashlib.sha256(canonical_bytes(early)).digest(),),
+    )
+    conn.commit()
+    conn.close()
+    with Ledger.open(built, master_key=KEY) as book:
+        assert book.submit(early) == attrs.evolve(first, replayed=True)
+        other = attrs.evolve(early, amount_minor=2)
+        assert book.submit(other).code is RejectCode.IDEMPOTENCY_CONFLICT  # type: ignore[union-attr]
+
+
+def test_after_an_erasure_another_command_under_a_used_id_is_still_a_conflict(
+    book: Ledger, clock: FakeClock
+) -> None:
+    assert_accepted(
+        book, Pay(id="p1", wallet="wallet:U1", merchant="M1", amount_minor=10, reference=MEMO)
+    )
+    assert_accepted(
+        book, Pay(id="p2", wallet="wallet:U2", merchant="M1", amount_minor=10, reference=MEMO)
+    )
+    _empty_and_close(book, "wallet:U1")
+    clock.advance(timedelta(days=366 * 5))
+    assert_accepted(book, EraseSubject(id="erase", subject="cust-1"))
+    for other in (
+        Pay(id="p2", wallet="wallet:U1", merchant="M1", amount_minor=10, reference=MEMO),
+        Transfer(id="p1", source="wallet:U1", destination="wallet:U2", amount_minor=10, memo="x"),
+    ):
+        refused = book.submit(other)
+        assert isinstance(refused, Rejected) and refused.code is RejectCode.IDEMPOTENCY_CONFLICT
+
+
+def test_an_entry_with_a_leg_not_open_is_answered_the_same_once_it_opens(book: Ledger) -> None:
+    entry = PostEntry(
+        id="pe",
+        kind="adjustment",
+        postings=[Debit("wallet:NEW", 5), Credit("wallet:U2", 5)],
+        memo=MEMO,
+    )
+    first = book.submit(entry)
+    assert isinstance(first, Rejected) and first.code is RejectCode.ACCOUNT_NOT_FOUND
+    assert_accepted(book, _wallet("wallet:NEW", "cust-1b", name="New"))
+    assert book.submit(entry) == attrs.evolve(first, replayed=True)
+
+
+def test_a_refusal_never_keeps_a_phone_number_and_an_old_accounts_is_still_final(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = tmp_path / "old-ids.db"
+    old_id = f"wallet:{PHONE}"
+    allowing = PersonalDataPolicy(allowed_ids=frozenset({PHONE}))
+    with Ledger.open(path, clock=clock, master_key=KEY, personal=allowing) as book:
+        _build(book)
+        assert_accepted(book, attrs.evolve(_wallet(old_id, None), id="open-old"))
+    with Ledger.open(path, clock=clock, master_key=KEY) as book:
+        spend = Withdraw(id="w-old", wallet=old_id, amount_minor=5)
+        first = book.submit(spend)
+        assert isinstance(first, Rejected) and first.code is RejectCode.INSUFFICIENT_FUNDS
+        assert_accepted(book, TopUp(id="t-old", wallet=old_id, amount_minor=50, channel="bank"))
+        assert book.submit(spend) == attrs.evolve(first, replayed=True)  # recorded: final
+        for command in (
+            Transfer(
+                id="t-a", source="wallet:U1", destination="wallet/081-234-5678", amount_minor=1
+            ),
+            Pay(id="p-a", wallet="wallet:U1", merchant="shop 0812345678", amount_minor=1),
+            EraseSubject(id="e-a", subject="+66812345678"),
+        ):
+            refused = book.submit(command)
+            assert isinstance(refused, Rejected), refused
+            assert "812345678" not in refused.detail + refused.subject, refused
+            assert book.result(command.id) is None  # its digest would confirm the number
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("old-ids"))
+    assert b"+66812345678" not in raw and b"081-234-5678" not in raw
