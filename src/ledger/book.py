@@ -592,6 +592,8 @@ class Ledger:
         will be refused. Any other command's (no personal text, or a system account's,
         stored as written) is ``digest``."""
         structural = self._policy.personal.structural_metadata
+        if not command_has_text(command, structural):
+            return digest, None  # most commands: nothing personal to key
         missing: list[str] = []
 
         def subject_of(account_id: str) -> str | None:
@@ -613,7 +615,7 @@ class Ledger:
             structural,
         )
         unknown = isinstance(command, Reverse) and not tx.command_events(command.entry_id)
-        if (missing or unknown) and command_has_text(command, structural):
+        if missing or unknown:
             # an owner not open (or, of legs, any leg not open): whose text it is, is not
             # known yet
             return self._blanked_digest(command), None

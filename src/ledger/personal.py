@@ -74,19 +74,6 @@ PERSONAL_EVENT_FIELDS: dict[type[Event], tuple[str, tuple[str, ...]]] = {
 }
 """For each event type with personal text: its owner, and its personal fields."""
 
-PERSONAL_COMMAND_FIELDS: dict[type[Command], tuple[str, tuple[str, ...]]] = {
-    OpenAccount: (SUBJECT, ("metadata",)),
-    FreezeAccount: ("account", ("reason",)),
-    UnfreezeAccount: ("account", ("reason",)),
-    PostEntry: (LEGS, ("memo", "metadata")),
-    Reverse: (LEGS, ("memo",)),
-    TopUp: ("wallet", ("metadata",)),
-    Pay: ("wallet", ("reference",)),
-    PayBill: ("wallet", ("bill_reference",)),
-    Transfer: ("source", ("memo",)),
-}
-"""For each command type with personal text: its owner, and its personal fields."""
-
 TEXT_EVENTS: dict[type[Command], type[Event]] = {
     OpenAccount: AccountOpened,
     FreezeAccount: AccountFrozen,
@@ -99,6 +86,12 @@ TEXT_EVENTS: dict[type[Command], type[Event]] = {
     Transfer: Transferred,
 }
 """For each command type with personal text, the event that carries it into the log."""
+
+PERSONAL_COMMAND_FIELDS: dict[type[Command], tuple[str, tuple[str, ...]]] = {
+    command: PERSONAL_EVENT_FIELDS[event] for command, event in TEXT_EVENTS.items()
+}
+"""For each command type with personal text: its owner and its personal fields, those of
+the event that carries them (a command names its owner by the same field)."""
 
 STRUCTURAL_FIELDS: frozenset[str] = frozenset(
     {

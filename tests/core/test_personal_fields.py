@@ -69,8 +69,10 @@ def test_a_field_declared_personal_exists_and_its_owner_names_an_account() -> No
 def test_every_command_with_free_text_has_an_event_that_carries_it_sealed() -> None:
     """A command's personal fields reach the log in the event that declares the same."""
     assert set(TEXT_EVENTS) == set(PERSONAL_COMMAND_FIELDS)
-    for cls, (_, fields) in PERSONAL_COMMAND_FIELDS.items():
+    for cls, (owner, fields) in PERSONAL_COMMAND_FIELDS.items():
         assert PERSONAL_EVENT_FIELDS[TEXT_EVENTS[cls]][1] == fields, cls
+        # the command names its owner as its event does (or by legs, or its subject)
+        assert owner in (SUBJECT, LEGS) or owner in _text_fields(cls), (cls, owner)
 
 
 def test_a_text_field_left_undeclared_is_caught() -> None:
